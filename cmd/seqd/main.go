@@ -1,0 +1,60 @@
+// Command seqd runs real TCP client/server exchanges and draws them as
+// message sequence diagrams: in the browser (seqd serve) or as a transcript
+// in the terminal (seqd run).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "seqd:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `seqd runs real TCP exchanges on loopback and draws every socket call.
+
+Usage:
+  seqd [serve] [-addr HOST:PORT]   serve the web app (default 127.0.0.1:8080)
+  seqd run SCENARIO [flags]        run one session and print its calls
+  seqd list                        list the scenarios and their parameters
+
+Run "seqd run SCENARIO -h" for a scenario's flags.
+`
+
+// run is seqd's whole command line: it parses args and performs the
+// command, writing output to stdout and messages to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr)
+	case "run":
+		return runScenario(ctx, args, stdout, stderr)
+	case "list":
+		return list(stdout)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q; the commands are serve, run, list", cmd)
+}

@@ -1,0 +1,144 @@
+package netcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"seqd/trace"
+)
+
+// Defaults for Runner's fields.
+const (
+	DefaultPreview = 4096
+	DefaultTimeout = 5 * time.Minute
+)
+
+// Runner performs scenarios and records them. Its zero value is ready to
+// use; it is safe for concurrent use.
+type Runner struct {
+	// Preview bounds the payload bytes kept per send or recv event.
+	// Defaults to DefaultPreview; below zero keeps none.
+	Preview int
+	// Timeout is every session's deadline: a session still running then is
+	// cancelled and fails. Defaults to DefaultTimeout.
+	Timeout time.Duration
+	// MaxEvents bounds each session's events. Defaults to
+	// trace.DefaultMaxEvents.
+	MaxEvents int
+
+	results resultsBook
+	wg      sync.WaitGroup // running sessions started by Start
+}
+
+// Scenarios describes every scenario, in the order a page should offer them.
+func (r *Runner) Scenarios() []trace.ScenarioInfo {
+	out := make([]trace.ScenarioInfo, len(scenarios))
+	for i, sc := range scenarios {
+		out[i] = sc.info()
+	}
+	return out
+}
+
+// Prepare validates a scenario and its parameters and returns a new
+// running session for them, not yet started. Errors are
+// trace.ErrUnknownScenario or a *trace.ParamError.
+func (r *Runner) Prepare(name string, raw map[string]any) (*trace.Session, error) {
+	sc, ok := lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", trace.ErrUnknownScenario, name)
+	}
+	p, err := validate(sc.allParams(), raw)
+	if err != nil {
+		return nil, err
+	}
+	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents}), nil
+}
+
+// Start runs the prepared session in a goroutine that the Runner owns until
+// the session finishes, under ctx and the Runner's Timeout. Wait waits for
+// all of them.
+func (r *Runner) Start(ctx context.Context, sess *trace.Session) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.Run(ctx, sess)
+	}()
+}
+
+// Wait blocks until every session started with Start has finished.
+func (r *Runner) Wait() { r.wg.Wait() }
+
+// Run performs the prepared session and finishes it: done, or failed with
+// the reason. It returns when the session has finished and every socket it
+// opened is closed.
+func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
+	sc, ok := lookup(sess.Scenario())
+	if !ok {
+		sess.Finish(fmt.Errorf("%w %q", trace.ErrUnknownScenario, sess.Scenario()))
+		return
+	}
+	p, err := validate(sc.allParams(), sess.Meta().Params)
+	if err != nil {
+		sess.Finish(err)
+		return
+	}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
+		fmt.Errorf("the session took longer than its deadline of %s", timeout))
+	defer cancelTimeout()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	preview := r.Preview
+	if preview == 0 {
+		preview = DefaultPreview
+	}
+	ex := &exchange{
+		ctx:     ctx,
+		cancel:  cancel,
+		sess:    sess,
+		pace:    time.Duration(p.int("pace_ms")) * time.Millisecond,
+		preview: preview,
+		open:    make(map[*sock]struct{}),
+	}
+	err = sc.run(ex, p, r)
+	ex.closeAll()
+	if err != nil && ctx.Err() != nil {
+		err = context.Cause(ctx) // the first failure, not a goroutine's echo of it
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = fmt.Errorf("the session was cancelled: %w", err)
+	}
+	sess.Finish(err)
+}
+
+// resultsBook is the serviceclient server's results file: every name it
+// received during the run of the process, numbered, newest kept.
+type resultsBook struct {
+	mu    sync.Mutex // guards count and lines
+	count int
+	lines []string
+}
+
+const resultsKept = 64
+
+// add records names and returns the newest lines of the book, which
+// include all of names.
+func (b *resultsBook) add(names []string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, n := range names {
+		b.count++
+		b.lines = append(b.lines, fmt.Sprintf("%d %s", b.count, n))
+	}
+	if len(b.lines) > resultsKept {
+		b.lines = append(b.lines[:0:0], b.lines[len(b.lines)-resultsKept:]...)
+	}
+	return append([]string(nil), b.lines...)
+}

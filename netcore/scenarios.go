@@ -1,0 +1,657 @@
+package netcore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"seqd/trace"
+)
+
+// scenario is one sample program: a server and its clients written with the
+// traced calls.
+type scenario struct {
+	name, title, summary string
+	params               []trace.Param // besides pace_ms
+	run                  func(ex *exchange, p params, r *Runner) error
+}
+
+func (sc *scenario) allParams() []trace.Param {
+	return append(append([]trace.Param(nil), sc.params...), paceParam)
+}
+
+func (sc *scenario) info() trace.ScenarioInfo {
+	return trace.ScenarioInfo{Name: sc.name, Title: sc.title, Summary: sc.summary, Params: sc.allParams()}
+}
+
+func lookup(name string) (*scenario, bool) {
+	for i := range scenarios {
+		if scenarios[i].name == name {
+			return &scenarios[i], true
+		}
+	}
+	return nil, false
+}
+
+// scenarios lists every scenario in the order a page offers them.
+var scenarios = []scenario{
+	{
+		name:  "serviceclient",
+		title: "The lecture's serviceclient",
+		summary: "The client looks up the server, connects, writes each name on its own line, " +
+			"then calls shutdown(fd, SHUT_WR) to say it has no more to send. The server reads lines " +
+			"until read returns 0 (end of file), adds the names to its results file and writes the " +
+			"results back, then closes. The client reads the results until end of file and closes.",
+		params: []trace.Param{{
+			Name: "names", Type: trace.ParamStrings, Default: []string{"alice", "bob", "carol"},
+			Min: 1, Max: 64, MaxLen: 64, Help: "The names the client sends, one line each (1–64 names, each at most 64 bytes).",
+		}},
+		run: runServiceClient,
+	},
+	{
+		name:  "echo",
+		title: "Echo, round by round",
+		summary: "The client writes a line and waits for the server to send it back, round after " +
+			"round; the server writes back whatever it reads. When the client closes, the server's " +
+			"next read returns 0 and it closes too.",
+		params: []trace.Param{{
+			Name: "rounds", Type: trace.ParamInt, Default: 3, Min: 1, Max: 1000,
+			Help: "How many request/response round trips (1–1000).",
+		}},
+		run: runEcho,
+	},
+	{
+		name:  "http",
+		title: "An HTTP/1.0 request",
+		summary: "The client sends an HTTP/1.0 GET request; the server reads until the blank line " +
+			"that ends the headers, writes a response with a Content-Length header and a body, " +
+			"and closes. HTTP/1.0 uses the end of the connection to end the exchange.",
+		run: runHTTP,
+	},
+	{
+		name:  "stream",
+		title: "TCP is a byte stream",
+		summary: "TCP keeps no message boundaries. One large write is read by the server in several " +
+			"reads, because each read takes at most the buffer it is given; then several small " +
+			"writes pile up in the server's receive queue and one read takes them all.",
+		params: []trace.Param{
+			{Name: "size", Type: trace.ParamInt, Default: 8192, Min: 2, Max: 1 << 20, Unit: "bytes",
+				Help: "Bytes of the one large write."},
+			{Name: "chunk", Type: trace.ParamInt, Default: 1024, Min: 1, Max: 65536, Unit: "bytes",
+				Help: "The server's read buffer for the large write: smaller means more reads."},
+			{Name: "writes", Type: trace.ParamInt, Default: 5, Min: 2, Max: 100,
+				Help: "How many small writes pile up before the server reads."},
+		},
+		run: runStream,
+	},
+	{
+		name:  "refused",
+		title: "Connection refused",
+		summary: "The server has bound a port but never called listen, so nothing accepts connections " +
+			"there. The kernel answers the client's SYN with a reset and connect fails with ECONNREFUSED.",
+		run: runRefused,
+	},
+	{
+		name:  "reset",
+		title: "Reset: closing with unread data",
+		summary: "The client writes a request, but the server closes its socket without reading it. " +
+			"Closing with unread data makes the kernel send a reset (RST) instead of a FIN: the " +
+			"client's read fails with ECONNRESET and its next write with EPIPE.",
+		run: runReset,
+	},
+	{
+		name:  "concurrent",
+		title: "Several clients at once",
+		summary: "One server accepts several clients, each on its own connection and lifeline, and " +
+			"serves them concurrently. accept returns a new socket for each connection; the " +
+			"listening socket stays open for the next one.",
+		params: []trace.Param{{
+			Name: "clients", Type: trace.ParamInt, Default: 3, Min: 2, Max: 16,
+			Help: "How many clients connect at the same time (2–16).",
+		}},
+		run: runConcurrent,
+	},
+	{
+		name:  "backpressure",
+		title: "Backpressure: a fast writer, a slow reader",
+		summary: "The client writes much more than the small socket buffers hold while the server " +
+			"reads slowly. Once the buffers are full, the client's writes block until the server " +
+			"reads, and come back short: write returns how many bytes the kernel took.",
+		params: []trace.Param{
+			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 4 << 20, Unit: "bytes",
+				Help: "Bytes the client writes in all."},
+			{Name: "chunk", Type: trace.ParamInt, Default: 32 << 10, Min: 1024, Max: 1 << 20, Unit: "bytes",
+				Help: "Bytes the client asks each write to take."},
+			{Name: "read_delay_ms", Type: trace.ParamInt, Default: 5, Min: 0, Max: 200, Unit: "ms",
+				Help: "How long the server works between reads."},
+		},
+		run: runBackpressure,
+	},
+}
+
+// Buffer sizes of the backpressure scenario: the kernel doubles them and
+// applies its minimums.
+const smallBuffer = 4096
+
+// readBufSize is the read buffer of the servers and clients, BUFSIZ-like.
+const readBufSize = 1024
+
+// listener sets up the lecture's server: socket, setsockopt(SO_REUSEADDR),
+// bind to port 0, getsockname, listen. before runs between setsockopt and
+// bind, for options the accepted sockets inherit.
+func (ex *exchange) listener(actor string, backlog int, before func(*sock) error) (*sock, int, error) {
+	ls, err := ex.socket(actor)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ls.setsockoptInt(unix.SOL_SOCKET, unix.SO_REUSEADDR, "SO_REUSEADDR", 1); err != nil {
+		return nil, 0, err
+	}
+	if before != nil {
+		if err := before(ls); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := ls.bind(0); err != nil {
+		return nil, 0, err
+	}
+	if err := ls.listen(backlog); err != nil {
+		return nil, 0, err
+	}
+	return ls, ls.port(), nil
+}
+
+// port returns the port of the socket's local address.
+func (s *sock) port() int {
+	ap, err := netip.ParseAddrPort(s.local)
+	if err != nil {
+		return 0
+	}
+	return int(ap.Port())
+}
+
+// dial is the lecture's client setup: getaddrinfo, socket, connect. before
+// runs between socket and connect.
+func (ex *exchange) dial(actor string, port int, before func(*sock) error) (*sock, error) {
+	if err := ex.getaddrinfo(actor, port); err != nil {
+		return nil, err
+	}
+	s, err := ex.socket(actor)
+	if err != nil {
+		return nil, err
+	}
+	if before != nil {
+		if err := before(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, s.connect(port)
+}
+
+// readAll reads until end of file, as the lecture's
+// `while (fgets(buf, BUFSIZ, f))` loop does, and returns what it read.
+func (s *sock) readAll(bufSize int) ([]byte, error) {
+	buf := make([]byte, bufSize)
+	var got []byte
+	for {
+		n, err := s.read(buf)
+		if err != nil {
+			return got, err
+		}
+		if n == 0 {
+			return got, nil
+		}
+		got = append(got, buf[:n]...)
+	}
+}
+
+// readFull reads exactly n bytes, failing on an early end of file.
+func (s *sock) readFull(n, bufSize int) ([]byte, error) {
+	buf := make([]byte, bufSize)
+	got := make([]byte, 0, n)
+	for len(got) < n {
+		m, err := s.read(buf[:min(bufSize, n-len(got))])
+		if err != nil {
+			return got, err
+		}
+		if m == 0 {
+			return got, fmt.Errorf("read: end of file after %d of %d bytes", len(got), n)
+		}
+		got = append(got, buf[:m]...)
+	}
+	return got, nil
+}
+
+func runServiceClient(ex *exchange, p params, r *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	ls, port, err := ex.listener(server, 16, nil)
+	if err != nil {
+		return err
+	}
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		got, err := c.readAll(readBufSize)
+		if err != nil {
+			return err
+		}
+		names := strings.Fields(string(got))
+		lines := r.results.add(names)
+		if err := c.writeAll([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
+			return err
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		for _, name := range p.strings("names") {
+			if err := s.writeAll([]byte(name + "\n")); err != nil {
+				return err
+			}
+		}
+		if err := s.shutdown(unix.SHUT_WR); err != nil {
+			return err
+		}
+		if _, err := s.readAll(readBufSize); err != nil {
+			return err
+		}
+		return s.close()
+	})
+	return g.wait()
+}
+
+func runEcho(ex *exchange, p params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	ls, port, err := ex.listener(server, 16, nil)
+	if err != nil {
+		return err
+	}
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, readBufSize)
+		for {
+			n, err := c.read(buf)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+			if err := c.writeAll(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		for i := 1; i <= p.int("rounds"); i++ {
+			line := fmt.Sprintf("ping %d\n", i)
+			if err := s.writeAll([]byte(line)); err != nil {
+				return err
+			}
+			back, err := s.readFull(len(line), readBufSize)
+			if err != nil {
+				return err
+			}
+			if string(back) != line {
+				return fmt.Errorf("echo: sent %q, got back %q", line, back)
+			}
+		}
+		return s.close()
+	})
+	return g.wait()
+}
+
+const httpBody = "Hello from seqd!\nThis body is exactly as long as Content-Length says.\n"
+
+func runHTTP(ex *exchange, _ params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	ls, port, err := ex.listener(server, 16, nil)
+	if err != nil {
+		return err
+	}
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, readBufSize)
+		var req []byte
+		for !bytes.Contains(req, []byte("\r\n\r\n")) {
+			n, err := c.read(buf)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errors.New("http server: the request ended before its blank line")
+			}
+			req = append(req, buf[:n]...)
+		}
+		head := "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+			strconv.Itoa(len(httpBody)) + "\r\n\r\n"
+		if err := c.writeAll([]byte(head)); err != nil {
+			return err
+		}
+		if err := c.writeAll([]byte(httpBody)); err != nil {
+			return err
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		req := fmt.Sprintf("GET /hello.txt HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nUser-Agent: seqd\r\n\r\n", port)
+		if err := s.writeAll([]byte(req)); err != nil {
+			return err
+		}
+		resp, err := s.readAll(readBufSize)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasSuffix(resp, []byte(httpBody)) {
+			return fmt.Errorf("http client: the response ended early: %d bytes", len(resp))
+		}
+		return s.close()
+	})
+	return g.wait()
+}
+
+// streamText returns n bytes of numbered text lines, so that previews show
+// where each read starts and ends.
+func streamText(n int) []byte {
+	var b bytes.Buffer
+	for i := 1; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "line %04d of one large write\n", i)
+	}
+	return b.Bytes()[:n]
+}
+
+func runStream(ex *exchange, p params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	ls, port, err := ex.listener(server, 16, nil)
+	if err != nil {
+		return err
+	}
+	size, chunk, writes := p.int("size"), p.int("chunk"), p.int("writes")
+	// piledUp hands the turn to the server once every small write has
+	// returned: their bytes are then all in its receive queue.
+	piledUp := make(chan struct{})
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		if _, err := c.readFull(size, chunk); err != nil {
+			return err
+		}
+		select {
+		case <-piledUp:
+		case <-ex.ctx.Done():
+			return context.Cause(ex.ctx)
+		}
+		if _, err := c.read(make([]byte, 64<<10)); err != nil {
+			return err
+		}
+		if _, err := c.readAll(readBufSize); err != nil {
+			return err
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		// Without Nagle's algorithm every small write leaves at once
+		// instead of waiting for the acknowledgement of the one before.
+		if err := s.setsockoptInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, "TCP_NODELAY", 1); err != nil {
+			return err
+		}
+		if err := s.writeAll(streamText(size)); err != nil {
+			return err
+		}
+		for i := 1; i <= writes; i++ {
+			if err := s.writeAll([]byte(fmt.Sprintf("small write %d\n", i))); err != nil {
+				return err
+			}
+		}
+		close(piledUp)
+		if err := s.shutdown(unix.SHUT_WR); err != nil {
+			return err
+		}
+		if _, err := s.readAll(readBufSize); err != nil {
+			return err
+		}
+		return s.close()
+	})
+	return g.wait()
+}
+
+func runRefused(ex *exchange, _ params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	// A bound socket that never listens: the port is ours, so nothing
+	// else can start listening there during the session.
+	bound, err := ex.socket(server)
+	if err != nil {
+		return err
+	}
+	if err := bound.bind(0); err != nil {
+		return err
+	}
+	s, err := ex.dial(client, bound.port(), nil)
+	if !errors.Is(err, unix.ECONNREFUSED) {
+		if err == nil {
+			err = errors.New("refused: connect succeeded to a port nobody listens on")
+		}
+		return err
+	}
+	if err := s.close(); err != nil {
+		return err
+	}
+	return bound.close()
+}
+
+func runReset(ex *exchange, _ params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	ls, port, err := ex.listener(server, 16, nil)
+	if err != nil {
+		return err
+	}
+	// wrote hands the turn to the server once the request is in its
+	// receive queue, unread.
+	wrote := make(chan struct{})
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-wrote:
+		case <-ex.ctx.Done():
+			return context.Cause(ex.ctx)
+		}
+		if err := c.close(); err != nil { // unread data: the kernel sends RST
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.writeAll([]byte("hello? are you reading this?\n")); err != nil {
+			return err
+		}
+		close(wrote)
+		if _, err := s.read(make([]byte, readBufSize)); !errors.Is(err, unix.ECONNRESET) {
+			return unexpected("reset: the client's read", unix.ECONNRESET, err)
+		}
+		if _, err := s.write([]byte("still there?\n")); !errors.Is(err, unix.EPIPE) {
+			return unexpected("reset: the client's write after the reset", unix.EPIPE, err)
+		}
+		return s.close()
+	})
+	return g.wait()
+}
+
+func unexpected(what string, want syscall.Errno, err error) error {
+	if err == nil {
+		return fmt.Errorf("%s succeeded; it should fail with %s", what, unix.ErrnoName(want))
+	}
+	return fmt.Errorf("%s should fail with %s: %w", what, unix.ErrnoName(want), err)
+}
+
+func runConcurrent(ex *exchange, p params, _ *Runner) error {
+	server := ex.actor("server")
+	n := p.int("clients")
+	clients := make([]string, n)
+	for i := range clients {
+		clients[i] = ex.actor(fmt.Sprintf("client-%d", i+1))
+	}
+	ls, port, err := ex.listener(server, n, nil)
+	if err != nil {
+		return err
+	}
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		for range n {
+			c, err := ls.accept()
+			if err != nil {
+				return err
+			}
+			g.spawn(func() error {
+				got, err := c.readAll(readBufSize)
+				if err != nil {
+					return err
+				}
+				reply := "hello, " + strings.TrimSpace(string(got)) + "\n"
+				if err := c.writeAll([]byte(reply)); err != nil {
+					return err
+				}
+				return c.close()
+			})
+		}
+		return ls.close()
+	})
+	for _, name := range clients {
+		g.spawn(func() error {
+			s, err := ex.dial(name, port, nil)
+			if err != nil {
+				return err
+			}
+			if err := s.writeAll([]byte(name + "\n")); err != nil {
+				return err
+			}
+			if err := s.shutdown(unix.SHUT_WR); err != nil {
+				return err
+			}
+			if _, err := s.readAll(readBufSize); err != nil {
+				return err
+			}
+			return s.close()
+		})
+	}
+	return g.wait()
+}
+
+func runBackpressure(ex *exchange, p params, _ *Runner) error {
+	server, client := ex.actor("server"), ex.actor("client")
+	total, chunk := p.int("total"), p.int("chunk")
+	delay := time.Duration(p.int("read_delay_ms")) * time.Millisecond
+	ls, port, err := ex.listener(server, 16, func(s *sock) error {
+		// Set on the listening socket so the accepted one inherits it
+		// before the handshake sizes the window.
+		return s.setsockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF", smallBuffer)
+	})
+	if err != nil {
+		return err
+	}
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, smallBuffer)
+		for {
+			if err := ex.sleep(delay); err != nil { // the slow reader's work
+				return err
+			}
+			n, err := c.read(buf)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		s, err := ex.dial(client, port, func(s *sock) error {
+			return s.setsockoptInt(unix.SOL_SOCKET, unix.SO_SNDBUF, "SO_SNDBUF", smallBuffer)
+		})
+		if err != nil {
+			return err
+		}
+		data := streamText(total)
+		for len(data) > 0 {
+			n, err := s.write(data[:min(chunk, len(data))])
+			if err != nil {
+				return err
+			}
+			data = data[n:]
+		}
+		if err := s.shutdown(unix.SHUT_WR); err != nil {
+			return err
+		}
+		if _, err := s.readAll(readBufSize); err != nil {
+			return err
+		}
+		return s.close()
+	})
+	return g.wait()
+}

@@ -1,0 +1,435 @@
+package netcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"seqd/trace"
+)
+
+// loopback is the only address netcore binds or connects to.
+var loopback = [4]byte{127, 0, 0, 1}
+
+// sock is one traced socket: a non-blocking fd wrapped in an *os.File so that
+// waiting goes through the runtime poller and obeys deadlines. Every method
+// performs exactly one socket call (waiting for readiness as a blocking
+// socket would) and records it.
+type sock struct {
+	ex    *exchange
+	actor string
+	f     *os.File // owns the fd; closing it closes the fd
+	rc    syscall.RawConn
+	fd    int // the number, for the record only; calls go through rc
+	stop  func() bool
+
+	conn        string // "CLIENT>SERVER" once connected
+	local, peer string
+	sent, recvd int64 // stream offsets in each direction
+}
+
+// newSock wraps a fresh non-blocking fd and ties its deadline to the
+// exchange's context: when the context ends, every call blocked on the
+// socket returns.
+func (ex *exchange) newSock(actor string, fd int) (*sock, error) {
+	f := os.NewFile(uintptr(fd), "tcp socket "+strconv.Itoa(fd))
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wrap fd %d: %w", fd, err)
+	}
+	if d, ok := ex.ctx.Deadline(); ok {
+		_ = f.SetDeadline(d)
+	}
+	s := &sock{ex: ex, actor: actor, f: f, rc: rc, fd: fd}
+	s.stop = context.AfterFunc(ex.ctx, func() { _ = f.SetDeadline(time.Unix(1, 0)) })
+	ex.track(s)
+	return s, nil
+}
+
+// record fills the fields every event of s shares and hands e to the session.
+func (s *sock) record(e *trace.Event, began time.Time, err error) error {
+	e.Actor = s.actor
+	e.FD = s.fd
+	if e.Conn == "" {
+		e.Conn = s.conn
+	}
+	if err != nil {
+		e.Ret = -1
+		e.Errno, e.Err = errnoOf(err)
+		if e.Errno == "" {
+			e.Err = err.Error()
+		}
+	}
+	return s.ex.record(e, began)
+}
+
+// callErr turns an error from a RawConn wait into the error to report: the
+// exchange's cause when its context ended, else err unchanged.
+func (s *sock) callErr(err error) error {
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && s.ex.ctx.Err() != nil {
+		return context.Cause(s.ex.ctx)
+	}
+	return err
+}
+
+// tcpState reads the socket's TCP state with TCP_INFO.
+func (s *sock) tcpState() string {
+	var state string
+	_ = s.rc.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err == nil {
+			state = tcpStateName(info.State)
+		}
+	})
+	return state
+}
+
+// queues reads the unread bytes in the receive queue and the unsent or
+// unacknowledged bytes in the send queue.
+func (s *sock) queues() (inq, outq int) {
+	_ = s.rc.Control(func(fd uintptr) {
+		inq, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+		outq, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+	})
+	return inq, outq
+}
+
+// socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
+func (ex *exchange) socket(actor string) (*sock, error) {
+	if err := ex.pause(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	e := trace.Event{Kind: trace.KindSocket, Actor: actor, FD: fd, Ret: fd}
+	if err != nil {
+		e.FD, e.Ret = -1, -1
+		e.Errno, e.Err = errnoOf(err)
+		return nil, errors.Join(os.NewSyscallError("socket", err), ex.record(&e, began))
+	}
+	s, err := ex.newSock(actor, fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return s, s.record(&e, began, nil)
+}
+
+// setsockoptInt sets an integer option: setsockopt(fd, level, opt, &v, sizeof v).
+func (s *sock) setsockoptInt(level, opt int, name string, v int) error {
+	if err := s.ex.pause(); err != nil {
+		return err
+	}
+	began := time.Now()
+	var serr error
+	if err := s.rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, v) }); err != nil {
+		serr = err
+	}
+	e := trace.Event{Kind: trace.KindSetsockopt, Option: name, Value: v}
+	if err := s.record(&e, began, serr); err != nil {
+		return err
+	}
+	if serr != nil {
+		return os.NewSyscallError("setsockopt "+name, serr)
+	}
+	return nil
+}
+
+// bind binds to 127.0.0.1:port (0 lets the kernel choose) and reads the
+// address the kernel gave with getsockname.
+func (s *sock) bind(port int) error {
+	if err := s.ex.pause(); err != nil {
+		return err
+	}
+	began := time.Now()
+	var berr error
+	if err := s.rc.Control(func(fd uintptr) {
+		berr = unix.Bind(int(fd), &unix.SockaddrInet4{Port: port, Addr: loopback})
+		if berr == nil {
+			var sa unix.Sockaddr
+			if sa, berr = unix.Getsockname(int(fd)); berr == nil {
+				s.local = sockaddrString(sa)
+			}
+		}
+	}); err != nil {
+		berr = err
+	}
+	e := trace.Event{Kind: trace.KindBind, Local: s.local}
+	if err := s.record(&e, began, berr); err != nil {
+		return err
+	}
+	if berr != nil {
+		return os.NewSyscallError("bind", berr)
+	}
+	return nil
+}
+
+// listen marks the socket passive with the given backlog.
+func (s *sock) listen(backlog int) error {
+	if err := s.ex.pause(); err != nil {
+		return err
+	}
+	began := time.Now()
+	var lerr error
+	if err := s.rc.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), backlog) }); err != nil {
+		lerr = err
+	}
+	e := trace.Event{Kind: trace.KindListen, Backlog: backlog, Local: s.local, TCPState: s.tcpState()}
+	if err := s.record(&e, began, lerr); err != nil {
+		return err
+	}
+	if lerr != nil {
+		return os.NewSyscallError("listen", lerr)
+	}
+	return nil
+}
+
+// accept waits for a connection with accept4 and returns its socket, owned
+// by the same actor.
+func (s *sock) accept() (*sock, error) {
+	if err := s.ex.pause(); err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	nfd, blocked := -1, false
+	var sa unix.Sockaddr
+	var aerr error
+	if err := s.rc.Read(func(fd uintptr) bool {
+		for {
+			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			if aerr != unix.EINTR {
+				break
+			}
+		}
+		if aerr == unix.EAGAIN {
+			blocked = true
+			return false
+		}
+		return true
+	}); err != nil {
+		aerr = s.callErr(err)
+	}
+	e := trace.Event{Kind: trace.KindAccept, Blocked: blocked, Ret: nfd}
+	if aerr != nil {
+		if nfd >= 0 {
+			unix.Close(nfd)
+		}
+		return nil, errors.Join(wrapSyscall("accept", aerr), s.record(&e, began, aerr))
+	}
+	c, err := s.ex.newSock(s.actor, nfd)
+	if err != nil {
+		unix.Close(nfd)
+		return nil, errors.Join(err, s.record(&e, began, err))
+	}
+	c.peer = sockaddrString(sa)
+	_ = c.rc.Control(func(fd uintptr) {
+		if la, err := unix.Getsockname(int(fd)); err == nil {
+			c.local = sockaddrString(la)
+		}
+	})
+	c.conn = c.peer + ">" + c.local
+	e.Conn, e.Local, e.Peer = c.conn, c.local, c.peer
+	e.TCPState = c.tcpState()
+	return c, s.record(&e, began, nil)
+}
+
+// connect connects to 127.0.0.1:port: connect returns EINPROGRESS on a
+// non-blocking socket, so wait for writability and read SO_ERROR, as a
+// blocking connect does inside the kernel.
+func (s *sock) connect(port int) error {
+	if err := s.ex.pause(); err != nil {
+		return err
+	}
+	began := time.Now()
+	s.peer = netip.AddrPortFrom(netip.AddrFrom4(loopback), uint16(port)).String()
+	started, blocked := false, false
+	var cerr error
+	if err := s.rc.Write(func(fd uintptr) bool {
+		if !started {
+			started = true
+			cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: port, Addr: loopback})
+			if cerr == unix.EINPROGRESS || cerr == unix.EINTR {
+				blocked = true
+				return false
+			}
+			return true
+		}
+		v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		switch {
+		case err != nil:
+			cerr = err
+		case v != 0:
+			cerr = syscall.Errno(v)
+		default:
+			if _, err := unix.Getpeername(int(fd)); err == unix.ENOTCONN {
+				return false // a spurious wake-up: still connecting
+			}
+			cerr = nil
+		}
+		return true
+	}); err != nil {
+		cerr = s.callErr(err)
+	}
+	if cerr == nil {
+		_ = s.rc.Control(func(fd uintptr) {
+			if la, err := unix.Getsockname(int(fd)); err == nil {
+				s.local = sockaddrString(la)
+			}
+		})
+		s.conn = s.local + ">" + s.peer
+	}
+	e := trace.Event{Kind: trace.KindConnect, Blocked: blocked, Local: s.local, Peer: s.peer, TCPState: s.tcpState()}
+	if err := s.record(&e, began, cerr); err != nil {
+		return err
+	}
+	return wrapSyscall("connect "+s.peer, cerr)
+}
+
+// write performs one write(2) of p, waiting first if the send buffer is
+// full, and returns what the kernel took: possibly fewer bytes than len(p).
+func (s *sock) write(p []byte) (int, error) {
+	if err := s.ex.pause(); err != nil {
+		return 0, err
+	}
+	began := time.Now()
+	n, blocked := 0, false
+	var werr error
+	if err := s.rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Write(int(fd), p)
+			if werr != unix.EINTR {
+				break
+			}
+		}
+		if werr == unix.EAGAIN {
+			blocked = true
+			return false
+		}
+		return true
+	}); err != nil {
+		werr = s.callErr(err)
+	}
+	n = max(n, 0)
+	e := trace.Event{Kind: trace.KindSend, Blocked: blocked, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
+	e.SetPayload(p[:n], s.ex.preview)
+	s.sent += int64(n)
+	e.InQ, e.OutQ = s.queues()
+	e.TCPState = s.tcpState()
+	if err := s.record(&e, began, werr); err != nil {
+		return n, err
+	}
+	return n, wrapSyscall("write", werr)
+}
+
+// writeAll writes p with as many write calls as it takes, as a C program's
+// loop around write(2) does.
+func (s *sock) writeAll(p []byte) error {
+	for len(p) > 0 {
+		n, err := s.write(p)
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// read performs one read(2) into buf, waiting first if nothing is queued.
+// It returns 0 at end of file.
+func (s *sock) read(buf []byte) (int, error) {
+	if err := s.ex.pause(); err != nil {
+		return 0, err
+	}
+	began := time.Now()
+	n, blocked := 0, false
+	var rerr error
+	if err := s.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), buf)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		if rerr == unix.EAGAIN {
+			blocked = true
+			return false
+		}
+		return true
+	}); err != nil {
+		rerr = s.callErr(err)
+	}
+	n = max(n, 0)
+	e := trace.Event{Kind: trace.KindRecv, Blocked: blocked, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
+	e.SetPayload(buf[:n], s.ex.preview)
+	s.recvd += int64(n)
+	e.InQ, e.OutQ = s.queues()
+	e.TCPState = s.tcpState()
+	if err := s.record(&e, began, rerr); err != nil {
+		return n, err
+	}
+	return n, wrapSyscall("read", rerr)
+}
+
+// shutdown shuts down one or both directions: SHUT_WR sends a FIN.
+func (s *sock) shutdown(how int) error {
+	if err := s.ex.pause(); err != nil {
+		return err
+	}
+	began := time.Now()
+	var serr error
+	if err := s.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
+		serr = err
+	}
+	e := trace.Event{Kind: trace.KindShutdown, How: shutHowNames[how], TCPState: s.tcpState()}
+	if err := s.record(&e, began, serr); err != nil {
+		return err
+	}
+	return wrapSyscall("shutdown", serr)
+}
+
+var shutHowNames = map[int]string{unix.SHUT_RD: "SHUT_RD", unix.SHUT_WR: "SHUT_WR", unix.SHUT_RDWR: "SHUT_RDWR"}
+
+// close closes the socket. The fd is gone afterwards, so the event has no
+// TCP state: the kernel may keep the connection (FIN_WAIT, TIME_WAIT) but no
+// longer tells this process about it.
+func (s *sock) close() error {
+	if s.f == nil {
+		return nil
+	}
+	s.ex.untrack(s)
+	pauseErr := s.ex.pause() // the socket is closed whatever the pause says
+	began := time.Now()
+	s.stop()
+	cerr := s.f.Close()
+	s.f = nil
+	e := trace.Event{Kind: trace.KindClose}
+	return errors.Join(pauseErr, s.record(&e, began, cerr), wrapSyscall("close", cerr))
+}
+
+// wrapSyscall names the call an errno came from, keeping the errno for
+// errors.Is; other errors (a context's) pass unchanged.
+func wrapSyscall(call string, err error) error {
+	var errno syscall.Errno
+	if err == nil || !errors.As(err, &errno) {
+		return err
+	}
+	return os.NewSyscallError(call, err)
+}
+
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)).String()
+	}
+	return fmt.Sprint(sa)
+}

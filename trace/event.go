@@ -1,0 +1,247 @@
+package trace
+
+import (
+	"encoding/base64"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Kind names the call an Event records.
+type Kind string
+
+// The kinds of call seqd traces. Clients of the wire format must draw a kind
+// they do not know as a plain mark on its lifeline: later versions add kinds.
+const (
+	KindGetaddrinfo Kind = "getaddrinfo"
+	KindSocket      Kind = "socket"
+	KindSetsockopt  Kind = "setsockopt"
+	KindBind        Kind = "bind"
+	KindListen      Kind = "listen"
+	KindConnect     Kind = "connect"
+	KindAccept      Kind = "accept"
+	KindSend        Kind = "send"
+	KindRecv        Kind = "recv"
+	KindShutdown    Kind = "shutdown"
+	KindClose       Kind = "close"
+)
+
+// Event is one call on one socket, as the kernel answered it. Its JSON form is
+// wire format v1; docs/protocol.md documents every field. Fields that do not
+// apply to a call's kind are left zero and omitted from the JSON.
+type Event struct {
+	Seq   int    `json:"seq"`    // 0, 1, 2, … contiguous within a session
+	TNs   int64  `json:"t_ns"`   // when the call returned, ns since the session started
+	DurNs int64  `json:"dur_ns"` // how long the call took
+	Actor string `json:"actor"`  // the lifeline: "client", "server", "client-2", …
+	Kind  Kind   `json:"kind"`
+	FD    int    `json:"fd"`
+	Ret   int    `json:"ret"` // the call's return value: -1 on failure
+
+	// Blocked is true when the call had to wait (the socket was not ready
+	// and the goroutine parked in the runtime poller).
+	Blocked bool   `json:"blocked,omitempty"`
+	Errno   string `json:"errno,omitempty"` // "ECONNREFUSED", … when the call failed
+	Err     string `json:"error,omitempty"` // the errno's text, "connection refused"
+
+	// Conn is shared by both ends of one TCP connection:
+	// "CLIENTADDR>SERVERADDR" from the kernel's 4-tuple.
+	Conn  string `json:"conn,omitempty"`
+	Local string `json:"local,omitempty"` // the socket's own address, where known
+	Peer  string `json:"peer,omitempty"`  // the address it talks to, where known
+
+	// send and recv
+	Want      int    `json:"want,omitempty"` // bytes asked for: the buffer length
+	Bytes     int    `json:"bytes"`          // bytes the call moved (send/recv only)
+	Offset    int64  `json:"offset"`         // stream offset of the first byte (send/recv only)
+	Data      string `json:"data,omitempty"`
+	DataB64   string `json:"data_b64,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	EOF       bool   `json:"eof,omitempty"`
+	InQ       int    `json:"inq"`  // unread bytes in the receive queue after the call (send/recv only)
+	OutQ      int    `json:"outq"` // unsent or unacknowledged bytes in the send queue (send/recv only)
+
+	How      string `json:"how,omitempty"`       // shutdown: SHUT_WR, SHUT_RD, SHUT_RDWR
+	Option   string `json:"option,omitempty"`    // setsockopt: "SO_REUSEADDR", …
+	Value    int    `json:"value,omitempty"`     // setsockopt: the value set
+	Backlog  int    `json:"backlog,omitempty"`   // listen
+	Host     string `json:"host,omitempty"`      // getaddrinfo: the node asked for
+	Service  string `json:"service,omitempty"`   // getaddrinfo: the service asked for
+	TCPState string `json:"tcp_state,omitempty"` // the socket's TCP state after the call
+}
+
+// IsData reports whether e is a send or recv, the kinds that carry bytes.
+func (e *Event) IsData() bool { return e.Kind == KindSend || e.Kind == KindRecv }
+
+// SetPayload keeps a preview of p, at most limit bytes, as Data when it is
+// UTF-8 text and as DataB64 otherwise. It sets Truncated when p was longer.
+// A limit below zero keeps all of p; zero keeps none.
+func (e *Event) SetPayload(p []byte, limit int) {
+	if limit >= 0 && len(p) > limit {
+		p = p[:limit]
+		e.Truncated = true
+		// A cut may split the last rune; drop its start rather than call
+		// the whole preview binary.
+		if !utf8.Valid(p) {
+			for i := 1; i < utf8.UTFMax && i <= len(p); i++ {
+				if utf8.RuneStart(p[len(p)-i]) {
+					if utf8.Valid(p[:len(p)-i]) {
+						p = p[:len(p)-i]
+					}
+					break
+				}
+			}
+		}
+	}
+	if len(p) == 0 {
+		return
+	}
+	if utf8.Valid(p) {
+		e.Data = string(p)
+	} else {
+		e.DataB64 = base64.StdEncoding.EncodeToString(p)
+	}
+}
+
+// Payload returns the preview bytes that SetPayload kept.
+func (e *Event) Payload() []byte {
+	if e.DataB64 != "" {
+		b, err := base64.StdEncoding.DecodeString(e.DataB64)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	return []byte(e.Data)
+}
+
+// MarshalJSON encodes e in wire format v1.
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// AppendJSON appends the wire-format JSON of e to dst. It is the one encoder
+// of events: written by hand because it runs once per event on the hot path
+// and encoding/json's reflection costs several times more.
+func (e *Event) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendInt(dst, int64(e.Seq), 10)
+	dst = append(dst, `,"t_ns":`...)
+	dst = strconv.AppendInt(dst, e.TNs, 10)
+	dst = append(dst, `,"dur_ns":`...)
+	dst = strconv.AppendInt(dst, e.DurNs, 10)
+	dst = appendStringField(dst, "actor", e.Actor)
+	dst = appendStringField(dst, "kind", string(e.Kind))
+	dst = appendIntField(dst, "fd", int64(e.FD))
+	dst = appendIntField(dst, "ret", int64(e.Ret))
+	if e.Blocked {
+		dst = append(dst, `,"blocked":true`...)
+	}
+	dst = appendOptString(dst, "errno", e.Errno)
+	dst = appendOptString(dst, "error", e.Err)
+	dst = appendOptString(dst, "conn", e.Conn)
+	dst = appendOptString(dst, "local", e.Local)
+	dst = appendOptString(dst, "peer", e.Peer)
+	if e.Want != 0 {
+		dst = appendIntField(dst, "want", int64(e.Want))
+	}
+	if e.IsData() {
+		dst = appendIntField(dst, "bytes", int64(e.Bytes))
+		dst = appendIntField(dst, "offset", e.Offset)
+	}
+	dst = appendOptString(dst, "data", e.Data)
+	dst = appendOptString(dst, "data_b64", e.DataB64)
+	if e.Truncated {
+		dst = append(dst, `,"truncated":true`...)
+	}
+	if e.EOF {
+		dst = append(dst, `,"eof":true`...)
+	}
+	if e.IsData() {
+		dst = appendIntField(dst, "inq", int64(e.InQ))
+		dst = appendIntField(dst, "outq", int64(e.OutQ))
+	}
+	dst = appendOptString(dst, "how", e.How)
+	dst = appendOptString(dst, "option", e.Option)
+	if e.Option != "" {
+		dst = appendIntField(dst, "value", int64(e.Value))
+	}
+	if e.Backlog != 0 {
+		dst = appendIntField(dst, "backlog", int64(e.Backlog))
+	}
+	dst = appendOptString(dst, "host", e.Host)
+	dst = appendOptString(dst, "service", e.Service)
+	dst = appendOptString(dst, "tcp_state", e.TCPState)
+	return append(dst, '}')
+}
+
+func appendIntField(dst []byte, name string, v int64) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return strconv.AppendInt(dst, v, 10)
+}
+
+func appendStringField(dst []byte, name, v string) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return appendJSONString(dst, v)
+}
+
+func appendOptString(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return appendStringField(dst, name, v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does; '<', '>' and '&' are escaped so that the bytes can be
+// inlined in HTML safely.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,48 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ScenarioInfo describes a scenario a runner can perform: what the page shows
+// on its button and the parameters its form asks for.
+type ScenarioInfo struct {
+	Name    string  `json:"name"`
+	Title   string  `json:"title"`
+	Summary string  `json:"summary"`
+	Params  []Param `json:"params"`
+}
+
+// ParamType is the JSON type a parameter takes.
+type ParamType string
+
+// The types of parameter.
+const (
+	ParamInt     ParamType = "int"     // a JSON integer within [Min, Max]
+	ParamStrings ParamType = "strings" // a JSON array of strings
+)
+
+// Param describes one typed parameter of a scenario with its limits.
+type Param struct {
+	Name    string    `json:"name"`
+	Type    ParamType `json:"type"`
+	Default any       `json:"default"`
+	Min     int       `json:"min"`               // int: smallest value; strings: fewest items
+	Max     int       `json:"max"`               // int: largest value; strings: most items
+	MaxLen  int       `json:"max_len,omitempty"` // strings: longest item in bytes
+	Unit    string    `json:"unit,omitempty"`
+	Help    string    `json:"help"`
+}
+
+// ErrUnknownScenario is returned for a scenario name no runner knows.
+var ErrUnknownScenario = errors.New("unknown scenario")
+
+// ParamError says which parameter was wrong and why. Callers show it to the
+// person who sent it.
+type ParamError struct {
+	Param string
+	Msg   string
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("parameter %q: %s", e.Param, e.Msg) }

@@ -1,0 +1,371 @@
+package trace
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// State is where a session is in its life.
+type State string
+
+// The states of a session. A session starts running and ends exactly once,
+// done or failed.
+const (
+	StateRunning State = "running"
+	StateDone    State = "done"
+	StateFailed  State = "failed"
+)
+
+// ErrTooManyEvents is returned by Record once a session holds its limit of
+// events; the session's runner should stop and fail the session.
+var ErrTooManyEvents = errors.New("the session reached its limit of events")
+
+// ErrTooSlow is returned by Subscription.Next when the subscriber fell further
+// behind the live events than its MaxLag allows. It can subscribe again from
+// Subscription.Resume.
+var ErrTooSlow = errors.New("subscriber fell too far behind the session")
+
+// Meta is a session's metadata, the JSON object that carries it.
+type Meta struct {
+	ID         string         `json:"id"`
+	Scenario   string         `json:"scenario"`
+	Params     map[string]any `json:"params"`
+	State      State          `json:"state"`
+	Error      string         `json:"error,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Actors     []string       `json:"actors"`
+	Events     int            `json:"event_count"`
+}
+
+// Record is a whole session: its metadata and its events. It is the JSON
+// that seqd run -json prints and GET /api/sessions/{id} returns.
+type Record struct {
+	Meta
+	Events []Event `json:"events"`
+}
+
+// Session is one traced exchange. Its runner records events and finishes it;
+// any number of readers take snapshots or subscribe, concurrently. Events are
+// immutable once recorded.
+type Session struct {
+	id        string
+	scenario  string
+	params    map[string]any
+	startedAt time.Time // wall clock and monotonic origin of t_ns
+	maxEvents int
+	done      chan struct{} // closed by Finish
+
+	// mu guards the fields below.
+	mu         sync.Mutex
+	state      State
+	err        string
+	finishedAt time.Time
+	actors     []string
+	events     []Event
+	wake       chan struct{} // made by a waiting reader, closed by the next change
+
+	// encMu guards the encoding cache: the JSON of events[:len(ends)], joined
+	// by commas, encoded once for every subscriber. Readers fill it; Record
+	// never touches it, so recording never waits for encoding.
+	encMu   sync.Mutex
+	encoded []byte
+	ends    []int // ends[i] is the end of event i in encoded
+}
+
+// Options tunes a new session.
+type Options struct {
+	// MaxEvents bounds the events a session may record. Defaults to 100,000.
+	MaxEvents int
+	// Now is the clock; it defaults to time.Now. It must carry a monotonic
+	// reading.
+	Now func() time.Time
+}
+
+// DefaultMaxEvents is the default for Options.MaxEvents.
+const DefaultMaxEvents = 100_000
+
+// NewSession returns a running session with a fresh unguessable id.
+func NewSession(scenario string, params map[string]any, opt Options) *Session {
+	if opt.MaxEvents <= 0 {
+		opt.MaxEvents = DefaultMaxEvents
+	}
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	return &Session{
+		id:        NewID(),
+		scenario:  scenario,
+		params:    params,
+		startedAt: now(),
+		maxEvents: opt.MaxEvents,
+		done:      make(chan struct{}),
+		state:     StateRunning,
+	}
+}
+
+// ID returns the session's id.
+func (s *Session) ID() string { return s.id }
+
+// Scenario returns the name of the scenario the session runs.
+func (s *Session) Scenario() string { return s.scenario }
+
+// StartedAt returns the wall-clock and monotonic time the session started.
+func (s *Session) StartedAt() time.Time { return s.startedAt }
+
+// Done is closed when the session has finished.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// AddActor appends a lifeline to the session's ordered list of actors, once.
+func (s *Session) AddActor(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.actors {
+		if a == name {
+			return
+		}
+	}
+	s.actors = append(s.actors, name)
+	s.wakeLocked()
+}
+
+// Record appends e as the next event. began is when the call was entered;
+// the call's return is taken as now, read under the session's lock so that
+// t_ns never decreases in seq order. Record fills Seq, TNs and DurNs.
+func (s *Session) Record(e *Event, began time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != StateRunning {
+		return fmt.Errorf("record %s on finished session %s", e.Kind, s.id)
+	}
+	if len(s.events) >= s.maxEvents {
+		return ErrTooManyEvents
+	}
+	end := time.Now()
+	e.Seq = len(s.events)
+	e.TNs = int64(end.Sub(s.startedAt))
+	if e.Seq > 0 && e.TNs < s.events[e.Seq-1].TNs {
+		e.TNs = s.events[e.Seq-1].TNs // a clock reading taken under the lock cannot go back; be sure
+	}
+	if !began.IsZero() {
+		e.DurNs = int64(end.Sub(began))
+	}
+	s.events = append(s.events, *e)
+	s.wakeLocked()
+	return nil
+}
+
+func (s *Session) wakeLocked() {
+	if s.wake != nil {
+		close(s.wake)
+		s.wake = nil
+	}
+}
+
+// Finish ends the session: done when err is nil, failed with err's text
+// otherwise. Later calls do nothing.
+func (s *Session) Finish(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != StateRunning {
+		return
+	}
+	s.state = StateDone
+	if err != nil {
+		s.state = StateFailed
+		s.err = err.Error()
+	}
+	s.finishedAt = time.Now()
+	s.wakeLocked()
+	close(s.done)
+}
+
+// Meta returns the session's metadata now.
+func (s *Session) Meta() Meta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.metaLocked()
+}
+
+func (s *Session) metaLocked() Meta {
+	m := Meta{
+		ID:        s.id,
+		Scenario:  s.scenario,
+		Params:    s.params,
+		State:     s.state,
+		Error:     s.err,
+		StartedAt: s.startedAt.Round(0),
+		Actors:    append([]string(nil), s.actors...),
+		Events:    len(s.events),
+	}
+	if !s.finishedAt.IsZero() {
+		t := s.finishedAt.Round(0)
+		m.FinishedAt = &t
+	}
+	return m
+}
+
+// Snapshot returns the metadata and a copy of every event so far.
+func (s *Session) Snapshot() Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Record{Meta: s.metaLocked(), Events: append([]Event(nil), s.events...)}
+}
+
+// MarshalJSON encodes the session's snapshot.
+func (s *Session) MarshalJSON() ([]byte, error) { return json.Marshal(s.Snapshot()) }
+
+// Batch is what one Subscription.Next returns: the events [From, To) already
+// encoded, and whether the session has ended with them.
+type Batch struct {
+	From, To int
+	// JSON holds the events' wire-format objects joined by commas: the
+	// inside of a JSON array. It is shared by every subscriber and must not
+	// be modified.
+	JSON []byte
+	// Final is true when these are the session's last events (possibly none)
+	// and the session has ended in State with Error.
+	Final bool
+	State State
+	Error string
+}
+
+// Subscription reads a session's events in seq order: the history first,
+// then live events as they are recorded. A subscription holds only a cursor,
+// so it never slows the session; one that falls more than MaxLag events
+// behind the live edge is cut off with ErrTooSlow and may resume.
+type Subscription struct {
+	s      *Session
+	next   int
+	joined int
+	maxLag int
+}
+
+// Subscribe starts reading at seq from (0 for the whole history). maxLag
+// bounds how many live events the subscriber may leave unread; 0 means no
+// bound.
+func (s *Session) Subscribe(from, maxLag int) *Subscription {
+	s.mu.Lock()
+	joined := len(s.events)
+	s.mu.Unlock()
+	from = max(from, 0)
+	return &Subscription{s: s, next: from, joined: max(joined, from), maxLag: maxLag}
+}
+
+// Resume is the seq of the next event the subscription would deliver.
+func (sub *Subscription) Resume() int { return sub.next }
+
+// Next waits until there are events past the cursor or the session has
+// ended, then returns up to limit of them (all of them if limit <= 0). It
+// returns ctx's error if ctx ends first, and ErrTooSlow when the subscriber
+// fell behind. After the Final batch, Next keeps returning empty Final
+// batches.
+func (sub *Subscription) Next(ctx context.Context, limit int) (Batch, error) {
+	s := sub.s
+	for {
+		s.mu.Lock()
+		n := len(s.events)
+		state, errText := s.state, s.err
+		var wake chan struct{}
+		if sub.next >= n && state == StateRunning {
+			if s.wake == nil {
+				s.wake = make(chan struct{})
+			}
+			wake = s.wake
+		}
+		s.mu.Unlock()
+
+		if sub.maxLag > 0 && n-max(sub.next, sub.joined) > sub.maxLag {
+			return Batch{}, ErrTooSlow
+		}
+		if wake == nil {
+			to := n
+			if limit > 0 && to-sub.next > limit {
+				to = sub.next + limit
+			}
+			from := min(sub.next, to)
+			b := Batch{From: from, To: to, JSON: s.encodedRange(from, to, n)}
+			if to == n && state != StateRunning {
+				b.Final, b.State, b.Error = true, state, errText
+			}
+			sub.next = to
+			return b, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return Batch{}, ctx.Err()
+		}
+	}
+}
+
+// encodedRange returns the comma-joined JSON of events [from, to), encoding
+// events up to n (all recorded ones) into the shared cache first.
+func (s *Session) encodedRange(from, to, n int) []byte {
+	if from >= to {
+		return nil
+	}
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
+	if len(s.ends) < n {
+		s.mu.Lock()
+		evs := s.events[len(s.ends):n] // recorded events never change: read them unlocked
+		s.mu.Unlock()
+		for i := range evs {
+			if len(s.encoded) > 0 {
+				s.encoded = append(s.encoded, ',')
+			}
+			s.encoded = evs[i].AppendJSON(s.encoded)
+			s.ends = append(s.ends, len(s.encoded))
+		}
+	}
+	start := 0
+	if from > 0 {
+		start = s.ends[from-1] + 1 // skip the comma
+	}
+	// Three-index slice: appends by later encoders must never write into a
+	// batch a subscriber is still sending.
+	return s.encoded[start:s.ends[to-1]:s.ends[to-1]]
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a fresh unguessable session id: 128 random bits in 26
+// lower-case base-32 characters.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return toLower(idEncoding.EncodeToString(b[:]))
+}
+
+// ValidID reports whether id has the form NewID makes. Callers check it
+// before using an id in a path or a lookup.
+func ValidID(id string) bool {
+	if len(id) != 26 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+func toLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,125 @@
+package trace
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Call renders e the way strace does: the call with its arguments, its
+// return value and errno, e.g. `write(4, "alice\n", 6) = 6`.
+func (e *Event) Call() string {
+	var b strings.Builder
+	switch e.Kind {
+	case KindGetaddrinfo:
+		fmt.Fprintf(&b, "getaddrinfo(%q, %q)", e.Host, e.Service)
+	case KindSocket:
+		b.WriteString("socket(AF_INET, SOCK_STREAM, 0)")
+	case KindSetsockopt:
+		fmt.Fprintf(&b, "setsockopt(%d, %s, %d)", e.FD, e.Option, e.Value)
+	case KindBind:
+		fmt.Fprintf(&b, "bind(%d, %s)", e.FD, orDash(e.Local))
+	case KindListen:
+		fmt.Fprintf(&b, "listen(%d, %d)", e.FD, e.Backlog)
+	case KindConnect:
+		fmt.Fprintf(&b, "connect(%d, %s)", e.FD, orDash(e.Peer))
+	case KindAccept:
+		fmt.Fprintf(&b, "accept(%d)", e.FD)
+	case KindSend:
+		fmt.Fprintf(&b, "write(%d, %s, %d)", e.FD, e.Preview(24), e.Want)
+	case KindRecv:
+		fmt.Fprintf(&b, "read(%d, %d)", e.FD, e.Want)
+	case KindShutdown:
+		fmt.Fprintf(&b, "shutdown(%d, %s)", e.FD, e.How)
+	case KindClose:
+		fmt.Fprintf(&b, "close(%d)", e.FD)
+	default:
+		fmt.Fprintf(&b, "%s(%d)", e.Kind, e.FD)
+	}
+	if e.Kind == KindGetaddrinfo {
+		fmt.Fprintf(&b, " = %s", e.Peer)
+	} else {
+		fmt.Fprintf(&b, " = %d", e.Ret)
+	}
+	if e.Errno != "" {
+		fmt.Fprintf(&b, " %s (%s)", e.Errno, e.Err)
+	} else if e.Err != "" {
+		fmt.Fprintf(&b, " (%s)", e.Err)
+	}
+	return b.String()
+}
+
+// Preview returns the payload preview as a quoted string of at most width
+// runes, with "…" when it was cut, or "" for no payload.
+func (e *Event) Preview(width int) string {
+	if e.Data == "" && e.DataB64 == "" {
+		return `""`
+	}
+	s := e.Data
+	if e.DataB64 != "" {
+		s = string(e.Payload())
+	}
+	cut := e.Truncated
+	if r := []rune(s); len(r) > width {
+		s, cut = string(r[:width]), true
+	}
+	q := strconv.Quote(s)
+	if cut {
+		q += "…"
+	}
+	return q
+}
+
+// WriteTranscript writes one line per event, like strace: time, actor, call,
+// result, TCP state, and for reads the bytes read.
+func WriteTranscript(w io.Writer, events []Event) error {
+	width := 6
+	for i := range events {
+		width = max(width, len(events[i].Actor))
+	}
+	for i := range events {
+		if _, err := io.WriteString(w, TranscriptLine(&events[i], width)+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TranscriptLine renders one event for WriteTranscript, the actor padded to
+// width.
+func TranscriptLine(e *Event, width int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%4d %10.6f %-*s %s", e.Seq, float64(e.TNs)/1e9, width, e.Actor, e.Call())
+	if e.Kind == KindRecv && e.Bytes > 0 {
+		fmt.Fprintf(&b, " %s", e.Preview(32))
+	}
+	if e.EOF {
+		b.WriteString(" (end of file)")
+	}
+	var notes []string
+	if e.Kind == KindAccept && e.Peer != "" {
+		notes = append(notes, "from "+e.Peer)
+	}
+	if e.Blocked {
+		notes = append(notes, "blocked "+time.Duration(e.DurNs).Round(time.Microsecond).String())
+	}
+	if e.IsData() && e.Errno == "" {
+		notes = append(notes, fmt.Sprintf("inq %d outq %d", e.InQ, e.OutQ))
+	}
+	if e.TCPState != "" {
+		notes = append(notes, e.TCPState)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, "  [%s]", strings.Join(notes, ", "))
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
