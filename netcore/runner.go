@@ -96,8 +96,11 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 	defer cancel(nil)
 
 	preview := r.Preview
-	if preview == 0 {
+	switch {
+	case preview == 0:
 		preview = DefaultPreview
+	case preview < 0:
+		preview = 0
 	}
 	ex := &exchange{
 		ctx:     ctx,

@@ -74,9 +74,9 @@ func (e *Event) IsData() bool { return e.Kind == KindSend || e.Kind == KindRecv 
 
 // SetPayload keeps a preview of p, at most limit bytes, as Data when it is
 // UTF-8 text and as DataB64 otherwise. It sets Truncated when p was longer.
-// A limit below zero keeps all of p; zero keeps none.
 func (e *Event) SetPayload(p []byte, limit int) {
-	if limit >= 0 && len(p) > limit {
+	if len(p) > limit {
+		limit = max(limit, 0)
 		p = p[:limit]
 		e.Truncated = true
 		// A cut may split the last rune; drop its start rather than call
