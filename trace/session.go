@@ -68,7 +68,7 @@ type Session struct {
 	err        string
 	finishedAt time.Time
 	actors     []string
-	events     []Event
+	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
 
 	// encMu guards the encoding cache: the JSON of events[:len(ends)], joined
@@ -145,19 +145,21 @@ func (s *Session) Record(e *Event, began time.Time) error {
 	if s.state != StateRunning {
 		return fmt.Errorf("record %s on finished session %s", e.Kind, s.id)
 	}
-	if len(s.events) >= s.maxEvents {
+	n := s.events.len()
+	if n >= s.maxEvents {
 		return ErrTooManyEvents
 	}
 	end := time.Now()
-	e.Seq = len(s.events)
+	e.Seq = n
 	e.TNs = int64(end.Sub(s.startedAt))
-	if e.Seq > 0 && e.TNs < s.events[e.Seq-1].TNs {
-		e.TNs = s.events[e.Seq-1].TNs // a clock reading taken under the lock cannot go back; be sure
+	if n > 0 {
+		// A clock read under the lock cannot go back; be sure anyway.
+		e.TNs = max(e.TNs, s.events.at(n-1).TNs)
 	}
 	if !began.IsZero() {
 		e.DurNs = int64(end.Sub(began))
 	}
-	s.events = append(s.events, *e)
+	s.events.append(e)
 	s.wakeLocked()
 	return nil
 }
@@ -203,7 +205,7 @@ func (s *Session) metaLocked() Meta {
 		Error:     s.err,
 		StartedAt: s.startedAt.Round(0),
 		Actors:    append([]string(nil), s.actors...),
-		Events:    len(s.events),
+		Events:    s.events.len(),
 	}
 	if !s.finishedAt.IsZero() {
 		t := s.finishedAt.Round(0)
@@ -216,7 +218,7 @@ func (s *Session) metaLocked() Meta {
 func (s *Session) Snapshot() Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Record{Meta: s.metaLocked(), Events: append([]Event(nil), s.events...)}
+	return Record{Meta: s.metaLocked(), Events: s.events.copy(0, s.events.len())}
 }
 
 // MarshalJSON encodes the session's snapshot.
@@ -253,7 +255,7 @@ type Subscription struct {
 // bound.
 func (s *Session) Subscribe(from, maxLag int) *Subscription {
 	s.mu.Lock()
-	joined := len(s.events)
+	joined := s.events.len()
 	s.mu.Unlock()
 	from = max(from, 0)
 	return &Subscription{s: s, next: from, joined: max(joined, from), maxLag: maxLag}
@@ -271,7 +273,7 @@ func (sub *Subscription) Next(ctx context.Context, limit int) (Batch, error) {
 	s := sub.s
 	for {
 		s.mu.Lock()
-		n := len(s.events)
+		n := s.events.len()
 		state, errText := s.state, s.err
 		var wake chan struct{}
 		if sub.next >= n && state == StateRunning {
@@ -316,13 +318,13 @@ func (s *Session) encodedRange(from, to, n int) []byte {
 	defer s.encMu.Unlock()
 	if len(s.ends) < n {
 		s.mu.Lock()
-		evs := s.events[len(s.ends):n] // recorded events never change: read them unlocked
+		log := s.events // recorded events never change: read them unlocked
 		s.mu.Unlock()
-		for i := range evs {
+		for i := len(s.ends); i < n; i++ {
 			if len(s.encoded) > 0 {
 				s.encoded = append(s.encoded, ',')
 			}
-			s.encoded = evs[i].AppendJSON(s.encoded)
+			s.encoded = log.at(i).AppendJSON(s.encoded)
 			s.ends = append(s.ends, len(s.encoded))
 		}
 	}
@@ -368,4 +370,50 @@ func toLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// eventLog stores events in blocks that are never reallocated, so that
+// appending never copies the events already recorded, and a reader holding
+// a copy of the log (taken under the session's lock) can read the events it
+// covers without the lock. The first block is small, for short sessions.
+type eventLog struct {
+	blocks [][]Event
+	n      int
+}
+
+const (
+	firstBlock = 32
+	logBlock   = 512
+)
+
+func (l *eventLog) len() int { return l.n }
+
+func (l *eventLog) at(i int) *Event {
+	if i < firstBlock {
+		return &l.blocks[0][i]
+	}
+	i -= firstBlock
+	return &l.blocks[1+i/logBlock][i%logBlock]
+}
+
+// append stores e. A block's slice header never changes once made, so
+// readers of older events share nothing that append writes.
+func (l *eventLog) append(e *Event) {
+	switch {
+	case l.n == 0:
+		l.blocks = append(l.blocks, make([]Event, firstBlock))
+	case l.n >= firstBlock && (l.n-firstBlock)%logBlock == 0:
+		l.blocks = append(l.blocks, make([]Event, logBlock))
+	}
+	*l.at(l.n) = *e
+	l.n++
+}
+
+// copy returns a copy of events [from, to).
+func (l *eventLog) copy(from, to int) []Event {
+	out := make([]Event, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, *l.at(i))
+	}
+	return out
 }

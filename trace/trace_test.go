@@ -1,0 +1,258 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEventJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   Event
+	}{
+		{"a send with text keeps bytes, offset and queues", Event{Seq: 3, TNs: 120, DurNs: 7, Actor: "client", Kind: KindSend, FD: 4, Ret: 6, Conn: "127.0.0.1:5>127.0.0.1:6", Want: 6, Bytes: 6, Offset: 12, Data: "alice\n", InQ: 0, OutQ: 6, TCPState: "ESTABLISHED"}},
+		{"an EOF recv keeps bytes 0", Event{Seq: 9, Actor: "server", Kind: KindRecv, FD: 5, Want: 1024, EOF: true, TCPState: "CLOSE_WAIT"}},
+		{"a failed connect names its errno", Event{Actor: "client", Kind: KindConnect, FD: 3, Ret: -1, Errno: "ECONNREFUSED", Err: "connection refused", Blocked: true}},
+		{"strings with quotes, controls, HTML and bad UTF-8 are escaped", Event{Actor: "c\"l\\i<e>&nt", Kind: KindSend, Data: "tab\there\x01\u2028end", Err: "bad \xff byte"}},
+		{"a shutdown carries how", Event{Kind: KindShutdown, How: "SHUT_WR", Actor: "client"}},
+		{"setsockopt carries its option and value", Event{Kind: KindSetsockopt, Option: "SO_REUSEADDR", Value: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.ev.AppendJSON(nil)
+			if !json.Valid(b) {
+				t.Fatalf("invalid JSON: %s", b)
+			}
+			var got Event
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.ev
+			want.Err = strings.ToValidUTF8(want.Err, "\ufffd")
+			if got != want {
+				t.Errorf("round trip:\n got %+v\nwant %+v\njson %s", got, want, b)
+			}
+			// The hand-written encoder must agree with encoding/json on
+			// every field it writes.
+			var generic map[string]any
+			_ = json.Unmarshal(b, &generic)
+			if tt.ev.IsData() {
+				for _, k := range []string{"bytes", "offset", "inq", "outq"} {
+					if _, ok := generic[k]; !ok {
+						t.Errorf("%s missing from a %s event: %s", k, tt.ev.Kind, b)
+					}
+				}
+			}
+			if bytes.ContainsAny(b, "<>&") {
+				t.Errorf("unescaped HTML characters in %s", b)
+			}
+		})
+	}
+}
+
+func TestSetPayload(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        []byte
+		limit     int
+		data, b64 string
+		truncated bool
+	}{
+		{"text is kept as text", []byte("hello\n"), 100, "hello\n", "", false},
+		{"binary is kept as base64", []byte{0xff, 0, 1}, 100, "", "/wAB", false},
+		{"a long payload is cut to the limit", []byte("abcdef"), 4, "abcd", "", true},
+		{"a cut inside a rune drops the rune, not the text", []byte("aé"), 2, "a", "", true},
+		{"a zero limit keeps nothing", []byte("abc"), 0, "", "", true},
+		{"no bytes, no payload", nil, 10, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Event
+			e.SetPayload(tt.in, tt.limit)
+			if e.Data != tt.data || e.DataB64 != tt.b64 || e.Truncated != tt.truncated {
+				t.Errorf("got data %q b64 %q truncated %v; want %q %q %v", e.Data, e.DataB64, e.Truncated, tt.data, tt.b64, tt.truncated)
+			}
+		})
+	}
+}
+
+func record(t testing.TB, s *Session, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		e := Event{Actor: "client", Kind: KindSend, Bytes: 1, Data: "x"}
+		if err := s.Record(&e, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// readAll subscribes from seq from and collects every event to the end.
+func readAll(t *testing.T, s *Session, from int) ([]Event, Batch) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sub := s.Subscribe(from, 0)
+	var got []Event
+	for {
+		b, err := sub.Next(ctx, 7)
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		if b.To > b.From {
+			var evs []Event
+			if err := json.Unmarshal([]byte("["+string(b.JSON)+"]"), &evs); err != nil {
+				t.Fatalf("batch %d..%d: %v: %s", b.From, b.To, err, b.JSON)
+			}
+			if len(evs) != b.To-b.From {
+				t.Fatalf("batch %d..%d holds %d events", b.From, b.To, len(evs))
+			}
+			got = append(got, evs...)
+		}
+		if b.Final {
+			return got, b
+		}
+	}
+}
+
+func TestSubscriptions(t *testing.T) {
+	t.Run("subscribers get the history then live events, in order, without gaps", func(t *testing.T) {
+		s := NewSession("echo", nil, Options{})
+		record(t, s, 10)
+		results := make(chan []Event, 3)
+		for _, from := range []int{0, 0, 5} {
+			go func() {
+				got, _ := readAll(t, s, from)
+				results <- got
+			}()
+		}
+		record(t, s, 90)
+		s.Finish(nil)
+		for i := 0; i < 3; i++ {
+			got := <-results
+			first := got[0].Seq
+			for j, e := range got {
+				if e.Seq != first+j {
+					t.Fatalf("event %d has seq %d; want %d", j, e.Seq, first+j)
+				}
+			}
+			if last := got[len(got)-1].Seq; last != 99 {
+				t.Errorf("last seq %d; want 99", last)
+			}
+		}
+	})
+	t.Run("a final batch carries the state and error", func(t *testing.T) {
+		s := NewSession("echo", nil, Options{})
+		record(t, s, 2)
+		s.Finish(errors.New("boom"))
+		got, b := readAll(t, s, 0)
+		if len(got) != 2 || b.State != StateFailed || b.Error != "boom" {
+			t.Errorf("got %d events, state %s, error %q; want 2, failed, boom", len(got), b.State, b.Error)
+		}
+	})
+	t.Run("a subscriber that does not read is cut off and never slows recording", func(t *testing.T) {
+		s := NewSession("echo", nil, Options{})
+		sub := s.Subscribe(0, 10)
+		record(t, s, 11) // recording never waits for the subscriber
+		if _, err := sub.Next(context.Background(), 0); !errors.Is(err, ErrTooSlow) {
+			t.Fatalf("Next after falling 11 behind: %v; want ErrTooSlow", err)
+		}
+		if sub.Resume() != 0 {
+			t.Errorf("Resume() = %d; want 0", sub.Resume())
+		}
+		again := s.Subscribe(sub.Resume(), 10) // the history does not count as lag
+		if b, err := again.Next(context.Background(), 0); err != nil || b.To != 11 {
+			t.Errorf("resubscribed Next: %v, to %d; want 11 events", err, b.To)
+		}
+	})
+	t.Run("a waiting subscriber returns when its context ends", func(t *testing.T) {
+		s := NewSession("echo", nil, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := s.Subscribe(0, 0).Next(ctx, 0); !errors.Is(err, context.Canceled) {
+			t.Errorf("Next: %v; want context.Canceled", err)
+		}
+	})
+	t.Run("the event limit stops recording", func(t *testing.T) {
+		s := NewSession("echo", nil, Options{MaxEvents: 3})
+		record(t, s, 3)
+		if err := s.Record(&Event{}, time.Now()); !errors.Is(err, ErrTooManyEvents) {
+			t.Errorf("Record past the limit: %v; want ErrTooManyEvents", err)
+		}
+	})
+}
+
+func TestStoreForgetsTheOldestFinished(t *testing.T) {
+	st := &Store{MaxFinished: 2}
+	var all []*Session
+	for i := 0; i < 4; i++ {
+		s := NewSession("echo", nil, Options{})
+		if i != 1 {
+			s.Finish(nil)
+		}
+		st.Add(s)
+		all = append(all, s)
+	}
+	for i, want := range []bool{false, true, true, true} {
+		if _, ok := st.Get(all[i].ID()); ok != want {
+			t.Errorf("session %d kept = %v; want %v (the running one stays)", i, ok, want)
+		}
+	}
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := NewID()
+		if !ValidID(id) || seen[id] {
+			t.Fatalf("NewID() = %q: valid %v, repeated %v", id, ValidID(id), seen[id])
+		}
+		seen[id] = true
+	}
+	for _, bad := range []string{"", "../../etc/passwd", strings.Repeat("A", 26), strings.Repeat("a", 25), strings.Repeat("1", 26)} {
+		if ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
+		}
+	}
+}
+
+func TestMessagesPairByteRanges(t *testing.T) {
+	const c = "a>b"
+	evs := []Event{
+		{Seq: 0, Actor: "client", Kind: KindSend, Conn: c, Offset: 0, Bytes: 10},
+		{Seq: 1, Actor: "server", Kind: KindRecv, Conn: c, Offset: 0, Bytes: 4},
+		{Seq: 2, Actor: "server", Kind: KindRecv, Conn: c, Offset: 4, Bytes: 6},
+		{Seq: 3, Actor: "client", Kind: KindSend, Conn: c, Offset: 10, Bytes: 2},
+		{Seq: 4, Actor: "client", Kind: KindSend, Conn: c, Offset: 12, Bytes: 2},
+		{Seq: 5, Actor: "server", Kind: KindRecv, Conn: c, Offset: 10, Bytes: 4},
+		{Seq: 6, Actor: "server", Kind: KindSend, Conn: c, Offset: 0, Bytes: 3},
+		{Seq: 7, Actor: "client", Kind: KindRecv, Conn: c, Offset: 0, Bytes: 3},
+	}
+	got := fmt.Sprint(Messages(evs))
+	want := fmt.Sprint([]Message{
+		{c, "client", "server", 0, 1, 0, 4},
+		{c, "client", "server", 0, 2, 4, 6},
+		{c, "client", "server", 3, 5, 10, 2},
+		{c, "client", "server", 4, 5, 12, 2},
+		{c, "server", "client", 6, 7, 0, 3},
+	})
+	if got != want {
+		t.Errorf("Messages:\n got %s\nwant %s", got, want)
+	}
+}
+
+func ExampleSession() {
+	s := NewSession("serviceclient", map[string]any{"names": []string{"alice"}}, Options{})
+	s.AddActor("client")
+	e := Event{Actor: "client", Kind: KindSend, FD: 3, Ret: 6, Want: 6, Bytes: 6, Data: "alice\n"}
+	_ = s.Record(&e, time.Now())
+	s.Finish(nil)
+	rec := s.Snapshot()
+	fmt.Println(rec.State, len(rec.Events), rec.Events[0].Call())
+	// Output: done 1 write(3, "alice\n", 6) = 6
+}
