@@ -122,4 +122,3 @@ func BenchmarkBulk(b *testing.B) {
 	b.Run("untraced", func(b *testing.B) { benchBulk(b, false) })
 	b.Run("traced", func(b *testing.B) { benchBulk(b, true) })
 }
-

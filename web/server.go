@@ -1,0 +1,349 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"seqd/trace"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Runner prepares and starts sessions. netcore.Runner implements it.
+type Runner interface {
+	// Scenarios describes the scenarios the runner can perform.
+	Scenarios() []trace.ScenarioInfo
+	// Prepare validates a scenario and its parameters, returning
+	// trace.ErrUnknownScenario or a *trace.ParamError when they are wrong.
+	Prepare(scenario string, params map[string]any) (*trace.Session, error)
+	// Start runs a prepared session in the background under ctx.
+	Start(ctx context.Context, sess *trace.Session)
+}
+
+// Config configures a Server. Zero fields take their defaults.
+type Config struct {
+	// AllowedOrigins lists the origins (scheme://host[:port]) of course
+	// pages that may frame /embed/ pages and use the API and WebSocket
+	// cross-origin. Empty means any page may frame /embed/ and the API
+	// stays same-origin.
+	AllowedOrigins []string
+	// MaxBody bounds a request body in bytes. Defaults to 64 KiB.
+	MaxBody int64
+	// MaxLag bounds how many events a WebSocket subscriber may fall
+	// behind a live session before it is cut off. Defaults to 10,000.
+	MaxLag int
+	// WriteTimeout bounds each WebSocket write; a viewer that does not
+	// read for that long is cut off. Defaults to 10 s.
+	WriteTimeout time.Duration
+	// Logger receives one line per request. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves the API, the WebSocket stream and the pages.
+type Server struct {
+	runner  Runner
+	store   *trace.Store
+	cfg     Config
+	origins []string // AllowedOrigins as host patterns for websocket.Accept
+	static  fs.FS
+
+	// ctx is the server's own context: sessions and WebSocket handlers run
+	// under it, since a request's context ends with the request and
+	// http.Server.Shutdown does not wait for hijacked connections.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wsWG   sync.WaitGroup // running WebSocket handlers
+}
+
+// New returns a Server that starts sessions with runner and keeps them in
+// store.
+func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 10
+	}
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = 10_000
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{runner: runner, store: store, cfg: cfg}
+	for _, o := range cfg.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" && u.Path != "/" {
+			return nil, fmt.Errorf("allowed origin %q: want scheme://host[:port], such as https://course.example.edu", o)
+		}
+		s.origins = append(s.origins, u.Host)
+	}
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.static = sub
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Context is the server's own context, under which sessions should run; it
+// ends when Close is called.
+func (s *Server) Context() context.Context { return s.ctx }
+
+// Close ends every WebSocket stream (with status 1001, going away) and the
+// server's context, and waits for the stream handlers to return.
+func (s *Server) Close() {
+	s.cancel()
+	s.wsWG.Wait()
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.logRequests, s.securityHeaders)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	r.Route("/api", func(r chi.Router) {
+		r.Use(s.cors)
+		r.Get("/scenarios", s.listScenarios)
+		r.Post("/sessions", s.createSession)
+		r.Route("/sessions/{id}", func(r chi.Router) {
+			r.Get("/", s.getSession)
+			r.Get("/ws", s.stream)
+			r.Get("/mermaid", s.exportText(trace.WriteMermaid))
+			r.Get("/ladder", s.exportText(trace.WriteLadder))
+		})
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, "no API endpoint %s %s; see docs/protocol.md", r.Method, r.URL.Path)
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
+		})
+	})
+	r.Get("/", s.page("index.html"))
+	r.Get("/s/{id}", s.page("index.html"))
+	r.Get("/embed/{scenario}", s.page("embed.html"))
+	r.Get("/embed/s/{id}", s.page("embed.html"))
+	r.Get("/{file}", s.staticFile)
+	return r
+}
+
+// page serves one of the HTML pages; the page reads its own address to
+// know which session or scenario it shows.
+func (s *Server) page(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(s.static, name)
+		if err != nil {
+			http.Error(w, "page missing from the build", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}
+
+// staticFile serves the page's modules and styles. Only top-level files
+// of the embedded directory are reachable.
+func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "file")
+	if strings.HasSuffix(name, ".html") || !fs.ValidPath(name) {
+		http.NotFound(w, r)
+		return
+	}
+	if name == "seq-diagram.js" {
+		// Course pages on other origins load the element as a module
+		// script, which needs CORS; the file is public code.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFileFS(w, r, s.static, name)
+}
+
+func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.runner.Scenarios())
+}
+
+// createRequest is the body of POST /api/sessions.
+type createRequest struct {
+	Scenario string         `json:"scenario"`
+	Params   map[string]any `json:"params"`
+}
+
+// sessionResponse is a session's metadata with the addresses to follow it.
+type sessionResponse struct {
+	trace.Meta
+	URL       string `json:"url"`
+	Embed     string `json:"embed"`
+	WebSocket string `json:"ws"`
+}
+
+func newSessionResponse(m trace.Meta) sessionResponse {
+	return sessionResponse{Meta: m, URL: "/s/" + m.ID, Embed: "/embed/s/" + m.ID, WebSocket: "/api/sessions/" + m.ID + "/ws"}
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	req, status, err := decodeCreate(w, r, s.cfg.MaxBody)
+	if err != nil {
+		writeError(w, status, "%s", err)
+		return
+	}
+	sess, err := s.runner.Prepare(req.Scenario, req.Params)
+	var pe *trace.ParamError
+	switch {
+	case errors.Is(err, trace.ErrUnknownScenario):
+		writeError(w, http.StatusNotFound, "%s; GET /api/scenarios lists them", err)
+		return
+	case errors.As(err, &pe):
+		writeError(w, http.StatusBadRequest, "%s", err)
+		return
+	case err != nil:
+		s.cfg.Logger.Error("prepare session", "scenario", req.Scenario, "err", err)
+		writeError(w, http.StatusInternalServerError, "could not prepare the session; try again")
+		return
+	}
+	s.store.Add(sess)
+	s.runner.Start(s.ctx, sess)
+	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "remote", r.RemoteAddr)
+	w.Header().Set("Location", "/api/sessions/"+sess.ID())
+	writeJSON(w, http.StatusCreated, newSessionResponse(sess.Meta()))
+}
+
+// decodeCreate reads and checks a creation request, returning the status
+// to answer with when it is wrong.
+func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (createRequest, int, error) {
+	var req createRequest
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return req, http.StatusUnsupportedMediaType, fmt.Errorf("the body must be JSON (Content-Type: application/json), not %s", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			return req, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", tooBig.Limit)
+		case errors.Is(err, io.EOF):
+			return req, http.StatusBadRequest, errors.New(`the body is empty; send {"scenario": NAME, "params": {...}}`)
+		case errors.As(err, &syntax):
+			return req, http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v (at byte %d)", err, syntax.Offset)
+		case errors.As(err, &typ):
+			return req, http.StatusBadRequest, fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return req, http.StatusBadRequest, fmt.Errorf("%s; the body takes only \"scenario\" and \"params\"", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return req, http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return req, http.StatusBadRequest, errors.New("the body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return req, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", tooBig.Limit)
+		}
+		return req, http.StatusBadRequest, errors.New("the body has data after its JSON object")
+	}
+	if req.Scenario == "" {
+		return req, http.StatusBadRequest, errors.New(`"scenario" is missing; GET /api/scenarios lists them`)
+	}
+	return req, 0, nil
+}
+
+// session finds the session named in the path, answering 404 when there is
+// none.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
+	id := chi.URLParam(r, "id")
+	if !trace.ValidID(id) {
+		writeError(w, http.StatusNotFound, "no session %q: session ids are 26 letters and digits", truncate(id, 40))
+		return nil, false
+	}
+	sess, ok := s.store.Get(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no session %s: it never existed or has been forgotten", id)
+		return nil, false
+	}
+	return sess, true
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	rec := sess.Snapshot()
+	if r.URL.Query().Has("download") {
+		w.Header().Set("Content-Disposition", `attachment; filename="seqd-`+rec.Scenario+"-"+rec.ID+`.json"`)
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// exportText serves a text rendering of a session.
+func (s *Server) exportText(write func(io.Writer, trace.Record) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(w, r)
+		if !ok {
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := write(w, sess.Snapshot()); err != nil {
+			s.cfg.Logger.Warn("export", "path", r.URL.Path, "err", err)
+		}
+	}
+}
+
+// parseFrom reads the ?from= seq a subscriber resumes from.
+func parseFrom(q string) (int, error) {
+	if q == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 || n > 1<<31-1 {
+		return 0, fmt.Errorf("from=%q: want the seq to resume from, a whole number ≥ 0", truncate(q, 20))
+	}
+	return n, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"could not encode the response"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError answers with a JSON {"error": "..."} that says what is wrong.
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

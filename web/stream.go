@@ -1,0 +1,101 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/coder/websocket"
+
+	"seqd/trace"
+)
+
+// maxBatch bounds the events in one WebSocket message, so that a viewer
+// joining a long session gets its history in pieces of bounded size.
+const maxBatch = 1000
+
+// stream serves GET /api/sessions/{id}/ws: the session's events from
+// ?from= on, history first, then live, each message {"events": [...]},
+// and a last message {"state": ..., "error": ...} before a normal close.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	from, err := parseFrom(r.URL.Query().Get("from"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%s", err)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins})
+	if err != nil {
+		// Accept has answered: 403 for a foreign origin, 400 for a bad
+		// handshake.
+		s.cfg.Logger.Info("websocket refused", "id", sess.ID(), "origin", r.Header.Get("Origin"), "err", err)
+		return
+	}
+	s.wsWG.Add(1)
+	defer s.wsWG.Done()
+	defer c.CloseNow()
+
+	// The stream only writes; CloseRead handles the client's close and
+	// pings and ends ctx when the client goes away.
+	ctx := c.CloseRead(s.ctx)
+	sub := sess.Subscribe(from, s.cfg.MaxLag)
+	if err := s.send(ctx, c, actorsMessage(sess.Meta().Actors)); err != nil {
+		return
+	}
+	for {
+		b, err := sub.Next(ctx, maxBatch)
+		switch {
+		case errors.Is(err, trace.ErrTooSlow):
+			c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("too slow; resume from %d", sub.Resume()))
+			return
+		case err != nil && s.ctx.Err() != nil:
+			c.Close(websocket.StatusGoingAway, "the server is shutting down; resume later")
+			return
+		case err != nil:
+			return // the viewer left
+		}
+		if b.To > b.From {
+			msg := make([]byte, 0, len(b.JSON)+16)
+			msg = append(msg, `{"events":[`...)
+			msg = append(msg, b.JSON...)
+			msg = append(msg, ']', '}')
+			if err := s.send(ctx, c, msg); err != nil {
+				if ctx.Err() == nil {
+					s.cfg.Logger.Info("viewer cut off", "id", sess.ID(), "resume", b.From, "err", err)
+				}
+				return
+			}
+		}
+		if b.Final {
+			end, _ := json.Marshal(struct {
+				State trace.State `json:"state"`
+				Error string      `json:"error,omitempty"`
+			}{b.State, b.Error})
+			if err := s.send(ctx, c, end); err != nil {
+				return
+			}
+			c.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+	}
+}
+
+func actorsMessage(actors []string) []byte {
+	b, _ := json.Marshal(struct {
+		Actors []string `json:"actors"`
+	}{actors})
+	return b
+}
+
+// send writes one text message within the write timeout: a viewer that does
+// not read for that long is cut off, and only its own handler waited.
+func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, msg)
+}
