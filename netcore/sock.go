@@ -30,7 +30,7 @@ type sock struct {
 	fd    int // the number, for the record only; calls go through rc
 	stop  func() bool
 
-	conn        string // "CLIENT>SERVER" once connected
+	conn        string // "CLIENT-SERVER" once connected
 	local, peer string
 	sent, recvd int64 // stream offsets in each direction
 }
@@ -235,7 +235,7 @@ func (s *sock) accept() (*sock, error) {
 			c.local = sockaddrString(la)
 		}
 	})
-	c.conn = c.peer + ">" + c.local
+	c.conn = c.peer + "-" + c.local
 	e.Conn, e.Local, e.Peer = c.conn, c.local, c.peer
 	e.TCPState = c.tcpState()
 	return c, s.record(&e, began, nil)
@@ -284,7 +284,7 @@ func (s *sock) connect(port int) error {
 				s.local = sockaddrString(la)
 			}
 		})
-		s.conn = s.local + ">" + s.peer
+		s.conn = s.local + "-" + s.peer
 	}
 	e := trace.Event{Kind: trace.KindConnect, Blocked: blocked, Local: s.local, Peer: s.peer, TCPState: s.tcpState()}
 	if err := s.record(&e, began, cerr); err != nil {

@@ -44,7 +44,7 @@ type Event struct {
 	Err     string `json:"error,omitempty"` // the errno's text, "connection refused"
 
 	// Conn is shared by both ends of one TCP connection:
-	// "CLIENTADDR>SERVERADDR" from the kernel's 4-tuple.
+	// "CLIENTADDR-SERVERADDR" from the kernel's 4-tuple.
 	Conn  string `json:"conn,omitempty"`
 	Local string `json:"local,omitempty"` // the socket's own address, where known
 	Peer  string `json:"peer,omitempty"`  // the address it talks to, where known

@@ -112,6 +112,16 @@ func ladderLabel(e *Event) string {
 		return fmt.Sprintf("accept = %d", e.Ret)
 	case e.Kind == KindSocket:
 		return fmt.Sprintf("socket = %d", e.Ret)
+	case e.Kind == KindGetaddrinfo:
+		return "getaddrinfo " + e.Peer
+	case e.Kind == KindSetsockopt:
+		return fmt.Sprintf("setsockopt %s=%d", e.Option, e.Value)
+	case e.Kind == KindBind:
+		return "bind " + e.Local
+	case e.Kind == KindListen:
+		return fmt.Sprintf("listen(%d, %d)", e.FD, e.Backlog)
+	case e.Kind == KindConnect:
+		return "connect " + e.Peer
 	}
 	return fmt.Sprintf("%s(%d)", callName(e), e.FD)
 }

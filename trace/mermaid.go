@@ -27,7 +27,7 @@ func WriteMermaid(w io.Writer, rec Record) error {
 		e := &rec.Events[i]
 		if ms, ok := msgsByRecv[e.Seq]; ok {
 			for _, m := range ms {
-				fmt.Fprintf(&b, "    %s->>%s: %s\n", mermaidID(m.From), mermaidID(m.To), mermaidText(fmt.Sprintf("%d bytes %s", m.Bytes, e.Preview(16))))
+				fmt.Fprintf(&b, "    %s->>%s: %s\n", mermaidID(m.From), mermaidID(m.To), mermaidText(fmt.Sprintf("%d bytes %s", m.Bytes, m.preview(e, 16))))
 			}
 			continue
 		}

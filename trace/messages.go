@@ -58,3 +58,16 @@ func Messages(events []Event) []Message {
 	})
 	return out
 }
+
+// preview quotes the part of recv's payload that m carries, at most width
+// runes, or "" when the preview does not reach that far.
+func (m Message) preview(recv *Event, width int) string {
+	p := recv.Payload()
+	lo := m.Offset - recv.Offset
+	hi := min(lo+m.Bytes, int64(len(p)))
+	if lo < 0 || lo >= hi {
+		return ""
+	}
+	part := Event{Data: string(p[lo:hi]), Truncated: hi < lo+m.Bytes}
+	return part.Preview(width)
+}
