@@ -18,44 +18,49 @@ type Message struct {
 // connection whose byte ranges overlap it. The result is in recv order,
 // then send order.
 func Messages(events []Event) []Message {
-	type dataEv struct {
+	type span struct {
 		seq        int
-		actor      string
 		start, end int64
 	}
-	sends := map[string][]dataEv{} // by conn
-	var recvs []dataEv
-	var recvConn []string
+	type stream struct {
+		conn, actor string
+		sends       []span // in offset order: one socket records them in order
+	}
+	var streams []*stream // per connection and sending actor
+	find := map[[2]string]*stream{}
 	for i := range events {
 		e := &events[i]
-		if !e.IsData() || e.Bytes <= 0 || e.Conn == "" {
+		if e.Kind != KindSend || e.Bytes <= 0 || e.Conn == "" {
 			continue
 		}
-		d := dataEv{e.Seq, e.Actor, e.Offset, e.Offset + int64(e.Bytes)}
-		if e.Kind == KindSend {
-			sends[e.Conn] = append(sends[e.Conn], d)
-		} else {
-			recvs = append(recvs, d)
-			recvConn = append(recvConn, e.Conn)
+		k := [2]string{e.Conn, e.Actor}
+		st := find[k]
+		if st == nil {
+			st = &stream{conn: e.Conn, actor: e.Actor}
+			find[k] = st
+			streams = append(streams, st)
 		}
+		st.sends = append(st.sends, span{e.Seq, e.Offset, e.Offset + int64(e.Bytes)})
 	}
 	var out []Message
-	for i, r := range recvs {
-		cands := sends[recvConn[i]]
-		for _, s := range cands {
-			if s.actor == r.actor || s.end <= r.start || s.start >= r.end {
+	for i := range events {
+		r := &events[i]
+		if r.Kind != KindRecv || r.Bytes <= 0 || r.Conn == "" {
+			continue
+		}
+		rs, re := r.Offset, r.Offset+int64(r.Bytes)
+		for _, st := range streams {
+			if st.conn != r.Conn || st.actor == r.Actor {
 				continue
 			}
-			lo, hi := max(s.start, r.start), min(s.end, r.end)
-			out = append(out, Message{Conn: recvConn[i], From: s.actor, To: r.actor, SendSeq: s.seq, RecvSeq: r.seq, Offset: lo, Bytes: hi - lo})
+			j := sort.Search(len(st.sends), func(j int) bool { return st.sends[j].end > rs })
+			for ; j < len(st.sends) && st.sends[j].start < re; j++ {
+				sd := st.sends[j]
+				lo, hi := max(sd.start, rs), min(sd.end, re)
+				out = append(out, Message{Conn: r.Conn, From: st.actor, To: r.Actor, SendSeq: sd.seq, RecvSeq: r.Seq, Offset: lo, Bytes: hi - lo})
+			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].RecvSeq != out[j].RecvSeq {
-			return out[i].RecvSeq < out[j].RecvSeq
-		}
-		return out[i].SendSeq < out[j].SendSeq
-	})
 	return out
 }
 

@@ -34,7 +34,7 @@ func TestEventJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := tt.ev
-			want.Err = strings.ToValidUTF8(want.Err, "\ufffd")
+			want.Err = asJSONString(want.Err)
 			if got != want {
 				t.Errorf("round trip:\n got %+v\nwant %+v\njson %s", got, want, b)
 			}

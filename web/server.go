@@ -231,8 +231,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 // to answer with when it is wrong.
 func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (createRequest, int, error) {
 	var req createRequest
+	// Requiring the JSON type also makes a cross-origin browser ask first
+	// (a CORS preflight), so other sites cannot start sessions with plain
+	// form posts.
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return req, http.StatusUnsupportedMediaType, fmt.Errorf("the body must be JSON (Content-Type: application/json), not %s", ct)
+		return req, http.StatusUnsupportedMediaType, fmt.Errorf("the body must be sent as Content-Type: application/json, not %s (with curl: -H 'Content-Type: application/json')", ct)
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.UseNumber()
