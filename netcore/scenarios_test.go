@@ -344,7 +344,7 @@ func TestPaceAndDeadline(t *testing.T) {
 		}
 		r.Start(ctx, sess)
 		sub := sess.Subscribe(0, 0)
-		if _, err := sub.Next(ctx, 1); err != nil { // wait for the first call
+		if _, err := sub.Next(ctx, 1, 0); err != nil { // wait for the first call
 			t.Fatal(err)
 		}
 		cancel()

@@ -50,7 +50,7 @@ func BenchmarkSubscribe(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		e := Event{Actor: "client", Kind: KindSend, Bytes: 6, Data: "alice\n"}
 		_ = s.Record(&e, time.Time{})
-		if _, err := sub.Next(ctx, 0); err != nil {
+		if _, err := sub.Next(ctx, 0, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 )
@@ -109,6 +110,46 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		done:      make(chan struct{}),
 		state:     StateRunning,
 	}
+}
+
+// Restore rebuilds a finished session from its record, as saved to a file,
+// so that it can be read and streamed like a live one. It checks what the
+// rest of seqd relies on and says what is wrong.
+func Restore(rec Record) (*Session, error) {
+	if !ValidID(rec.ID) {
+		return nil, fmt.Errorf("restore: invalid session id %q", rec.ID)
+	}
+	if rec.State != StateDone && rec.State != StateFailed {
+		return nil, fmt.Errorf("restore session %s: state %q; only finished sessions can be restored", rec.ID, rec.State)
+	}
+	s := &Session{
+		id:        rec.ID,
+		scenario:  rec.Scenario,
+		params:    rec.Params,
+		startedAt: rec.StartedAt,
+		maxEvents: max(len(rec.Events), 1),
+		done:      make(chan struct{}),
+		state:     rec.State,
+		err:       rec.Error,
+		actors:    rec.Actors,
+	}
+	if rec.FinishedAt != nil {
+		s.finishedAt = *rec.FinishedAt
+	}
+	var last int64
+	for i := range rec.Events {
+		e := &rec.Events[i]
+		if e.Seq != i {
+			return nil, fmt.Errorf("restore session %s: event %d has seq %d", rec.ID, i, e.Seq)
+		}
+		if e.TNs < last {
+			return nil, fmt.Errorf("restore session %s: event %d goes back in time", rec.ID, i)
+		}
+		last = e.TNs
+		s.events.append(e)
+	}
+	close(s.done)
+	return s, nil
 }
 
 // ID returns the session's id.
@@ -265,11 +306,13 @@ func (s *Session) Subscribe(from, maxLag int) *Subscription {
 func (sub *Subscription) Resume() int { return sub.next }
 
 // Next waits until there are events past the cursor or the session has
-// ended, then returns up to limit of them (all of them if limit <= 0). It
+// ended, then returns up to limit of them (all of them if limit <= 0) and
+// no more than maxBytes of JSON (no bound if maxBytes <= 0), but always at
+// least one event when there is one. It
 // returns ctx's error if ctx ends first, and ErrTooSlow when the subscriber
 // fell behind. After the Final batch, Next keeps returning empty Final
 // batches.
-func (sub *Subscription) Next(ctx context.Context, limit int) (Batch, error) {
+func (sub *Subscription) Next(ctx context.Context, limit, maxBytes int) (Batch, error) {
 	s := sub.s
 	for {
 		s.mu.Lock()
@@ -293,11 +336,12 @@ func (sub *Subscription) Next(ctx context.Context, limit int) (Batch, error) {
 				to = sub.next + limit
 			}
 			from := min(sub.next, to)
-			b := Batch{From: from, To: to, JSON: s.encodedRange(from, to, n)}
-			if to == n && state != StateRunning {
+			b := Batch{From: from}
+			b.To, b.JSON = s.encodedRange(from, to, n, maxBytes)
+			if b.To == n && state != StateRunning {
 				b.Final, b.State, b.Error = true, state, errText
 			}
-			sub.next = to
+			sub.next = b.To
 			return b, nil
 		}
 		select {
@@ -308,11 +352,12 @@ func (sub *Subscription) Next(ctx context.Context, limit int) (Batch, error) {
 	}
 }
 
-// encodedRange returns the comma-joined JSON of events [from, to), encoding
+// encodedRange returns the comma-joined JSON of events [from, end), where
+// end ≤ to is as far as maxBytes allows (at least one event), encoding
 // events up to n (all recorded ones) into the shared cache first.
-func (s *Session) encodedRange(from, to, n int) []byte {
+func (s *Session) encodedRange(from, to, n, maxBytes int) (end int, _ []byte) {
 	if from >= to {
-		return nil
+		return to, nil
 	}
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
@@ -332,9 +377,13 @@ func (s *Session) encodedRange(from, to, n int) []byte {
 	if from > 0 {
 		start = s.ends[from-1] + 1 // skip the comma
 	}
+	if maxBytes > 0 && s.ends[to-1]-start > maxBytes {
+		// The last event that still fits, found by binary search.
+		to = from + 1 + sort.Search(to-from-1, func(i int) bool { return s.ends[from+1+i]-start > maxBytes })
+	}
 	// Three-index slice: appends by later encoders must never write into a
 	// batch a subscriber is still sending.
-	return s.encoded[start:s.ends[to-1]:s.ends[to-1]]
+	return to, s.encoded[start:s.ends[to-1]:s.ends[to-1]]
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -100,7 +100,7 @@ func readAll(t *testing.T, s *Session, from int) ([]Event, Batch) {
 	sub := s.Subscribe(from, 0)
 	var got []Event
 	for {
-		b, err := sub.Next(ctx, 7)
+		b, err := sub.Next(ctx, 7, 0)
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
@@ -159,14 +159,14 @@ func TestSubscriptions(t *testing.T) {
 		s := NewSession("echo", nil, Options{})
 		sub := s.Subscribe(0, 10)
 		record(t, s, 11) // recording never waits for the subscriber
-		if _, err := sub.Next(context.Background(), 0); !errors.Is(err, ErrTooSlow) {
+		if _, err := sub.Next(context.Background(), 0, 0); !errors.Is(err, ErrTooSlow) {
 			t.Fatalf("Next after falling 11 behind: %v; want ErrTooSlow", err)
 		}
 		if sub.Resume() != 0 {
 			t.Errorf("Resume() = %d; want 0", sub.Resume())
 		}
 		again := s.Subscribe(sub.Resume(), 10) // the history does not count as lag
-		if b, err := again.Next(context.Background(), 0); err != nil || b.To != 11 {
+		if b, err := again.Next(context.Background(), 0, 0); err != nil || b.To != 11 {
 			t.Errorf("resubscribed Next: %v, to %d; want 11 events", err, b.To)
 		}
 	})
@@ -174,7 +174,7 @@ func TestSubscriptions(t *testing.T) {
 		s := NewSession("echo", nil, Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := s.Subscribe(0, 0).Next(ctx, 0); !errors.Is(err, context.Canceled) {
+		if _, err := s.Subscribe(0, 0).Next(ctx, 0, 0); !errors.Is(err, context.Canceled) {
 			t.Errorf("Next: %v; want context.Canceled", err)
 		}
 	})
@@ -255,4 +255,82 @@ func ExampleSession() {
 	rec := s.Snapshot()
 	fmt.Println(rec.State, len(rec.Events), rec.Events[0].Call())
 	// Output: done 1 write(3, "alice\n", 6) = 6
+}
+
+func TestBatchesRespectTheByteLimit(t *testing.T) {
+	s := NewSession("echo", nil, Options{})
+	record(t, s, 50)
+	s.Finish(nil)
+	sub := s.Subscribe(0, 0)
+	var sizes []int
+	for _, e := range s.Snapshot().Events {
+		sizes = append(sizes, len(e.AppendJSON(nil)))
+	}
+	limit := 3*sizes[0] + 2
+	next := 0
+	for {
+		b, err := sub.Next(context.Background(), 0, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.From != next || b.To <= b.From || len(b.JSON) > limit {
+			t.Fatalf("batch %d..%d of %d bytes; want events from %d within %d bytes", b.From, b.To, len(b.JSON), next, limit)
+		}
+		if b.To < 50 && len(b.JSON)+1+sizes[b.To] <= limit {
+			t.Fatalf("batch %d..%d of %d bytes stops short: event %d (%d bytes) fits in %d", b.From, b.To, len(b.JSON), b.To, sizes[b.To], limit)
+		}
+		next = b.To
+		if b.Final {
+			break
+		}
+	}
+	if next != 50 {
+		t.Errorf("batches ended at %d; want 50", next)
+	}
+	t.Run("an event larger than the limit still goes, alone", func(t *testing.T) {
+		b, err := s.Subscribe(0, 0).Next(context.Background(), 0, 1)
+		if err != nil || b.To != 1 {
+			t.Errorf("Next: %v, to %d; want one event", err, b.To)
+		}
+	})
+}
+
+func TestRestore(t *testing.T) {
+	s := NewSession("echo", map[string]any{"rounds": 1}, Options{})
+	s.AddActor("client")
+	record(t, s, 5)
+	s.Finish(nil)
+	rec := s.Snapshot()
+	b, _ := json.Marshal(rec)
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, final := readAll(t, r, 0)
+	if len(got) != 5 || final.State != StateDone || r.ID() != rec.ID {
+		t.Errorf("restored: %d events, state %s", len(got), final.State)
+	}
+	bad := []struct {
+		name string
+		edit func(*Record)
+	}{
+		{"a running session", func(r *Record) { r.State = StateRunning }},
+		{"a bad id", func(r *Record) { r.ID = "../x" }},
+		{"a gap in seq", func(r *Record) { r.Events[2].Seq = 7 }},
+		{"time going back", func(r *Record) { r.Events[3].TNs = -1 }},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			var r Record
+			_ = json.Unmarshal(b, &r)
+			tt.edit(&r)
+			if _, err := Restore(r); err == nil {
+				t.Errorf("Restore accepted %s", tt.name)
+			}
+		})
+	}
 }

@@ -119,7 +119,7 @@ func TestAPIErrors(t *testing.T) {
 		{"two JSON values are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo"}{"scenario":"echo"}`, 400, "more than one"},
 		{"an unknown scenario is a 404", "POST", "/api/sessions", "application/json", `{"scenario":"ftp"}`, 404, "ftp"},
 		{"an oversized body is a 413", "POST", "/api/sessions", "application/json", big, 413, "larger than 1024"},
-		{"a body that is not JSON by type is a 415", "POST", "/api/sessions", "text/plain", `{"scenario":"echo"}`, 415, "JSON"},
+		{"a body that is not JSON by type is a 415", "POST", "/api/sessions", "text/plain", `{"scenario":"echo"}`, 415, "application/json"},
 		{"an unknown session is a 404", "GET", "/api/sessions/" + trace.NewID(), "", "", 404, "no session"},
 		{"a malformed session id is a 404", "GET", "/api/sessions/..%2f..%2fetc", "", "", 404, "no session"},
 		{"an unknown endpoint is a 404", "GET", "/api/nothing", "", "", 404, "no API endpoint"},

@@ -193,7 +193,7 @@ func TestBrowserDrawsSessions(t *testing.T) {
 	if shot := os.Getenv("SEQD_SCREENSHOT"); shot != "" {
 		if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+ids["serviceclient"])); err == nil {
 			waitDrawn(t, tab, ids["serviceclient"])
-			if png, err := chromedp.Run(tab, chromedp.FullScreenshot(90)); err == nil {
+			if png, err := chromedp.Run(tab, chromedp.CaptureScreenshot()); err == nil {
 				_ = os.WriteFile(shot, png, 0o644)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"seqd/trace"
 )
@@ -50,8 +53,29 @@ type Config struct {
 	// WriteTimeout bounds each WebSocket write; a viewer that does not
 	// read for that long is cut off. Defaults to 10 s.
 	WriteTimeout time.Duration
-	// Logger receives one line per request. Defaults to slog.Default().
+	// PingInterval is how often a WebSocket viewer is pinged; one that does
+	// not answer within the interval is dropped. Defaults to 30 s.
+	PingInterval time.Duration
+	// Logger receives one line per request and per session. Defaults to
+	// slog.Default().
 	Logger *slog.Logger
+	// Limits bound sessions, viewers and messages.
+	Limits Limits
+	// TrustedProxies lists the address prefixes (10.0.0.0/8) of reverse
+	// proxies whose X-Forwarded-For names the client; empty means limits
+	// count by the connection's remote address.
+	TrustedProxies []string
+	// Archive keeps finished sessions across restarts; nil keeps them in
+	// memory only.
+	Archive Archive
+}
+
+// Archive saves finished sessions and loads them back by id; Load's error
+// wraps fs.ErrNotExist when there is no such session. archive.Dir
+// implements it.
+type Archive interface {
+	Save(trace.Record) error
+	Load(id string) (trace.Record, error)
 }
 
 // Server serves the API, the WebSocket stream and the pages.
@@ -68,6 +92,11 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wsWG   sync.WaitGroup // running WebSocket handlers
+	sessWG sync.WaitGroup // watchers of running sessions
+
+	metrics     *metrics
+	running     counter // running sessions, by client IP
+	subscribers counter // WebSocket viewers, by session id
 }
 
 // New returns a Server that starts sessions with runner and keeps them in
@@ -82,10 +111,21 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{runner: runner, store: store, cfg: cfg}
+	cfg.Limits.setDefaults()
+	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics()}
+	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
+	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
+	for _, p := range cfg.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want an address prefix such as 10.0.0.0/8: %w", p, err)
+		}
+	}
 	for _, o := range cfg.AllowedOrigins {
 		u, err := url.Parse(o)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" && u.Path != "/" {
@@ -106,17 +146,26 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 // ends when Close is called.
 func (s *Server) Context() context.Context { return s.ctx }
 
-// Close ends every WebSocket stream (with status 1001, going away) and the
-// server's context, and waits for the stream handlers to return.
+// Close ends the server's context, which cancels the sessions still
+// running and ends every WebSocket stream with status 1001 (going away),
+// and waits for the stream handlers and for the finished sessions to be
+// saved.
 func (s *Server) Close() {
 	s.cancel()
 	s.wsWG.Wait()
+	s.sessWG.Wait()
 }
 
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
+	if len(s.cfg.TrustedProxies) > 0 {
+		r.Use(middleware.ClientIPFromXFF(s.cfg.TrustedProxies...))
+	} else {
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
 	r.Use(s.logRequests, s.securityHeaders)
+	r.Get("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -124,7 +173,7 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.cors)
 		r.Get("/scenarios", s.listScenarios)
-		r.Post("/sessions", s.createSession)
+		r.With(s.rateLimit()).Post("/sessions", s.createSession)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Get("/", s.getSession)
 			r.Get("/ws", s.stream)
@@ -220,9 +269,21 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "could not prepare the session; try again")
 		return
 	}
+	ip := clientIP(r)
+	if ok, full := s.running.acquire(ip); !ok {
+		if full == "total" {
+			s.refuse(w, http.StatusServiceUnavailable, "running_total", 5*time.Second,
+				"the server is running %d sessions, its most; try again in a few seconds", s.cfg.Limits.MaxRunning)
+		} else {
+			s.refuse(w, http.StatusTooManyRequests, "running_per_ip", 5*time.Second,
+				"you have %d sessions running, the most for one address; wait for one to finish", s.cfg.Limits.MaxRunningPerIP)
+		}
+		return
+	}
 	s.store.Add(sess)
 	s.runner.Start(s.ctx, sess)
-	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "remote", r.RemoteAddr)
+	s.watch(sess, ip)
+	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "client", ip)
 	w.Header().Set("Location", "/api/sessions/"+sess.ID())
 	writeJSON(w, http.StatusCreated, newSessionResponse(sess.Meta()))
 }
@@ -274,20 +335,59 @@ func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (create
 	return req, 0, nil
 }
 
-// session finds the session named in the path, answering 404 when there is
-// none.
+// watch waits for a session to finish, then frees its place, counts and
+// logs it, and saves it to the archive.
+func (s *Server) watch(sess *trace.Session, ip string) {
+	s.metrics.started.WithLabelValues(sess.Scenario()).Inc()
+	s.metrics.running.Inc()
+	s.sessWG.Add(1)
+	go func() {
+		defer s.sessWG.Done()
+		<-sess.Done() // the runner finishes every session: its deadline, or Close, cancels it
+		s.running.release(ip)
+		s.metrics.running.Dec()
+		rec := sess.Snapshot()
+		s.metrics.finished.WithLabelValues(rec.Scenario, string(rec.State)).Inc()
+		var dur time.Duration
+		if rec.FinishedAt != nil {
+			dur = rec.FinishedAt.Sub(rec.StartedAt)
+		}
+		s.cfg.Logger.Info("session finished", "id", rec.ID, "scenario", rec.Scenario, "state", rec.State,
+			"error", rec.Error, "events", len(rec.Events), "dur", dur)
+		if s.cfg.Archive != nil {
+			if err := s.cfg.Archive.Save(rec); err != nil {
+				s.cfg.Logger.Error("save session", "id", rec.ID, "err", err)
+			}
+		}
+	}()
+}
+
+// session finds the session named in the path, in memory or in the
+// archive, answering 404 when there is none.
 func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
 	id := chi.URLParam(r, "id")
 	if !trace.ValidID(id) {
 		writeError(w, http.StatusNotFound, "no session %q: session ids are 26 letters and digits", truncate(id, 40))
 		return nil, false
 	}
-	sess, ok := s.store.Get(id)
-	if !ok {
-		writeError(w, http.StatusNotFound, "no session %s: it never existed or has been forgotten", id)
-		return nil, false
+	if sess, ok := s.store.Get(id); ok {
+		return sess, true
 	}
-	return sess, true
+	if s.cfg.Archive != nil {
+		rec, err := s.cfg.Archive.Load(id)
+		if err == nil {
+			sess, err := trace.Restore(rec)
+			if err == nil {
+				s.store.Add(sess)
+				return sess, true
+			}
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.cfg.Logger.Warn("load saved session", "id", id, "err", err)
+		}
+	}
+	writeError(w, http.StatusNotFound, "no session %s: it never existed or has been forgotten", id)
+	return nil, false
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -39,18 +40,36 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	s.wsWG.Add(1)
 	defer s.wsWG.Done()
 	defer c.CloseNow()
+	if ok, full := s.subscribers.acquire(sess.ID()); !ok {
+		s.metrics.limitsHit.WithLabelValues("subscribers_" + full).Inc()
+		reason := "this session has its most viewers; try again later"
+		if full == "total" {
+			reason = "the server has its most viewers; try again later"
+		}
+		c.Close(websocket.StatusPolicyViolation, reason)
+		return
+	}
+	defer s.subscribers.release(sess.ID())
+	s.metrics.subscribers.Inc()
+	defer s.metrics.subscribers.Dec()
 
 	// The stream only writes; CloseRead handles the client's close and
-	// pings and ends ctx when the client goes away.
-	ctx := c.CloseRead(s.ctx)
+	// pongs and ends ctx when the client goes away. The server's context
+	// ends ctx too, but must not reach CloseRead, which would drop the
+	// connection without the 1001 close frame.
+	ctx, cancel := context.WithCancel(c.CloseRead(context.Background()))
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	go s.keepAlive(ctx, cancel, c)
 	sub := sess.Subscribe(from, s.cfg.MaxLag)
 	if err := s.send(ctx, c, actorsMessage(sess.Meta().Actors)); err != nil {
 		return
 	}
 	for {
-		b, err := sub.Next(ctx, maxBatch)
+		b, err := sub.Next(ctx, maxBatch, s.cfg.Limits.MaxMessageBytes-len(`{"events":[]}`))
 		switch {
 		case errors.Is(err, trace.ErrTooSlow):
+			s.metrics.cutOff.WithLabelValues("too_slow").Inc()
 			c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("too slow; resume from %d", sub.Resume()))
 			return
 		case err != nil && s.ctx.Err() != nil:
@@ -66,17 +85,26 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			msg = append(msg, ']', '}')
 			if err := s.send(ctx, c, msg); err != nil {
 				if ctx.Err() == nil {
+					s.metrics.cutOff.WithLabelValues("write_timeout").Inc()
 					s.cfg.Logger.Info("viewer cut off", "id", sess.ID(), "resume", b.From, "err", err)
 				}
 				return
 			}
+			s.metrics.eventsSent.Add(float64(b.To - b.From))
 		}
 		if b.Final {
 			end, _ := json.Marshal(struct {
 				State trace.State `json:"state"`
 				Error string      `json:"error,omitempty"`
 			}{b.State, b.Error})
-			if err := s.send(ctx, c, end); err != nil {
+			// The last word goes out even when shutdown is what ended the
+			// session, so it must not depend on ctx.
+			if err := s.send(context.WithoutCancel(ctx), c, end); err != nil {
+				return
+			}
+			if s.ctx.Err() != nil {
+				// The session ended because the server is shutting down.
+				c.Close(websocket.StatusGoingAway, "the server is shutting down")
 				return
 			}
 			c.Close(websocket.StatusNormalClosure, "")
@@ -98,4 +126,29 @@ func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, msg)
+}
+
+// keepAlive pings the viewer every PingInterval and cancels the stream when
+// a pong does not come back in time: a phone that left the lecture hall's
+// Wi-Fi sends no close, and without pings its handler would wait forever.
+func (s *Server) keepAlive(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn) {
+	t := time.NewTicker(s.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+			err := c.Ping(pctx)
+			pcancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.metrics.cutOff.WithLabelValues("ping").Inc()
+				}
+				cancel()
+				return
+			}
+		}
+	}
 }

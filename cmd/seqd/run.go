@@ -158,7 +158,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func printLive(ctx context.Context, sess *trace.Session, w io.Writer) error {
 	sub := sess.Subscribe(0, 0)
 	for {
-		b, err := sub.Next(ctx, 0)
+		b, err := sub.Next(ctx, 0, 0)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"seqd/archive"
 	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
@@ -32,6 +33,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxBody := fs.Int64("max-body", 64<<10, "request body limit in bytes")
 	grace := fs.Duration("grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	data := fs.String("data", "", "directory of saved sessions (default $XDG_STATE_HOME/seqd/sessions or ~/.local/state/seqd/sessions); \"none\" keeps them in memory only")
+	keepFiles := fs.Int("keep-files", archive.DefaultMaxFiles, "saved sessions kept on disk; the oldest go first")
+	keepBytes := fs.Int64("keep-bytes", archive.DefaultMaxBytes, "bytes of saved sessions kept on disk")
+	var limits web.Limits
+	fs.IntVar(&limits.MaxRunning, "max-running", 256, "sessions running at once")
+	fs.IntVar(&limits.MaxRunningPerIP, "max-running-per-ip", 32, "sessions running at once per client address")
+	fs.IntVar(&limits.CreatePerMinute, "create-per-minute", 300, "sessions one client address may start per minute")
+	fs.IntVar(&limits.MaxSubscribers, "max-viewers", 10_000, "WebSocket viewers in all")
+	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", 2_000, "WebSocket viewers of one session")
+	fs.IntVar(&limits.MaxMessageBytes, "max-message", 1<<20, "bytes in one WebSocket message")
+	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,12 +58,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	runner := &netcore.Runner{Timeout: *timeout, Preview: *preview, MaxEvents: *maxEvents}
 	var allowed []string
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			allowed = append(allowed, strings.TrimSuffix(o, "/"))
-		}
+	for _, o := range splitList(*origins) {
+		allowed = append(allowed, strings.TrimSuffix(o, "/"))
 	}
-	srv, err := web.New(runner, &trace.Store{MaxFinished: *keep}, web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger})
+	var err error
+	cfg := web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies)}
+	if *data != "none" {
+		dir := *data
+		if dir == "" {
+			if dir, err = archive.DefaultPath(); err != nil {
+				return err
+			}
+		}
+		saved, skipped, err := archive.Open(dir, archive.Options{MaxFiles: *keepFiles, MaxBytes: *keepBytes, Logger: logger})
+		if err != nil {
+			return fmt.Errorf("%w (choose another with -data DIR, or -data none)", err)
+		}
+		logger.Info("saved sessions", "dir", dir, "sessions", saved.Len(), "skipped", skipped)
+		cfg.Archive = saved
+	}
+	srv, err := web.New(runner, &trace.Store{MaxFinished: *keep}, cfg)
 	if err != nil {
 		return err
 	}
@@ -87,6 +113,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-finished
 	logger.Info("stopped")
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // displayAddr is the address to print for a person to open: an

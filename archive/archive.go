@@ -1,0 +1,247 @@
+// Package archive keeps finished sessions on disk, one JSON file each, so
+// that permalinks and embedded diagrams in course pages survive restarts.
+//
+// Files are written whole or not at all: to a temporary file in the same
+// directory, fsynced, then renamed over the final name. A file that is
+// corrupt or truncated anyway (a full disk, a hand edit) is skipped with a
+// log line when the directory is opened, never trusted and never a crash.
+// The oldest files go first when the directory holds more than its limits.
+package archive
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"seqd/trace"
+)
+
+// ErrNotFound is returned by Load for an id with no file. It wraps
+// fs.ErrNotExist.
+var ErrNotFound = fmt.Errorf("no saved session with that id: %w", fs.ErrNotExist)
+
+// Defaults for Options.
+const (
+	DefaultMaxFiles = 10_000
+	DefaultMaxBytes = 1 << 30
+	// maxFileBytes bounds a file read back: no real session is larger.
+	maxFileBytes = 256 << 20
+)
+
+// Options bounds a Dir.
+type Options struct {
+	MaxFiles int          // files kept; defaults to DefaultMaxFiles
+	MaxBytes int64        // bytes kept; defaults to DefaultMaxBytes
+	Logger   *slog.Logger // defaults to slog.Default()
+}
+
+// Dir is a directory of saved sessions. It is safe for concurrent use.
+type Dir struct {
+	path string
+	opt  Options
+
+	// mu guards the index.
+	mu    sync.Mutex
+	files map[string]file
+	order []string // ids, oldest first
+	bytes int64
+}
+
+type file struct {
+	size     int64
+	finished time.Time
+}
+
+// Open opens (creating it if needed) the directory at path and indexes the
+// sessions in it, skipping files that do not hold a valid finished session.
+// It returns how many it skipped.
+func Open(path string, opt Options) (*Dir, int, error) {
+	if opt.MaxFiles <= 0 {
+		opt.MaxFiles = DefaultMaxFiles
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return nil, 0, fmt.Errorf("open session directory: %w", err)
+	}
+	d := &Dir{path: path, opt: opt, files: map[string]file{}}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open session directory: %w", err)
+	}
+	skipped := 0
+	for _, ent := range ents {
+		name := ent.Name()
+		if strings.HasPrefix(name, ".tmp-") {
+			// A save interrupted before its rename: never a whole file.
+			_ = os.Remove(filepath.Join(path, name))
+			continue
+		}
+		id, ok := strings.CutSuffix(name, ".json")
+		if !ok || !ent.Type().IsRegular() {
+			continue
+		}
+		rec, size, err := d.read(id)
+		if err != nil {
+			skipped++
+			opt.Logger.Warn("skipping saved session", "file", filepath.Join(path, name), "err", err)
+			continue
+		}
+		d.files[id] = file{size: size, finished: finishedAt(rec)}
+		d.bytes += size
+	}
+	for id := range d.files {
+		d.order = append(d.order, id)
+	}
+	sort.Slice(d.order, func(i, j int) bool { return d.files[d.order[i]].finished.Before(d.files[d.order[j]].finished) })
+	d.mu.Lock()
+	d.pruneLocked()
+	d.mu.Unlock()
+	return d, skipped, nil
+}
+
+func finishedAt(rec trace.Record) time.Time {
+	if rec.FinishedAt != nil {
+		return *rec.FinishedAt
+	}
+	return rec.StartedAt
+}
+
+// Len returns the number of saved sessions.
+func (d *Dir) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.files)
+}
+
+// read reads and checks one file.
+func (d *Dir) read(id string) (trace.Record, int64, error) {
+	var rec trace.Record
+	if !trace.ValidID(id) {
+		return rec, 0, fmt.Errorf("%q is not a session id", id)
+	}
+	f, err := os.Open(filepath.Join(d.path, id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return rec, 0, ErrNotFound
+	}
+	if err != nil {
+		return rec, 0, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return rec, 0, err
+	}
+	if len(b) > maxFileBytes {
+		return rec, 0, fmt.Errorf("larger than %d bytes", maxFileBytes)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, 0, fmt.Errorf("not a saved session: %w", err)
+	}
+	if rec.ID != id {
+		return rec, 0, fmt.Errorf("holds session %q, not %q", rec.ID, id)
+	}
+	if _, err := trace.Restore(rec); err != nil {
+		return rec, 0, err
+	}
+	return rec, int64(len(b)), nil
+}
+
+// Load reads the saved session with the given id.
+func (d *Dir) Load(id string) (trace.Record, error) {
+	d.mu.Lock()
+	_, ok := d.files[id]
+	d.mu.Unlock()
+	if !ok {
+		return trace.Record{}, ErrNotFound
+	}
+	rec, _, err := d.read(id)
+	return rec, err
+}
+
+// Save writes a finished session: to a temporary file, fsynced, renamed
+// into place, and the directory fsynced, so that a crash leaves either the
+// whole file or none. Then the oldest files beyond the limits are removed.
+func (d *Dir) Save(rec trace.Record) error {
+	if !trace.ValidID(rec.ID) {
+		return fmt.Errorf("save: %q is not a session id", rec.ID)
+	}
+	if rec.State == trace.StateRunning {
+		return fmt.Errorf("save session %s: it is still running", rec.ID)
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("save session %s: %w", rec.ID, err)
+	}
+	tmp, err := os.CreateTemp(d.path, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save session %s: %w", rec.ID, err)
+	}
+	_, werr := tmp.Write(b)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("save session %s: %w", rec.ID, err)
+	}
+	final := filepath.Join(d.path, rec.ID+".json")
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("save session %s: %w", rec.ID, err)
+	}
+	if dir, err := os.Open(d.path); err == nil {
+		_ = dir.Sync() // make the rename itself durable
+		dir.Close()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.files[rec.ID]; ok {
+		d.bytes -= old.size
+	} else {
+		d.order = append(d.order, rec.ID)
+	}
+	d.files[rec.ID] = file{size: int64(len(b)), finished: finishedAt(rec)}
+	d.bytes += int64(len(b))
+	d.pruneLocked()
+	return nil
+}
+
+// pruneLocked removes the oldest files while the directory holds more than
+// its limits. Sessions are saved as they finish, so order is oldest first.
+func (d *Dir) pruneLocked() {
+	for len(d.order) > 0 && (len(d.files) > d.opt.MaxFiles || d.bytes > d.opt.MaxBytes) {
+		id := d.order[0]
+		d.order = d.order[1:]
+		if err := os.Remove(filepath.Join(d.path, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			d.opt.Logger.Warn("retention: could not remove a saved session", "id", id, "err", err)
+		}
+		d.bytes -= d.files[id].size
+		delete(d.files, id)
+	}
+}
+
+// DefaultPath is where seqd keeps saved sessions when no directory is
+// given: $XDG_STATE_HOME/seqd/sessions, else ~/.local/state/seqd/sessions.
+func DefaultPath() (string, error) {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" {
+		return filepath.Join(dir, "seqd", "sessions"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no state directory: %w; give one with -data DIR", err)
+	}
+	return filepath.Join(home, ".local", "state", "seqd", "sessions"), nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// startServe runs `seqd serve` in-process on a free port and returns its
+// URL and a stop function that sends the equivalent of SIGTERM and returns
+// run's error.
+func startServe(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "error"}, args...), pw, io.Discard)
+		pw.Close()
+		errc <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("serve printed no address: %v (%v)", err, <-errc)
+	}
+	go io.Copy(io.Discard, pr)
+	url := regexp.MustCompile(`http://[^ ]+/`).FindString(line)
+	if url == "" {
+		t.Fatalf("serve printed %q; want the URL to open", line)
+	}
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("serve did not stop within 30 s")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return strings.TrimSuffix(url, "/"), stop
+}
+
+func post(t *testing.T, url, body string) string {
+	t.Helper()
+	resp, err := http.Post(url+"/api/sessions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("POST: %d %v", resp.StatusCode, err)
+	}
+	return out.ID
+}
+
+func getState(t *testing.T, url, id string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url + "/api/sessions/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ State string }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.State
+}
+
+func TestServeSavesSessionsAcrossRestarts(t *testing.T) {
+	data := t.TempDir()
+	url, stop := startServe(t, "-data", data)
+	id := post(t, url, `{"scenario":"serviceclient","params":{"names":["ada"]}}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, state := getState(t, url, id); state == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session never finished")
+		}
+		time.Sleep(10 * time.Millisecond) // polling an HTTP API: nothing to wait on
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v; want a clean exit", err)
+	}
+	url2, _ := startServe(t, "-data", data)
+	if code, state := getState(t, url2, id); code != 200 || state != "done" {
+		t.Errorf("after a restart the session answers %d %q; want 200 done", code, state)
+	}
+}
+
+func TestShutdownClosesStreamsGoingAway(t *testing.T) {
+	url, stop := startServe(t, "-data", "none", "-grace", "200ms")
+	id := post(t, url, `{"scenario":"echo","params":{"rounds":1000,"pace_ms":100}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/api/sessions/"+id+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); err != nil { // the stream is live
+		t.Fatal(err)
+	}
+	stopErr := make(chan error, 1)
+	go func() { stopErr <- stop() }()
+	for {
+		_, _, err := c.Read(ctx)
+		if err != nil {
+			if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
+				t.Errorf("stream ended with %v (status %d); want 1001 going away", err, got)
+			}
+			break
+		}
+	}
+	if err := <-stopErr; err != nil {
+		t.Errorf("serve: %v; want a clean exit", err)
+	}
+}
+
+func TestRunCommand(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // empty: success
+		wantOut string
+	}{
+		{"run prints a transcript", []string{"run", "serviceclient", "-names", "ada,grace"}, "", "SHUT_WR) = 0"},
+		{"run -json prints the session", []string{"run", "echo", "-rounds", "2", "-json"}, "", `"scenario": "echo"`},
+		{"run -ladder draws a ladder", []string{"run", "http", "-ladder"}, "", "read 0 (EOF)"},
+		{"list lists the scenarios", []string{"list"}, "", "backpressure"},
+		{"a bad parameter names its flag", []string{"run", "echo", "-rounds", "0"}, "-rounds", ""},
+		{"a non-number names its flag", []string{"run", "echo", "-rounds", "x"}, "-rounds", ""},
+		{"an unknown scenario says how to list them", []string{"run", "ftp"}, "seqd list", ""},
+		{"run without a scenario says so", []string{"run"}, "needs a scenario", ""},
+		{"an unknown command is refused", []string{"frobnicate"}, "unknown command", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, &out, &errOut)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("run %v: %v", tt.args, err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error()+errOut.String(), tt.wantErr)) {
+				t.Fatalf("run %v: error %v; want one mentioning %q", tt.args, err, tt.wantErr)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOut, out.String())
+			}
+		})
+	}
+}

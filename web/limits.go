@@ -1,0 +1,113 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+)
+
+// Limits bound what one server does at once, so that no one user can take
+// it from the others. Zero fields take their defaults.
+type Limits struct {
+	// MaxRunning bounds sessions running at once. Defaults to 256.
+	MaxRunning int
+	// MaxRunningPerIP bounds one client IP's running sessions. Defaults to
+	// 32: a lecture hall behind one NAT shares an address.
+	MaxRunningPerIP int
+	// CreatePerMinute bounds the sessions one client IP may start per
+	// minute. Defaults to 300.
+	CreatePerMinute int
+	// MaxSubscribers bounds WebSocket viewers in all. Defaults to 10,000.
+	MaxSubscribers int
+	// MaxSubscribersPerSession bounds one session's viewers. Defaults to
+	// 2,000.
+	MaxSubscribersPerSession int
+	// MaxMessageBytes bounds one WebSocket message; a longer history goes
+	// in several. Defaults to 1 MiB.
+	MaxMessageBytes int
+}
+
+func (l *Limits) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxRunning, 256)
+	def(&l.MaxRunningPerIP, 32)
+	def(&l.CreatePerMinute, 300)
+	def(&l.MaxSubscribers, 10_000)
+	def(&l.MaxSubscribersPerSession, 2_000)
+	def(&l.MaxMessageBytes, 1<<20)
+}
+
+// counter counts holders per key and in total under two bounds.
+type counter struct {
+	perKey, total int
+
+	// mu guards byKey and sum.
+	mu    sync.Mutex
+	byKey map[string]int
+	sum   int
+}
+
+// acquire takes one place for key, or says which bound is full: "total"
+// or "per-key".
+func (c *counter) acquire(key string) (ok bool, full string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sum >= c.total {
+		return false, "total"
+	}
+	if c.byKey[key] >= c.perKey {
+		return false, "per-key"
+	}
+	if c.byKey == nil {
+		c.byKey = map[string]int{}
+	}
+	c.byKey[key]++
+	c.sum++
+	return true, ""
+}
+
+func (c *counter) release(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey[key] <= 1 {
+		delete(c.byKey, key)
+	} else {
+		c.byKey[key]--
+	}
+	c.sum--
+}
+
+// clientIP is the address limits are counted by: the remote address, or
+// the one a trusted proxy reported (Config.TrustedProxies).
+func clientIP(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return httprate.CanonicalizeIP(ip)
+	}
+	return r.RemoteAddr
+}
+
+// refuse answers a request a limit turned away: 429 when the client should
+// slow down, 503 when the server is full; both say when to try again.
+func (s *Server) refuse(w http.ResponseWriter, status int, limit string, retry time.Duration, format string, args ...any) {
+	s.metrics.limitsHit.WithLabelValues(limit).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+	writeError(w, status, format, args...)
+}
+
+// rateLimit bounds session creation per client IP.
+func (s *Server) rateLimit() func(http.Handler) http.Handler {
+	return httprate.LimitBy(s.cfg.Limits.CreatePerMinute, time.Minute,
+		func(r *http.Request) (string, error) { return clientIP(r), nil },
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			s.refuse(w, http.StatusTooManyRequests, "create_rate", 10*time.Second,
+				"you started more than %d sessions in a minute; wait a little and try again", s.cfg.Limits.CreatePerMinute)
+		}))
+}

@@ -1,0 +1,144 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"seqd/web"
+)
+
+// slowSession keeps a session running long enough to hold its place.
+const slowSession = `{"scenario":"echo","params":{"rounds":50,"pace_ms":100}}`
+
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name    string
+		limits  web.Limits
+		first   int // sessions that must be accepted
+		status  int // the answer to the next one
+		mention string
+	}{
+		{"the server's running limit answers 503", web.Limits{MaxRunning: 2}, 2, http.StatusServiceUnavailable, "most"},
+		{"one address's running limit answers 429", web.Limits{MaxRunningPerIP: 1}, 1, http.StatusTooManyRequests, "running"},
+		{"the creation rate answers 429", web.Limits{CreatePerMinute: 3}, 3, http.StatusTooManyRequests, "minute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" with Retry-After and a JSON error", func(t *testing.T) {
+			ts := newTestServer(t, web.Config{Limits: tt.limits})
+			for i := 0; i < tt.first; i++ {
+				createSession(t, ts.URL, slowSession)
+			}
+			resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", slowSession)
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.mention) {
+				t.Errorf("got %d %s; want %d mentioning %q", resp.StatusCode, b, tt.status, tt.mention)
+			}
+			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 {
+				t.Errorf("Retry-After %q; want seconds", resp.Header.Get("Retry-After"))
+			}
+			if got := metric(t, ts.URL, `seqd_limits_hit_total`); got < 1 {
+				t.Errorf("limits hit metric %v; want ≥ 1", got)
+			}
+		})
+	}
+	t.Run("a session's viewer limit closes the next viewer with 1008 and a reason", func(t *testing.T) {
+		ts := newTestServer(t, web.Config{Limits: web.Limits{MaxSubscribersPerSession: 1}})
+		id := createSession(t, ts.URL, slowSession)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		first, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.CloseNow()
+		if _, _, err := first.Read(ctx); err != nil { // it holds its place
+			t.Fatal(err)
+		}
+		second, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer second.CloseNow()
+		_, _, err = second.Read(ctx)
+		var ce websocket.CloseError
+		if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "viewers") {
+			t.Errorf("second viewer: %v; want close 1008 about viewers", err)
+		}
+	})
+}
+
+func asCloseError(err error, ce *websocket.CloseError) bool {
+	code := websocket.CloseStatus(err)
+	if code == -1 {
+		return false
+	}
+	ce.Code = code
+	ce.Reason = err.Error()
+	return true
+}
+
+// metric sums the samples of one metric on /metrics.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	_, b := do(t, "GET", base+"/metrics", "", "")
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? ([0-9.e+]+)$`)
+	sum := 0.0
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		sum += v
+	}
+	return sum
+}
+
+func TestMetrics(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":2}}`)
+	events, _ := follow(t, wsURL(ts.URL, id, ""), nil)
+	checks := []struct {
+		name string
+		want float64
+	}{
+		{`seqd_sessions_started_total`, 1},
+		{`seqd_sessions_finished_total`, 1},
+		{`seqd_sessions_running`, 0},
+		{`seqd_events_sent_total`, float64(len(events))},
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, c := range checks {
+		for metric(t, ts.URL, c.name) != c.want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // the watcher counts just after the session ends
+		}
+		if got := metric(t, ts.URL, c.name); got != c.want {
+			t.Errorf("%s = %v; want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestVanishedViewerIsDroppedByPing(t *testing.T) {
+	ts := newTestServer(t, web.Config{PingInterval: 50 * time.Millisecond})
+	id := createSession(t, ts.URL, slowSession)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A client that never reads never answers pings, like a phone whose
+	// Wi-Fi dropped.
+	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for metric(t, ts.URL, `seqd_subscribers_cut_off_total`) < 1 {
+		if ctx.Err() != nil {
+			t.Fatal("the silent viewer was never dropped")
+		}
+		time.Sleep(20 * time.Millisecond) // polling /metrics
+	}
+	if got := metric(t, ts.URL, `seqd_subscribers`); got != 0 {
+		t.Errorf("seqd_subscribers = %v after the drop; want 0", got)
+	}
+}
