@@ -74,6 +74,13 @@ func (c *counter) acquire(key string) (ok bool, full string) {
 	return true, ""
 }
 
+// held returns how many places are held in all.
+func (c *counter) held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sum
+}
+
 func (c *counter) release(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

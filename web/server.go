@@ -53,6 +53,12 @@ type Config struct {
 	// WriteTimeout bounds each WebSocket write; a viewer that does not
 	// read for that long is cut off. Defaults to 10 s.
 	WriteTimeout time.Duration
+	// WriteBudget is how many messages per second the server means to
+	// write to all WebSocket viewers together. Each viewer's messages are
+	// spaced by (viewers / WriteBudget) seconds, the events in between going
+	// in one message: a small audience gets every event at once, a lecture
+	// hall gets them batched instead of late. Defaults to 35,000.
+	WriteBudget int
 	// PingInterval is how often a WebSocket viewer is pinged; one that does
 	// not answer within the interval is dropped. Defaults to 30 s.
 	PingInterval time.Duration
@@ -110,6 +116,9 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.WriteBudget <= 0 {
+		cfg.WriteBudget = 35_000
 	}
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 30 * time.Second

@@ -79,6 +79,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return // the viewer left
 		}
 		if b.To > b.From {
+			sent := time.Now()
 			msg := make([]byte, 0, len(b.JSON)+16)
 			msg = append(msg, `{"events":[`...)
 			msg = append(msg, b.JSON...)
@@ -91,6 +92,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.metrics.eventsSent.Add(float64(b.To - b.From))
+			if !b.Final {
+				if err := s.spaceWrites(ctx, sent); err != nil {
+					return
+				}
+			}
 		}
 		if b.Final {
 			end, _ := json.Marshal(struct {
@@ -150,5 +156,24 @@ func (s *Server) keepAlive(ctx context.Context, cancel context.CancelFunc, c *we
 				return
 			}
 		}
+	}
+}
+
+// spaceWrites waits until this viewer's share of the write budget has
+// passed since its last message was sent, so that events arriving meanwhile
+// are batched into the next one.
+func (s *Server) spaceWrites(ctx context.Context, last time.Time) error {
+	gap := time.Duration(int64(s.subscribers.held()) * int64(time.Second) / int64(s.cfg.WriteBudget))
+	wait := time.Until(last.Add(gap))
+	if wait < 100*time.Microsecond {
+		return nil // a small audience: no wait is worth a timer
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
