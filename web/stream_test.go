@@ -141,7 +141,14 @@ func TestViewerThatNeverReadsIsCutOff(t *testing.T) {
 	if state != "done" || events[len(events)-1].Seq != len(events)-1 {
 		t.Fatalf("the reading viewer got %d events, state %q; want all of them and done", len(events), state)
 	}
-	// The stuck viewer's stream ends without the final message: it was cut.
+	// The server cuts it off once a write has waited WriteTimeout.
+	for metric(t, ts.URL, "seqd_subscribers_cut_off_total") < 1 {
+		if ctx.Err() != nil {
+			t.Fatal("the stuck viewer was never cut off")
+		}
+		time.Sleep(10 * time.Millisecond) // polling /metrics
+	}
+	// Its stream ends without the final message.
 	stuck.SetReadLimit(16 << 20)
 	got := 0
 	for {
