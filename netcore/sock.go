@@ -92,14 +92,15 @@ func (s *sock) tcpState() string {
 	return state
 }
 
-// queues reads the unread bytes in the receive queue and the unsent or
-// unacknowledged bytes in the send queue.
-func (s *sock) queues() (inq, outq int) {
-	_ = s.rc.Control(func(fd uintptr) {
-		inq, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
-		outq, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
-	})
-	return inq, outq
+// queue reads one of the socket's queues with an ioctl: SIOCINQ, the
+// unread bytes in the receive queue, or SIOCOUTQ, the unsent or
+// unacknowledged bytes in the send queue. A send reports the send queue and
+// a recv the receive queue: one syscall each, on the hot path of a bulk
+// transfer.
+func (s *sock) queue(req uint) int {
+	var n int
+	_ = s.rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), req) })
+	return n
 }
 
 // socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
@@ -321,7 +322,7 @@ func (s *sock) write(p []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindSend, Blocked: blocked, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
 	e.SetPayload(p[:n], s.ex.preview)
 	s.sent += int64(n)
-	e.InQ, e.OutQ = s.queues()
+	e.OutQ = s.queue(unix.SIOCOUTQ)
 	e.TCPState = s.tcpState()
 	if err := s.record(&e, began, werr); err != nil {
 		return n, err
@@ -370,7 +371,7 @@ func (s *sock) read(buf []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindRecv, Blocked: blocked, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
 	e.SetPayload(buf[:n], s.ex.preview)
 	s.recvd += int64(n)
-	e.InQ, e.OutQ = s.queues()
+	e.InQ = s.queue(unix.SIOCINQ)
 	e.TCPState = s.tcpState()
 	if err := s.record(&e, began, rerr); err != nil {
 		return n, err

@@ -57,8 +57,8 @@ type Event struct {
 	DataB64   string `json:"data_b64,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
 	EOF       bool   `json:"eof,omitempty"`
-	InQ       int    `json:"inq"`  // unread bytes in the receive queue after the call (send/recv only)
-	OutQ      int    `json:"outq"` // unsent or unacknowledged bytes in the send queue (send/recv only)
+	InQ       int    `json:"inq"`  // recv: unread bytes left in the receive queue after the call
+	OutQ      int    `json:"outq"` // send: unsent or unacknowledged bytes in the send queue after the call
 
 	How      string `json:"how,omitempty"`       // shutdown: SHUT_WR, SHUT_RD, SHUT_RDWR
 	Option   string `json:"option,omitempty"`    // setsockopt: "SO_REUSEADDR", …
@@ -154,8 +154,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.EOF {
 		dst = append(dst, `,"eof":true`...)
 	}
-	if e.IsData() {
+	switch e.Kind {
+	case KindRecv:
 		dst = appendIntField(dst, "inq", int64(e.InQ))
+	case KindSend:
 		dst = appendIntField(dst, "outq", int64(e.OutQ))
 	}
 	dst = appendOptString(dst, "how", e.How)

@@ -16,7 +16,7 @@ func TestEventJSON(t *testing.T) {
 		name string
 		ev   Event
 	}{
-		{"a send with text keeps bytes, offset and queues", Event{Seq: 3, TNs: 120, DurNs: 7, Actor: "client", Kind: KindSend, FD: 4, Ret: 6, Conn: "127.0.0.1:5>127.0.0.1:6", Want: 6, Bytes: 6, Offset: 12, Data: "alice\n", InQ: 0, OutQ: 6, TCPState: "ESTABLISHED"}},
+		{"a send with text keeps bytes, offset and queues", Event{Seq: 3, TNs: 120, DurNs: 7, Actor: "client", Kind: KindSend, FD: 4, Ret: 6, Conn: "127.0.0.1:5-127.0.0.1:6", Want: 6, Bytes: 6, Offset: 12, Data: "alice\n", OutQ: 6, TCPState: "ESTABLISHED"}},
 		{"an EOF recv keeps bytes 0", Event{Seq: 9, Actor: "server", Kind: KindRecv, FD: 5, Want: 1024, EOF: true, TCPState: "CLOSE_WAIT"}},
 		{"a failed connect names its errno", Event{Actor: "client", Kind: KindConnect, FD: 3, Ret: -1, Errno: "ECONNREFUSED", Err: "connection refused", Blocked: true}},
 		{"strings with quotes, controls, HTML and bad UTF-8 are escaped", Event{Actor: "c\"l\\i<e>&nt", Kind: KindSend, Data: "tab\there\x01\u2028end", Err: "bad \xff byte"}},
@@ -42,11 +42,10 @@ func TestEventJSON(t *testing.T) {
 			// every field it writes.
 			var generic map[string]any
 			_ = json.Unmarshal(b, &generic)
-			if tt.ev.IsData() {
-				for _, k := range []string{"bytes", "offset", "inq", "outq"} {
-					if _, ok := generic[k]; !ok {
-						t.Errorf("%s missing from a %s event: %s", k, tt.ev.Kind, b)
-					}
+			fields := map[Kind][]string{KindSend: {"bytes", "offset", "outq"}, KindRecv: {"bytes", "offset", "inq"}}
+			for _, k := range fields[tt.ev.Kind] {
+				if _, ok := generic[k]; !ok {
+					t.Errorf("%s missing from a %s event: %s", k, tt.ev.Kind, b)
 				}
 			}
 			if bytes.ContainsAny(b, "<>&") {

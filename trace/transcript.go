@@ -105,8 +105,12 @@ func TranscriptLine(e *Event, width int) string {
 	if e.Blocked {
 		notes = append(notes, "blocked "+time.Duration(e.DurNs).Round(time.Microsecond).String())
 	}
-	if e.IsData() && e.Errno == "" {
-		notes = append(notes, fmt.Sprintf("inq %d outq %d", e.InQ, e.OutQ))
+	switch {
+	case e.Errno != "":
+	case e.Kind == KindRecv:
+		notes = append(notes, fmt.Sprintf("%d still queued", e.InQ))
+	case e.Kind == KindSend:
+		notes = append(notes, fmt.Sprintf("%d unacked", e.OutQ))
 	}
 	if e.TCPState != "" {
 		notes = append(notes, e.TCPState)

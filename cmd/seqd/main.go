@@ -33,6 +33,7 @@ Usage:
   seqd [serve] [-addr HOST:PORT]   serve the web app (default 127.0.0.1:8080)
   seqd run SCENARIO [flags]        run one session and print its calls
   seqd list                        list the scenarios and their parameters
+  seqd bench [-quick]              measure this machine against seqd's performance targets
 
 Run "seqd run SCENARIO -h" for a scenario's flags.
 `
@@ -51,10 +52,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runScenario(ctx, args, stdout, stderr)
 	case "list":
 		return list(stdout)
+	case "bench":
+		return bench(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q; the commands are serve, run, list", cmd)
+	return fmt.Errorf("unknown command %q; the commands are serve, run, list, bench", cmd)
 }
