@@ -20,9 +20,13 @@ type exchange struct {
 	pace    time.Duration
 	preview int
 
-	// mu guards open.
-	mu   sync.Mutex
-	open map[*sock]struct{}
+	step    *stepper // nil unless the session is stepped
+
+	// mu guards the fields below.
+	mu        sync.Mutex
+	open      map[*sock]struct{}
+	listening map[int]bool               // ports with a listening socket
+	ended     map[string]map[string]bool // conn → actors that shut down writing or closed
 }
 
 func (ex *exchange) record(e *trace.Event, began time.Time) error {
@@ -30,7 +34,54 @@ func (ex *exchange) record(e *trace.Event, began time.Time) error {
 		ex.cancel(err)
 		return err
 	}
+	if ex.step != nil && e.Errno == "" {
+		ex.note(e)
+	}
 	return nil
+}
+
+// note keeps what step mode's questions ask about: listening ports, and
+// the ends of connections that shut down writing or closed.
+func (ex *exchange) note(e *trace.Event) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	switch {
+	case e.Kind == trace.KindListen:
+		if ap, err := netip.ParseAddrPort(e.Local); err == nil {
+			if ex.listening == nil {
+				ex.listening = map[int]bool{}
+			}
+			ex.listening[int(ap.Port())] = true
+		}
+	case e.Conn != "" && (e.Kind == trace.KindClose || e.Kind == trace.KindShutdown && e.How != "SHUT_RD"):
+		if ex.ended == nil {
+			ex.ended = map[string]map[string]bool{}
+		}
+		if ex.ended[e.Conn] == nil {
+			ex.ended[e.Conn] = map[string]bool{}
+		}
+		ex.ended[e.Conn][e.Actor] = true
+	}
+}
+
+// peerGone reports whether the other end of conn shut down writing or
+// closed.
+func (ex *exchange) peerGone(conn, actor string) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	for a := range ex.ended[conn] {
+		if a != actor {
+			return true
+		}
+	}
+	return false
+}
+
+// isListening reports whether a socket of this exchange listens on port.
+func (ex *exchange) isListening(port int) bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.listening[port]
 }
 
 func (ex *exchange) track(s *sock) {
@@ -59,9 +110,19 @@ func (ex *exchange) closeAll() {
 	}
 }
 
-// pause waits the scenario's pace before a call, so a class can watch the
-// exchange unfold. It returns early with the cause when the exchange ends.
-func (ex *exchange) pause() error { return ex.sleep(ex.pace) }
+// before runs before every call: in step mode it waits for the step that
+// lets the call through; otherwise it waits the scenario's pace, so a class
+// can watch the exchange unfold. It returns early with the cause when the
+// exchange ends.
+func (ex *exchange) before(c call) error {
+	if ex.step != nil {
+		if err := ex.ctx.Err(); err != nil {
+			return context.Cause(ex.ctx)
+		}
+		return ex.step.wait(c)
+	}
+	return ex.sleep(ex.pace)
+}
 
 // actor adds a lifeline to the session.
 func (ex *exchange) actor(name string) string {
@@ -73,12 +134,13 @@ func (ex *exchange) actor(name string) string {
 // only ever talks to 127.0.0.1, so the lookup is numeric (AI_NUMERICHOST,
 // AI_NUMERICSERV): no resolver, no DNS.
 func (ex *exchange) getaddrinfo(actor string, port int) error {
-	if err := ex.pause(); err != nil {
+	if err := ex.before(call{actor: actor, kind: trace.KindGetaddrinfo}); err != nil {
 		return err
 	}
 	began := time.Now()
 	addr := netip.AddrPortFrom(netip.AddrFrom4(loopback), uint16(port))
 	e := trace.Event{Kind: trace.KindGetaddrinfo, Actor: actor, FD: -1, Host: addr.Addr().String(), Service: strconv.Itoa(port), Peer: addr.String()}
+	ex.sourceLine(&e, "", "")
 	return ex.record(&e, began)
 }
 

@@ -38,14 +38,16 @@ func (r *Runner) Scenarios() []trace.ScenarioInfo {
 	out := make([]trace.ScenarioInfo, len(scenarios))
 	for i, sc := range scenarios {
 		out[i] = sc.info()
+		out[i].Sources = r.Sources(sc.name)
 	}
 	return out
 }
 
 // Prepare validates a scenario and its parameters and returns a new
-// running session for them, not yet started. Errors are
+// running session for them, not yet started; step makes it wait before
+// each call until stepped. Errors are
 // trace.ErrUnknownScenario or a *trace.ParamError.
-func (r *Runner) Prepare(name string, raw map[string]any) (*trace.Session, error) {
+func (r *Runner) Prepare(name string, raw map[string]any, step trace.StepOptions) (*trace.Session, error) {
 	sc, ok := lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q", trace.ErrUnknownScenario, name)
@@ -54,7 +56,7 @@ func (r *Runner) Prepare(name string, raw map[string]any) (*trace.Session, error
 	if err != nil {
 		return nil, err
 	}
-	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents}), nil
+	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, Step: step}), nil
 }
 
 // Start runs the prepared session in a goroutine that the Runner owns until
@@ -109,6 +111,10 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		pace:    time.Duration(p.int("pace_ms")) * time.Millisecond,
 		preview: preview,
 		open:    make(map[*sock]struct{}),
+	}
+	if sess.StepOptions().Step {
+		ex.step = newStepper(ex)
+		sess.SetStepping(ex.step)
 	}
 	err = sc.run(ex, p, r)
 	ex.closeAll()

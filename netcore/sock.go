@@ -30,6 +30,15 @@ type sock struct {
 	fd    int // the number, for the record only; calls go through rc
 	stop  func() bool
 
+	// cvar is the C variable that holds this socket in the actor's
+	// listing ("fd", "cfd"), and hint tells apart two lines that make the
+	// same call on it: see exchange.sourceLine.
+	cvar string
+	hint struct {
+		kind trace.Kind
+		text string
+	}
+
 	conn        string // "CLIENT-SERVER" once connected
 	local, peer string
 	sent, recvd int64 // stream offsets in each direction
@@ -48,11 +57,14 @@ func (ex *exchange) newSock(actor string, fd int) (*sock, error) {
 	if d, ok := ex.ctx.Deadline(); ok {
 		_ = f.SetDeadline(d)
 	}
-	s := &sock{ex: ex, actor: actor, f: f, rc: rc, fd: fd}
+	s := &sock{ex: ex, actor: actor, f: f, rc: rc, fd: fd, cvar: "fd"}
 	s.stop = context.AfterFunc(ex.ctx, func() { _ = f.SetDeadline(time.Unix(1, 0)) })
 	ex.track(s)
 	return s, nil
 }
+
+// call describes the call of kind about to be made on s.
+func (s *sock) call(kind trace.Kind) call { return call{actor: s.actor, kind: kind, s: s} }
 
 // record fills the fields every event of s shares and hands e to the session.
 func (s *sock) record(e *trace.Event, began time.Time, err error) error {
@@ -68,7 +80,20 @@ func (s *sock) record(e *trace.Event, began time.Time, err error) error {
 			e.Err = err.Error()
 		}
 	}
+	hint := ""
+	if s.hint.kind == e.Kind {
+		hint = s.hint.text
+	}
+	s.ex.sourceLine(e, s.cvar, hint)
 	return s.ex.record(e, began)
+}
+
+// at says which of several lines making calls of kind on this socket the
+// following calls of that kind come from: the one that also contains text.
+// It returns s, for chaining.
+func (s *sock) at(kind trace.Kind, text string) *sock {
+	s.hint.kind, s.hint.text = kind, text
+	return s
 }
 
 // callErr turns an error from a RawConn wait into the error to report: the
@@ -105,7 +130,7 @@ func (s *sock) queue(req uint) int {
 
 // socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
 func (ex *exchange) socket(actor string) (*sock, error) {
-	if err := ex.pause(); err != nil {
+	if err := ex.before(call{actor: actor, kind: trace.KindSocket}); err != nil {
 		return nil, err
 	}
 	began := time.Now()
@@ -126,7 +151,7 @@ func (ex *exchange) socket(actor string) (*sock, error) {
 
 // setsockoptInt sets an integer option: setsockopt(fd, level, opt, &v, sizeof v).
 func (s *sock) setsockoptInt(level, opt int, name string, v int) error {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(call{actor: s.actor, kind: trace.KindSetsockopt, s: s, option: name}); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -147,7 +172,7 @@ func (s *sock) setsockoptInt(level, opt int, name string, v int) error {
 // bind binds to 127.0.0.1:port (0 lets the kernel choose) and reads the
 // address the kernel gave with getsockname.
 func (s *sock) bind(port int) error {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindBind)); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -175,7 +200,7 @@ func (s *sock) bind(port int) error {
 
 // listen marks the socket passive with the given backlog.
 func (s *sock) listen(backlog int) error {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindListen)); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -196,7 +221,7 @@ func (s *sock) listen(backlog int) error {
 // accept waits for a connection with accept4 and returns its socket, owned
 // by the same actor.
 func (s *sock) accept() (*sock, error) {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindAccept)); err != nil {
 		return nil, err
 	}
 	began := time.Now()
@@ -230,6 +255,7 @@ func (s *sock) accept() (*sock, error) {
 		unix.Close(nfd)
 		return nil, errors.Join(err, s.record(&e, began, err))
 	}
+	c.cvar = "cfd"
 	c.peer = sockaddrString(sa)
 	_ = c.rc.Control(func(fd uintptr) {
 		if la, err := unix.Getsockname(int(fd)); err == nil {
@@ -246,7 +272,7 @@ func (s *sock) accept() (*sock, error) {
 // non-blocking socket, so wait for writability and read SO_ERROR, as a
 // blocking connect does inside the kernel.
 func (s *sock) connect(port int) error {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(call{actor: s.actor, kind: trace.KindConnect, s: s, port: port}); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -297,7 +323,7 @@ func (s *sock) connect(port int) error {
 // write performs one write(2) of p, waiting first if the send buffer is
 // full, and returns what the kernel took: possibly fewer bytes than len(p).
 func (s *sock) write(p []byte) (int, error) {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindSend)); err != nil {
 		return 0, err
 	}
 	began := time.Now()
@@ -346,7 +372,7 @@ func (s *sock) writeAll(p []byte) error {
 // read performs one read(2) into buf, waiting first if nothing is queued.
 // It returns 0 at end of file.
 func (s *sock) read(buf []byte) (int, error) {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindRecv)); err != nil {
 		return 0, err
 	}
 	began := time.Now()
@@ -381,7 +407,7 @@ func (s *sock) read(buf []byte) (int, error) {
 
 // shutdown shuts down one or both directions: SHUT_WR sends a FIN.
 func (s *sock) shutdown(how int) error {
-	if err := s.ex.pause(); err != nil {
+	if err := s.ex.before(s.call(trace.KindShutdown)); err != nil {
 		return err
 	}
 	began := time.Now()
@@ -406,7 +432,7 @@ func (s *sock) close() error {
 		return nil
 	}
 	s.ex.untrack(s)
-	pauseErr := s.ex.pause() // the socket is closed whatever the pause says
+	pauseErr := s.ex.before(s.call(trace.KindClose)) // the socket is closed whatever the pause says
 	began := time.Now()
 	s.stop()
 	cerr := s.f.Close()

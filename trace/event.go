@@ -67,6 +67,11 @@ type Event struct {
 	Host     string `json:"host,omitempty"`      // getaddrinfo: the node asked for
 	Service  string `json:"service,omitempty"`   // getaddrinfo: the service asked for
 	TCPState string `json:"tcp_state,omitempty"` // the socket's TCP state after the call
+
+	// Src and Line name the line of the actor's C program (the scenario's
+	// listing, client.c or server.c) that makes this call.
+	Src  string `json:"src,omitempty"`
+	Line int    `json:"line,omitempty"`
 }
 
 // IsData reports whether e is a send or recv, the kinds that carry bytes.
@@ -171,6 +176,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendOptString(dst, "host", e.Host)
 	dst = appendOptString(dst, "service", e.Service)
 	dst = appendOptString(dst, "tcp_state", e.TCPState)
+	dst = appendOptString(dst, "src", e.Src)
+	if e.Line != 0 {
+		dst = appendIntField(dst, "line", int64(e.Line))
+	}
 	return append(dst, '}')
 }
 

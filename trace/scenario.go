@@ -8,10 +8,18 @@ import (
 // ScenarioInfo describes a scenario a runner can perform: what the page shows
 // on its button and the parameters its form asks for.
 type ScenarioInfo struct {
-	Name    string  `json:"name"`
-	Title   string  `json:"title"`
-	Summary string  `json:"summary"`
-	Params  []Param `json:"params"`
+	Name    string   `json:"name"`
+	Title   string   `json:"title"`
+	Summary string   `json:"summary"`
+	Params  []Param  `json:"params"`
+	Sources []Source `json:"sources,omitempty"` // the C programs it performs
+}
+
+// Source is one C program of a scenario: events name its lines by Src and
+// Line.
+type Source struct {
+	File string `json:"file"` // "server.c" or "client.c"
+	Text string `json:"text"`
 }
 
 // ParamType is the JSON type a parameter takes.

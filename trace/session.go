@@ -43,6 +43,9 @@ type Meta struct {
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
 	Actors     []string       `json:"actors"`
 	Events     int            `json:"event_count"`
+	Step       bool           `json:"step,omitempty"`      // created in step mode
+	Questions  bool           `json:"questions,omitempty"` // with questions before some calls
+	Pending    *Pending       `json:"pending,omitempty"`   // the call a stepped session makes next
 }
 
 // Record is a whole session: its metadata and its events. It is the JSON
@@ -72,6 +75,12 @@ type Session struct {
 	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
 
+	stepOpts       StepOptions
+	stepper        Stepper
+	pending        *Pending       // the next call of a stepped session
+	answers        map[string]int // viewer → choice, for pending's question
+	pendingVersion int            // bumped by every change of pending or answers
+
 	// encMu guards the encoding cache: the JSON of events[:len(ends)], joined
 	// by commas, encoded once for every subscriber. Readers fill it; Record
 	// never touches it, so recording never waits for encoding.
@@ -87,6 +96,8 @@ type Options struct {
 	// Now is the clock; it defaults to time.Now. It must carry a monotonic
 	// reading.
 	Now func() time.Time
+	// Step makes the session wait before each call until stepped.
+	Step StepOptions
 }
 
 // DefaultMaxEvents is the default for Options.MaxEvents.
@@ -109,6 +120,7 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		maxEvents: opt.MaxEvents,
 		done:      make(chan struct{}),
 		state:     StateRunning,
+		stepOpts:  opt.Step,
 	}
 }
 
@@ -226,6 +238,10 @@ func (s *Session) Finish(err error) {
 		s.err = err.Error()
 	}
 	s.finishedAt = time.Now()
+	if s.pending != nil {
+		s.pending = nil
+		s.pendingVersion++
+	}
 	s.wakeLocked()
 	close(s.done)
 }
@@ -247,6 +263,9 @@ func (s *Session) metaLocked() Meta {
 		StartedAt: s.startedAt.Round(0),
 		Actors:    append([]string(nil), s.actors...),
 		Events:    s.events.len(),
+		Step:      s.stepOpts.Step,
+		Questions: s.stepOpts.Questions,
+		Pending:   s.pendingLocked(),
 	}
 	if !s.finishedAt.IsZero() {
 		t := s.finishedAt.Round(0)
@@ -278,6 +297,11 @@ type Batch struct {
 	Final bool
 	State State
 	Error string
+	// PendingChanged says that the next call of a stepped session (or its
+	// question's tally) changed since the last batch; Pending is it now,
+	// nil for none.
+	PendingChanged bool
+	Pending        *Pending
 }
 
 // Subscription reads a session's events in seq order: the history first,
@@ -285,10 +309,11 @@ type Batch struct {
 // so it never slows the session; one that falls more than MaxLag events
 // behind the live edge is cut off with ErrTooSlow and may resume.
 type Subscription struct {
-	s      *Session
-	next   int
-	joined int
-	maxLag int
+	s       *Session
+	next    int
+	joined  int
+	maxLag  int
+	pending int // the pendingVersion last delivered
 }
 
 // Subscribe starts reading at seq from (0 for the whole history). maxLag
@@ -318,8 +343,13 @@ func (sub *Subscription) Next(ctx context.Context, limit, maxBytes int) (Batch, 
 		s.mu.Lock()
 		n := s.events.len()
 		state, errText := s.state, s.err
+		pendingChanged := s.pendingVersion != sub.pending
+		var pending *Pending
+		if pendingChanged {
+			pending, sub.pending = s.pendingLocked(), s.pendingVersion
+		}
 		var wake chan struct{}
-		if sub.next >= n && state == StateRunning {
+		if sub.next >= n && state == StateRunning && !pendingChanged {
 			if s.wake == nil {
 				s.wake = make(chan struct{})
 			}
@@ -336,7 +366,7 @@ func (sub *Subscription) Next(ctx context.Context, limit, maxBytes int) (Batch, 
 				to = sub.next + limit
 			}
 			from := min(sub.next, to)
-			b := Batch{From: from}
+			b := Batch{From: from, PendingChanged: pendingChanged, Pending: pending}
 			b.To, b.JSON = s.encodedRange(from, to, n, maxBytes)
 			if b.To == n && state != StateRunning {
 				b.Final, b.State, b.Error = true, state, errText

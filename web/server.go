@@ -33,7 +33,9 @@ type Runner interface {
 	Scenarios() []trace.ScenarioInfo
 	// Prepare validates a scenario and its parameters, returning
 	// trace.ErrUnknownScenario or a *trace.ParamError when they are wrong.
-	Prepare(scenario string, params map[string]any) (*trace.Session, error)
+	// A session prepared with step.Step waits before each call until
+	// stepped.
+	Prepare(scenario string, params map[string]any, step trace.StepOptions) (*trace.Session, error)
 	// Start runs a prepared session in the background under ctx.
 	Start(ctx context.Context, sess *trace.Session)
 }
@@ -103,6 +105,11 @@ type Server struct {
 	metrics     *metrics
 	running     counter // running sessions, by client IP
 	subscribers counter // WebSocket viewers, by session id
+
+	// tokensMu guards stepTokens: the secret of each running stepped
+	// session, which only the browser that started it holds.
+	tokensMu   sync.Mutex
+	stepTokens map[string]string
 }
 
 // New returns a Server that starts sessions with runner and keeps them in
@@ -188,6 +195,9 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/ws", s.stream)
 			r.Get("/mermaid", s.exportText(trace.WriteMermaid))
 			r.Get("/ladder", s.exportText(trace.WriteLadder))
+			r.Post("/step", s.step)
+			r.Post("/run", s.runToEnd)
+			r.Post("/answer", s.answer)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "no API endpoint %s %s; see docs/protocol.md", r.Method, r.URL.Path)
@@ -242,8 +252,10 @@ func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
 
 // createRequest is the body of POST /api/sessions.
 type createRequest struct {
-	Scenario string         `json:"scenario"`
-	Params   map[string]any `json:"params"`
+	Scenario  string         `json:"scenario"`
+	Params    map[string]any `json:"params"`
+	Step      bool           `json:"step"`      // wait before each call until stepped
+	Questions bool           `json:"questions"` // in step mode, ask the class before some calls
 }
 
 // sessionResponse is a session's metadata with the addresses to follow it.
@@ -252,6 +264,9 @@ type sessionResponse struct {
 	URL       string `json:"url"`
 	Embed     string `json:"embed"`
 	WebSocket string `json:"ws"`
+	// StepToken is given once, to the creator of a stepped session: step
+	// requests must carry it as "Authorization: Bearer TOKEN".
+	StepToken string `json:"step_token,omitempty"`
 }
 
 func newSessionResponse(m trace.Meta) sessionResponse {
@@ -264,7 +279,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, "%s", err)
 		return
 	}
-	sess, err := s.runner.Prepare(req.Scenario, req.Params)
+	if req.Questions && !req.Step {
+		writeError(w, http.StatusBadRequest, `"questions" needs "step": true: questions are asked before stepped calls`)
+		return
+	}
+	sess, err := s.runner.Prepare(req.Scenario, req.Params, trace.StepOptions{Step: req.Step, Questions: req.Questions})
 	var pe *trace.ParamError
 	switch {
 	case errors.Is(err, trace.ErrUnknownScenario):
@@ -289,12 +308,22 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	resp := newSessionResponse(sess.Meta())
+	if req.Step {
+		resp.StepToken = trace.NewID()
+		s.tokensMu.Lock()
+		if s.stepTokens == nil {
+			s.stepTokens = map[string]string{}
+		}
+		s.stepTokens[sess.ID()] = resp.StepToken
+		s.tokensMu.Unlock()
+	}
 	s.store.Add(sess)
 	s.runner.Start(s.ctx, sess)
 	s.watch(sess, ip)
-	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "client", ip)
+	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "step", req.Step, "client", ip)
 	w.Header().Set("Location", "/api/sessions/"+sess.ID())
-	writeJSON(w, http.StatusCreated, newSessionResponse(sess.Meta()))
+	writeJSON(w, http.StatusCreated, resp)
 }
 
 // decodeCreate reads and checks a creation request, returning the status
@@ -354,6 +383,9 @@ func (s *Server) watch(sess *trace.Session, ip string) {
 		defer s.sessWG.Done()
 		<-sess.Done() // the runner finishes every session: its deadline, or Close, cancels it
 		s.running.release(ip)
+		s.tokensMu.Lock()
+		delete(s.stepTokens, sess.ID())
+		s.tokensMu.Unlock()
 		s.metrics.running.Dec()
 		rec := sess.Snapshot()
 		s.metrics.finished.WithLabelValues(rec.Scenario, string(rec.State)).Inc()

@@ -78,8 +78,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			return // the viewer left
 		}
+		sent := time.Now()
 		if b.To > b.From {
-			sent := time.Now()
 			msg := make([]byte, 0, len(b.JSON)+16)
 			msg = append(msg, `{"events":[`...)
 			msg = append(msg, b.JSON...)
@@ -92,30 +92,38 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.metrics.eventsSent.Add(float64(b.To - b.From))
-			if !b.Final {
-				if err := s.spaceWrites(ctx, sent); err != nil {
-					return
-				}
+		}
+		// The next call of a stepped session, after the events before it.
+		if b.PendingChanged && !b.Final {
+			pending, _ := json.Marshal(struct {
+				Pending *trace.Pending `json:"pending"`
+			}{b.Pending})
+			if err := s.send(ctx, c, pending); err != nil {
+				return
 			}
 		}
-		if b.Final {
-			end, _ := json.Marshal(struct {
-				State trace.State `json:"state"`
-				Error string      `json:"error,omitempty"`
-			}{b.State, b.Error})
-			// The last word goes out even when shutdown is what ended the
-			// session, so it must not depend on ctx.
-			if err := s.send(context.WithoutCancel(ctx), c, end); err != nil {
+		if !b.Final {
+			if err := s.spaceWrites(ctx, sent); err != nil {
 				return
 			}
-			if s.ctx.Err() != nil {
-				// The session ended because the server is shutting down.
-				c.Close(websocket.StatusGoingAway, "the server is shutting down")
-				return
-			}
-			c.Close(websocket.StatusNormalClosure, "")
+			continue
+		}
+		end, _ := json.Marshal(struct {
+			State trace.State `json:"state"`
+			Error string      `json:"error,omitempty"`
+		}{b.State, b.Error})
+		// The last word goes out even when shutdown is what ended the
+		// session, so it must not depend on ctx.
+		if err := s.send(context.WithoutCancel(ctx), c, end); err != nil {
 			return
 		}
+		if s.ctx.Err() != nil {
+			// The session ended because the server is shutting down.
+			c.Close(websocket.StatusGoingAway, "the server is shutting down")
+			return
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		return
 	}
 }
 

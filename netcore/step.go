@@ -1,0 +1,215 @@
+package netcore
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"seqd/trace"
+)
+
+// call is a call about to be made: what a stepped session shows as pending
+// and waits on.
+type call struct {
+	actor  string
+	kind   trace.Kind
+	s      *sock // nil before the socket exists (getaddrinfo, socket)
+	option string
+	port   int // connect: the port it connects to
+}
+
+// stepper holds a stepped session's calls at their start until a step
+// lets one through. Of the calls waiting, a step lets through the first
+// that will not block (an accept with a connection queued, a read with data
+// or end of file queued, a write with buffer space), so that each step
+// adds exactly one event; only when every waiting call would block does
+// the oldest go.
+type stepper struct {
+	ex *exchange
+
+	stepMu sync.Mutex // one step at a time
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	released bool
+	waiting  []*waiter
+	shown    *waiter       // the call the viewers see as pending: the next step lets it through
+	arrived  chan struct{} // closed when a call starts waiting
+}
+
+type waiter struct {
+	call call
+	go_  chan struct{} // closed to let the call through
+}
+
+func newStepper(ex *exchange) *stepper {
+	return &stepper{ex: ex, arrived: make(chan struct{})}
+}
+
+// wait holds c until a step lets it through, the session is released, or
+// the exchange ends.
+func (st *stepper) wait(c call) error {
+	st.mu.Lock()
+	if st.released {
+		st.mu.Unlock()
+		return nil
+	}
+	w := &waiter{call: c, go_: make(chan struct{})}
+	st.waiting = append(st.waiting, w)
+	close(st.arrived)
+	st.arrived = make(chan struct{})
+	st.publishLocked()
+	st.mu.Unlock()
+	select {
+	case <-w.go_:
+		return nil
+	case <-st.ex.ctx.Done():
+		return context.Cause(st.ex.ctx)
+	}
+}
+
+// nextLocked returns the index of the call the next step lets through.
+func (st *stepper) nextLocked() int {
+	for i, w := range st.waiting {
+		if w.call.ready() {
+			return i
+		}
+	}
+	return 0
+}
+
+// publishLocked shows the next call to the session's viewers.
+func (st *stepper) publishLocked() {
+	if st.released || len(st.waiting) == 0 {
+		st.shown = nil
+		st.ex.sess.SetPending(nil)
+		return
+	}
+	st.shown = st.waiting[st.nextLocked()]
+	c := st.shown.call
+	p := &trace.Pending{Actor: c.actor, Kind: c.kind, FD: -1}
+	e := trace.Event{Actor: c.actor, Kind: c.kind, Option: c.option}
+	cvar, hint := "fd", ""
+	if c.s != nil {
+		p.FD, cvar = c.s.fd, c.s.cvar
+		if c.s.hint.kind == c.kind {
+			hint = c.s.hint.text
+		}
+	}
+	st.ex.sourceLine(&e, cvar, hint)
+	p.Src, p.Line = e.Src, e.Line
+	if st.ex.sess.StepOptions().Questions {
+		p.Question = st.ex.question(c)
+	}
+	st.ex.sess.SetPending(p)
+}
+
+// Step lets one call through and returns once its event is recorded, the
+// session has ended, or ctx ends.
+func (st *stepper) Step(ctx context.Context) error {
+	st.stepMu.Lock()
+	defer st.stepMu.Unlock()
+	sess := st.ex.sess
+	sub := sess.Subscribe(sess.Meta().Events, 0)
+	for {
+		st.mu.Lock()
+		if st.released {
+			st.mu.Unlock()
+			return trace.ErrNotStepped
+		}
+		if len(st.waiting) > 0 {
+			i := slices.Index(st.waiting, st.shown)
+			if i < 0 {
+				i = st.nextLocked()
+			}
+			w := st.waiting[i]
+			st.waiting = append(st.waiting[:i], st.waiting[i+1:]...)
+			close(w.go_)
+			st.publishLocked()
+			st.mu.Unlock()
+			break
+		}
+		arrived := st.arrived
+		st.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-sess.Done():
+			return trace.ErrNotStepped
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		b, err := sub.Next(ctx, 0, 0)
+		if err != nil {
+			return err
+		}
+		if b.To > b.From || b.Final {
+			return nil
+		}
+	}
+}
+
+// Release lets every waiting and future call through.
+func (st *stepper) Release() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.released {
+		return
+	}
+	st.released = true
+	for _, w := range st.waiting {
+		close(w.go_)
+	}
+	st.waiting = nil
+	st.publishLocked()
+}
+
+// ready reports whether the call would complete without waiting for the
+// peer, by polling its socket without blocking.
+func (c call) ready() bool {
+	var events int16
+	switch c.kind {
+	case trace.KindAccept, trace.KindRecv:
+		events = unix.POLLIN
+	case trace.KindSend:
+		events = unix.POLLOUT
+	default:
+		return true
+	}
+	if c.s == nil || c.s.f == nil {
+		return true
+	}
+	ready := true
+	_ = c.s.rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, err := unix.Poll(fds, 0)
+		ready = err != nil || n > 0
+	})
+	return ready
+}
+
+// question asks the class about a call whose result is worth predicting:
+// a read after the peer shut down or closed, a connect to a port nobody
+// listens on, a write into a full buffer or to a closed peer.
+func (ex *exchange) question(c call) *trace.Question {
+	gone := c.s != nil && ex.peerGone(c.s.conn, c.actor)
+	switch {
+	case c.kind == trace.KindRecv && gone:
+		return &trace.Question{Text: "The other end has shut down or closed. What will this read return?",
+			Choices: []string{"data", "0: end of file", "it blocks (waits)", "-1: an error (ECONNRESET)"}}
+	case c.kind == trace.KindConnect && !ex.isListening(c.port):
+		return &trace.Question{Text: "Nothing listens on this port. What will connect return?",
+			Choices: []string{"0: connected", "it blocks (waits)", "-1: ECONNREFUSED", "-1: ETIMEDOUT"}}
+	case c.kind == trace.KindSend && (gone || !c.ready()):
+		text := "The send buffer is full. What will this write return?"
+		if gone {
+			text = "The other end has closed. What will this write return?"
+		}
+		return &trace.Question{Text: text,
+			Choices: []string{"all the bytes", "fewer bytes (a short write)", "it blocks (waits)", "-1: an error (EPIPE)"}}
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"seqd/trace"
+	"seqd/web"
+)
+
+// stepSession creates a stepped session and returns its id and token.
+func stepSession(t *testing.T, base, body string) (string, string) {
+	t.Helper()
+	resp, b := do(t, "POST", base+"/api/sessions", "application/json", body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	var out struct {
+		ID        string `json:"id"`
+		StepToken string `json:"step_token"`
+		Step      bool   `json:"step"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.StepToken == "" || !out.Step {
+		t.Fatalf("creation response %s lacks a step token: %v", b, err)
+	}
+	return out.ID, out.StepToken
+}
+
+func stepReq(t *testing.T, base, id, path, token string) (*http.Response, trace.Meta) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/sessions/"+id+"/"+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m trace.Meta
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp, m
+}
+
+// waitPending waits until the session shows a pending call (or has ended).
+func waitPending(t *testing.T, base, id string) trace.Meta {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec := getRecord(t, base, id)
+		if rec.Pending != nil || rec.State != trace.StateRunning {
+			return rec.Meta
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no pending call after 10 s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the API
+	}
+}
+
+func TestStepMode(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	id, token := stepSession(t, ts.URL, `{"scenario":"serviceclient","step":true}`)
+
+	t.Run("a step without the token is refused with 403", func(t *testing.T) {
+		for _, tok := range []string{"", "not-the-token"} {
+			if resp, _ := stepReq(t, ts.URL, id, "step", tok); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("step with token %q: %d; want 403", tok, resp.StatusCode)
+			}
+		}
+	})
+	t.Run("each step makes exactly one call, the one shown as pending", func(t *testing.T) {
+		for i := 0; ; i++ {
+			m := waitPending(t, ts.URL, id)
+			if m.State != trace.StateRunning {
+				break
+			}
+			pending := *m.Pending
+			if pending.Line == 0 || pending.Src == "" {
+				t.Errorf("pending call %+v names no line", pending)
+			}
+			resp, after := stepReq(t, ts.URL, id, "step", token)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("step %d: %d", i, resp.StatusCode)
+			}
+			rec := getRecord(t, ts.URL, id)
+			if after.Events != m.Events+1 {
+				t.Errorf("step %d: %d events after, %d before; want exactly one more", i, after.Events, m.Events)
+			}
+			if e := rec.Events[m.Events]; e.Actor != pending.Actor || e.Kind != pending.Kind || e.Line != pending.Line {
+				t.Errorf("step %d made %s %s (line %d); pending was %s %s (line %d)", i, e.Actor, e.Kind, e.Line, pending.Actor, pending.Kind, pending.Line)
+			}
+			if i > 100 {
+				t.Fatal("more than 100 steps")
+			}
+		}
+		if rec := getRecord(t, ts.URL, id); rec.State != trace.StateDone {
+			t.Errorf("after stepping: %s %s", rec.State, rec.Error)
+		}
+	})
+	t.Run("stepping a finished session is a 409", func(t *testing.T) {
+		if resp, _ := stepReq(t, ts.URL, id, "step", token); resp.StatusCode != http.StatusConflict {
+			t.Errorf("step after the end: %d; want 409", resp.StatusCode)
+		}
+	})
+	t.Run("run releases the rest", func(t *testing.T) {
+		id, token := stepSession(t, ts.URL, `{"scenario":"echo","step":true}`)
+		waitPending(t, ts.URL, id)
+		if resp, _ := stepReq(t, ts.URL, id, "run", token); resp.StatusCode != http.StatusOK {
+			t.Fatalf("run: %d", resp.StatusCode)
+		}
+		if rec := waitDone(t, ts.URL, id); rec.State != trace.StateDone {
+			t.Errorf("after run: %s", rec.State)
+		}
+	})
+	t.Run("questions need step mode", func(t *testing.T) {
+		resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo","questions":true}`)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "step") {
+			t.Errorf("%d %s", resp.StatusCode, b)
+		}
+	})
+}
+
+func TestQuestions(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	id, token := stepSession(t, ts.URL, `{"scenario":"refused","step":true,"questions":true}`)
+	// Step until the connect to the port nobody listens on is pending.
+	for {
+		m := waitPending(t, ts.URL, id)
+		if m.State != trace.StateRunning {
+			t.Fatal("the session ended without asking about connect")
+		}
+		if m.Pending.Kind == trace.KindConnect {
+			q := m.Pending.Question
+			if q == nil || len(q.Choices) < 3 || !strings.Contains(strings.Join(q.Choices, " "), "ECONNREFUSED") {
+				t.Fatalf("pending connect asks %+v; want a question offering ECONNREFUSED", q)
+			}
+			break
+		}
+		stepReq(t, ts.URL, id, "step", token)
+	}
+	for i, viewer := range []string{"ann", "bo", "ann"} { // ann changes her mind
+		resp, b := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"`+viewer+`","choice":`+[]string{"0", "2", "2"}[i]+`}`)
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("answer: %d %s", resp.StatusCode, b)
+		}
+	}
+	if tally := getRecord(t, ts.URL, id).Pending.Question.Tally; tally[2] != 2 || tally[0] != 0 {
+		t.Errorf("tally %v; want two answers for choice 2", tally)
+	}
+	if resp, _ := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"x","choice":9}`); resp.StatusCode != http.StatusConflict {
+		t.Errorf("an answer out of range: %d; want 409", resp.StatusCode)
+	}
+	stepReq(t, ts.URL, id, "step", token)
+	rec := getRecord(t, ts.URL, id)
+	if last := rec.Events[len(rec.Events)-1]; last.Kind != trace.KindConnect || last.Errno != "ECONNREFUSED" {
+		t.Errorf("the revealed call: %s %s", last.Kind, last.Errno)
+	}
+}
