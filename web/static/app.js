@@ -1,0 +1,328 @@
+/**
+ * app.js — seqd's main page: scenario buttons with their parameter forms,
+ * the live <seq-diagram>, the status line and the share/embed snippets.
+ * The page is served at / and at /s/{id}; the address says which session
+ * the diagram shows.
+ */
+import { formatDuration } from '/seq-diagram.js';
+
+const diagram = document.getElementById('diagram');
+const list = document.getElementById('scenarios');
+const statusLine = document.getElementById('status');
+const pace = document.getElementById('pace');
+const paceMs = document.getElementById('pace-ms');
+const share = document.getElementById('share');
+
+/** The scenarios by name, as GET /api/scenarios describes them. */
+const scenarios = new Map();
+
+/** The parameter the shared pace control sets, in every scenario that has it. */
+const PACE = 'pace_ms';
+
+main();
+
+async function main() {
+  wire();
+  try {
+    const all = await fetchJSON('/api/scenarios');
+    for (const sc of all) scenarios.set(sc.name, sc);
+    renderScenarios(all);
+  } catch (err) {
+    list.replaceChildren(el('li', { class: 'error', role: 'alert' }, `Could not load the scenarios: ${err.message}`));
+  }
+  list.removeAttribute('aria-busy');
+  route();
+}
+
+/** Fetches JSON, throwing the server's {"error"} message when it refuses. */
+async function fetchJSON(url, init) {
+  const res = await fetch(url, init);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error || `${res.status} ${res.statusText}`);
+  return body;
+}
+
+/** Makes an element with attributes and children (strings become text). */
+function el(tag, attrs = {}, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    n.setAttribute(k, v === true ? '' : String(v));
+  }
+  n.append(...children.filter((c) => c != null));
+  return n;
+}
+
+/** "read_delay_ms" → "read delay"; the unit is shown apart. */
+function humanName(name) {
+  return name.replace(/_ms$/, '').replace(/_/g, ' ');
+}
+
+// ---------------------------------------------------------------------------
+// Scenario cards and the pace control
+
+function renderScenarios(all) {
+  const paced = all.map((sc) => sc.params.find((p) => p.name === PACE)).find(Boolean);
+  if (paced) setUpPace(paced);
+  list.replaceChildren(...all.map(card));
+}
+
+/** One card: the scenario's button, its summary and its parameters. */
+function card(sc) {
+  const sumId = `sum-${sc.name}`;
+  const fields = sc.params.filter((p) => p.name !== PACE).map((p) => field(sc, p));
+  const form = el(
+    'form',
+    { class: 'scenario', 'data-name': sc.name, novalidate: true },
+    el('button', { type: 'submit', 'data-scenario': sc.name, 'aria-describedby': sumId }, sc.title),
+    el('p', { class: 'summary', id: sumId }, sc.summary),
+    sc.summary.length > 160 ? el('button', { type: 'button', class: 'more', 'aria-expanded': 'false' }, 'more') : null,
+    fields.length ? el('div', { class: 'params' }, ...fields) : null,
+    el('p', { class: 'form-error', role: 'alert', hidden: true }),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    run(sc, form);
+  });
+  form.querySelector('button.more')?.addEventListener('click', (e) => {
+    const open = form.classList.toggle('open');
+    e.currentTarget.setAttribute('aria-expanded', String(open));
+    e.currentTarget.textContent = open ? 'less' : 'more';
+  });
+  return el('li', {}, form);
+}
+
+/** The input for one parameter: a number, or comma-separated strings. */
+function field(sc, p) {
+  const id = `p-${sc.name}-${p.name}`;
+  const helpId = `${id}-help`;
+  let input;
+  if (p.type === 'strings') {
+    input = el('input', {
+      type: 'text', id, name: p.name, value: (p.default ?? []).join(', '),
+      autocomplete: 'off', spellcheck: 'false', 'aria-describedby': helpId,
+    });
+  } else {
+    input = el('input', {
+      type: 'number', id, name: p.name, value: p.default ?? '', min: p.min, max: p.max,
+      step: 1, inputmode: 'numeric', 'aria-describedby': helpId,
+    });
+  }
+  input.dataset.type = p.type;
+  // The help usually states the limits; say them when it does not.
+  const limits = /\d\s*[–-]\s*\d/.test(p.help ?? '') ? '' : ` (${p.min}–${p.max}${p.unit ? ' ' + p.unit : ''})`;
+  const help = `${p.type === 'strings' ? 'Comma-separated. ' : ''}${p.help ?? ''}${limits}`;
+  return el(
+    'div',
+    { class: 'field' },
+    el('label', { for: id }, humanName(p.name), p.unit ? el('span', { class: 'unit' }, ` (${p.unit})`) : null),
+    input,
+    el('small', { id: helpId, class: 'help' }, help),
+  );
+}
+
+/** Shows the shared pace control with the limits and default of pace_ms. */
+function setUpPace(p) {
+  pace.hidden = false;
+  paceMs.min = p.min;
+  paceMs.max = p.max;
+  const def = String(p.default ?? 0);
+  const preset = pace.querySelector(`input[name="pace"][value="${def}"]`);
+  if (preset) preset.checked = true;
+  else {
+    pace.querySelector('input[value="custom"]').checked = true;
+    paceMs.value = def;
+  }
+  if (p.help) document.getElementById('pace-help').textContent = `${p.help} (${p.min}–${p.max} ms)`;
+  paceMs.addEventListener('input', () => { pace.querySelector('input[value="custom"]').checked = true; });
+}
+
+/** The pace chosen: a preset, or the custom number as typed. */
+function paceValue() {
+  const choice = pace.querySelector('input[name="pace"]:checked')?.value ?? '0';
+  if (choice !== 'custom') return Number(choice);
+  const v = paceMs.value.trim();
+  return v === '' || !Number.isFinite(Number(v)) ? v : Number(v);
+}
+
+/**
+ * The parameters a card's form holds. Values are sent as typed (a number
+ * out of range included) so that the server says what is wrong.
+ */
+function collect(sc, form) {
+  const params = {};
+  for (const input of form.querySelectorAll('input[name]')) {
+    const v = input.value.trim();
+    if (input.dataset.type === 'strings') {
+      params[input.name] = v.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (input.validity.badInput) {
+      throw new Error(`parameter "${input.name}": must be a whole number`);
+    } else if (v !== '') {
+      params[input.name] = Number(v);
+    }
+  }
+  if (sc.params.some((p) => p.name === PACE)) {
+    const v = paceValue();
+    if (typeof v === 'string') throw new Error(`parameter "${PACE}": must be a whole number of milliseconds`);
+    params[PACE] = v;
+  }
+  return params;
+}
+
+// ---------------------------------------------------------------------------
+// Running and showing sessions
+
+/** Starts a session of sc with the form's parameters and shows it live. */
+async function run(sc, form) {
+  const error = form.querySelector('.form-error');
+  const button = form.querySelector('button[data-scenario]');
+  error.hidden = true;
+  for (const i of document.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+  let params;
+  try {
+    params = collect(sc, form);
+  } catch (err) {
+    showFormError(form, err.message);
+    return;
+  }
+  setStatus(`${sc.title}: starting…`);
+  button.setAttribute('aria-busy', 'true');
+  button.disabled = true;
+  try {
+    diagram.hidden = false;
+    const id = await diagram.start(sc.name, params);
+    history.pushState({ id }, '', `/s/${encodeURIComponent(id)}`);
+    markCurrent(sc.name);
+    showShare(id, sc.name);
+    revealDiagram();
+  } catch (err) {
+    showFormError(form, err.message);
+    setStatus(`failed: ${err.message}`, true);
+    if (!diagram.record) diagram.hidden = true;
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+function showFormError(form, message) {
+  const error = form.querySelector('.form-error');
+  error.textContent = message;
+  error.hidden = false;
+  const name = /parameter "([^"]+)"/.exec(message)?.[1];
+  const input = name && form.querySelector(`input[name="${CSS.escape(name)}"]`);
+  if (input) input.setAttribute('aria-invalid', 'true');
+  else if (name === PACE) paceMs.setAttribute('aria-invalid', 'true');
+}
+
+/** Shows the session the address names, or nothing at /. */
+function route() {
+  const m = /^\/s\/([^/]+)\/?$/.exec(location.pathname);
+  if (!m) {
+    diagram.clear();
+    diagram.hidden = true;
+    share.hidden = true;
+    markCurrent('');
+    setStatus('Choose a scenario to run it.');
+    return;
+  }
+  const id = decodeURIComponent(m[1]);
+  if (diagram.record?.id === id) return;
+  diagram.hidden = false;
+  setStatus('Loading the session…');
+  diagram.follow(id).then(
+    () => {
+      markCurrent(diagram.record?.scenario ?? '');
+      showShare(id, diagram.record?.scenario ?? '');
+      revealDiagram();
+    },
+    (err) => {
+      share.hidden = true;
+      setStatus(`failed: ${err.message}`, true);
+    },
+  );
+}
+
+/** Marks the scenario shown as current and explains it above the diagram. */
+function markCurrent(name) {
+  for (const b of list.querySelectorAll('button[data-scenario]')) {
+    if (b.dataset.scenario === name) b.setAttribute('aria-current', 'true');
+    else b.removeAttribute('aria-current');
+  }
+  const sc = scenarios.get(name);
+  document.getElementById('about').hidden = !sc;
+  document.getElementById('about-title').textContent = sc?.title ?? '';
+  document.getElementById('about-summary').textContent = sc?.summary ?? '';
+}
+
+/** Scrolls the diagram into view, the viewer having asked for it. */
+function revealDiagram() {
+  document.getElementById('diagram-section').scrollIntoView({ block: 'start' });
+}
+
+function setStatus(text, isError = false) {
+  statusLine.textContent = text;
+  statusLine.classList.toggle('error', isError);
+}
+
+/** The status line for the diagram's session. */
+function describe(state, error) {
+  const rec = diagram.record;
+  const n = rec?.events.length ?? 0;
+  const title = scenarios.get(rec?.scenario)?.title ?? rec?.scenario ?? 'session';
+  const events = `${n} event${n === 1 ? '' : 's'}`;
+  if (state === 'running') return [`${title} — running: ${events}`, false];
+  if (state === 'failed') return [`${title} — failed: ${error || 'unknown error'}`, true];
+  const took = n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : '';
+  return [`${title} — done${took}: ${events}`, false];
+}
+
+// ---------------------------------------------------------------------------
+// Share and embed
+
+/** Escapes text for an HTML attribute value. */
+function attr(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function showShare(id, scenario) {
+  const origin = location.origin;
+  const enc = encodeURIComponent(id);
+  const title = scenarios.get(scenario)?.title ?? scenario ?? 'session';
+  document.getElementById('share-link').href = `/s/${enc}`;
+  document.getElementById('dl-json').href = `/api/sessions/${enc}?download`;
+  document.getElementById('dl-mermaid').href = `/api/sessions/${enc}/mermaid`;
+  document.getElementById('dl-ladder').href = `/api/sessions/${enc}/ladder`;
+  document.getElementById('embed-code').value =
+    `<iframe src="${origin}/embed/s/${enc}" width="100%" height="600" style="border:0" title="${attr(`seqd diagram: ${title} (session ${id})`)}"></iframe>`;
+  document.getElementById('element-code').value =
+    `<script type="module" src="${origin}/seq-diagram.js"></script>\n<seq-diagram session="${attr(id)}" server="${attr(origin)}"></seq-diagram>`;
+  share.hidden = false;
+}
+
+/** Copies a snippet, or selects it for Ctrl+C when the clipboard is not allowed. */
+async function copy(button) {
+  const area = document.getElementById(button.dataset.copy);
+  const note = button.parentElement.querySelector('.copied');
+  try {
+    await navigator.clipboard.writeText(area.value);
+    note.textContent = 'Copied.';
+  } catch {
+    area.focus();
+    area.select();
+    note.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+  }
+  setTimeout(() => { note.textContent = ''; }, 4000);
+}
+
+function wire() {
+  addEventListener('popstate', route);
+  share.addEventListener('click', (e) => {
+    const b = e.target.closest('button.copy');
+    if (b) copy(b);
+  });
+  diagram.addEventListener('seq-diagram:state', (e) => setStatus(...describe(e.detail.state, e.detail.error)));
+  diagram.addEventListener('seq-diagram:progress', (e) => {
+    if (e.detail.state === 'running') setStatus(...describe('running'));
+  });
+}

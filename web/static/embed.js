@@ -1,0 +1,83 @@
+/**
+ * embed.js — the embed page, framed by course pages. Its address says what
+ * it shows:
+ *   /embed/s/{id}                               a recorded session; Replay plays it again
+ *   /embed/{scenario}?names=a,b&pace_ms=300     a fresh session; Replay runs another
+ */
+import { formatDuration } from '/seq-diagram.js';
+
+const diagram = document.getElementById('diagram');
+const replay = document.getElementById('replay');
+const status = document.getElementById('status');
+const open = document.getElementById('open');
+
+const recorded = /^\/embed\/s\/([^/]+)\/?$/.exec(location.pathname);
+const fresh = /^\/embed\/([^/]+)\/?$/.exec(location.pathname);
+
+diagram.addEventListener('seq-diagram:state', (e) => show(e.detail.state, e.detail.error));
+diagram.addEventListener('seq-diagram:progress', (e) => {
+  if (e.detail.state === 'running') show('running');
+});
+
+if (recorded) {
+  const id = decodeURIComponent(recorded[1]);
+  open.href = `/s/${encodeURIComponent(id)}`;
+  replay.title = 'Play the recorded session again';
+  replay.addEventListener('click', () => diagram.replay());
+  diagram.follow(id).catch(() => {}); // the diagram shows why it failed
+} else if (fresh) {
+  const scenario = decodeURIComponent(fresh[1]);
+  replay.title = 'Run the scenario again: a new session on real sockets';
+  replay.addEventListener('click', () => start(scenario));
+  start(scenario);
+} else {
+  status.textContent = 'Nothing to show: the address names no session or scenario.';
+}
+
+/** Starts a fresh session of scenario with the parameters in the query. */
+async function start(scenario) {
+  replay.disabled = true;
+  status.textContent = 'Starting…';
+  try {
+    const id = await diagram.start(scenario, await queryParams(scenario));
+    open.href = `/s/${encodeURIComponent(id)}`;
+  } catch (err) {
+    status.textContent = `Could not start ${scenario}: ${err.message}`;
+  }
+  replay.disabled = false;
+}
+
+/**
+ * The query's parameters, typed as the scenario declares them: strings
+ * split at commas, ints as numbers. Unknown names are left for the server
+ * to refuse; "pace-ms" is taken for pace_ms.
+ */
+async function queryParams(scenario) {
+  let declared = new Map();
+  try {
+    const res = await fetch('/api/scenarios');
+    const all = res.ok ? await res.json() : [];
+    declared = new Map((all.find((s) => s.name === scenario)?.params ?? []).map((p) => [p.name, p.type]));
+  } catch {
+    // Without the declarations, guess from the values.
+  }
+  const params = {};
+  for (const [key, value] of new URLSearchParams(location.search)) {
+    const name = key.replace(/-/g, '_');
+    const type = declared.get(name) ?? (/^-?\d+$/.test(value.trim()) ? 'int' : 'strings');
+    params[name] = type === 'strings'
+      ? value.split(',').map((s) => s.trim()).filter(Boolean)
+      : /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  }
+  return params;
+}
+
+function show(state, error) {
+  if (recorded) replay.disabled = state === 'running' || !diagram.record;
+  const rec = diagram.record;
+  const n = rec?.events.length ?? 0;
+  const events = `${n} event${n === 1 ? '' : 's'}`;
+  if (state === 'running') status.textContent = `${rec?.scenario ?? ''} running: ${events}`;
+  else if (state === 'failed') status.textContent = `failed: ${error || 'unknown error'}`;
+  else status.textContent = `${rec?.scenario ?? ''} done${n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : ''}: ${events}`;
+}

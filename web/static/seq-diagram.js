@@ -1,0 +1,2276 @@
+/**
+ * seq-diagram.js — the <seq-diagram> custom element: a message sequence
+ * diagram of one traced TCP session, drawn from seqd's event wire format v1
+ * and grown live as events arrive.
+ *
+ * A self-contained ES module with no imports, served cross-origin to course
+ * pages:
+ *
+ *   <script type="module" src="https://seqd.example/seq-diagram.js"></script>
+ *   <seq-diagram session="ID" server="https://seqd.example"></seq-diagram>
+ *   <seq-diagram src="/saved/echo.json"></seq-diagram>      (no server needed)
+ *
+ * The pure half (layout, labels, sentences, markup, Mermaid) needs no DOM and
+ * can be imported in node; the element half turns its output into SVG markup
+ * appended once per animation frame.
+ */
+
+// ---------------------------------------------------------------------------
+// Geometry and text
+
+/** Geometry of the diagram, in CSS pixels. */
+const G = Object.freeze({
+  gutter: 84, // left column holding the Δt labels
+  side: 300, // room for labels beside the outermost lifelines
+  spacing: 300, // between two lifelines
+  narrow: 210, // between two lifelines when there are many actors
+  manyActors: 5, // more actors than this use the narrow spacing
+  nameTop: 10, // top of an actor's name box
+  nameHeight: 30,
+  top: 64, // the first row's top
+  row: 30, // one row in the compact scale
+  pad: 40, // below the last row
+  r: 5, // a mark's radius
+  logMin: 22, // the logarithmic scale's least step…
+  logK: 12, // …plus this much per decade of microseconds…
+  logMax: 110, // …up to this
+  gutterGap: 15, // least vertical room between two Δt labels
+  blockNs: 1e6, // calls that took at least this long get an activation bar
+  maxFit: 200000, // the proportional scale fits the session into at most this height
+});
+
+/**
+ * Rows are drawn in chunks of this many: the element shows the labels of
+ * the chunks near the viewport only, which keeps big sessions fast.
+ */
+export const CHUNK = 128;
+
+/** The time scales, the first being the default. */
+export const SCALES = Object.freeze(['compact', 'proportional', 'logarithmic']);
+
+/** Returns the scale a name means: one of SCALES, "log" for logarithmic. */
+export function normalizeScale(name) {
+  if (name === 'log') return 'logarithmic';
+  return SCALES.includes(name) ? name : SCALES[0];
+}
+
+/** How labels and sentences name the kinds of call. */
+const CALL = { send: 'write', recv: 'read' };
+
+/** The name of the call an event records, as a label shows it. */
+export function callName(ev) {
+  return CALL[ev.kind] ?? String(ev.kind ?? 'call');
+}
+
+/** Reports whether the call failed. */
+export function isError(ev) {
+  return Boolean(ev.errno) || ev.ret < 0;
+}
+
+/** Reports whether ev is a successful send or recv that moved bytes. */
+export function isData(ev) {
+  return (ev.kind === 'send' || ev.kind === 'recv') && !isError(ev) && ev.bytes > 0;
+}
+
+/** Reports whether ev is a recv that returned end of file. */
+export function isEOF(ev) {
+  return ev.kind === 'recv' && !isError(ev) && (ev.eof === true || ev.ret === 0);
+}
+
+/** x with three significant digits or so: 52.3, 1.25, 312. */
+function fixed(x) {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+/** Formats a duration in nanoseconds: "850 ns", "52.3 µs", "1.25 ms", "2.00 s". */
+export function formatDuration(ns) {
+  const a = Math.abs(ns);
+  if (a < 1e3) return `${Math.round(ns)} ns`;
+  if (a < 1e6) return `${fixed(ns / 1e3)} µs`;
+  if (a < 1e9) return `${fixed(ns / 1e6)} ms`;
+  return `${fixed(ns / 1e9)} s`;
+}
+
+/** Formats a time since the session started: "12.345 ms", "3.210 s". */
+export function formatTime(ns) {
+  return ns < 1e9 ? `${(ns / 1e6).toFixed(3)} ms` : `${(ns / 1e9).toFixed(3)} s`;
+}
+
+const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+
+/**
+ * Makes payload text safe to show on one line: control characters, quotes,
+ * backslashes and the Unicode line and direction controls become visible
+ * escapes ("\n", "\x00", "\u202e").
+ */
+export function escapeText(s) {
+  return s.replace(/[\x00-\x1f\x7f"\\\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (ESCAPES[c]) return ESCAPES[c];
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
+const payloadCache = new WeakMap();
+let textEncoder, textDecoder;
+
+/** The bytes of an event's payload preview (empty when it has none). */
+export function payloadBytes(ev) {
+  let b = payloadCache.get(ev);
+  if (b) return b;
+  if (ev.data_b64) {
+    const bin = atob(ev.data_b64);
+    b = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+  } else {
+    textEncoder ??= new TextEncoder();
+    b = textEncoder.encode(ev.data ?? '');
+  }
+  payloadCache.set(ev, b);
+  return b;
+}
+
+/** Bytes as hex pairs: "de ad be ef". */
+function hexBytes(bytes) {
+  return Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/**
+ * A short quoted preview of bytes: `"alice\n"`, `"hello, alice…"`, or for
+ * binary `<de ad be ef…>`. more says that bytes stop short of the payload.
+ */
+function quote(bytes, max, more) {
+  textDecoder ??= new TextDecoder('utf-8', { fatal: true });
+  let text;
+  try {
+    text = textDecoder.decode(bytes.subarray(0, max * 4));
+  } catch {
+    const shown = bytes.subarray(0, Math.min(max / 3, 8) | 0);
+    return `<${hexBytes(shown)}${more || shown.length < bytes.length ? '…' : ''}>`;
+  }
+  const chars = Array.from(text.slice(0, max * 2));
+  const cut = chars.length > max;
+  return `"${escapeText(chars.slice(0, max).join(''))}${cut || more || max * 4 < bytes.length ? '…' : ''}"`;
+}
+
+/** The quoted preview of an event's payload, at most max characters. */
+export function preview(ev, max = 24) {
+  if (!ev.data && !ev.data_b64) return '';
+  if (ev.data && !ev.data_b64) {
+    // Text needs no byte round trip: cut characters directly.
+    const chars = Array.from(ev.data.slice(0, max * 2));
+    const more = ev.truncated || chars.length > max || ev.data.length > max * 2;
+    return `"${escapeText(chars.slice(0, max).join(''))}${more ? '…' : ''}"`;
+  }
+  return quote(payloadBytes(ev), max, ev.truncated);
+}
+
+/**
+ * The label a mark shows beside its lifeline: `write 6 "alice\n"`,
+ * `read 0 (EOF)`, `connect → ECONNREFUSED`, `accept → fd 5`.
+ */
+export function eventLabel(ev) {
+  const call = callName(ev);
+  if (isError(ev)) return `${call} → ${ev.errno || `returned ${ev.ret}`}`;
+  switch (ev.kind) {
+    case 'send':
+    case 'recv': {
+      if (isEOF(ev)) return 'read 0 (EOF)';
+      const part = ev.kind === 'send' && ev.want > ev.bytes ? ` of ${ev.want}` : '';
+      const p = preview(ev, ev.kind === 'send' ? 24 : 16);
+      return `${call} ${ev.bytes}${part}${p ? ' ' + p : ''}`;
+    }
+    case 'socket':
+      return `socket → fd ${ev.ret}`;
+    case 'setsockopt':
+      return `setsockopt ${ev.option ?? ''}=${ev.value ?? 0}`;
+    case 'bind':
+      return `bind ${ev.local ?? ''}`.trim();
+    case 'listen':
+      return `listen${ev.backlog ? ` (backlog ${ev.backlog})` : ''}`;
+    case 'connect':
+      return `connect ${ev.peer ?? ''}`.trim();
+    case 'accept':
+      return `accept → fd ${ev.ret}${ev.peer ? ' ' + ev.peer : ''}`;
+    case 'shutdown':
+      return `shutdown ${ev.how ?? ''}`.trim();
+    case 'close':
+      return `close fd ${ev.fd}`;
+    case 'getaddrinfo':
+      return `getaddrinfo ${ev.host ?? ''}${ev.service ? ':' + ev.service : ''}`;
+    default:
+      return `${call} → ${ev.ret}`;
+  }
+}
+
+/** How a sentence names an actor as an object: "the client", "client-3". */
+function who(name) {
+  return name === 'client' || name === 'server' ? `the ${name}` : name;
+}
+
+/** "1 byte", "2 bytes". */
+function plural(n, one, many = one + 's') {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * A plain sentence telling what an event did, for screen readers and the
+ * marks' accessible names:
+ *   "server read 5 of the 12 bytes the client wrote; 7 still queued"
+ *   "client connected to the server", "client's connect failed: ECONNREFUSED".
+ * context.peer names the actor at the other end of the connection, where
+ * known; context.sends lists the writes a recv read from, as
+ * {actor, bytes} (the whole write's byte count).
+ */
+export function transcriptSentence(ev, context = {}) {
+  const a = ev.actor ?? 'someone';
+  const peer = context.peer ? who(context.peer) : '';
+  const call = callName(ev);
+  const waited = ev.blocked && ev.dur_ns > 0 ? ` after waiting ${formatDuration(ev.dur_ns)}` : '';
+  if (isError(ev)) return `${a}'s ${call} failed: ${ev.errno || `it returned ${ev.ret}`}${waited}`;
+  switch (ev.kind) {
+    case 'send': {
+      const of = ev.want > ev.bytes ? ` of ${ev.want}` : '';
+      const to = peer ? ` to ${peer}` : '';
+      return `${a} wrote ${ev.bytes}${of} bytes${to}${waited}`;
+    }
+    case 'recv': {
+      if (isEOF(ev)) return `${a}'s read returned 0: end of file${waited}`;
+      const sends = context.sends ?? [];
+      const writer = sends.length ? who(sends[0].actor) : peer;
+      let s;
+      if (sends.length === 1 && ev.bytes < sends[0].bytes) {
+        s = `${a} read ${ev.bytes} of the ${sends[0].bytes} bytes ${writer} wrote`;
+      } else if (sends.length === 1) {
+        s = `${a} read the ${plural(ev.bytes, 'byte')} ${writer} wrote`;
+      } else if (sends.length > 1) {
+        s = `${a} read ${plural(ev.bytes, 'byte')} from ${sends.length} writes by ${writer}`;
+      } else {
+        s = `${a} read ${plural(ev.bytes, 'byte')}${writer ? ` from ${writer}` : ''}`;
+      }
+      return `${s}${waited}${ev.inq > 0 ? `; ${ev.inq} still queued` : ''}`;
+    }
+    case 'socket':
+      return `${a} created a socket, fd ${ev.ret}`;
+    case 'setsockopt':
+      return `${a} set ${ev.option ?? 'an option'} to ${ev.value ?? 0}`;
+    case 'bind':
+      return `${a} bound its socket to ${ev.local ?? 'an address'}`;
+    case 'listen':
+      return `${a} is listening${ev.local ? ` on ${ev.local}` : ''}`;
+    case 'connect':
+      return `${a} connected to ${peer || ev.peer || 'its peer'}${waited}`;
+    case 'accept':
+      return `${a} accepted a connection from ${peer || ev.peer || 'a client'}${waited}`;
+    case 'shutdown':
+      return ev.how === 'SHUT_RD'
+        ? `${a} shut down its receiving side`
+        : `${a} shut down its sending side (${ev.how ?? 'shutdown'})`;
+    case 'close':
+      return `${a} closed fd ${ev.fd}`;
+    case 'getaddrinfo':
+      return `${a} looked up ${ev.host ?? ''}${ev.service ? ':' + ev.service : ''}`;
+    default:
+      return `${a} called ${call}, which returned ${ev.ret}`;
+  }
+}
+
+/** A hex dump of at most max bytes, 16 a line with their ASCII. */
+export function hexdump(bytes, max = 256) {
+  const lines = [];
+  const n = Math.min(bytes.length, max);
+  for (let i = 0; i < n; i += 16) {
+    const row = bytes.subarray(i, Math.min(i + 16, n));
+    const hex = Array.from(row, (x) => x.toString(16).padStart(2, '0'));
+    const left = hex.slice(0, 8).join(' ');
+    const right = hex.slice(8).join(' ');
+    const ascii = Array.from(row, (x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+    lines.push(`${i.toString(16).padStart(4, '0')}  ${left.padEnd(23)}  ${right.padEnd(23)}  ${ascii}`);
+  }
+  if (bytes.length > n) lines.push(`… ${bytes.length - n} more bytes`);
+  return lines.join('\n');
+}
+
+/** The rows of an event's details popup, as [term, value] pairs. */
+export function detailRows(ev) {
+  const rows = [
+    ['call', `${ev.kind}${callName(ev) !== ev.kind ? ` (${callName(ev)})` : ''} by ${ev.actor}`],
+    ['fd', ev.fd],
+    ['returned', ev.ret],
+  ];
+  if (ev.errno) rows.push(['errno', `${ev.errno}${ev.error ? ` — ${ev.error}` : ''}`]);
+  if (ev.kind === 'send' || ev.kind === 'recv') {
+    rows.push(['bytes', `${ev.bytes ?? 0}${ev.want ? ` of ${ev.want} asked` : ''}`]);
+    if (ev.bytes > 0) rows.push(['offsets', `${ev.offset} – ${ev.offset + ev.bytes - 1} of the stream`]);
+    if (ev.eof) rows.push(['end of file', 'yes']);
+    rows.push(['queues after', `inq ${ev.inq ?? 0}, outq ${ev.outq ?? 0}`]);
+  }
+  if (ev.tcp_state) rows.push(['TCP state', ev.tcp_state]);
+  if (ev.how) rows.push(['how', ev.how]);
+  if (ev.option) rows.push(['option', `${ev.option} = ${ev.value ?? 0}`]);
+  if (ev.backlog) rows.push(['backlog', ev.backlog]);
+  if (ev.host || ev.service) rows.push(['lookup', `${ev.host ?? ''} ${ev.service ?? ''}`.trim()]);
+  if (ev.local) rows.push(['local', ev.local]);
+  if (ev.peer) rows.push(['peer', ev.peer]);
+  if (ev.conn) rows.push(['connection', ev.conn]);
+  if (ev.src) rows.push(['source', `${ev.src}${ev.line ? `:${ev.line}` : ''}`]);
+  rows.push(['returned at', formatTime(ev.t_ns)]);
+  rows.push(['took', `${formatDuration(ev.dur_ns ?? 0)}${ev.blocked ? ' (blocked)' : ''}`]);
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
+// Layout: events → rows, marks, arrows, bars, lifeline segments
+
+/** The height the proportional scale gives a session of n events. */
+function fitHeight(n) {
+  return Math.min(G.maxFit, Math.max(600, n * G.row));
+}
+
+/** The proportional scale's pixels per nanosecond that fit events. */
+export function fitPxPerNs(events) {
+  const span = Math.max(1e6, events.length ? events[events.length - 1].t_ns : 0);
+  return fitHeight(events.length) / span;
+}
+
+/** The first index of a sorted list of byte ranges whose end is past off. */
+function firstEndingAfter(list, off) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].hi > off) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Inserts a byte range into a list kept sorted by its start. */
+function insertRange(list, item) {
+  if (!list.length || list[list.length - 1].lo <= item.lo) {
+    list.push(item);
+    return;
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].lo <= item.lo) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, item);
+}
+
+/** map's value for key, made by make() and stored if absent. */
+function getOrMake(map, key, make) {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
+}
+
+/**
+ * Layout places events incrementally: add them in seq order, and the arrays
+ * grow. Items already placed never move, except that an open lifeline
+ * segment (y2 null) gets an end and a send mark gets paired; needsRelayout
+ * turns true when the layout can no longer grow in place (the proportional
+ * scale outgrew its fit, or so many actors came that they need narrower
+ * spacing).
+ */
+export class Layout {
+  /**
+   * @param {{scale?: string, pxPerNs?: number, actors?: string[]}} options
+   *   actors seeds the lifelines' order; pxPerNs is the proportional scale's.
+   */
+  constructor({ scale, pxPerNs = 0, actors = [] } = {}) {
+    this.scale = normalizeScale(scale);
+    this.pxPerNs = pxPerNs > 0 ? pxPerNs : fitPxPerNs([]);
+    this.spacing = actors.length > G.manyActors ? G.narrow : G.spacing;
+    this.actors = []; // {name, index, x, side}
+    this.rows = []; // {seq, t, y, dt}, in seq order
+    this.marks = []; // one per event, in seq order; chunk = its row's index / CHUNK
+    this.arrows = []; // one per overlapping send/recv pair; chunk: that of its middle row
+    this.bars = []; // activation bars of blocked or slow calls
+    this.gutter = []; // Δt labels, chunked as their rows
+    this.segments = []; // lifeline pieces: {actor, index, x, y1, y2, half}
+    this.paired = []; // seqs of send marks, as each gets its first arrow
+    this.pos = new Map(); // seq → index in rows and marks
+    this.needsRelayout = false;
+    this._life = new Map(); // actor → {open, half, seg}: its connections' state
+    this._sends = new Map(); // conn → actor → byte ranges written
+    this._recvs = new Map(); // conn → actor → byte ranges read
+    this._connActors = new Map(); // conn → actors seen on it
+    this._listeners = new Map(); // bound address → actor
+    this._fdConn = new Map(); // "actor fd" → conn
+    this._tcp = new Map(); // "actor fd" → the TCP state shown last
+    this._gutterY = -Infinity;
+    for (const name of actors) this.actor(name);
+  }
+
+  /** The diagram's width. */
+  get width() {
+    return G.gutter + 2 * G.side + Math.max(0, this.actors.length - 1) * this.spacing;
+  }
+
+  /** The diagram's height. */
+  get height() {
+    return (this.rows.length ? this.rows[this.rows.length - 1].y : G.top) + G.pad;
+  }
+
+  /** The bottom of the lifelines. */
+  get bottom() {
+    return this.height - G.pad / 2;
+  }
+
+  /** Returns the lifeline of the actor named, adding it if new. */
+  actor(name) {
+    const known = this._life.get(name);
+    if (known) return known.actor;
+    const index = this.actors.length;
+    const actor = {
+      name,
+      index,
+      x: G.gutter + G.side + index * this.spacing,
+      side: index === 0 ? 'left' : 'right',
+    };
+    this.actors.push(actor);
+    const life = { actor, open: new Set(), half: new Set(), seg: null };
+    this._life.set(name, life);
+    this._segment(life, G.nameTop + G.nameHeight, false);
+    if (this.actors.length > G.manyActors && this.spacing !== G.narrow) this.needsRelayout = true;
+    return actor;
+  }
+
+  /** Places the next event (events come in seq order) and returns its mark. */
+  add(ev) {
+    const actor = this.actor(ev.actor ?? '?');
+    const prev = this.rows[this.rows.length - 1];
+    const dt = prev ? Math.max(0, ev.t_ns - prev.t) : 0;
+    const y = this._y(ev, prev, dt);
+    const index = this.rows.length;
+    this.rows.push({ seq: ev.seq, t: ev.t_ns, y, dt });
+    this.pos.set(ev.seq, index);
+
+    if (y - this._gutterY >= G.gutterGap) {
+      this.gutter.push({ seq: ev.seq, y, chunk: Math.floor(index / CHUNK), text: index ? `+${formatDuration(dt)}` : '0' });
+      this._gutterY = y;
+    }
+    if (this.scale === 'proportional' && y > G.top + 2 * fitHeight(index + 1)) this.needsRelayout = true;
+    if (ev.blocked || ev.dur_ns >= G.blockNs) {
+      const y1 = Math.min(this._yAt(ev.t_ns - ev.dur_ns, index), y - 10);
+      this.bars.push({ seq: ev.seq, actor: actor.name, x: actor.x, y1, y2: y + 3 });
+    }
+
+    const key = `${actor.name} ${ev.kind === 'accept' && ev.ret > 0 ? ev.ret : ev.fd}`;
+    if (ev.conn) {
+      getOrMake(this._connActors, ev.conn, () => new Set()).add(actor.name);
+      this._fdConn.set(key, ev.conn);
+    }
+    if ((ev.kind === 'bind' || ev.kind === 'listen') && ev.local && !isError(ev)) {
+      this._listeners.set(ev.local, actor.name);
+    }
+
+    let tcp = '';
+    if (ev.kind === 'close') this._tcp.delete(key);
+    else if (ev.tcp_state && this._tcp.get(key) !== ev.tcp_state) {
+      tcp = ev.tcp_state;
+      this._tcp.set(key, tcp);
+    }
+
+    const mark = {
+      seq: ev.seq,
+      chunk: Math.floor(index / CHUNK),
+      t: ev.t_ns,
+      actor: actor.name,
+      kind: String(ev.kind ?? ''),
+      x: actor.x,
+      y,
+      side: actor.side,
+      label: eventLabel(ev),
+      tcp,
+      error: isError(ev),
+      eof: isEOF(ev),
+      data: isData(ev),
+      paired: false,
+      sentence: '',
+    };
+    this.marks.push(mark);
+    const sends = isData(ev) && ev.conn ? this._pair(ev, mark) : [];
+    mark.sentence = transcriptSentence(ev, { peer: this._peer(ev), sends });
+    this._lifeline(ev, key, y);
+    return mark;
+  }
+
+  /** The y of the next row. */
+  _y(ev, prev, dt) {
+    if (this.scale === 'proportional') return G.top + G.row / 2 + Math.max(0, ev.t_ns) * this.pxPerNs;
+    if (!prev) return G.top + G.row / 2;
+    if (this.scale === 'logarithmic') {
+      return prev.y + Math.min(G.logMax, G.logMin + G.logK * Math.log10(1 + dt / 1e3));
+    }
+    return prev.y + G.row;
+  }
+
+  /** The y at which time t falls among the first n rows. */
+  _yAt(t, n) {
+    if (this.scale === 'proportional') return G.top + G.row / 2 + Math.max(0, t) * this.pxPerNs;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].t >= t) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo >= n) return Infinity;
+    return lo ? (this.rows[lo - 1].y + this.rows[lo].y) / 2 : this.rows[0].y - 10;
+  }
+
+  /** The actor at the other end of ev's connection, where known. */
+  _peer(ev) {
+    const actors = ev.conn && this._connActors.get(ev.conn);
+    if (actors) for (const a of actors) if (a !== ev.actor) return a;
+    return (ev.peer && this._listeners.get(ev.peer)) || '';
+  }
+
+  /**
+   * Pairs a send or recv with the recvs or sends on the other end of its
+   * connection whose byte ranges overlap its own, adding one arrow per
+   * pair. Returns, for a recv, the writes it read from.
+   */
+  _pair(ev, mark) {
+    const item = { seq: ev.seq, lo: ev.offset ?? 0, hi: (ev.offset ?? 0) + ev.bytes, actor: ev.actor, ev, mark };
+    const isSend = ev.kind === 'send';
+    const mine = getOrMake(isSend ? this._sends : this._recvs, ev.conn, () => new Map());
+    insertRange(getOrMake(mine, ev.actor, () => []), item);
+    const writes = [];
+    const theirs = (isSend ? this._recvs : this._sends).get(ev.conn);
+    if (!theirs) return writes;
+    for (const [actor, list] of theirs) {
+      if (actor === ev.actor) continue;
+      for (let i = firstEndingAfter(list, item.lo); i < list.length && list[i].lo < item.hi; i++) {
+        const other = list[i];
+        if (isSend) this._arrow(item, other, ev.seq);
+        else {
+          this._arrow(other, item, ev.seq);
+          writes.push({ actor: other.actor, bytes: other.ev.bytes });
+        }
+      }
+    }
+    return writes;
+  }
+
+  /** Adds the arrow for the overlap of a write s and a read r. */
+  _arrow(s, r, at) {
+    const lo = Math.max(s.lo, r.lo);
+    const hi = Math.min(s.hi, r.hi);
+    const from = this._life.get(s.actor).actor;
+    const to = this._life.get(r.actor).actor;
+    const dir = to.x >= from.x ? 1 : -1;
+    // A whole write is labelled as the write; part of one by its byte range
+    // (the read's own label shows what it got).
+    const whole = lo === s.lo && hi === s.hi;
+    const label = whole ? eventLabel(s.ev) : `bytes ${lo}–${hi - 1}`;
+    this.arrows.push({
+      sendSeq: s.seq,
+      recvSeq: r.seq,
+      at,
+      from: from.name,
+      to: to.name,
+      lo,
+      hi,
+      label,
+      whole,
+      chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
+      x1: from.x + dir * G.r,
+      y1: s.mark.y,
+      x2: to.x - dir * (G.r + 1),
+      y2: r.mark.y,
+    });
+    if (!s.mark.paired) {
+      s.mark.paired = true;
+      this.paired.push(s.seq);
+    }
+  }
+
+  /**
+   * Tracks the actor's connections to draw its lifeline half-closed (dashed)
+   * while every connection it has open has been shut down for writing or
+   * has read end of file.
+   */
+  _lifeline(ev, key, y) {
+    const life = this._life.get(ev.actor ?? '?');
+    const conn = ev.conn || this._fdConn.get(key);
+    if (!conn) return;
+    if (ev.kind === 'close') {
+      life.open.delete(conn);
+      life.half.delete(conn);
+    } else if (!isError(ev)) {
+      life.open.add(conn);
+      const shutWrite = ev.kind === 'shutdown' && /WR/.test(ev.how ?? '');
+      if (shutWrite || isEOF(ev)) life.half.add(conn);
+    }
+    let half = life.open.size > 0;
+    for (const c of life.open) if (!life.half.has(c)) half = false;
+    if (half !== life.seg.half) {
+      life.seg.y2 = y;
+      this._segment(life, y, half);
+    }
+  }
+
+  _segment(life, y1, half) {
+    const { actor } = life;
+    life.seg = { actor: actor.name, index: actor.index, x: actor.x, y1, y2: null, half };
+    this.segments.push(life.seg);
+  }
+}
+
+/**
+ * Lays a session record out: events in seq order become rows (y), actors
+ * lifelines (x), each event a mark, and each overlap between a send and a
+ * recv on the two ends of one connection an arrow. Pure: no DOM.
+ *
+ * @param {{events?: object[], actors?: string[]}} record
+ * @param {{scale?: string}} options compact, proportional or logarithmic
+ */
+export function layout(record, { scale } = {}) {
+  const events = record.events ?? [];
+  const L = new Layout({ scale, pxPerNs: fitPxPerNs(events), actors: record.actors ?? [] });
+  for (const ev of events) L.add(ev);
+  return {
+    scale: L.scale,
+    width: L.width,
+    height: L.height,
+    actors: L.actors.map((a) => ({ ...a })),
+    rows: L.rows,
+    marks: L.marks,
+    arrows: L.arrows,
+    bars: L.bars,
+    gutter: L.gutter,
+    segments: L.segments.map((s) => ({ ...s, y2: s.y2 ?? L.bottom })),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Markup: layout items → SVG and table markup strings
+
+const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for markup text and attribute values. */
+export function esc(s) {
+  s = String(s);
+  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ESC[c]) : s;
+}
+
+/**
+ * The markup of one element: attributes that are null, undefined or false
+ * are left out, true ones are written bare; children are markup already.
+ */
+export function svg(tag, attrs = {}, ...children) {
+  let s = `<${tag}`;
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v == null || v === false) continue;
+    s += v === true ? ` ${k}` : ` ${k}="${typeof v === 'number' ? Math.round(v * 10) / 10 : esc(v)}"`;
+  }
+  return `${s}>${children.join('')}</${tag}>`;
+}
+
+/** The CSS class that colours an actor's items. */
+export function actorClass(name) {
+  return /^server/.test(name) ? 'actor-server' : 'actor-client';
+}
+
+/** An actor's lifeline group: the name box on top; segments come later. */
+export function renderLifeline(actor, spacing = G.spacing) {
+  const w = Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28));
+  return svg(
+    'g',
+    { class: `lifeline ${actorClass(actor.name)}`, 'data-actor': actor.name },
+    svg('rect', { class: 'name-box', x: actor.x - w / 2, y: G.nameTop, width: w, height: G.nameHeight, rx: 6 }),
+    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(actor.name)),
+  );
+}
+
+/** A piece of lifeline, solid or dashed (half-closed). bottom ends an open one. */
+export function renderSegment(seg, bottom) {
+  return svg('line', {
+    class: seg.half ? 'life half' : 'life',
+    x1: seg.x,
+    x2: seg.x,
+    y1: seg.y1,
+    y2: seg.y2 ?? bottom,
+  });
+}
+
+/** The shape of a mark: what kind of call it is at a glance. */
+function markShape({ kind, x, y, data, eof, error }) {
+  if (kind === 'close') {
+    return svg('path', { class: 'shape cross', d: `M${x - 5},${y - 5}L${x + 5},${y + 5}M${x + 5},${y - 5}L${x - 5},${y + 5}` });
+  }
+  if (kind === 'connect' || kind === 'accept') {
+    return svg('path', { class: 'shape', d: `M${x},${y - 7}L${x + 7},${y}L${x},${y + 7}L${x - 7},${y}Z` });
+  }
+  if (kind === 'shutdown') return svg('rect', { class: 'shape', x: x - 7, y: y - 2.5, width: 14, height: 5 });
+  if (data || error || eof || kind === 'send' || kind === 'recv') {
+    return svg('circle', { class: eof ? 'shape hollow' : 'shape', cx: x, cy: y, r: G.r });
+  }
+  if (Object.hasOwn(CALL, kind) || KNOWN.has(kind)) {
+    return svg('rect', { class: 'shape', x: x - 4.5, y: y - 4.5, width: 9, height: 9 });
+  }
+  return svg('circle', { class: 'shape hollow', cx: x, cy: y, r: 4 });
+}
+
+/** Setup calls, drawn as small squares; kinds not known at all get a hollow circle. */
+const KNOWN = new Set(['getaddrinfo', 'socket', 'setsockopt', 'bind', 'listen']);
+
+/** A focusable mark for one event, with its label and TCP state. */
+export function renderMark(m) {
+  const cls = ['event', `k-${m.kind.replace(/[^\w-]/g, '')}`, actorClass(m.actor)];
+  if (m.error) cls.push('error');
+  if (m.eof) cls.push('eof');
+  if (m.data) cls.push('data');
+  const left = m.side === 'left';
+  // The TCP state follows the label on the right; on the left, where labels
+  // run toward the gutter, it sits just inside the lifeline, under the row.
+  const tcp = !m.tcp ? '' : left
+    ? svg('text', { class: 'tcp', x: m.x + 9, y: m.y + 15 }, esc(m.tcp))
+    : svg('tspan', { class: 'tcp', dx: 8 }, esc(m.tcp));
+  return svg(
+    'g',
+    {
+      class: cls.join(' '),
+      'data-seq': m.seq,
+      'data-actor': m.actor,
+      'data-paired': m.paired,
+      tabindex: 0,
+      role: 'img',
+      'aria-label': `${m.sentence} (event ${m.seq}, at ${formatTime(m.t)})`,
+    },
+    markShape(m),
+    svg(
+      'text',
+      { class: 'label', x: left ? m.x - 12 : m.x + 12, y: m.y + 4.5, 'text-anchor': left ? 'end' : 'start' },
+      esc(m.label),
+      left ? '' : tcp,
+    ),
+    left ? tcp : '',
+  );
+}
+
+/** An arrow from a write's mark to a read's mark, labelled. */
+export function renderArrow(a) {
+  const dx = a.x2 - a.x1;
+  const dy = a.y2 - a.y1;
+  const len = Math.hypot(dx, dy) || 1;
+  const ux = dx / len;
+  const uy = dy / len;
+  const bx = a.x2 - ux * 10;
+  const by = a.y2 - uy * 10;
+  const r = (v) => Math.round(v * 10) / 10;
+  // One path: the shaft, then the head as a filled triangle.
+  const d = `M${r(a.x1)},${r(a.y1)}L${r(bx)},${r(by)}M${r(a.x2)},${r(a.y2)}L${r(bx - uy * 5)},${r(by + ux * 5)}L${r(bx + uy * 5)},${r(by - ux * 5)}Z`;
+  // The label runs along the arrow, upright, just above it and as near as
+  // it fits to the write's end for a whole write (several writes may go
+  // into one read), to the read's end for part of one (one write may go to
+  // several reads): arrows that share an end keep their labels apart.
+  const angle = (Math.atan2(dx < 0 ? -dy : dy, Math.abs(dx)) * 180) / Math.PI;
+  const fromEnd = Math.min(len / 2, Array.from(a.label).length * 3.9 + 14); // 7.8px a character
+  const t = a.whole ? fromEnd / len : 1 - fromEnd / len;
+  return svg(
+    'g',
+    {
+      class: `msg ${actorClass(a.from)}`,
+      'data-send-seq': a.sendSeq,
+      'data-recv-seq': a.recvSeq,
+    },
+    svg('line', { class: 'hit', x1: a.x1, y1: a.y1, x2: a.x2, y2: a.y2 }),
+    svg('path', { class: 'shaft', d }),
+    svg(
+      'text',
+      { class: 'label', transform: `translate(${r(a.x1 + t * dx)} ${r(a.y1 + t * dy)}) rotate(${r(angle)})`, y: -5, 'text-anchor': 'middle' },
+      esc(a.label),
+    ),
+  );
+}
+
+/** The activation bar of a call that blocked or took long. */
+export function renderBar(b) {
+  return svg('rect', {
+    class: `bar ${actorClass(b.actor)}`,
+    'data-seq': b.seq,
+    x: b.x - 5,
+    y: b.y1,
+    width: 10,
+    height: Math.max(6, b.y2 - b.y1),
+    rx: 2,
+  });
+}
+
+/** A Δt label in the left gutter. */
+export function renderGutter(g) {
+  return svg('text', { class: 'dt', x: G.gutter - 10, y: g.y + 4, 'text-anchor': 'end' }, esc(g.text));
+}
+
+/**
+ * One row of the transcript table. dt is the time since the previous event.
+ * The table is laid out as a grid of rows (so that row groups can skip
+ * rendering offscreen), hence the explicit ARIA roles.
+ */
+export function renderTranscriptRow(ev, dt) {
+  const err = isError(ev);
+  const cls = [actorClass(ev.actor ?? ''), err ? 'error' : ''].join(' ').trim();
+  const td = (text) => svg('td', { role: 'cell' }, esc(text));
+  const result = err ? `${ev.ret} ${ev.errno ?? ''}` : isEOF(ev) ? '0 (EOF)' : String(ev.ret);
+  const moving = ev.kind === 'send' || ev.kind === 'recv';
+  const bytes = moving ? `${ev.bytes ?? 0}${ev.bytes > 0 ? ` @${ev.offset ?? 0}` : ''}` : '';
+  let detail = moving ? preview(ev, 48) : eventLabel(ev);
+  if (err && ev.error) detail = ev.error;
+  return svg(
+    'tr',
+    { role: 'row', 'data-seq': ev.seq, class: cls || null },
+    td(ev.seq),
+    td(formatTime(ev.t_ns)),
+    td(`+${formatDuration(dt)}`),
+    td(ev.actor ?? ''),
+    td(`${ev.kind}(fd ${ev.fd})`),
+    svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : ''),
+    td(bytes),
+    td(detail),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Mermaid
+
+/** Escapes text for a Mermaid message or note. */
+function mermaidText(s) {
+  return s.replace(/#/g, '#35;').replace(/;/g, '#59;').replace(/[\r\n]/g, ' ');
+}
+
+/**
+ * A Mermaid sequenceDiagram of a record: an arrow per send/recv overlap,
+ * a note for every other call (unread writes included).
+ */
+export function toMermaid(record) {
+  const L = layout(record, { scale: 'compact' });
+  const ids = new Map(L.actors.map((a, i) => [a.name, `A${i}`]));
+  const lines = ['sequenceDiagram'];
+  for (const a of L.actors) lines.push(`  participant ${ids.get(a.name)} as ${mermaidText(a.name)}`);
+  let next = 0;
+  for (const m of L.marks) {
+    if (!(m.data && (m.kind === 'recv' || m.paired))) {
+      lines.push(`  Note over ${ids.get(m.actor)}: ${mermaidText(m.label + (m.tcp ? ` [${m.tcp}]` : ''))}`);
+    }
+    for (; next < L.arrows.length && L.arrows[next].at === m.seq; next++) {
+      const a = L.arrows[next];
+      lines.push(`  ${ids.get(a.from)}->>${ids.get(a.to)}: ${mermaidText(a.label)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// Styles
+
+/** Styles of the diagram itself, inlined (resolved) into exported SVG. */
+const DIAGRAM_CSS = `
+.seq-diagram { font-family: var(--seq-mono-font); font-size: 13px; }
+.seq-diagram .bg { fill: var(--seq-bg); }
+.seq-diagram text { fill: var(--seq-fg); }
+.seq-diagram .name-box { fill: var(--seq-bg); stroke-width: 2; }
+.seq-diagram .name { font-family: var(--seq-font); font-size: 15px; font-weight: 700; }
+.seq-diagram .actor-server .name-box, .seq-diagram .actor-server.bar { stroke: var(--seq-server-color); }
+.seq-diagram .actor-client .name-box, .seq-diagram .actor-client.bar { stroke: var(--seq-client-color); }
+.seq-diagram .life { stroke: var(--seq-muted); stroke-width: 2; }
+.seq-diagram .life.half { stroke-dasharray: 7 6; }
+.seq-diagram .bar { stroke-width: 1.5; fill-opacity: .25; }
+.seq-diagram .actor-server.bar { fill: var(--seq-server-color); }
+.seq-diagram .actor-client.bar { fill: var(--seq-client-color); }
+.seq-diagram .dt, .seq-diagram .tcp { fill: var(--seq-muted); font-size: 11px; }
+.seq-diagram .label { paint-order: stroke; stroke: var(--seq-bg); stroke-width: 4px; stroke-linejoin: round; }
+.seq-diagram .shape { stroke: var(--seq-bg); stroke-width: 1.5; }
+.seq-diagram .actor-server .shape { fill: var(--seq-server-color); }
+.seq-diagram .actor-client .shape { fill: var(--seq-client-color); }
+.seq-diagram .shape.hollow { fill: var(--seq-bg); stroke-width: 2; }
+.seq-diagram .actor-server .shape.hollow, .seq-diagram .actor-server .shape.cross { stroke: var(--seq-server-color); }
+.seq-diagram .actor-client .shape.hollow, .seq-diagram .actor-client .shape.cross { stroke: var(--seq-client-color); }
+.seq-diagram .shape.cross { stroke-width: 2.5; }
+.seq-diagram .event.error .shape { fill: var(--seq-error-color); stroke: var(--seq-error-color); }
+.seq-diagram .event.error .label { fill: var(--seq-error-color); font-weight: 700; }
+.seq-diagram .event.k-send[data-paired] .label { display: none; }
+.seq-diagram .hit { fill: none; stroke: transparent; }
+.seq-diagram .msg .shaft { stroke: var(--seq-arrow-color); fill: var(--seq-arrow-color); stroke-width: 1.5; stroke-linejoin: round; }
+`;
+
+/** Styles of the element's shadow tree. */
+const HOST_CSS = `
+:host {
+  --seq-font: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif;
+  --seq-mono-font: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  --seq-bg: #ffffff;
+  --seq-fg: #1f2328;
+  --seq-muted: #6e7781;
+  --seq-client-color: #0969da;
+  --seq-server-color: #8250df;
+  --seq-error-color: #cf222e;
+  --seq-arrow-color: #424a53;
+  --seq-accent: #bf8700;
+  display: block;
+  position: relative;
+  font-family: var(--seq-font);
+  color: var(--seq-fg);
+  background: var(--seq-bg);
+}
+@media (prefers-color-scheme: dark) {
+  :host {
+    --seq-bg: #0d1117;
+    --seq-fg: #e6edf3;
+    --seq-muted: #8b949e;
+    --seq-client-color: #58a6ff;
+    --seq-server-color: #d2a8ff;
+    --seq-error-color: #ff7b72;
+    --seq-arrow-color: #b1bac4;
+    --seq-accent: #e3b341;
+  }
+}
+:host([hidden]) { display: none; }
+:host([controls="none"]) .toolbar, :host([controls="false"]) .toolbar { display: none; }
+:host([transcript="none"]) .transcript-box { display: none; }
+${DIAGRAM_CSS}
+button, select { font: inherit; color: inherit; background: var(--seq-bg); border: 1px solid var(--seq-muted);
+  border-radius: 6px; padding: .2em .6em; cursor: pointer; }
+button:hover, select:hover { border-color: var(--seq-fg); }
+:focus-visible { outline: 3px solid var(--seq-accent); outline-offset: 2px; }
+.toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em; padding: .4em .5em;
+  font-size: .9em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
+.toolbar .info { color: var(--seq-muted); font-variant-numeric: tabular-nums; }
+.toolbar .exports { margin-inline-start: auto; display: flex; flex-wrap: wrap; gap: .3em; align-items: center; }
+.message { margin: .5em; padding: .5em .7em; border-radius: 6px; background: color-mix(in srgb, var(--seq-muted) 12%, transparent); }
+.message.error { color: var(--seq-error-color); background: color-mix(in srgb, var(--seq-error-color) 12%, transparent); font-weight: 600; }
+.viewport { position: relative; overflow: auto; max-height: var(--seq-height, 70vh); overscroll-behavior: contain; }
+.viewport:focus-visible { outline-offset: -3px; }
+.heads { position: sticky; top: 0; height: 0; z-index: 2; visibility: hidden; }
+.viewport.scrolled .heads { visibility: visible; }
+.actor-head { position: absolute; top: 4px; transform: translateX(-50%); padding: .15em .7em; border-radius: 6px;
+  background: var(--seq-bg); border: 2px solid var(--seq-client-color); font-weight: 700; white-space: nowrap;
+  box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
+.actor-head.actor-server { border-color: var(--seq-server-color); }
+svg.seq-diagram { display: block; }
+.event { cursor: pointer; outline: none; }
+.event:focus-visible .shape, .event.hl .shape { stroke: var(--seq-accent); stroke-width: 4; }
+.layer-events .chunk:not(.near) .label, .layer-events .chunk:not(.near) .tcp,
+.layer-msgs .chunk:not(.near) .label, .layer-gutter .chunk:not(.near) { display: none; }
+.msg .hit { stroke-width: 12; pointer-events: stroke; cursor: pointer; }
+.msg.hl .shaft { stroke: var(--seq-accent); fill: var(--seq-accent); stroke-width: 3; }
+.msg.hl .label, .event.hl .label { font-weight: 700; }
+.event.hl.k-send[data-paired] .label { display: inline; }
+.details { position: fixed; z-index: 10; max-width: min(38rem, calc(100vw - 16px)); max-height: min(70vh, 40rem); overflow: auto;
+  background: var(--seq-bg); color: var(--seq-fg); border: 1px solid var(--seq-muted); border-radius: 8px;
+  box-shadow: 0 6px 24px rgb(0 0 0 / .25); padding: .6em .8em; font-size: .85rem; pointer-events: none; }
+.details.pinned { pointer-events: auto; }
+.details h3 { margin: 0 0 .4em; font-size: 1rem; }
+.details dl { display: grid; grid-template-columns: max-content 1fr; gap: .1em .8em; margin: 0; }
+.details dt { color: var(--seq-muted); }
+.details dd { margin: 0; font-family: var(--seq-mono-font); overflow-wrap: anywhere; }
+.details pre { font-family: var(--seq-mono-font); font-size: .8rem; margin: .3em 0 .6em; padding: .4em;
+  background: color-mix(in srgb, var(--seq-muted) 12%, transparent); border-radius: 4px; white-space: pre-wrap;
+  overflow-wrap: anywhere; max-height: 12em; overflow: auto; }
+.details pre.hex { white-space: pre; overflow-x: auto; font-size: .75rem; }
+.details h4 { margin: .6em 0 0; font-size: .85rem; }
+.details .error { color: var(--seq-error-color); font-weight: 700; }
+.transcript-box > summary { cursor: pointer; padding: .4em .5em; font-weight: 600; }
+.transcript-scroll { position: relative; overflow: auto; max-height: var(--seq-transcript-height, 40vh); }
+table.transcript { display: block; min-width: max-content; font-size: .85em; font-variant-numeric: tabular-nums; }
+.transcript thead { display: block; position: sticky; top: 0; z-index: 1; background: var(--seq-bg); }
+.transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 3300px; }
+.transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 18ch 20ch 12ch minmax(30ch, 1fr); }
+.transcript th { text-align: start; padding: .3em .5em; border-bottom: 2px solid var(--seq-muted); white-space: nowrap; }
+.transcript td { padding: .1em .5em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent);
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.transcript :is(td, th):is(:nth-child(-n+3), :nth-child(7)) { text-align: end; }
+.transcript td:nth-child(8) { font-family: var(--seq-mono-font); white-space: pre; }
+.transcript .tcp { color: var(--seq-muted); font-size: .85em; }
+.transcript tr { cursor: pointer; }
+.transcript tr.error td { color: var(--seq-error-color); font-weight: 600; }
+.transcript tr.hl td { background: color-mix(in srgb, var(--seq-accent) 25%, transparent); }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+`;
+
+// ---------------------------------------------------------------------------
+// The element
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+const TEMPLATE = `
+<div class="toolbar" part="toolbar">
+  <label>Time scale
+    <select class="scale">
+      <option value="compact">compact: one row per call</option>
+      <option value="proportional">proportional to time</option>
+      <option value="logarithmic">logarithmic gaps</option>
+    </select>
+  </label>
+  <span class="info"></span>
+  <button type="button" class="follow" hidden>Follow newest ↓</button>
+  <span class="exports" role="group" aria-label="Export">
+    <span aria-hidden="true">Export</span>
+    <button type="button" data-export="svg">SVG</button>
+    <button type="button" data-export="png">PNG</button>
+    <button type="button" data-export="mermaid">Mermaid</button>
+    <button type="button" data-export="ladder">Ladder</button>
+    <button type="button" data-export="json">JSON</button>
+  </span>
+</div>
+<p class="message" hidden></p>
+<div class="viewport" part="viewport" tabindex="0" role="region" aria-label="Sequence diagram">
+  <div class="heads" aria-hidden="true"></div>
+  <svg class="seq-diagram" xmlns="${SVG_NS}" width="0" height="0" role="group" aria-label="Message sequence diagram; time flows down">
+    <rect class="bg" x="0" y="0" width="0" height="0"></rect>
+    <g class="layer-gutter" aria-hidden="true"></g>
+    <g class="layer-lifelines"></g>
+    <g class="layer-bars" aria-hidden="true"></g>
+    <g class="layer-msgs"></g>
+    <g class="layer-events"></g>
+  </svg>
+</div>
+<div class="details" part="details" id="details" role="tooltip" hidden></div>
+<details class="transcript-box" part="transcript" open>
+  <summary>Transcript</summary>
+  <div class="transcript-scroll" tabindex="0" role="region" aria-label="Transcript">
+    <table class="transcript" role="table" aria-label="Transcript: one row per call">
+      <thead role="rowgroup"><tr role="row">
+        <th role="columnheader" scope="col">#</th><th role="columnheader" scope="col">time</th>
+        <th role="columnheader" scope="col">Δt</th><th role="columnheader" scope="col">actor</th>
+        <th role="columnheader" scope="col">call</th><th role="columnheader" scope="col">result</th>
+        <th role="columnheader" scope="col">bytes</th><th role="columnheader" scope="col">preview</th>
+      </tr></thead>
+    </table>
+  </div>
+</details>
+<div class="sr-only" aria-live="polite" aria-atomic="true"></div>
+`;
+
+let sharedSheet;
+
+/** The shadow styles as one constructable sheet shared by every instance. */
+function constructedSheet() {
+  if (sharedSheet === undefined) {
+    try {
+      sharedSheet = new CSSStyleSheet();
+      sharedSheet.replaceSync(HOST_CSS);
+    } catch {
+      sharedSheet = null;
+    }
+  }
+  return sharedSheet;
+}
+
+/**
+ * Tells screen readers about new events through a polite live region, at
+ * most once a second: one sentence, or a summary of a burst.
+ */
+class Announcer {
+  constructor(region) {
+    this.region = region;
+    this.timer = 0;
+    this.last = 0;
+    this.reset();
+  }
+
+  /** Drops what is queued. */
+  reset() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.count = 0;
+    this.tally = new Map();
+    this.latest = '';
+  }
+
+  /** Queues a sentence; key groups it in a burst's summary. */
+  say(sentence, key = '') {
+    this.count++;
+    this.latest = sentence;
+    if (key) this.tally.set(key, (this.tally.get(key) ?? 0) + 1);
+    if (!this.timer) this.timer = setTimeout(() => this.speak(), Math.max(0, this.last + 1000 - Date.now()));
+  }
+
+  /** Puts what is queued in the live region: one sentence, or a burst's summary. */
+  speak() {
+    const { count, tally, latest } = this;
+    this.reset();
+    this.last = Date.now();
+    if (!count) return;
+    if (count === 1) {
+      this.region.textContent = latest;
+      return;
+    }
+    const parts = [...tally].map(([key, n]) => `${key} ${n === 1 ? 'once' : `${n} times`}`);
+    this.region.textContent = `${count} new events${parts.length ? `: ${parts.join(', ')}` : ''}. Latest: ${latest.replace(/\.$/, '')}.`;
+  }
+}
+
+/** How a burst summary names what an actor did. */
+function burstKey(mark) {
+  const verb = { send: 'wrote', recv: 'read' }[mark.kind] ?? `called ${mark.kind}`;
+  return `${mark.actor} ${verb}`;
+}
+
+/** Fetches JSON; a failure throws an Error carrying the server's message and status. */
+async function fetchJSON(url, init) {
+  const res = await fetch(url, init);
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON: the status speaks.
+  }
+  if (!res.ok) {
+    const err = new Error(body?.error || `${res.status} ${res.statusText}`.trim());
+    err.status = res.status;
+    throw err;
+  }
+  return body;
+}
+
+/** Normalises a record: an events array alone is a record too. */
+function asRecord(data) {
+  const rec = Array.isArray(data) ? { events: data } : { ...data };
+  rec.events = (rec.events ?? []).slice().sort((a, b) => a.seq - b.seq);
+  rec.actors = Array.isArray(rec.actors) ? rec.actors.slice() : [];
+  for (const ev of rec.events) if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
+  rec.state ??= 'done';
+  rec.event_count = rec.events.length;
+  return rec;
+}
+
+const Base = globalThis.HTMLElement ?? class {};
+const definedClasses = new WeakSet();
+
+/**
+ * <seq-diagram>: draws a session record as a message sequence diagram with
+ * a transcript, live or saved.
+ *
+ * Attributes: src (URL of a saved record JSON), session (an id to follow),
+ * scenario (start one; params from names, rounds, clients, pace-ms or a
+ * params JSON attribute), server (base URL, default same origin), scale
+ * (compact|proportional|logarithmic), controls ("none" hides the toolbar),
+ * transcript ("closed" folds it, "none" hides it).
+ *
+ * Events (bubbling, composed): seq-diagram:state {state, error, id},
+ * seq-diagram:session {id}, seq-diagram:event-selected {seq, event},
+ * seq-diagram:progress {id, count, state}.
+ */
+export class SeqDiagram extends Base {
+  static observedAttributes = [
+    'src', 'session', 'scenario', 'server', 'scale', 'controls', 'transcript',
+    'names', 'rounds', 'clients', 'pace-ms', 'params',
+  ];
+
+  /** Defines the element under tag in registry; returns the class defined. */
+  static define(tag = 'seq-diagram', registry = globalThis.customElements) {
+    const existing = registry.get(tag);
+    if (existing) return existing;
+    const cls = definedClasses.has(this) ? class extends this {} : this;
+    registry.define(tag, cls);
+    definedClasses.add(cls);
+    return cls;
+  }
+
+  #ui;
+  #record = null;
+  #layout = new Layout();
+  #live = false; // the record came from a server that can export it
+  #gen = 0; // bumped whenever the element turns to another session
+  #key = ''; // the source the attributes named last
+  #syncQueued = false;
+  #feed = null; // {close()} of the live WebSocket feed
+  #next = 0; // the next seq wanted from the server
+  #pending = [];
+  #pendingActors = null; // the server's latest list of actors, in its order
+  #pendingFinal = null;
+  #gap = false; // the feed skipped a seq: reconnect from #next
+  #quiet = false; // the pending events are history: summarise, don't announce
+  #frame = 0;
+  #timer = 0;
+  #drawn = null;
+  #openLines = new Map();
+  #rowsDrawn = 0;
+  #following = true;
+  #followingTranscript = true;
+  #announcer;
+  #hl = [];
+  #pinned = false;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = TEMPLATE;
+    const sheet = constructedSheet();
+    if (sheet && 'adoptedStyleSheets' in root) root.adoptedStyleSheets = [sheet];
+    else {
+      const style = document.createElement('style');
+      style.textContent = HOST_CSS;
+      root.prepend(style);
+    }
+    const $ = (sel) => root.querySelector(sel);
+    this.#ui = {
+      root,
+      toolbar: $('.toolbar'),
+      scale: $('select.scale'),
+      info: $('.info'),
+      follow: $('button.follow'),
+      ladder: $('[data-export="ladder"]'),
+      message: $('.message'),
+      viewport: $('.viewport'),
+      heads: $('.heads'),
+      svg: $('svg.seq-diagram'),
+      bg: $('rect.bg'),
+      gutter: $('.layer-gutter'),
+      lifelines: $('.layer-lifelines'),
+      bars: $('.layer-bars'),
+      msgs: $('.layer-msgs'),
+      events: $('.layer-events'),
+      details: $('.details'),
+      transcriptBox: $('.transcript-box'),
+      transcriptScroll: $('.transcript-scroll'),
+      table: $('table.transcript'),
+      live: $('[aria-live]'),
+    };
+    this.#announcer = new Announcer(this.#ui.live);
+    this.#resetDrawing();
+    this.#wire();
+  }
+
+  // --- attributes and properties
+
+  /** The URL of a saved session record (JSON) to draw; needs no server. */
+  get src() { return this.getAttribute('src') ?? ''; }
+  set src(v) { this.#setAttr('src', v); }
+  /** The id of a session on the server to draw, followed live while it runs. */
+  get session() { return this.getAttribute('session') ?? ''; }
+  set session(v) { this.#setAttr('session', v); }
+  /** A scenario to start a session of on the server, and follow. */
+  get scenario() { return this.getAttribute('scenario') ?? ''; }
+  set scenario(v) { this.#setAttr('scenario', v); }
+  /** The server's base URL without a trailing slash; '' is same origin. */
+  get server() { return (this.getAttribute('server') ?? '').replace(/\/+$/, ''); }
+  set server(v) { this.#setAttr('server', v); }
+  /** The time scale: compact (the default), proportional or logarithmic. */
+  get scale() { return normalizeScale(this.getAttribute('scale') ?? ''); }
+  set scale(v) { this.setAttribute('scale', normalizeScale(v)); }
+  /** Whether the toolbar shows: false when the attribute is "none" or "false". */
+  get controls() { return !/^(none|false)$/.test(this.getAttribute('controls') ?? ''); }
+  set controls(v) { if (v) this.removeAttribute('controls'); else this.setAttribute('controls', 'none'); }
+
+  /** The session drawn: its metadata and its events so far. */
+  get record() { return this.#record; }
+  /** The events drawn so far, in seq order. */
+  get events() { return this.#record?.events ?? []; }
+
+  #setAttr(name, v) {
+    if (v == null || v === '') this.removeAttribute(name);
+    else this.setAttribute(name, String(v));
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value) return;
+    if (name === 'scale') {
+      this.#ui.scale.value = this.scale;
+      if (this.#layout.scale !== this.scale) this.#redraw();
+    } else if (name === 'transcript') {
+      this.#ui.transcriptBox.open = value !== 'closed';
+    } else if (name !== 'controls') {
+      this.#queueSync();
+    }
+  }
+
+  connectedCallback() {
+    this.#queueSync();
+  }
+
+  disconnectedCallback() {
+    this.#closeFeed();
+    this.#announcer.reset();
+    this.#hideDetails();
+  }
+
+  #queueSync() {
+    if (this.#syncQueued) return;
+    this.#syncQueued = true;
+    queueMicrotask(() => {
+      this.#syncQueued = false;
+      if (this.isConnected) this.#sync();
+    });
+  }
+
+  /** Acts on src, session or scenario when the source they name changed. */
+  #sync() {
+    const { src, session, scenario, server } = this;
+    const params = scenario ? this.#attributeParams() : null;
+    const key = src ? `src ${src}` : session ? `session ${server} ${session}` : scenario ? `scenario ${server} ${scenario} ${JSON.stringify(params)}` : '';
+    if (key === this.#key) {
+      // Back in the document: pick the live feed up where it stopped.
+      if (this.#live && !this.#feed && this.#record?.state === 'running') this.#connect(++this.#gen);
+      return;
+    }
+    this.#key = key;
+    if (src) this.#loadURL(src);
+    else if (session) this.follow(session).catch(() => {});
+    else if (scenario) {
+      this.start(scenario, params).catch((err) => this.#showMessage(`Could not start ${scenario}: ${err.message}`, true));
+    }
+  }
+
+  /** The parameters the scenario attribute runs with. */
+  #attributeParams() {
+    let params = {};
+    try {
+      params = JSON.parse(this.getAttribute('params') || '{}') ?? {};
+    } catch {
+      // A malformed params attribute is ignored; the named ones still count.
+    }
+    const names = this.getAttribute('names');
+    if (names != null) params.names = names.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const [attr, param] of [['rounds', 'rounds'], ['clients', 'clients'], ['pace-ms', 'pace_ms']]) {
+      const v = this.getAttribute(attr);
+      if (v != null && v.trim() !== '' && Number.isFinite(Number(v))) params[param] = Number(v);
+    }
+    return params;
+  }
+
+  /** The URL of an API path on the server. */
+  #api(path) {
+    return `${this.server}${path}`;
+  }
+
+  // --- public methods
+
+  /** Draws a record (metadata and events), replacing what was drawn. No server needed. */
+  load(record) {
+    this.#gen++;
+    this.#live = false;
+    this.#begin(asRecord(record ?? {}));
+    this.#finish(this.#record.state, this.#record.error);
+  }
+
+  /** Clears the element: no session drawn. */
+  clear() {
+    this.#gen++;
+    this.#key = '';
+    this.#live = false;
+    this.#closeFeed();
+    this.#record = null;
+    this.#clearView();
+    this.removeAttribute('data-state');
+    this.removeAttribute('data-session');
+    this.#showMessage('');
+  }
+
+  /**
+   * Draws session id from the server, following it live while it runs.
+   * Resolves once its history is drawn; rejects (and shows why) if it
+   * cannot be read.
+   */
+  async follow(id) {
+    const gen = ++this.#gen;
+    this.#closeFeed();
+    this.#showMessage('Loading…');
+    let rec;
+    try {
+      rec = await fetchJSON(this.#api(`/api/sessions/${encodeURIComponent(id)}`));
+    } catch (err) {
+      if (gen === this.#gen) {
+        this.#record = null;
+        this.#clearView();
+        this.setAttribute('data-session', id);
+        this.#setState('failed', err.message, id);
+      }
+      throw err;
+    }
+    if (gen !== this.#gen) return;
+    this.#live = true;
+    this.#begin(asRecord(rec));
+    if (this.#record.state === 'running') {
+      this.#setState('running');
+      this.#connect(gen);
+    } else this.#finish(this.#record.state, this.#record.error);
+  }
+
+  /**
+   * Starts a new session of scenario with params and follows it live.
+   * Resolves to the new session's id; rejects with the server's message
+   * (the current drawing stays) when the server refuses.
+   */
+  async start(scenario, params = {}) {
+    const gen = ++this.#gen;
+    const meta = await fetchJSON(this.#api('/api/sessions'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ scenario, params }),
+    });
+    if (gen !== this.#gen) return meta.id;
+    this.#closeFeed();
+    this.#live = true;
+    this.#begin(asRecord({ scenario, params, ...meta, state: 'running', events: [] }));
+    this.#setState('running');
+    this.#emit('seq-diagram:session', { id: meta.id });
+    this.#connect(gen);
+    return meta.id;
+  }
+
+  /**
+   * Plays the drawn session again, event by event, with its gaps (each at
+   * most a second, and at least a short beat so that fast ones can be seen).
+   */
+  replay() {
+    if (!this.#record) return;
+    const gen = ++this.#gen;
+    const rec = this.#record;
+    const events = rec.events;
+    const finalState = rec.state === 'running' ? 'done' : rec.state;
+    this.#begin({ ...rec, events: [] });
+    this.#setState('running');
+    const beat = Math.min(60, 6000 / Math.max(1, events.length));
+    const at = [];
+    let t = 0;
+    for (let i = 0; i < events.length; i++) {
+      t += Math.max(beat, Math.min(1000, i ? (events[i].t_ns - events[i - 1].t_ns) / 1e6 : 0));
+      at.push(t);
+    }
+    const t0 = performance.now();
+    let i = 0;
+    let timer = 0;
+    const tick = () => {
+      if (gen !== this.#gen) return;
+      const now = performance.now() - t0;
+      const batch = [];
+      while (i < events.length && at[i] <= now) batch.push(events[i++]);
+      this.#enqueue(batch);
+      if (i < events.length) timer = setTimeout(tick, Math.min(250, at[i] - now));
+      else {
+        this.#pendingFinal = { state: finalState, error: rec.error };
+        this.#schedule();
+      }
+    };
+    this.#feed = { close: () => clearTimeout(timer) };
+    tick();
+  }
+
+  /** A standalone SVG document of the diagram, its styles resolved. */
+  exportSVG() {
+    const clone = this.#ui.svg.cloneNode(true);
+    for (const el of clone.querySelectorAll('.hl')) el.classList.remove('hl');
+    const cs = getComputedStyle(this);
+    const css = DIAGRAM_CSS.replace(/var\((--seq-[\w-]+)\)/g, (m, name) => cs.getPropertyValue(name).trim() || 'currentColor');
+    const style = document.createElementNS(SVG_NS, 'style');
+    style.textContent = css;
+    clone.prepend(style);
+    clone.removeAttribute('role');
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(clone)}`;
+  }
+
+  /** A PNG of the diagram (at most 2× and within canvas limits). */
+  async exportPNG() {
+    const w = this.#layout.width;
+    const h = this.#layout.height;
+    const scale = Math.min(2, 16000 / w, 30000 / h, Math.sqrt(120e6 / (w * h)));
+    const url = URL.createObjectURL(new Blob([this.exportSVG()], { type: 'image/svg+xml' }));
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = Math.round(w * scale);
+      canvas.height = Math.round(h * scale);
+      const ctx = canvas.getContext('2d');
+      ctx.scale(scale, scale);
+      ctx.drawImage(img, 0, 0, w, h);
+      return await new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the PNG could not be made'))), 'image/png'));
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+
+  /** The session as Mermaid text: the server's when it has one, else made here. */
+  async exportMermaid() {
+    if (this.#live && this.#record?.id) {
+      try {
+        const res = await fetch(this.#api(`/api/sessions/${encodeURIComponent(this.#record.id)}/mermaid`));
+        if (res.ok) return await res.text();
+      } catch {
+        // Fall back to the local rendering below.
+      }
+    }
+    return toMermaid(this.#record ?? { events: [] });
+  }
+
+  /** Saves the diagram as kind: svg, png, mermaid, ladder or json. */
+  async download(kind) {
+    const rec = this.#record;
+    if (!rec) return;
+    const base = `seqd-${rec.scenario || 'session'}-${rec.id || 'saved'}`;
+    let blob;
+    let ext = kind;
+    switch (kind) {
+      case 'svg':
+        blob = new Blob([this.exportSVG()], { type: 'image/svg+xml' });
+        break;
+      case 'png':
+        blob = await this.exportPNG();
+        break;
+      case 'mermaid':
+        blob = new Blob([await this.exportMermaid()], { type: 'text/plain' });
+        ext = 'mmd';
+        break;
+      case 'ladder': {
+        const res = await fetch(this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/ladder`));
+        if (!res.ok) throw new Error(`the ladder could not be fetched: ${res.status}`);
+        blob = new Blob([await res.text()], { type: 'text/plain' });
+        ext = 'txt';
+        break;
+      }
+      case 'json':
+        blob = new Blob([JSON.stringify(rec, null, 1)], { type: 'application/json' });
+        break;
+      default:
+        throw new Error(`unknown export ${kind}`);
+    }
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `${base}.${ext}`;
+    a.hidden = true;
+    this.#ui.root.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+
+  // --- sources
+
+  /** Draws the saved record at src. */
+  async #loadURL(src) {
+    const gen = ++this.#gen;
+    this.#closeFeed();
+    this.#showMessage('Loading…');
+    try {
+      const data = await fetchJSON(new URL(src, document.baseURI).href);
+      if (gen === this.#gen) this.load(data);
+    } catch (err) {
+      if (gen === this.#gen) {
+        this.#clearView();
+        this.#setState('failed', `Could not load ${src}: ${err.message}`);
+      }
+    }
+  }
+
+  /** Makes rec the session drawn, drawing the events it already has. */
+  #begin(rec) {
+    this.#closeFeed();
+    const events = rec.events;
+    this.#record = { ...rec, events: [] };
+    this.#next = 0;
+    this.#pending = [];
+    this.#pendingActors = null;
+    this.#pendingFinal = null;
+    this.#clearView();
+    this.#showMessage('');
+    if (rec.id) this.setAttribute('data-session', rec.id);
+    else this.removeAttribute('data-session');
+    this.#ui.ladder.hidden = !this.#live;
+    this.#layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(events), actors: rec.actors });
+    this.#enqueue(events, true);
+    this.#flush();
+  }
+
+  /** Follows the record's session over a WebSocket from #next, reconnecting with backoff. */
+  #connect(gen) {
+    const id = this.#record.id;
+    let attempt = 0;
+    let timer = 0;
+    let ws = null;
+    let ended = false;
+    const feed = {
+      close: () => {
+        ended = true;
+        clearTimeout(timer);
+        ws?.close(1000);
+      },
+    };
+    this.#feed = feed;
+    const retry = (fast) => {
+      const delay = fast && attempt === 0 ? 100 : Math.min(10000, 400 * 2 ** attempt) * (0.75 + Math.random() / 2);
+      attempt++;
+      timer = setTimeout(open, delay);
+    };
+    const open = async () => {
+      if (ended || gen !== this.#gen) return;
+      if (attempt >= 3) {
+        // The socket keeps failing: ask what became of the session.
+        try {
+          const rec = await fetchJSON(this.#api(`/api/sessions/${encodeURIComponent(id)}`));
+          if (ended || gen !== this.#gen) return;
+          if (rec.state !== 'running') {
+            ended = true;
+            this.#enqueue((rec.events ?? []).filter((ev) => ev.seq >= this.#next));
+            this.#pendingFinal = { state: rec.state, error: rec.error };
+            this.#schedule();
+            return;
+          }
+        } catch (err) {
+          if (ended || gen !== this.#gen) return;
+          if (err.status === 404) {
+            ended = true;
+            this.#pendingFinal = { state: 'failed', error: `Session ${id} is gone` };
+            this.#schedule();
+            return;
+          }
+        }
+      }
+      const url = new URL(this.#api(`/api/sessions/${encodeURIComponent(id)}/ws?from=${this.#next}`), location.href);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      let sock;
+      try {
+        sock = ws = new WebSocket(url);
+      } catch {
+        retry(false);
+        return;
+      }
+      sock.onmessage = (e) => {
+        if (ended || ws !== sock) return;
+        attempt = 0;
+        let msg;
+        try {
+          msg = JSON.parse(e.data);
+        } catch {
+          return;
+        }
+        if (this.#receive(msg)) {
+          ended = true;
+        } else if (this.#gap) {
+          this.#gap = false;
+          ws = null;
+          sock.close(4000, 'gap');
+          retry(true);
+        }
+      };
+      sock.onclose = (e) => {
+        if (ended || ws !== sock || gen !== this.#gen) return;
+        ws = null;
+        retry(e.code === 1008 || e.code === 1001);
+      };
+    };
+    open();
+  }
+
+  /** Takes one feed message; returns true when it was the final state. */
+  #receive(msg) {
+    if (Array.isArray(msg.actors)) {
+      this.#pendingActors = msg.actors;
+      this.#schedule();
+    }
+    if (Array.isArray(msg.events)) {
+      const fresh = [];
+      for (const ev of msg.events) {
+        if (ev.seq < this.#next) continue;
+        if (ev.seq > this.#next) {
+          this.#gap = true;
+          break;
+        }
+        fresh.push(ev);
+        this.#next++;
+      }
+      this.#enqueue(fresh, false, true);
+    }
+    if (msg.state && msg.state !== 'running') {
+      this.#pendingFinal = { state: msg.state, error: msg.error };
+      this.#schedule();
+      return true;
+    }
+    return false;
+  }
+
+  /** Stops following: closes the WebSocket (or the replay) and its retries. */
+  #closeFeed() {
+    this.#feed?.close();
+    this.#feed = null;
+  }
+
+  // --- drawing
+
+  /** Queues events for the next frame. counted says #next already counts them. */
+  #enqueue(events, quiet = false, counted = false) {
+    if (!events.length) return;
+    if (!this.#pending.length) this.#quiet = quiet;
+    for (const ev of events) this.#pending.push(ev);
+    if (!counted) this.#next = Math.max(this.#next, events[events.length - 1].seq + 1);
+    this.#schedule();
+  }
+
+  /** Flushes on the next animation frame, or soon if frames are not coming (hidden tab). */
+  #schedule() {
+    if (this.#frame) return;
+    const run = () => this.#flush();
+    this.#frame = requestAnimationFrame(run);
+    this.#timer = setTimeout(run, 250);
+  }
+
+  /** Adds the pending events to the record, the layout, the drawing and the transcript. */
+  #flush() {
+    cancelAnimationFrame(this.#frame);
+    clearTimeout(this.#timer);
+    this.#frame = 0;
+    this.#timer = 0;
+    const rec = this.#record;
+    if (!rec) return;
+    const L = this.#layout;
+    // The server's order of lifelines wins over the order events showed them in.
+    let reordered = false;
+    if (this.#pendingActors) {
+      const order = [...new Set([...this.#pendingActors, ...rec.actors])];
+      reordered = rec.actors.some((a, i) => order[i] !== a);
+      rec.actors = order;
+      for (const name of order) L.actor(name);
+      this.#pendingActors = null;
+    }
+    const events = this.#pending;
+    this.#pending = [];
+    const firstMark = L.marks.length;
+    for (const ev of events) {
+      rec.events.push(ev);
+      if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
+      L.add(ev);
+    }
+    rec.event_count = rec.events.length;
+    if (reordered || L.needsRelayout || L.scale !== this.scale) this.#redraw();
+    else this.#render();
+    this.#appendTranscript();
+
+    if (events.length) {
+      if (this.#quiet) {
+        this.#announcer.say(`Showing ${plural(rec.events.length, 'event')} of ${rec.scenario || 'the'} session`);
+      } else {
+        const marks = this.#layout.marks;
+        for (let i = Math.min(firstMark, marks.length); i < marks.length; i++) this.#announcer.say(marks[i].sentence, burstKey(marks[i]));
+      }
+    }
+    const final = this.#pendingFinal;
+    this.#pendingFinal = null;
+    if (final) this.#finish(final.state, final.error);
+    this.#updateInfo();
+    if (events.length) this.#emit('seq-diagram:progress', { id: rec.id, count: rec.events.length, state: rec.state });
+    // Follow the newest event, unless this was a finished session drawn at once
+    // (read it from the top) or the viewer scrolled away.
+    if (this.#quiet && rec.state !== 'running') return;
+    if (this.#following) this.#ui.viewport.scrollTop = this.#layout.height;
+    if (this.#followingTranscript) this.#ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+  }
+
+  /** Forgets what has been drawn, so that #render draws the layout from the start. */
+  #resetDrawing() {
+    this.#drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, gutter: 0, paired: 0 };
+    this.#openLines.clear();
+  }
+
+  /** Empties the drawing and the transcript. */
+  #clearView() {
+    const ui = this.#ui;
+    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads]) g.replaceChildren();
+    for (const tb of [...ui.table.tBodies]) tb.remove();
+    this.#near = null;
+    this.#layout = new Layout({ scale: this.scale });
+    this.#resetDrawing();
+    this.#rowsDrawn = 0;
+    this.#scrollTop = 0;
+    ui.viewport.scrollTop = 0;
+    this.#following = true;
+    this.#followingTranscript = true;
+    this.#hl = [];
+    this.#hideDetails();
+    this.#announcer.reset();
+    this.#sizeSVG();
+    this.#updateInfo();
+  }
+
+  /** Lays every event out afresh (the scale changed) and draws it. */
+  #redraw() {
+    const rec = this.#record;
+    const ui = this.#ui;
+    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads]) g.replaceChildren();
+    this.#near = null;
+    this.#resetDrawing();
+    this.#layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(rec?.events ?? []), actors: rec?.actors ?? [] });
+    for (const ev of rec?.events ?? []) this.#layout.add(ev);
+    this.#render();
+    const keep = this.#hl;
+    this.#hl = [];
+    this.#highlight(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite));
+  }
+
+  /** Appends what the layout holds that is not drawn yet; writes only, no layout reads. */
+  #render() {
+    const L = this.#layout;
+    const d = this.#drawn;
+    const ui = this.#ui;
+    // Appends the new items of a chunked layer, a run of one chunk at a time.
+    const append = (layer, items, key, render) => {
+      let i = d[key];
+      while (i < items.length) {
+        const k = items[i].chunk;
+        let s = '';
+        while (i < items.length && items[i].chunk === k) s += render(items[i++]);
+        this.#chunk(layer, k).insertAdjacentHTML('beforeend', s);
+      }
+      d[key] = items.length;
+    };
+    for (; d.actors < L.actors.length; d.actors++) {
+      const a = L.actors[d.actors];
+      ui.lifelines.insertAdjacentHTML('beforeend', renderLifeline(a, L.spacing));
+      const head = document.createElement('span');
+      head.className = `actor-head ${actorClass(a.name)}`;
+      head.textContent = a.name;
+      head.style.left = `${a.x}px`;
+      ui.heads.append(head);
+    }
+    const bottom = L.bottom;
+    for (const [seg, line] of this.#openLines) {
+      line.setAttribute('y2', seg.y2 ?? bottom);
+      if (seg.y2 != null) this.#openLines.delete(seg);
+    }
+    for (; d.segments < L.segments.length; d.segments++) {
+      const seg = L.segments[d.segments];
+      const group = ui.lifelines.children[seg.index];
+      group.insertAdjacentHTML('beforeend', renderSegment(seg, bottom));
+      if (seg.y2 == null) this.#openLines.set(seg, group.lastElementChild);
+    }
+    const marksBefore = d.marks;
+    append(ui.gutter, L.gutter, 'gutter', renderGutter);
+    append(ui.msgs, L.arrows, 'arrows', renderArrow);
+    append(ui.events, L.marks, 'marks', renderMark);
+    if (d.bars < L.bars.length) {
+      ui.bars.insertAdjacentHTML('beforeend', L.bars.slice(d.bars).map(renderBar).join(''));
+      d.bars = L.bars.length;
+    }
+    for (; d.paired < L.paired.length; d.paired++) {
+      const i = L.pos.get(L.paired[d.paired]);
+      if (i < marksBefore) this.#markAt(i).setAttribute('data-paired', '');
+    }
+    this.#sizeSVG();
+    this.#showNearLabels(true);
+  }
+
+  /** The chunk group k of a layer, made (with any before it) if new. */
+  #chunk(layer, k) {
+    while (layer.children.length <= k) {
+      const g = document.createElementNS(SVG_NS, 'g');
+      g.setAttribute('class', 'chunk');
+      layer.append(g);
+    }
+    return layer.children[k];
+  }
+
+  /** The mark of the event at index i. */
+  #markAt(i) {
+    return this.#ui.events.children[Math.floor(i / CHUNK)]?.children[i % CHUNK] ?? null;
+  }
+
+  /** The transcript row of the event at index i. */
+  #rowAt(i) {
+    return this.#ui.table.tBodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK] ?? null;
+  }
+
+  #near = null; // [first, last] chunk whose labels show
+  #scrollTop = 0;
+  #viewHeight = 800;
+
+  /**
+   * Shows the labels of the chunks in and next to the viewport, hides the
+   * others'. #near is null when the layers were emptied. Uses the scroll position the scroll handler last read, or the
+   * bottom while following: no layout reads.
+   */
+  #showNearLabels(force = false) {
+    const L = this.#layout;
+    const rows = L.rows;
+    if (!rows.length) return;
+    const top = this.#following && this.#record?.state === 'running' ? Math.max(0, L.height - this.#viewHeight) : this.#scrollTop;
+    const rowAt = (y) => {
+      let lo = 0;
+      let hi = rows.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rows[mid].y < y) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const first = Math.max(0, Math.floor(rowAt(top) / CHUNK) - 1);
+    const last = Math.floor(rowAt(top + this.#viewHeight) / CHUNK) + 1;
+    // force: chunks may have been added in the range since it was shown.
+    if (!force && this.#near && this.#near[0] === first && this.#near[1] === last) return;
+    const ui = this.#ui;
+    for (const layer of [ui.events, ui.msgs, ui.gutter]) {
+      const groups = layer.children;
+      if (this.#near) for (let k = this.#near[0]; k <= this.#near[1] && k < groups.length; k++) groups[k].classList.remove('near');
+      for (let k = first; k <= last && k < groups.length; k++) groups[k].classList.add('near');
+    }
+    this.#near = [first, last];
+  }
+
+  /** Sizes the SVG (and the sticky names) to the layout. */
+  #sizeSVG() {
+    const { width, height } = this.#layout;
+    const w = this.#layout.actors.length ? width : 0;
+    const h = this.#layout.actors.length ? height : 0;
+    for (const el of [this.#ui.svg, this.#ui.bg]) {
+      el.setAttribute('width', w);
+      el.setAttribute('height', h);
+    }
+    this.#ui.svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    this.#ui.heads.style.width = `${w}px`;
+  }
+
+  /** Appends the new events' transcript rows, CHUNK rows a row group. */
+  #appendTranscript() {
+    const events = this.#record?.events ?? [];
+    const table = this.#ui.table;
+    let i = this.#rowsDrawn;
+    while (i < events.length) {
+      const k = Math.floor(i / CHUNK);
+      let s = '';
+      for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
+        s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0);
+      }
+      let body = table.tBodies[k];
+      if (!body) {
+        body = table.createTBody();
+        body.setAttribute('role', 'rowgroup');
+      }
+      body.insertAdjacentHTML('beforeend', s);
+    }
+    this.#rowsDrawn = events.length;
+  }
+
+  // --- state
+
+  /** Ends the session drawn in state (done or failed), saying so. */
+  #finish(state, error) {
+    const rec = this.#record;
+    if (!rec) return;
+    rec.state = state || 'done';
+    if (error) rec.error = error;
+    this.#closeFeed();
+    this.#setState(rec.state, error);
+    const n = plural(rec.events.length, 'event');
+    const took = rec.events.length ? ` in ${formatDuration(rec.events[rec.events.length - 1].t_ns)}` : '';
+    this.#announcer.say(rec.state === 'failed' ? `The session failed: ${error || 'unknown error'}` : `The session is done: ${n}${took}.`);
+  }
+
+  /** Reflects state in data-state and tells listeners (seq-diagram:state). */
+  #setState(state, error, id = this.#record?.id) {
+    this.setAttribute('data-state', state);
+    if (state === 'failed') this.#showMessage(error || 'The session failed.', true);
+    this.#updateInfo();
+    this.#emit('seq-diagram:state', { state, error: error || '', id: id ?? '' });
+  }
+
+  /** Shows a line above the diagram (loading, errors); '' hides it. */
+  #showMessage(text, isError = false) {
+    const m = this.#ui.message;
+    m.textContent = text;
+    m.hidden = !text;
+    m.classList.toggle('error', isError);
+    m.setAttribute('role', isError ? 'alert' : 'status');
+  }
+
+  /** Updates the toolbar's summary and the follow button. */
+  #updateInfo() {
+    const rec = this.#record;
+    const ui = this.#ui;
+    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${plural(rec.events.length, 'event')} · ${rec.state}` : '';
+    ui.follow.hidden = this.#following || rec?.state !== 'running';
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  // --- interaction
+
+  /** Listens to the toolbar, scrolling, and pointer, focus and keys on marks, arrows and rows. */
+  #wire() {
+    const ui = this.#ui;
+    ui.scale.addEventListener('change', () => { this.scale = ui.scale.value; });
+    ui.follow.addEventListener('click', () => {
+      this.#following = true;
+      ui.viewport.scrollTop = this.#layout.height;
+      this.#updateInfo();
+    });
+    ui.toolbar.addEventListener('click', (e) => {
+      const kind = e.target.closest('[data-export]')?.dataset.export;
+      if (kind) this.download(kind).catch((err) => this.#showMessage(`Export failed: ${err.message}`, true));
+    });
+    ui.viewport.addEventListener('scroll', () => {
+      const vp = ui.viewport;
+      this.#scrollTop = vp.scrollTop;
+      this.#viewHeight = vp.clientHeight;
+      this.#following = vp.scrollTop + vp.clientHeight >= vp.scrollHeight - 40;
+      this.#showNearLabels();
+      vp.classList.toggle('scrolled', vp.scrollTop > G.nameTop + G.nameHeight);
+      if (!this.#pinned) this.#hideDetails();
+      this.#updateInfo();
+    }, { passive: true });
+    new ResizeObserver(([entry]) => {
+      this.#viewHeight = entry.contentRect.height;
+      this.#showNearLabels();
+    }).observe(ui.viewport);
+    ui.transcriptScroll.addEventListener('scroll', () => {
+      const sc = ui.transcriptScroll;
+      this.#followingTranscript = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40;
+    }, { passive: true });
+
+    const item = (e) => e.target.closest?.('.event, .msg');
+    ui.svg.addEventListener('pointerover', (e) => {
+      const el = item(e);
+      if (el && !this.#pinned) this.#inspect(el);
+    });
+    ui.svg.addEventListener('pointerout', (e) => {
+      const el = item(e);
+      if (el && !el.contains(e.relatedTarget) && !this.#pinned) this.#inspect(null);
+    });
+    ui.svg.addEventListener('focusin', (e) => {
+      const el = item(e);
+      if (el) {
+        this.#pinned = false;
+        this.#inspect(el);
+        this.#scrollRowIntoView(Number(el.dataset.seq));
+      }
+    });
+    ui.svg.addEventListener('focusout', (e) => {
+      if (!ui.svg.contains(e.relatedTarget)) {
+        this.#pinned = false;
+        this.#inspect(null);
+      }
+    });
+    ui.svg.addEventListener('click', (e) => {
+      const el = item(e);
+      if (!el) {
+        this.#pinned = false;
+        this.#inspect(null);
+        return;
+      }
+      this.#pinned = true;
+      this.#inspect(el);
+      const seq = Number(el.dataset.seq ?? el.dataset.recvSeq);
+      this.#scrollRowIntoView(seq);
+      this.#select(seq);
+    });
+    ui.svg.addEventListener('keydown', (e) => this.#onKey(e));
+    ui.root.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !ui.details.hidden) {
+        this.#pinned = false;
+        this.#inspect(null);
+      }
+    });
+    ui.table.addEventListener('pointerover', (e) => {
+      const tr = e.target.closest('tr[data-seq]');
+      if (tr && !this.#pinned) this.#highlight([Number(tr.dataset.seq)]);
+    });
+    ui.table.addEventListener('click', (e) => {
+      const tr = e.target.closest('tr[data-seq]');
+      if (!tr) return;
+      const seq = Number(tr.dataset.seq);
+      this.#pinned = false;
+      this.#hideDetails();
+      this.#highlight([seq]);
+      this.#scrollMarkIntoView(seq);
+      this.#select(seq);
+    });
+  }
+
+  /** Keys on a focused mark: ↑/↓ the previous/next event, ←/→ along its arrows, Enter selects. */
+  #onKey(e) {
+    const el = e.target.closest?.('.event');
+    if (!el) return;
+    const seq = Number(el.dataset.seq);
+    let to;
+    if (e.key === 'ArrowDown') to = this.#markEl(seq + 1);
+    else if (e.key === 'ArrowUp') to = this.#markEl(seq - 1);
+    else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const arrow = this.#arrowsOf(seq)[0];
+      if (arrow) to = this.#markEl(arrow.sendSeq === seq ? arrow.recvSeq : arrow.sendSeq);
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.#pinned = true;
+      this.#inspect(el);
+      this.#select(seq);
+      return;
+    } else return;
+    e.preventDefault();
+    to?.focus();
+  }
+
+  /** The mark of event seq, if drawn. */
+  #markEl(seq) {
+    const i = this.#layout.pos.get(seq);
+    return i === undefined ? null : this.#markAt(i);
+  }
+
+  /** The arrows that start or end at event seq. */
+  #arrowsOf(seq) {
+    return this.#layout.arrows.filter((a) => a.sendSeq === seq || a.recvSeq === seq);
+  }
+
+  /** Tells listeners that the viewer picked event seq (seq-diagram:event-selected). */
+  #select(seq) {
+    const event = this.#record?.events[this.#layout.pos.get(seq)];
+    if (event) this.#emit('seq-diagram:event-selected', { seq, event });
+  }
+
+  /** Shows the details of a mark or arrow and highlights it with its rows; null hides them. */
+  #inspect(el) {
+    if (!el) {
+      this.#hideDetails();
+      this.#highlight([]);
+      return;
+    }
+    const seqs = el.classList.contains('msg') ? [Number(el.dataset.sendSeq), Number(el.dataset.recvSeq)] : [Number(el.dataset.seq)];
+    this.#highlight(seqs, el);
+    this.#showDetails(el, seqs);
+  }
+
+  /** Highlights the marks, rows and arrows of seqs (and extra, an arrow hovered). */
+  #highlight(seqs, extra) {
+    for (const el of this.#hl) el.classList.remove('hl');
+    const ui = this.#ui;
+    const hl = [];
+    for (const seq of seqs) {
+      const i = this.#layout.pos.get(seq);
+      if (i === undefined) continue;
+      const mark = this.#markAt(i);
+      const row = this.#rowAt(i);
+      if (mark) hl.push(mark);
+      if (row) hl.push(row);
+      if (seqs.length === 1) hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
+    }
+    if (extra) hl.push(extra);
+    for (const el of hl) el.classList.add('hl');
+    this.#hl = hl;
+  }
+
+  /** Scrolls the transcript (only) to show event seq's row. */
+  #scrollRowIntoView(seq) {
+    const row = this.#rowAt(this.#layout.pos.get(seq));
+    const sc = this.#ui.transcriptScroll;
+    if (!row || !this.#ui.transcriptBox.open) return;
+    const top = row.offsetTop - sc.clientHeight / 2;
+    if (row.offsetTop < sc.scrollTop + 30 || row.offsetTop + row.offsetHeight > sc.scrollTop + sc.clientHeight) sc.scrollTop = top;
+  }
+
+  /** Scrolls the diagram (only) to show event seq's mark, from the layout: no page jump. */
+  #scrollMarkIntoView(seq) {
+    const m = this.#layout.marks[this.#layout.pos.get(seq)];
+    const vp = this.#ui.viewport;
+    if (!m) return;
+    vp.scrollTop = m.y - vp.clientHeight / 2;
+    if (m.x < vp.scrollLeft || m.x > vp.scrollLeft + vp.clientWidth) vp.scrollLeft = m.x - vp.clientWidth / 2;
+  }
+
+  /** Hides the details popup. */
+  #hideDetails() {
+    const d = this.#ui.details;
+    d.hidden = true;
+    d.classList.remove('pinned');
+    this.#ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+  }
+
+  /** Fills and places the details popup beside el. */
+  #showDetails(el, seqs) {
+    const d = this.#ui.details;
+    const events = this.#record?.events ?? [];
+    const L = this.#layout;
+    const evs = seqs.map((s) => events[L.pos.get(s)]).filter(Boolean);
+    if (!evs.length) return;
+    d.replaceChildren();
+    const h = (tag, text, cls) => {
+      const n = document.createElement(tag);
+      n.textContent = text;
+      if (cls) n.className = cls;
+      d.append(n);
+      return n;
+    };
+    if (evs.length === 2) {
+      const [s, r] = evs;
+      const arrow = L.arrows.find((a) => a.sendSeq === s.seq && a.recvSeq === r.seq);
+      h('h3', `${s.actor} → ${r.actor}: ${arrow ? arrow.hi - arrow.lo : 0} bytes`);
+      const dl = document.createElement('dl');
+      const rows = [
+        ['write', `#${s.seq} ${eventLabel(s)} at ${formatTime(s.t_ns)}`],
+        ['read', `#${r.seq} ${eventLabel(r)} at ${formatTime(r.t_ns)}`],
+      ];
+      if (arrow) rows.push(['stream bytes', `${arrow.lo} – ${arrow.hi - 1}`]);
+      rows.push(['read after write', formatDuration(r.t_ns - s.t_ns)]);
+      fillDL(dl, rows);
+      d.append(dl);
+      if (arrow) {
+        const bytes = payloadBytes(s);
+        this.#payload(h, bytes.subarray(arrow.lo - (s.offset ?? 0), arrow.hi - (s.offset ?? 0)), !!s.data_b64);
+      }
+    } else {
+      const ev = evs[0];
+      h('h3', `#${ev.seq} ${ev.actor}: ${eventLabel(ev)}`, isError(ev) ? 'error' : '');
+      const dl = document.createElement('dl');
+      fillDL(dl, detailRows(ev));
+      d.append(dl);
+      const links = this.#arrowsOf(ev.seq);
+      if (links.length) {
+        h('h4', 'Arrows');
+        const lines = links.slice(0, 8).map((a) => (a.sendSeq === ev.seq ? `→ read #${a.recvSeq} by ${a.to}` : `← write #${a.sendSeq} by ${a.from}`) + `, bytes ${a.lo}–${a.hi - 1}`);
+        if (links.length > 8) lines.push(`… ${links.length - 8} more`);
+        h('pre', lines.join('\n'));
+      }
+      if (ev.data || ev.data_b64) this.#payload(h, payloadBytes(ev), !!ev.data_b64, ev.truncated);
+    }
+    d.hidden = false;
+    d.classList.toggle('pinned', this.#pinned);
+    this.#ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+    el.setAttribute('aria-describedby', 'details');
+    // Place it: reads layout once, on interaction only.
+    const r = el.getBoundingClientRect();
+    const w = d.offsetWidth;
+    const hgt = d.offsetHeight;
+    let left = r.right + 12;
+    if (left + w > innerWidth - 8) left = Math.max(8, r.left - w - 12);
+    const top = Math.min(Math.max(8, r.top - 8), Math.max(8, innerHeight - hgt - 8));
+    d.style.left = `${left}px`;
+    d.style.top = `${top}px`;
+  }
+
+  /** Adds a payload to the details: as text (unless binary) and as a hex dump. */
+  #payload(h, bytes, binary, truncated = false) {
+    if (!bytes.length) return;
+    if (!binary) {
+      textDecoder ??= new TextDecoder('utf-8', { fatal: true });
+      let text;
+      try {
+        text = textDecoder.decode(bytes.subarray(0, 2048));
+      } catch {
+        text = new TextDecoder().decode(bytes.subarray(0, 2048));
+      }
+      h('h4', `Payload as text${truncated || bytes.length > 2048 ? ' (preview)' : ''}`);
+      h('pre', escapeText(text).replace(/\\n/g, '\\n\n'));
+    }
+    h('h4', `Payload as hex${bytes.length > 256 ? ' (first 256 bytes)' : ''}`);
+    h('pre', hexdump(bytes, 256), 'hex');
+  }
+}
+
+/** Fills a description list with [term, value] rows. */
+function fillDL(dl, rows) {
+  for (const [term, value] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = String(value);
+    dl.append(dt, dd);
+  }
+}
+
+if (globalThis.customElements && !customElements.get('seq-diagram')) SeqDiagram.define();
