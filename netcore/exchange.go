@@ -20,7 +20,7 @@ type exchange struct {
 	pace    time.Duration
 	preview int
 
-	step    *stepper // nil unless the session is stepped
+	step *stepper // nil unless the session is stepped
 
 	// mu guards the fields below.
 	mu        sync.Mutex

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestListingsCompile builds every scenario's C programs with the warnings
@@ -62,4 +61,3 @@ func TestEveryEventHasItsLine(t *testing.T) {
 		})
 	}
 }
-

@@ -123,8 +123,10 @@ var scenarios = []scenario{
 		name:  "backpressure",
 		title: "Backpressure: a fast writer, a slow reader",
 		summary: "The client writes much more than the small socket buffers hold while the server " +
-			"reads slowly. Once the buffers are full, the client's writes block until the server " +
-			"reads, and come back short: write returns how many bytes the kernel took.",
+			"reads slowly. Once the buffers are full, the client's writes wait until the server " +
+			"reads, and come back short: write returns how many bytes the kernel took. (seqd's " +
+			"sockets are non-blocking, like a server's that waits with poll; a blocking socket " +
+			"would wait until it had taken every byte.)",
 		params: []trace.Param{
 			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 4 << 20, Unit: "bytes",
 				Help: "Bytes the client writes in all."},
@@ -358,10 +360,10 @@ func runHTTP(ex *exchange, _ params, _ *Runner) error {
 		}
 		head := "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
 			strconv.Itoa(len(httpBody)) + "\r\n\r\n"
-		if err := c.writeAll([]byte(head)); err != nil {
+		if err := c.at(trace.KindSend, "head").writeAll([]byte(head)); err != nil {
 			return err
 		}
-		if err := c.writeAll([]byte(httpBody)); err != nil {
+		if err := c.at(trace.KindSend, "body").writeAll([]byte(httpBody)); err != nil {
 			return err
 		}
 		if err := c.close(); err != nil {
@@ -416,7 +418,7 @@ func runStream(ex *exchange, p params, _ *Runner) error {
 		if err != nil {
 			return err
 		}
-		if _, err := c.readFull(size, chunk); err != nil {
+		if _, err := c.at(trace.KindRecv, "part").readFull(size, chunk); err != nil {
 			return err
 		}
 		select {
@@ -424,10 +426,10 @@ func runStream(ex *exchange, p params, _ *Runner) error {
 		case <-ex.ctx.Done():
 			return context.Cause(ex.ctx)
 		}
-		if _, err := c.read(make([]byte, 64<<10)); err != nil {
+		if _, err := c.at(trace.KindRecv, "pile").read(make([]byte, 64<<10)); err != nil {
 			return err
 		}
-		if _, err := c.readAll(readBufSize); err != nil {
+		if _, err := c.at(trace.KindRecv, "rest").readAll(readBufSize); err != nil {
 			return err
 		}
 		if err := c.close(); err != nil {
@@ -445,11 +447,11 @@ func runStream(ex *exchange, p params, _ *Runner) error {
 		if err := s.setsockoptInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, "TCP_NODELAY", 1); err != nil {
 			return err
 		}
-		if err := s.writeAll(streamText(size)); err != nil {
+		if err := s.at(trace.KindSend, "big").writeAll(streamText(size)); err != nil {
 			return err
 		}
 		for i := 1; i <= writes; i++ {
-			if err := s.writeAll([]byte(fmt.Sprintf("small write %d\n", i))); err != nil {
+			if err := s.at(trace.KindSend, "small").writeAll([]byte(fmt.Sprintf("small write %d\n", i))); err != nil {
 				return err
 			}
 		}
@@ -519,14 +521,14 @@ func runReset(ex *exchange, _ params, _ *Runner) error {
 		if err != nil {
 			return err
 		}
-		if err := s.writeAll([]byte("hello? are you reading this?\n")); err != nil {
+		if err := s.at(trace.KindSend, "request").writeAll([]byte("hello? are you reading this?\n")); err != nil {
 			return err
 		}
 		close(wrote)
 		if _, err := s.read(make([]byte, readBufSize)); !errors.Is(err, unix.ECONNRESET) {
 			return unexpected("reset: the client's read", unix.ECONNRESET, err)
 		}
-		if _, err := s.write([]byte("still there?\n")); !errors.Is(err, unix.EPIPE) {
+		if _, err := s.at(trace.KindSend, "again").write([]byte("still there?\n")); !errors.Is(err, unix.EPIPE) {
 			return unexpected("reset: the client's write after the reset", unix.EPIPE, err)
 		}
 		return s.close()
@@ -571,7 +573,7 @@ func runConcurrent(ex *exchange, p params, _ *Runner) error {
 				return c.close()
 			})
 		}
-		return ls.close()
+		return ls.at(trace.KindClose, "if (close(fd)").close()
 	})
 	for _, name := range clients {
 		g.spawn(func() error {
