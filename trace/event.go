@@ -23,6 +23,9 @@ const (
 	KindRecv        Kind = "recv"
 	KindShutdown    Kind = "shutdown"
 	KindClose       Kind = "close"
+	// KindSegment is a TCP segment seen on the loopback interface, not a
+	// call: the segment layer under the calls.
+	KindSegment Kind = "segment"
 )
 
 // Event is one call on one socket, as the kernel answered it. Its JSON form is
@@ -72,6 +75,24 @@ type Event struct {
 	// listing, client.c or server.c) that makes this call.
 	Src  string `json:"src,omitempty"`
 	Line int    `json:"line,omitempty"`
+
+	// Inferred marks a call seqd did not make or see but deduces from what
+	// its own end saw: a lab or proxy peer's connect from an accept, its
+	// writes from reads, its shutdown from an end of file.
+	Inferred bool `json:"inferred,omitempty"`
+
+	// Segment fields (kind "segment"): Actor is the sending end; Flags
+	// such as ["SYN","ACK"]; sequence and acknowledgement numbers, the
+	// advertised window and the payload length. TSNs is the kernel's
+	// capture time in ns since the session started; Frame holds the
+	// captured bytes (base64), for pcapng export.
+	Flags  []string `json:"flags,omitempty"`
+	TCPSeq uint32   `json:"tcp_seq,omitempty"`
+	TCPAck uint32   `json:"tcp_ack,omitempty"`
+	Window uint16   `json:"window,omitempty"`
+	Len    int      `json:"len,omitempty"`
+	TSNs   int64    `json:"ts_ns,omitempty"`
+	Frame  string   `json:"frame,omitempty"`
 }
 
 // IsData reports whether e is a send or recv, the kinds that carry bytes.
@@ -179,6 +200,25 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendOptString(dst, "src", e.Src)
 	if e.Line != 0 {
 		dst = appendIntField(dst, "line", int64(e.Line))
+	}
+	if e.Inferred {
+		dst = append(dst, `,"inferred":true`...)
+	}
+	if e.Kind == KindSegment {
+		dst = append(dst, `,"flags":[`...)
+		for i, f := range e.Flags {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, f)
+		}
+		dst = append(dst, ']')
+		dst = appendIntField(dst, "tcp_seq", int64(e.TCPSeq))
+		dst = appendIntField(dst, "tcp_ack", int64(e.TCPAck))
+		dst = appendIntField(dst, "window", int64(e.Window))
+		dst = appendIntField(dst, "len", int64(e.Len))
+		dst = appendIntField(dst, "ts_ns", e.TSNs)
+		dst = appendOptString(dst, "frame", e.Frame)
 	}
 	return append(dst, '}')
 }

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -21,7 +22,7 @@ func FuzzEventJSON(f *testing.F) {
 		}
 		want := e
 		want.Actor, want.Err = asJSONString(want.Actor), asJSONString(want.Err)
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
 		}
 		if p := got.Payload(); len(p) > len(payload) || string(p) != string(payload[:len(p)]) {

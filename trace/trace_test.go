@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestEventJSON(t *testing.T) {
 			}
 			want := tt.ev
 			want.Err = asJSONString(want.Err)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("round trip:\n got %+v\nwant %+v\njson %s", got, want, b)
 			}
 			// The hand-written encoder must agree with encoding/json on
