@@ -14,7 +14,7 @@ func BenchmarkServiceClientSession(b *testing.B) {
 	var r Runner
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		sess, err := r.Prepare("serviceclient", nil, trace.StepOptions{})
+		sess, err := r.Prepare("serviceclient", nil, trace.Features{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -44,10 +44,10 @@ func (r *Runner) Scenarios() []trace.ScenarioInfo {
 }
 
 // Prepare validates a scenario and its parameters and returns a new
-// running session for them, not yet started; step makes it wait before
-// each call until stepped. Errors are
+// running session for them, not yet started, with the optional features
+// chosen (step mode, questions, segments). Errors are
 // trace.ErrUnknownScenario or a *trace.ParamError.
-func (r *Runner) Prepare(name string, raw map[string]any, step trace.StepOptions) (*trace.Session, error) {
+func (r *Runner) Prepare(name string, raw map[string]any, features trace.Features) (*trace.Session, error) {
 	sc, ok := lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q", trace.ErrUnknownScenario, name)
@@ -56,7 +56,7 @@ func (r *Runner) Prepare(name string, raw map[string]any, step trace.StepOptions
 	if err != nil {
 		return nil, err
 	}
-	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, Step: step}), nil
+	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, Features: features}), nil
 }
 
 // Start runs the prepared session in a goroutine that the Runner owns until
@@ -112,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		preview: preview,
 		open:    make(map[*sock]struct{}),
 	}
-	if sess.StepOptions().Step {
+	if sess.Features().Step {
 		ex.step = newStepper(ex)
 		sess.SetStepping(ex.step)
 	}

@@ -19,7 +19,7 @@ import (
 func runSession(t *testing.T, name string, raw map[string]any) trace.Record {
 	t.Helper()
 	r := &Runner{Preview: 1 << 30, Timeout: 30 * time.Second}
-	sess, err := r.Prepare(name, raw, trace.StepOptions{})
+	sess, err := r.Prepare(name, raw, trace.Features{})
 	if err != nil {
 		t.Fatalf("Prepare(%q, %v): %v", name, raw, err)
 	}
@@ -305,7 +305,7 @@ func TestBadParameters(t *testing.T) {
 	var r Runner
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s with %v is refused naming %s", tt.scenario, tt.params, tt.param), func(t *testing.T) {
-			_, err := r.Prepare(tt.scenario, tt.params, trace.StepOptions{})
+			_, err := r.Prepare(tt.scenario, tt.params, trace.Features{})
 			var pe *trace.ParamError
 			if !errors.As(err, &pe) {
 				t.Fatalf("Prepare: %v; want a *trace.ParamError", err)
@@ -316,7 +316,7 @@ func TestBadParameters(t *testing.T) {
 		})
 	}
 	t.Run("an unknown scenario is ErrUnknownScenario", func(t *testing.T) {
-		if _, err := r.Prepare("nope", nil, trace.StepOptions{}); !errors.Is(err, trace.ErrUnknownScenario) {
+		if _, err := r.Prepare("nope", nil, trace.Features{}); !errors.Is(err, trace.ErrUnknownScenario) {
 			t.Errorf("Prepare(nope): %v; want ErrUnknownScenario", err)
 		}
 	})
@@ -326,7 +326,7 @@ func TestPaceAndDeadline(t *testing.T) {
 	t.Run("a session past its deadline fails and closes its sockets", func(t *testing.T) {
 		before := openFDs(t)
 		r := &Runner{Timeout: 150 * time.Millisecond}
-		sess, err := r.Prepare("echo", map[string]any{"rounds": 100, "pace_ms": 50}, trace.StepOptions{})
+		sess, err := r.Prepare("echo", map[string]any{"rounds": 100, "pace_ms": 50}, trace.Features{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +342,7 @@ func TestPaceAndDeadline(t *testing.T) {
 	t.Run("a cancelled session fails", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var r Runner
-		sess, err := r.Prepare("echo", map[string]any{"rounds": 100, "pace_ms": 20}, trace.StepOptions{})
+		sess, err := r.Prepare("echo", map[string]any{"rounds": 100, "pace_ms": 20}, trace.Features{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func TestThousandSessionsLeakNothing(t *testing.T) {
 	}
 	var r Runner
 	run := func() {
-		sess, err := r.Prepare("serviceclient", nil, trace.StepOptions{})
+		sess, err := r.Prepare("serviceclient", nil, trace.Features{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,7 +100,7 @@ func (st *stepper) publishLocked() {
 	}
 	st.ex.sourceLine(&e, cvar, hint)
 	p.Src, p.Line = e.Src, e.Line
-	if st.ex.sess.StepOptions().Questions {
+	if st.ex.sess.Features().Questions {
 		p.Question = st.ex.question(c)
 	}
 	st.ex.sess.SetPending(p)

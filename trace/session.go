@@ -75,7 +75,7 @@ type Session struct {
 	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
 
-	stepOpts       StepOptions
+	stepOpts       Features
 	stepper        Stepper
 	pending        *Pending       // the next call of a stepped session
 	answers        map[string]int // viewer → choice, for pending's question
@@ -96,8 +96,9 @@ type Options struct {
 	// Now is the clock; it defaults to time.Now. It must carry a monotonic
 	// reading.
 	Now func() time.Time
-	// Step makes the session wait before each call until stepped.
-	Step StepOptions
+	// Features are the session's optional parts: step mode, questions,
+	// segment capture.
+	Features Features
 }
 
 // DefaultMaxEvents is the default for Options.MaxEvents.
@@ -120,7 +121,7 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		maxEvents: opt.MaxEvents,
 		done:      make(chan struct{}),
 		state:     StateRunning,
-		stepOpts:  opt.Step,
+		stepOpts:  opt.Features,
 	}
 }
 

@@ -37,10 +37,11 @@ type Stepper interface {
 // in step mode, or that has ended or been released.
 var ErrNotStepped = errors.New("the session is not waiting for steps")
 
-// StepOptions are the step-mode choices made when a session is created.
-type StepOptions struct {
+// Features are the optional parts of a session, chosen when it is created.
+type Features struct {
 	Step      bool // pause before each call until stepped
-	Questions bool // ask the class before calls worth thinking about
+	Questions bool // in step mode, ask the class before calls worth thinking about
+	Segments  bool // capture the connections' TCP segments (needs CAP_NET_RAW)
 }
 
 // SetStepping marks the session as stepped with its stepper; the runner
@@ -51,8 +52,8 @@ func (s *Session) SetStepping(st Stepper) {
 	s.stepper = st
 }
 
-// StepOptions returns the session's step options.
-func (s *Session) StepOptions() StepOptions {
+// Features returns the session's optional parts.
+func (s *Session) Features() Features {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stepOpts

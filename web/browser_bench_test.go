@@ -35,7 +35,7 @@ import (
 func recordSession(b *testing.B, name string, params map[string]any) trace.Record {
 	b.Helper()
 	r := &netcore.Runner{}
-	sess, err := r.Prepare(name, params, trace.StepOptions{})
+	sess, err := r.Prepare(name, params, trace.Features{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,9 +33,9 @@ type Runner interface {
 	Scenarios() []trace.ScenarioInfo
 	// Prepare validates a scenario and its parameters, returning
 	// trace.ErrUnknownScenario or a *trace.ParamError when they are wrong.
-	// A session prepared with step.Step waits before each call until
+	// A session prepared with features.Step waits before each call until
 	// stepped.
-	Prepare(scenario string, params map[string]any, step trace.StepOptions) (*trace.Session, error)
+	Prepare(scenario string, params map[string]any, features trace.Features) (*trace.Session, error)
 	// Start runs a prepared session in the background under ctx.
 	Start(ctx context.Context, sess *trace.Session)
 }
@@ -283,7 +283,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `"questions" needs "step": true: questions are asked before stepped calls`)
 		return
 	}
-	sess, err := s.runner.Prepare(req.Scenario, req.Params, trace.StepOptions{Step: req.Step, Questions: req.Questions})
+	sess, err := s.runner.Prepare(req.Scenario, req.Params, trace.Features{Step: req.Step, Questions: req.Questions})
 	var pe *trace.ParamError
 	switch {
 	case errors.Is(err, trace.ErrUnknownScenario):

@@ -118,7 +118,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		r.Preview = -1 // the flag's 0 means no previews
 	}
 
-	sess, err := r.Prepare(name, raw, trace.StepOptions{})
+	sess, err := r.Prepare(name, raw, trace.Features{})
 	if err != nil {
 		var pe *trace.ParamError
 		if errors.As(err, &pe) {
