@@ -20,13 +20,16 @@ type exchange struct {
 	pace    time.Duration
 	preview int
 
-	step *stepper // nil unless the session is stepped
+	step    *stepper // nil unless the session is stepped
+	capture *capture // nil unless segments are captured; set before the first connect
 
 	// mu guards the fields below.
 	mu        sync.Mutex
 	open      map[*sock]struct{}
 	listening map[int]bool               // ports with a listening socket
 	ended     map[string]map[string]bool // conn → actors that shut down writing or closed
+	addrs     map[string]string          // socket address → actor, for segments
+	addrAdded chan struct{}              // closed and replaced when addrs grows
 }
 
 func (ex *exchange) record(e *trace.Event, began time.Time) error {
@@ -61,6 +64,52 @@ func (ex *exchange) note(e *trace.Event) {
 			ex.ended[e.Conn] = map[string]bool{}
 		}
 		ex.ended[e.Conn][e.Actor] = true
+	}
+}
+
+// noteAddr remembers which actor owns a socket address, so that captured
+// segments name their sending end.
+func (ex *exchange) noteAddr(addr, actor string) {
+	if addr == "" {
+		return
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.addrs == nil {
+		ex.addrs = map[string]string{}
+	}
+	ex.addrs[addr] = actor
+	if ex.addrAdded != nil {
+		close(ex.addrAdded)
+		ex.addrAdded = nil
+	}
+}
+
+// actorOf returns the actor that owns addr. A segment can be read a moment
+// before its connecting socket's address is noted, so it waits a little for
+// an unknown one.
+func (ex *exchange) actorOf(addr string) string {
+	timeout := time.NewTimer(100 * time.Millisecond)
+	defer timeout.Stop()
+	for {
+		ex.mu.Lock()
+		actor, ok := ex.addrs[addr]
+		if ok {
+			ex.mu.Unlock()
+			return actor
+		}
+		if ex.addrAdded == nil {
+			ex.addrAdded = make(chan struct{})
+		}
+		added := ex.addrAdded
+		ex.mu.Unlock()
+		select {
+		case <-added:
+		case <-timeout.C:
+			return "unknown"
+		case <-ex.ctx.Done():
+			return "unknown"
+		}
 	}
 }
 

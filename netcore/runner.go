@@ -70,6 +70,10 @@ func (r *Runner) Start(ctx context.Context, sess *trace.Session) {
 	}()
 }
 
+// Segments reports whether sessions can capture TCP segments, and if not,
+// why and how to enable it.
+func (r *Runner) Segments() (bool, string) { return SegmentsAvailable() }
+
 // Wait blocks until every session started with Start has finished.
 func (r *Runner) Wait() { r.wg.Wait() }
 
@@ -118,6 +122,9 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 	}
 	err = sc.run(ex, p, r)
 	ex.closeAll()
+	if ex.capture != nil {
+		ex.capture.stop()
+	}
 	if err != nil && ctx.Err() != nil {
 		err = context.Cause(ctx) // the first failure, not a goroutine's echo of it
 	}

@@ -85,6 +85,10 @@ func (s *sock) record(e *trace.Event, began time.Time, err error) error {
 		hint = s.hint.text
 	}
 	s.ex.sourceLine(e, s.cvar, hint)
+	if s.ex.capture != nil {
+		// The segments this call sent or caused come first.
+		s.ex.capture.drain()
+	}
 	return s.ex.record(e, began)
 }
 
@@ -195,6 +199,14 @@ func (s *sock) bind(port int) error {
 	if berr != nil {
 		return os.NewSyscallError("bind", berr)
 	}
+	s.ex.noteAddr(s.local, s.actor)
+	if s.ex.sess.Features().Segments && s.ex.capture == nil {
+		// Without CAP_NET_RAW the session goes on without segments; the
+		// API says so before anyone asks for them.
+		if c, err := s.ex.startCapture(s.port()); err == nil {
+			s.ex.capture = c
+		}
+	}
 	return nil
 }
 
@@ -283,6 +295,10 @@ func (s *sock) connect(port int) error {
 		if !started {
 			started = true
 			cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: port, Addr: loopback})
+			if la, err := unix.Getsockname(int(fd)); err == nil && s.ex.capture != nil {
+				// The port is chosen now: name the SYN's sender.
+				s.ex.noteAddr(sockaddrString(la), s.actor)
+			}
 			if cerr == unix.EINPROGRESS || cerr == unix.EINTR {
 				blocked = true
 				return false

@@ -35,6 +35,9 @@ func (e *Event) Call() string {
 		fmt.Fprintf(&b, "shutdown(%d, %s)", e.FD, e.How)
 	case KindClose:
 		fmt.Fprintf(&b, "close(%d)", e.FD)
+	case KindSegment:
+		fmt.Fprintf(&b, "segment %s → %s [%s] seq=%d ack=%d win=%d len=%d", e.Local, e.Peer, strings.Join(e.Flags, ","), e.TCPSeq, e.TCPAck, e.Window, e.Len)
+		return b.String()
 	default:
 		fmt.Fprintf(&b, "%s(%d)", e.Kind, e.FD)
 	}

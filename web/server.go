@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -38,6 +39,9 @@ type Runner interface {
 	Prepare(scenario string, params map[string]any, features trace.Features) (*trace.Session, error)
 	// Start runs a prepared session in the background under ctx.
 	Start(ctx context.Context, sess *trace.Session)
+	// Segments reports whether sessions can capture TCP segments, and if
+	// not, why and how to enable it.
+	Segments() (available bool, reason string)
 }
 
 // Config configures a Server. Zero fields take their defaults.
@@ -189,12 +193,14 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.cors)
 		r.Get("/scenarios", s.listScenarios)
+		r.Get("/capabilities", s.capabilities)
 		r.With(s.rateLimit()).Post("/sessions", s.createSession)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Get("/", s.getSession)
 			r.Get("/ws", s.stream)
 			r.Get("/mermaid", s.exportText(trace.WriteMermaid))
 			r.Get("/ladder", s.exportText(trace.WriteLadder))
+			r.Get("/pcapng", s.exportPcapng)
 			r.Post("/step", s.step)
 			r.Post("/run", s.runToEnd)
 			r.Post("/answer", s.answer)
@@ -256,6 +262,7 @@ type createRequest struct {
 	Params    map[string]any `json:"params"`
 	Step      bool           `json:"step"`      // wait before each call until stepped
 	Questions bool           `json:"questions"` // in step mode, ask the class before some calls
+	Segments  bool           `json:"segments"`  // capture the TCP segments too
 }
 
 // sessionResponse is a session's metadata with the addresses to follow it.
@@ -283,7 +290,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `"questions" needs "step": true: questions are asked before stepped calls`)
 		return
 	}
-	sess, err := s.runner.Prepare(req.Scenario, req.Params, trace.Features{Step: req.Step, Questions: req.Questions})
+	if ok, why := s.runner.Segments(); req.Segments && !ok {
+		writeError(w, http.StatusConflict, "the segment layer is unavailable: %s", why)
+		return
+	}
+	sess, err := s.runner.Prepare(req.Scenario, req.Params, trace.Features{Step: req.Step, Questions: req.Questions, Segments: req.Segments})
 	var pe *trace.ParamError
 	switch {
 	case errors.Is(err, trace.ErrUnknownScenario):
@@ -455,6 +466,34 @@ func (s *Server) exportText(write func(io.Writer, trace.Record) error) http.Hand
 			s.cfg.Logger.Warn("export", "path", r.URL.Path, "err", err)
 		}
 	}
+}
+
+// capabilities serves GET /api/capabilities: what this server can do, so
+// the page can say why a toggle is off.
+func (s *Server) capabilities(w http.ResponseWriter, _ *http.Request) {
+	ok, why := s.runner.Segments()
+	type feature struct {
+		Available bool   `json:"available"`
+		Reason    string `json:"reason,omitempty"`
+	}
+	writeJSON(w, http.StatusOK, map[string]feature{"segments": {ok, why}})
+}
+
+// exportPcapng serves a session's captured segments as a pcapng file.
+func (s *Server) exportPcapng(w http.ResponseWriter, r *http.Request) {
+	sess, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	rec := sess.Snapshot()
+	var buf bytes.Buffer
+	if err := trace.WritePcapng(&buf, rec); err != nil {
+		writeError(w, http.StatusNotFound, "%s", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pcapng")
+	w.Header().Set("Content-Disposition", `attachment; filename="seqd-`+rec.Scenario+"-"+rec.ID+`.pcapng"`)
+	w.Write(buf.Bytes())
 }
 
 // parseFrom reads the ?from= seq a subscriber resumes from.

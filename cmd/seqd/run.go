@@ -78,6 +78,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	ladder := fs.Bool("ladder", false, "print a plain-text ladder diagram after the session")
 	timeout := fs.Duration("timeout", netcore.DefaultTimeout, "the session's deadline")
 	preview := fs.Int("preview", netcore.DefaultPreview, "payload bytes kept per read or write")
+	segments := fs.Bool("segments", false, "also capture the TCP segments on the loopback interface (needs CAP_NET_RAW)")
 	raw := map[string]any{}
 	for _, p := range info.Params {
 		p := p
@@ -118,7 +119,12 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		r.Preview = -1 // the flag's 0 means no previews
 	}
 
-	sess, err := r.Prepare(name, raw, trace.Features{})
+	if *segments {
+		if ok, why := netcore.SegmentsAvailable(); !ok {
+			return fmt.Errorf("-segments: %s", why)
+		}
+	}
+	sess, err := r.Prepare(name, raw, trace.Features{Segments: *segments})
 	if err != nil {
 		var pe *trace.ParamError
 		if errors.As(err, &pe) {
