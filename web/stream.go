@@ -37,7 +37,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.Info("websocket refused", "id", sess.ID(), "origin", r.Header.Get("Origin"), "err", err)
 		return
 	}
+	// The stream goes on in a goroutine of its own, owned by the server:
+	// the request's goroutine returns, and with it the deep stack that
+	// routing and the handshake grew, so that an idle viewer stays small.
 	s.wsWG.Add(1)
+	go s.follow(c, sess, from)
+}
+
+// follow streams the session to one viewer until the session ends, the
+// viewer leaves or is cut off, or the server shuts down.
+func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int) {
 	defer s.wsWG.Done()
 	defer c.CloseNow()
 	if ok, full := s.subscribers.acquire(sess.ID()); !ok {
@@ -60,13 +69,30 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(c.CloseRead(context.Background()))
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
-	go s.keepAlive(ctx, cancel, c)
 	sub := sess.Subscribe(from, s.cfg.MaxLag)
 	if err := s.send(ctx, c, actorsMessage(sess.Meta().Actors)); err != nil {
 		return
 	}
 	for {
-		b, err := sub.Next(ctx, maxBatch, s.cfg.Limits.MaxMessageBytes-len(`{"events":[]}`))
+		// A viewer with nothing to read for a ping interval is pinged: a
+		// phone that left the lecture hall's Wi-Fi sends no close. Pinging
+		// from this goroutine, not one of its own, keeps an idle viewer
+		// small.
+		nextCtx, nextCancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+		b, err := sub.Next(nextCtx, maxBatch, s.cfg.Limits.MaxMessageBytes-len(`{"events":[]}`))
+		nextCancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			pingCtx, pingCancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+			err := c.Ping(pingCtx)
+			pingCancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.metrics.cutOff.WithLabelValues("ping").Inc()
+				}
+				return
+			}
+			continue
+		}
 		switch {
 		case errors.Is(err, trace.ErrTooSlow):
 			s.metrics.cutOff.WithLabelValues("too_slow").Inc()
@@ -140,31 +166,6 @@ func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, msg)
-}
-
-// keepAlive pings the viewer every PingInterval and cancels the stream when
-// a pong does not come back in time: a phone that left the lecture hall's
-// Wi-Fi sends no close, and without pings its handler would wait forever.
-func (s *Server) keepAlive(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn) {
-	t := time.NewTicker(s.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, pcancel := context.WithTimeout(ctx, s.cfg.PingInterval)
-			err := c.Ping(pctx)
-			pcancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.metrics.cutOff.WithLabelValues("ping").Inc()
-				}
-				cancel()
-				return
-			}
-		}
-	}
 }
 
 // spaceWrites waits until this viewer's share of the write budget has
