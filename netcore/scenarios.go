@@ -198,6 +198,18 @@ func (ex *exchange) dial(actor string, port int, before func(*sock) error) (*soc
 	return s, s.connect(port)
 }
 
+// finish is the end of the lecture's client: shutdown(SHUT_WR) to say it
+// has no more to send, read the results until end of file, close.
+func (s *sock) finish() error {
+	if err := s.shutdown(unix.SHUT_WR); err != nil {
+		return err
+	}
+	if _, err := s.readAll(readBufSize); err != nil {
+		return err
+	}
+	return s.close()
+}
+
 // readAll reads until end of file, as the lecture's
 // `while (fgets(buf, BUFSIZ, f))` loop does, and returns what it read.
 func (s *sock) readAll(bufSize int) ([]byte, error) {
@@ -268,13 +280,7 @@ func runServiceClient(ex *exchange, p params, r *Runner) error {
 				return err
 			}
 		}
-		if err := s.shutdown(unix.SHUT_WR); err != nil {
-			return err
-		}
-		if _, err := s.readAll(readBufSize); err != nil {
-			return err
-		}
-		return s.close()
+		return s.finish()
 	})
 	return g.wait()
 }
@@ -456,13 +462,7 @@ func runStream(ex *exchange, p params, _ *Runner) error {
 			}
 		}
 		close(piledUp)
-		if err := s.shutdown(unix.SHUT_WR); err != nil {
-			return err
-		}
-		if _, err := s.readAll(readBufSize); err != nil {
-			return err
-		}
-		return s.close()
+		return s.finish()
 	})
 	return g.wait()
 }
@@ -584,13 +584,7 @@ func runConcurrent(ex *exchange, p params, _ *Runner) error {
 			if err := s.writeAll([]byte(name + "\n")); err != nil {
 				return err
 			}
-			if err := s.shutdown(unix.SHUT_WR); err != nil {
-				return err
-			}
-			if _, err := s.readAll(readBufSize); err != nil {
-				return err
-			}
-			return s.close()
+			return s.finish()
 		})
 	}
 	return g.wait()
@@ -647,13 +641,7 @@ func runBackpressure(ex *exchange, p params, _ *Runner) error {
 			}
 			data = data[n:]
 		}
-		if err := s.shutdown(unix.SHUT_WR); err != nil {
-			return err
-		}
-		if _, err := s.readAll(readBufSize); err != nil {
-			return err
-		}
-		return s.close()
+		return s.finish()
 	})
 	return g.wait()
 }

@@ -11,10 +11,7 @@ import (
 // its recv, from the sender's column to the receiver's, with its label.
 // Monospace only, for e-mail and terminals.
 func WriteLadder(w io.Writer, rec Record) error {
-	actors := rec.Actors
-	if len(actors) == 0 {
-		actors = actorsOf(rec.Events)
-	}
+	actors := rec.lifelines()
 	const (
 		colWidth = 30
 		gutter   = len("12345.678ms ")
@@ -23,10 +20,7 @@ func WriteLadder(w io.Writer, rec Record) error {
 	for i, a := range actors {
 		col[a] = i
 	}
-	msgsByRecv := map[int][]Message{}
-	for _, m := range Messages(rec.Events) {
-		msgsByRecv[m.RecvSeq] = append(msgsByRecv[m.RecvSeq], m)
-	}
+	msgsByRecv := messagesByRecv(rec.Events)
 	var b strings.Builder
 	fmt.Fprintf(&b, "seqd %s session %s (%s)\n\n", rec.Scenario, rec.ID, rec.State)
 	b.WriteString(strings.Repeat(" ", gutter))
@@ -44,8 +38,8 @@ func WriteLadder(w io.Writer, rec Record) error {
 	for i := range rec.Events {
 		e := &rec.Events[i]
 		c, ok := col[e.Actor]
-		if !ok {
-			continue
+		if !ok || e.Kind == KindSegment {
+			continue // segments are in the pcapng export
 		}
 		x := c*colWidth + colWidth/2
 		for _, m := range msgsByRecv[e.Seq] {
@@ -145,15 +139,28 @@ func center(s string, width int) string {
 	return strings.Repeat(" ", (width-len(s))/2) + s
 }
 
-// actorsOf lists the actors of events in order of first appearance.
-func actorsOf(events []Event) []string {
+// lifelines lists the session's actors, or for a record without them the
+// actors of its events in order of first appearance.
+func (rec Record) lifelines() []string {
+	if len(rec.Actors) > 0 {
+		return rec.Actors
+	}
 	var out []string
 	seen := map[string]bool{}
-	for _, e := range events {
+	for _, e := range rec.Events {
 		if !seen[e.Actor] {
 			seen[e.Actor] = true
 			out = append(out, e.Actor)
 		}
+	}
+	return out
+}
+
+// messagesByRecv groups the messages of events by the recv that ends them.
+func messagesByRecv(events []Event) map[int][]Message {
+	out := map[int][]Message{}
+	for _, m := range Messages(events) {
+		out[m.RecvSeq] = append(out[m.RecvSeq], m)
 	}
 	return out
 }

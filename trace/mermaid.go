@@ -10,19 +10,13 @@ import (
 // participant per actor, an arrow per message (send paired with recv by
 // byte range), and a note for every call without a peer.
 func WriteMermaid(w io.Writer, rec Record) error {
-	actors := rec.Actors
-	if len(actors) == 0 {
-		actors = actorsOf(rec.Events)
-	}
+	actors := rec.lifelines()
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
 	for _, a := range actors {
 		fmt.Fprintf(&b, "    participant %s\n", mermaidID(a))
 	}
-	msgsByRecv := map[int][]Message{}
-	for _, m := range Messages(rec.Events) {
-		msgsByRecv[m.RecvSeq] = append(msgsByRecv[m.RecvSeq], m)
-	}
+	msgsByRecv := messagesByRecv(rec.Events)
 	for i := range rec.Events {
 		e := &rec.Events[i]
 		if ms, ok := msgsByRecv[e.Seq]; ok {
@@ -31,8 +25,8 @@ func WriteMermaid(w io.Writer, rec Record) error {
 			}
 			continue
 		}
-		if e.Kind == KindSend && e.Errno == "" {
-			continue // drawn as the arrows into the recvs that read it
+		if e.Kind == KindSend && e.Errno == "" || e.Kind == KindSegment {
+			continue // sends are drawn as the arrows into the recvs that read them; segments are in the pcapng export
 		}
 		fmt.Fprintf(&b, "    Note over %s: %s\n", mermaidID(e.Actor), mermaidText(ladderLabel(e)))
 	}
