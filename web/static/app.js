@@ -1,10 +1,12 @@
 /**
  * app.js — seqd's main page: scenario buttons with their parameter forms,
- * the live <seq-diagram>, the status line and the share/embed snippets.
+ * the pace and teaching options (step mode, questions), the live
+ * <seq-diagram> with its code pane, the status line and the share/embed
+ * snippets.
  * The page is served at / and at /s/{id}; the address says which session
  * the diagram shows.
  */
-import { formatDuration } from '/seq-diagram.js';
+import { formatDuration, callName } from '/seq-diagram.js';
 
 const diagram = document.getElementById('diagram');
 const list = document.getElementById('scenarios');
@@ -12,6 +14,9 @@ const statusLine = document.getElementById('status');
 const pace = document.getElementById('pace');
 const paceMs = document.getElementById('pace-ms');
 const share = document.getElementById('share');
+const teach = document.getElementById('teach');
+const stepBox = document.getElementById('step-mode');
+const questionsBox = document.getElementById('questions');
 
 /** The scenarios by name, as GET /api/scenarios describes them. */
 const scenarios = new Map();
@@ -64,6 +69,7 @@ function humanName(name) {
 function renderScenarios(all) {
   const paced = all.map((sc) => sc.params.find((p) => p.name === PACE)).find(Boolean);
   if (paced) setUpPace(paced);
+  teach.hidden = false;
   list.replaceChildren(...all.map(card));
 }
 
@@ -190,7 +196,8 @@ async function run(sc, form) {
   button.disabled = true;
   try {
     diagram.hidden = false;
-    const id = await diagram.start(sc.name, params);
+    const step = stepBox.checked;
+    const id = await diagram.start(sc.name, params, { step, questions: step && questionsBox.checked });
     history.pushState({ id }, '', `/s/${encodeURIComponent(id)}`);
     markCurrent(sc.name);
     showShare(id, sc.name);
@@ -271,6 +278,11 @@ function describe(state, error) {
   const n = rec?.events.length ?? 0;
   const title = scenarios.get(rec?.scenario)?.title ?? rec?.scenario ?? 'session';
   const events = `${n} event${n === 1 ? '' : 's'}`;
+  const p = diagram.pending;
+  if (state === 'running' && p) {
+    const who = diagram.canStep ? 'press Next' : 'waiting for the presenter';
+    return [`${title} — step mode, ${events}; next: ${p.actor} ${callName(p)}(${p.fd >= 0 ? `fd ${p.fd}` : ''}) — ${who}`, false];
+  }
   if (state === 'running') return [`${title} — running: ${events}`, false];
   if (state === 'failed') return [`${title} — failed: ${error || 'unknown error'}`, true];
   const took = n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : '';
@@ -315,7 +327,41 @@ async function copy(button) {
   setTimeout(() => { note.textContent = ''; }, 4000);
 }
 
+/** Remembers a setting in this browser; storage may be refused. */
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not kept: the page works the same.
+  }
+}
+
+function recall(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** The teaching options: questions only with step mode; both kept in this browser. */
+function setUpTeaching() {
+  stepBox.checked = recall('seqd-step-mode') === '1';
+  questionsBox.checked = recall('seqd-questions') === '1';
+  const sync = () => { questionsBox.disabled = !stepBox.checked; };
+  sync();
+  stepBox.addEventListener('change', () => {
+    sync();
+    remember('seqd-step-mode', stepBox.checked ? '1' : '0');
+  });
+  questionsBox.addEventListener('change', () => remember('seqd-questions', questionsBox.checked ? '1' : '0'));
+  // The code pane stays folded if the viewer folded it.
+  if (recall('seqd-code') === 'collapsed') diagram.setAttribute('code', 'collapsed');
+  diagram.addEventListener('seq-diagram:code', (e) => remember('seqd-code', e.detail.open ? 'open' : 'collapsed'));
+}
+
 function wire() {
+  setUpTeaching();
   addEventListener('popstate', route);
   share.addEventListener('click', (e) => {
     const b = e.target.closest('button.copy');
@@ -324,5 +370,8 @@ function wire() {
   diagram.addEventListener('seq-diagram:state', (e) => setStatus(...describe(e.detail.state, e.detail.error)));
   diagram.addEventListener('seq-diagram:progress', (e) => {
     if (e.detail.state === 'running') setStatus(...describe('running'));
+  });
+  diagram.addEventListener('seq-diagram:pending', () => {
+    if (diagram.record?.state === 'running') setStatus(...describe('running'));
   });
 }

@@ -3,6 +3,10 @@
  * it shows:
  *   /embed/s/{id}                               a recorded session; Replay plays it again
  *   /embed/{scenario}?names=a,b&pace_ms=300     a fresh session; Replay runs another
+ * and how, with options that are not scenario parameters:
+ *   code=1        the programs' C source beside the diagram
+ *   step=1        (fresh sessions) wait before each call: Next, Space or → steps
+ *   questions=1   (with step) ask the viewers to predict some calls
  */
 import { formatDuration } from '/seq-diagram.js';
 
@@ -13,6 +17,13 @@ const open = document.getElementById('open');
 
 const recorded = /^\/embed\/s\/([^/]+)\/?$/.exec(location.pathname);
 const fresh = /^\/embed\/([^/]+)\/?$/.exec(location.pathname);
+
+/** The page's own options in the query; the rest are scenario parameters. */
+const OPTIONS = ['code', 'step', 'questions'];
+const query = new URLSearchParams(location.search);
+const option = (name) => query.has(name) && !/^(0|false|no|off)$/i.test(query.get(name).trim());
+if (option('code')) diagram.setAttribute('code', query.get('code') === 'collapsed' ? 'collapsed' : '');
+const steps = { step: option('step'), questions: option('step') && option('questions') };
 
 diagram.addEventListener('seq-diagram:state', (e) => show(e.detail.state, e.detail.error));
 diagram.addEventListener('seq-diagram:progress', (e) => {
@@ -39,7 +50,7 @@ async function start(scenario) {
   replay.disabled = true;
   status.textContent = 'Starting…';
   try {
-    const id = await diagram.start(scenario, await queryParams(scenario));
+    const id = await diagram.start(scenario, await queryParams(scenario), steps);
     open.href = `/s/${encodeURIComponent(id)}`;
   } catch (err) {
     status.textContent = `Could not start ${scenario}: ${err.message}`;
@@ -62,7 +73,8 @@ async function queryParams(scenario) {
     // Without the declarations, guess from the values.
   }
   const params = {};
-  for (const [key, value] of new URLSearchParams(location.search)) {
+  for (const [key, value] of query) {
+    if (OPTIONS.includes(key)) continue;
     const name = key.replace(/-/g, '_');
     const type = declared.get(name) ?? (/^-?\d+$/.test(value.trim()) ? 'int' : 'strings');
     params[name] = type === 'strings'

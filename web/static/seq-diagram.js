@@ -320,6 +320,224 @@ export function detailRows(ev) {
 }
 
 // ---------------------------------------------------------------------------
+// Teaching: what the kernel did, the pending call, questions, the C listings
+
+/** The program an actor runs: server.c for the server, client.c for every client. */
+export function sourceFile(actor) {
+  return /^server/.test(actor ?? '') ? 'server.c' : 'client.c';
+}
+
+/** The listing and line an event (or a pending call) names: [file, line]. */
+export function sourceOf(ev) {
+  return [ev.src || sourceFile(ev.actor), Number(ev.line) || 0];
+}
+
+const SOCKOPT_NOTES = {
+  SO_REUSEADDR: 'lets bind take the port even while old connections on it wait in TIME_WAIT',
+  SO_REUSEPORT: 'lets several sockets bind the same port; the kernel spreads connections among them',
+  TCP_NODELAY: "turns off Nagle's algorithm: small writes go out at once instead of waiting to be combined",
+  SO_RCVBUF: (v) => `asks for a ${v}-byte receive buffer (the kernel doubles it for bookkeeping): the peer can send less before it must wait`,
+  SO_SNDBUF: (v) => `asks for a ${v}-byte send buffer (the kernel doubles it for bookkeeping): writes fill it and wait sooner`,
+  SO_KEEPALIVE: 'probes an idle connection now and then to find out whether the peer is still there',
+  SO_LINGER: 'sets what close does with unsent data: wait for it, or drop it and send RST',
+};
+
+const ERRNO_NOTES = {
+  ECONNREFUSED: 'the port had no listener: the peer answered SYN with RST',
+  ECONNRESET: 'the peer sent RST (it closed with data unread, or aborted): the connection is gone, and unread data with it',
+  EPIPE: 'the connection is closed for writing (the peer reset it): the write fails with EPIPE, and SIGPIPE unless ignored',
+  ETIMEDOUT: 'no answer came: the kernel retried and gave up',
+  EADDRINUSE: 'another socket already holds this address and port',
+  EAGAIN: 'nothing could be done without waiting, and the socket does not wait (non-blocking)',
+  EWOULDBLOCK: 'nothing could be done without waiting, and the socket does not wait (non-blocking)',
+  EINPROGRESS: 'the handshake has started; a non-blocking connect does not wait for it',
+  ENOTCONN: 'the socket is not connected',
+  EBADF: 'the file descriptor is not open',
+  EINTR: 'a signal interrupted the call before it did anything',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'no route to the network',
+};
+
+/**
+ * One line on what the kernel did for a call, for the marks' notes, the
+ * transcript and the details popup:
+ *   shutdown SHUT_WR → "sends FIN; the peer's next read returns 0 once the
+ *   data before it is read".
+ * Pure: context gives what the event alone cannot tell, where known:
+ *   peer      the actor at the other end of the connection;
+ *   unread    (close) bytes that arrived on the socket and were never read;
+ *   listening (close) the fd was a listening socket;
+ *   shut      (close) the socket had already sent its FIN with shutdown;
+ *   reset     (close) the peer had reset the connection;
+ *   connected (close) the fd had a connection.
+ * Returns '' for a call it knows nothing to say about.
+ */
+export function explain(ev, context = {}) {
+  if (!ev) return '';
+  if (isError(ev)) {
+    const note = ERRNO_NOTES[ev.errno];
+    if (note) return note;
+    return `the call failed${ev.errno || ev.error ? ': ' : ''}${[ev.errno, ev.error].filter(Boolean).join(', ')}`;
+  }
+  const n = (x) => Number(x) || 0;
+  switch (ev.kind) {
+    case 'getaddrinfo':
+      return 'turns the host and port into a socket address; numeric, so no DNS query is sent';
+    case 'socket':
+      return `creates an endpoint, fd ${ev.ret}: no address and no connection yet, nothing is sent`;
+    case 'setsockopt': {
+      const note = SOCKOPT_NOTES[ev.option];
+      if (typeof note === 'function') return note(ev.value ?? 0);
+      return note ?? `sets the socket option ${ev.option ?? ''}`.trim();
+    }
+    case 'bind':
+      return `gives the socket its local address${ev.local ? ` ${ev.local}` : ''}; nothing is sent`;
+    case 'listen':
+      return `marks the socket passive: the kernel now completes handshakes into a queue of up to ${ev.backlog ?? 'backlog'}`;
+    case 'connect':
+      return 'sends SYN; returns when the SYN-ACK arrives (three-way handshake)';
+    case 'accept':
+      return `takes a finished handshake from the listen queue; a new socket for this connection${ev.ret >= 0 ? `, fd ${ev.ret}` : ''}${ev.blocked ? ' (it waited: the queue was empty)' : ''}`;
+    case 'send': {
+      if (n(ev.want) > n(ev.bytes)) return `the send buffer was full: the kernel took only ${n(ev.bytes)} of ${n(ev.want)} bytes`;
+      const queued = n(ev.outq) > 0 ? ` (${n(ev.outq)} bytes not yet acknowledged)` : '';
+      if (ev.blocked) return `waited for room in the send buffer (the reader is behind), then copied the bytes in${queued}`;
+      return `copies the bytes into the send buffer and returns; the kernel sends them on${queued}`;
+    }
+    case 'recv': {
+      if (isEOF(ev)) return "returns 0: the peer sent FIN and every byte before it has been read (end of file)";
+      const left = n(ev.inq) > 0 ? `${n(ev.inq)} bytes still queued` : 'the queue is now empty';
+      return `${ev.blocked ? 'waited for data, then copies' : 'copies'} from the receive queue; ${left}`;
+    }
+    case 'shutdown':
+      if (ev.how === 'SHUT_RD') return 'stops reading: data queued or still to come is thrown away; nothing is sent';
+      if (ev.how === 'SHUT_RDWR') return "sends FIN and stops reading; the peer's next read returns 0 once the data before it is read";
+      return "sends FIN; the peer's next read returns 0 once the data before it is read";
+    case 'close':
+      if (n(context.unread) > 0) return `unread data: the kernel sends RST instead of FIN (${plural(n(context.unread), 'byte')} never read)`;
+      if (context.listening) return 'stops listening and frees the port; handshakes still queued are reset';
+      if (context.reset) return 'frees the fd; the peer already reset the connection, so nothing is sent';
+      if (context.shut) return 'frees the fd; its FIN already went out with shutdown';
+      if (context.connected) return "sends FIN (the peer's next read returns 0) and frees the fd";
+      return 'frees the fd; there was no connection to end';
+    default:
+      return '';
+  }
+}
+
+/** The text a pending call's ghost mark shows: "next: read(fd 8)". */
+export function pendingLabel(p) {
+  return `next: ${callName(p)}(${p.fd >= 0 ? `fd ${p.fd}` : ''})`;
+}
+
+/**
+ * The index of the choice a question offered that the revealed event
+ * bears out (the server's choices are in a fixed order: netcore's
+ * question), or -1 when none does.
+ *   recv:    0 data, 1 end of file, 2 it blocks, 3 an error
+ *   connect: 0 connected, 1 it blocks, 2 ECONNREFUSED, 3 ETIMEDOUT
+ *   send:    0 all the bytes, 1 a short write, 2 it blocks, 3 an error
+ */
+export function rightChoice(kind, ev) {
+  if (!ev) return -1;
+  switch (kind ?? ev.kind) {
+    case 'recv':
+      if (ev.errno || ev.ret < 0) return 3;
+      if (isEOF(ev)) return 1;
+      if (ev.blocked) return 2;
+      return 0;
+    case 'connect':
+      if (!isError(ev) && ev.ret === 0) return 0;
+      if (ev.errno === 'ECONNREFUSED') return 2;
+      if (ev.errno === 'ETIMEDOUT') return 3;
+      if (ev.blocked) return 1;
+      return -1;
+    case 'send':
+      if (ev.errno || ev.ret < 0) return 3;
+      if ((ev.bytes ?? 0) < (ev.want ?? 0)) return 1;
+      if (ev.blocked) return 2;
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+const C_KEYWORDS = new Set(('auto break case const continue default do else enum extern for goto if inline register ' +
+  'restrict return sizeof static struct switch typedef union volatile while').split(' '));
+const C_TYPES = new Set(('bool char double float int long short signed unsigned void FILE').split(' '));
+/** The socket calls seqd traces: emphasised in the listings. */
+const C_CALLS = new Set(('getaddrinfo socket setsockopt bind listen connect accept read write send recv ' +
+  'sendto recvfrom shutdown close').split(' '));
+
+const C_TOKEN = new RegExp([
+  String.raw`(\/\*)`, // 1: a block comment starts
+  String.raw`(\/\/.*)`, // 2: a line comment
+  String.raw`("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)`, // 3: a string or character literal
+  String.raw`((?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)[uUlLfF]*)`, // 4: a number
+  String.raw`([A-Za-z_]\w*)`, // 5: an identifier
+].join('|'), 'g');
+
+/**
+ * Highlights C source: returns one HTML string per line, the text escaped,
+ * tokens wrapped in <span class="c-…">: kw (keywords), type, str (strings
+ * and characters), com (comments), num, pp (preprocessor), const
+ * (CAPITAL_NAMES: macros and constants), call (the socket calls). A small
+ * hand-written tokenizer, good for the listings seqd ships, not a parser.
+ */
+export function highlightC(text) {
+  const span = (cls, s) => `<span class="c-${cls}">${esc(s)}</span>`;
+  const lines = String(text ?? '').replace(/\r\n?/g, '\n').split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  let inComment = false;
+  return lines.map((line) => {
+    let out = '';
+    let i = 0;
+    if (inComment) {
+      const end = line.indexOf('*/');
+      if (end < 0) return line ? span('com', line) : '';
+      out += span('com', line.slice(0, end + 2));
+      i = end + 2;
+      inComment = false;
+    }
+    const pp = i === 0 ? /^(\s*)(#\s*\w+)(\s*)(<[^>]*>)?/.exec(line) : null;
+    if (pp) {
+      out += esc(pp[1]) + span('pp', pp[2]) + esc(pp[3]) + (pp[4] ? span('str', pp[4]) : '');
+      i = pp[0].length;
+    }
+    C_TOKEN.lastIndex = i;
+    let m;
+    while ((m = C_TOKEN.exec(line))) {
+      out += esc(line.slice(i, m.index));
+      i = m.index + m[0].length;
+      if (m[1]) {
+        const end = line.indexOf('*/', m.index + 2);
+        if (end < 0) {
+          out += span('com', line.slice(m.index));
+          inComment = true;
+          i = line.length;
+          break;
+        }
+        out += span('com', line.slice(m.index, end + 2));
+        i = C_TOKEN.lastIndex = end + 2;
+      } else if (m[2]) out += span('com', m[2]);
+      else if (m[3]) out += span('str', m[3]);
+      else if (m[4]) {
+        // A digit inside a word (x2) is the identifier's, not a number.
+        out += /\w/.test(line[m.index - 1] ?? '') ? esc(m[4]) : span('num', m[4]);
+      } else {
+        const w = m[5];
+        if (C_KEYWORDS.has(w)) out += span('kw', w);
+        else if (C_TYPES.has(w) || /^\w+_t$/.test(w)) out += span('type', w);
+        else if (C_CALLS.has(w) && /^\s*\(/.test(line.slice(i))) out += span('call', w);
+        else if (/^[A-Z][A-Z0-9_]+$/.test(w)) out += span('const', w);
+        else out += esc(w);
+      }
+    }
+    return out + esc(line.slice(i));
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Layout: events → rows, marks, arrows, bars, lifeline segments
 
 /** The height the proportional scale gives a session of n events. */
@@ -402,6 +620,11 @@ export class Layout {
     this._listeners = new Map(); // bound address → actor
     this._fdConn = new Map(); // "actor fd" → conn
     this._tcp = new Map(); // "actor fd" → the TCP state shown last
+    this._readHi = new Map(); // "actor fd" → the stream offset its reads reached
+    this._inq = new Map(); // "actor fd" → bytes left queued after its last read
+    this._listening = new Set(); // "actor fd" of listening sockets
+    this._shut = new Set(); // "actor fd" that sent their FIN with shutdown
+    this._reset = new Set(); // "actor fd" whose connection the peer reset
     this._gutterY = -Infinity;
     for (const name of actors) this.actor(name);
   }
@@ -492,12 +715,56 @@ export class Layout {
       data: isData(ev),
       paired: false,
       sentence: '',
+      note: '',
     };
     this.marks.push(mark);
     const sends = isData(ev) && ev.conn ? this._pair(ev, mark) : [];
-    mark.sentence = transcriptSentence(ev, { peer: this._peer(ev), sends });
+    const peer = this._peer(ev);
+    mark.sentence = transcriptSentence(ev, { peer, sends });
+    mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
+    this._track(ev, key);
     this._lifeline(ev, key, y);
     return mark;
+  }
+
+  /** What explain needs to know about a socket being closed. */
+  _closing(ev, key) {
+    const conn = ev.conn || this._fdConn.get(key);
+    let unread = this._inq.get(key) ?? 0;
+    const theirs = conn && this._sends.get(conn);
+    if (theirs) {
+      // Bytes the other end wrote past what this socket read.
+      let sent = 0;
+      for (const [actor, list] of theirs) if (actor !== ev.actor && list.length) sent = Math.max(sent, list[list.length - 1].hi);
+      unread = Math.max(unread, sent - (this._readHi.get(key) ?? 0));
+    }
+    return {
+      unread,
+      listening: this._listening.has(key),
+      shut: this._shut.has(key),
+      reset: this._reset.has(key),
+      connected: Boolean(conn),
+    };
+  }
+
+  /** Remembers what a socket's later close needs explained. */
+  _track(ev, key) {
+    if (ev.kind === 'close') {
+      this._readHi.delete(key);
+      this._inq.delete(key);
+      this._listening.delete(key);
+      this._shut.delete(key);
+      this._reset.delete(key);
+    } else if (isError(ev)) {
+      if (ev.errno === 'ECONNRESET' || ev.errno === 'EPIPE') this._reset.add(key);
+    } else if (ev.kind === 'recv') {
+      this._readHi.set(key, Math.max(this._readHi.get(key) ?? 0, (ev.offset ?? 0) + (ev.bytes ?? 0)));
+      this._inq.set(key, ev.inq ?? 0);
+    } else if (ev.kind === 'listen') {
+      this._listening.add(key);
+    } else if (ev.kind === 'shutdown' && /WR/.test(ev.how ?? '')) {
+      this._shut.add(key);
+    }
   }
 
   /** The y of the next row. */
@@ -811,11 +1078,87 @@ export function renderGutter(g) {
 }
 
 /**
- * One row of the transcript table. dt is the time since the previous event.
- * The table is laid out as a grid of rows (so that row groups can skip
- * rendering offscreen), hence the explicit ARIA roles.
+ * The ghost mark of the call a stepped session makes next, on its lifeline
+ * one row below the last: a dashed outline and "next: read(fd 8)".
  */
-export function renderTranscriptRow(ev, dt) {
+export function renderPending(p, { x, y, side }) {
+  const left = side === 'left';
+  const [file, line] = sourceOf(p);
+  return svg(
+    'g',
+    {
+      class: `pending k-${String(p.kind ?? '').replace(/[^\w-]/g, '')} ${actorClass(p.actor ?? '')}`,
+      'data-actor': p.actor ?? '',
+      'data-kind': p.kind ?? '',
+      'data-src': file,
+      'data-line': line || null,
+    },
+    svg('circle', { class: 'ghost', cx: x, cy: y, r: 7 }),
+    svg(
+      'text',
+      { class: 'label', x: left ? x - 14 : x + 14, y: y + 4.5, 'text-anchor': left ? 'end' : 'start' },
+      esc(pendingLabel(p)),
+      p.question ? svg('tspan', { class: 'ask', dx: 8 }, '? predict') : '',
+    ),
+  );
+}
+
+/** Width of one character of the diagram's monospace text at size px. */
+const CHAR_EM = 0.61;
+
+/** Breaks text into lines of at most max characters, at spaces. */
+export function wrapText(text, max) {
+  const lines = [];
+  let line = '';
+  for (const word of String(text).split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * A mark's note (what the kernel did) as a callout under its label, on the
+ * label's side of the lifeline and within the diagram's width.
+ */
+export function renderCallout(m, width) {
+  const size = 11.5;
+  const lines = wrapText(m.note, 44);
+  const w = Math.ceil(Math.max(...lines.map((l) => Array.from(l).length)) * size * CHAR_EM) + 14;
+  const h = lines.length * 15 + 7;
+  let x = m.side === 'left' ? m.x - 12 - w : m.x + 8;
+  x = Math.max(4, Math.min(x, width - w - 4));
+  const y = m.y + 10;
+  return svg(
+    'g',
+    { class: 'note-callout', 'data-seq': m.seq },
+    svg('rect', { x, y, width: w, height: h, rx: 4 }),
+    svg('text', { x: x + 7, y: y + 2 }, ...lines.map((l) => svg('tspan', { x: x + 7, dy: 15 }, esc(l)))),
+  );
+}
+
+/** The markup of one listing: a line element per line, highlighted. */
+export function renderListing(file, text) {
+  const lines = highlightC(text);
+  let body = '';
+  for (let i = 0; i < lines.length; i++) {
+    body += `<span class="line" data-src="${esc(file)}" data-line="${i + 1}" tabindex="${i ? -1 : 0}"><span class="no" aria-hidden="true">${i + 1}</span>${lines[i]}</span>`;
+  }
+  const who = file === 'server.c' ? 'the server' : file === 'client.c' ? 'every client' : '';
+  return `<section class="file" data-file="${esc(file)}"><h3 class="file-name">${esc(file)}${who ? ` <span class="who">— ${who}</span>` : ''}</h3>` +
+    `<pre class="listing" aria-label="${esc(file)}">${body}</pre></section>`;
+}
+
+/**
+ * One row of the transcript table. dt is the time since the previous event;
+ * note, what the kernel did (explain). The table is laid out as a grid of
+ * rows (so that row groups can skip rendering offscreen), hence the
+ * explicit ARIA roles. Rows take focus from the keyboard (tabindex -1).
+ */
+export function renderTranscriptRow(ev, dt, note = '') {
   const err = isError(ev);
   const cls = [actorClass(ev.actor ?? ''), err ? 'error' : ''].join(' ').trim();
   const td = (text) => svg('td', { role: 'cell' }, esc(text));
@@ -826,7 +1169,7 @@ export function renderTranscriptRow(ev, dt) {
   if (err && ev.error) detail = ev.error;
   return svg(
     'tr',
-    { role: 'row', 'data-seq': ev.seq, class: cls || null },
+    { role: 'row', 'data-seq': ev.seq, class: cls || null, tabindex: -1 },
     td(ev.seq),
     td(formatTime(ev.t_ns)),
     td(`+${formatDuration(dt)}`),
@@ -835,6 +1178,7 @@ export function renderTranscriptRow(ev, dt) {
     svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : ''),
     td(bytes),
     td(detail),
+    svg('td', { role: 'cell', class: 'note' }, esc(note)),
   );
 }
 
@@ -914,6 +1258,17 @@ const HOST_CSS = `
   --seq-error-color: #cf222e;
   --seq-arrow-color: #424a53;
   --seq-accent: #bf8700;
+  --seq-pending-color: #9a6700;
+  --seq-right-color: #1a7f37;
+  --seq-code-bg: #f6f8fa;
+  --seq-code-kw: #cf222e;
+  --seq-code-type: #0550ae;
+  --seq-code-str: #0a3069;
+  --seq-code-com: #59636e;
+  --seq-code-num: #0550ae;
+  --seq-code-pp: #8250df;
+  --seq-code-const: #953800;
+  --seq-code-call: #8250df;
   display: block;
   position: relative;
   font-family: var(--seq-font);
@@ -930,9 +1285,21 @@ const HOST_CSS = `
     --seq-error-color: #ff7b72;
     --seq-arrow-color: #b1bac4;
     --seq-accent: #e3b341;
+    --seq-pending-color: #d29922;
+    --seq-right-color: #3fb950;
+    --seq-code-bg: #151b23;
+    --seq-code-kw: #ff7b72;
+    --seq-code-type: #79c0ff;
+    --seq-code-str: #a5d6ff;
+    --seq-code-com: #9198a1;
+    --seq-code-num: #79c0ff;
+    --seq-code-pp: #d2a8ff;
+    --seq-code-const: #ffa657;
+    --seq-code-call: #d2a8ff;
   }
 }
 :host([hidden]) { display: none; }
+[hidden] { display: none !important; }
 :host([controls="none"]) .toolbar, :host([controls="false"]) .toolbar { display: none; }
 :host([transcript="none"]) .transcript-box { display: none; }
 ${DIAGRAM_CSS}
@@ -981,7 +1348,7 @@ svg.seq-diagram { display: block; }
 .transcript-scroll { position: relative; overflow: auto; max-height: var(--seq-transcript-height, 40vh); }
 table.transcript { display: block; min-width: max-content; font-size: .85em; font-variant-numeric: tabular-nums; }
 .transcript thead { display: block; position: sticky; top: 0; z-index: 1; background: var(--seq-bg); }
-.transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 3300px; }
+.transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 5600px; }
 .transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 18ch 20ch 12ch minmax(30ch, 1fr); }
 .transcript th { text-align: start; padding: .3em .5em; border-bottom: 2px solid var(--seq-muted); white-space: nowrap; }
 .transcript td { padding: .1em .5em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent);
@@ -990,15 +1357,131 @@ table.transcript { display: block; min-width: max-content; font-size: .85em; fon
 .transcript td:nth-child(8) { font-family: var(--seq-mono-font); white-space: pre; }
 .transcript .tcp { color: var(--seq-muted); font-size: .85em; }
 .transcript tr { cursor: pointer; }
+.transcript tr:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
 .transcript tr.error td { color: var(--seq-error-color); font-weight: 600; }
 .transcript tr.hl td { background: color-mix(in srgb, var(--seq-accent) 25%, transparent); }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+/* Teaching: the pending call, notes, the step bar, questions, the code pane */
+.layer-pending .ghost { fill: color-mix(in srgb, var(--seq-pending-color) 14%, var(--seq-bg)); stroke: var(--seq-pending-color);
+  stroke-width: 2.5; stroke-dasharray: 4 3; animation: seq-march 1s linear infinite; }
+.layer-pending .label { fill: var(--seq-pending-color); font-weight: 700; }
+.layer-pending .ask { fill: var(--seq-fg); font-family: var(--seq-font); font-size: 12px; }
+@keyframes seq-march { to { stroke-dashoffset: -14; } }
+@media (prefers-reduced-motion: reduce) { .layer-pending .ghost { animation: none; } }
+.note-callout { pointer-events: none; }
+.note-callout rect { fill: var(--seq-bg); stroke: color-mix(in srgb, var(--seq-accent) 70%, transparent); stroke-width: 1.5; }
+.note-callout text { fill: var(--seq-fg); font-size: 11.5px; }
+.stepbar { display: flex; flex-wrap: wrap; align-items: center; gap: .45em .9em; padding: .5em .6em;
+  border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent);
+  background: color-mix(in srgb, var(--seq-pending-color) 9%, var(--seq-bg)); }
+.step-controls { display: flex; flex-wrap: wrap; gap: .4em; align-items: center; }
+.step-controls button { font-weight: 700; padding: .3em .9em; }
+.step-controls .step-next { background: var(--seq-pending-color); border-color: var(--seq-pending-color); color: var(--seq-bg); font-size: 1.05em; }
+.step-controls .step-next:hover { background: color-mix(in srgb, var(--seq-pending-color) 85%, var(--seq-fg)); }
+.step-controls button[aria-disabled="true"] { opacity: .6; cursor: progress; }
+.step-hint { color: var(--seq-muted); font-size: .85em; }
+kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; border: 1px solid var(--seq-muted); border-bottom-width: 2px; border-radius: 4px; }
+.step-status { margin: 0; font-weight: 600; flex: 1 1 20em; }
+.step-status code, .step-last code { font-family: var(--seq-mono-font); }
+.step-status .next-call { color: var(--seq-pending-color); font-family: var(--seq-mono-font); }
+.step-last { margin: 0; flex-basis: 100%; font-size: .9em; }
+.step-last:empty { display: none; }
+.step-last .what { color: var(--seq-muted); }
+.question { flex-basis: 100%; border: 2px solid var(--seq-pending-color); border-radius: 8px; padding: .5em .7em; background: var(--seq-bg); }
+.question.revealed { border-color: var(--seq-right-color); }
+.q-text { margin: 0 0 .45em; font-weight: 700; font-size: 1.05em; }
+.q-choices { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 13em), 1fr)); gap: .4em; }
+.q-choices .choice { position: relative; display: flex; align-items: center; gap: .6em; text-align: start; overflow: hidden; padding: .4em .7em; }
+.q-choices .choice > span { position: relative; }
+.q-choices .choice .text { flex: 1; }
+.q-choices .choice .count { font-variant-numeric: tabular-nums; font-weight: 700; color: var(--seq-muted); }
+.q-choices .choice .share { position: absolute; inset: 0 auto 0 0; width: var(--share, 0%);
+  background: color-mix(in srgb, var(--seq-client-color) 16%, transparent); transition: width .3s; }
+.q-choices .choice[aria-pressed="true"] { border: 2px solid var(--seq-client-color); font-weight: 700; }
+.q-choices .choice:disabled { cursor: default; color: inherit; }
+.q-choices .choice.right { border: 2px solid var(--seq-right-color); font-weight: 700; }
+.q-choices .choice.right .share { background: color-mix(in srgb, var(--seq-right-color) 24%, transparent); }
+.q-choices .choice.right .text::before { content: "✓ "; color: var(--seq-right-color); }
+.question.revealed .choice:not(.right) { opacity: .7; }
+.q-result { margin: .45em 0 0; }
+.q-last { margin: 0; flex-basis: 100%; font-size: .9em; }
+.q-last .right, .q-result .right { color: var(--seq-right-color); }
+.q-result:empty { display: none; }
+.q-result .right { color: var(--seq-right-color); font-weight: 700; }
+.stage { container-type: inline-size; }
+.split { display: grid; grid-template-columns: minmax(0, 1fr); }
+.code { display: flex; flex-direction: column; min-width: 0; background: var(--seq-code-bg);
+  border-top: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
+.code-head { display: flex; align-items: center; gap: .6em; padding: .3em .5em; font-size: .85em;
+  border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 30%, transparent); }
+.code-title { font-weight: 700; }
+.code-info { flex: 1; min-width: 0; color: var(--seq-muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-variant-numeric: tabular-nums; }
+.code-toggle { font-size: .95em; padding: .1em .6em; }
+.code-files { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 24em), 1fr)); min-height: 0; }
+.file { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
+.file + .file { border-top: 1px solid color-mix(in srgb, var(--seq-muted) 30%, transparent); }
+.file-name { margin: 0; padding: .2em .7em; font: 700 .8em var(--seq-mono-font); background: color-mix(in srgb, var(--seq-muted) 10%, transparent); }
+.file-name .who { font-family: var(--seq-font); font-weight: 400; color: var(--seq-muted); }
+.listing { margin: 0; padding: 4px 0; overflow: auto; max-height: var(--seq-code-height, 45vh); font: 12.5px/18px var(--seq-mono-font); tab-size: 4; }
+.line { display: block; min-width: max-content; padding-inline-end: 1em; white-space: pre; outline: none; }
+.line .no { display: inline-block; width: 3.4em; padding-inline-end: 1em; text-align: end; color: var(--seq-muted); user-select: none; }
+.line.called { cursor: pointer; }
+.line.called .no { color: var(--seq-fg); }
+.line:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
+.line.hl { background: color-mix(in srgb, var(--seq-client-color) 18%, transparent); }
+.line.current { background: color-mix(in srgb, var(--seq-accent) 32%, transparent); box-shadow: inset 5px 0 var(--seq-accent); }
+.line.pending { background: repeating-linear-gradient(-45deg, color-mix(in srgb, var(--seq-pending-color) 22%, transparent) 0 5px, transparent 5px 10px);
+  box-shadow: inset 5px 0 var(--seq-pending-color), inset 0 0 0 1px var(--seq-pending-color); }
+.line.pending .no { color: var(--seq-pending-color); font-weight: 700; }
+.line.pending::after, .line.current::after { margin-inline-start: 2ch; font: 700 .85em var(--seq-font); }
+.line.pending::after { content: "◂ next call"; color: var(--seq-pending-color); }
+.line.current::after { content: "◂ last call"; color: color-mix(in srgb, var(--seq-accent) 70%, var(--seq-fg)); }
+.line.current.pending::after { content: "◂ last and next call"; }
+.line.current .no { color: var(--seq-fg); font-weight: 700; }
+.c-kw { color: var(--seq-code-kw); }
+.c-type { color: var(--seq-code-type); }
+.c-str { color: var(--seq-code-str); }
+.c-com { color: var(--seq-code-com); font-style: italic; }
+.c-num { color: var(--seq-code-num); }
+.c-pp { color: var(--seq-code-pp); }
+.c-const { color: var(--seq-code-const); }
+.c-call { color: var(--seq-code-call); font-weight: 700; }
+.split.code-collapsed :is(.code-files, .code-info) { display: none !important; }
+@container (min-width: 58rem) {
+  /* The code takes the room the diagram leaves: at least 20rem, at most 45%. */
+  .split.with-code { grid-template-columns: minmax(0, 1fr) clamp(20rem, calc(100% - var(--seq-diagram-width, 60rem) - 4px), 45%); }
+  .split.with-code.code-collapsed { grid-template-columns: minmax(0, 1fr) auto; }
+  .split.with-code .viewport { height: var(--seq-height, 70vh); max-height: none; }
+  .split.with-code .code { height: var(--seq-height, 70vh); border-top: 0; border-inline-start: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
+  .split.with-code .code-files { display: flex; flex-direction: column; flex: 1; }
+  .split.with-code .file { flex: 1 1 0; }
+  .split.with-code .listing { flex: 1; max-height: none; }
+  .split.code-collapsed .code-head { flex-direction: column; padding: .5em .3em; }
+  .split.code-collapsed .code-title { writing-mode: vertical-rl; }
+}
+/* The note (what the kernel did) is a row's second line, under call … preview. */
+.transcript :is(td, th).note { grid-column: 5 / -1; contain: inline-size; white-space: normal; text-align: start; }
+.transcript td.note { padding-top: 0; color: var(--seq-muted); font-size: .95em; }
+.transcript td.note:empty { display: none; }
+.transcript th.note { padding-top: 0; font-weight: 600; color: var(--seq-muted); }
+.transcript :is(td, th) { border-bottom: 0; }
+.transcript tbody tr { border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent); }
+.transcript thead tr { border-bottom: 2px solid var(--seq-muted); }
+.details .note { margin: 0 0 .5em; padding: .3em .5em; border-inline-start: 4px solid var(--seq-accent);
+  background: color-mix(in srgb, var(--seq-accent) 10%, transparent); font-size: .95em; }
 `;
 
 // ---------------------------------------------------------------------------
 // The element
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** A listing's line height and top padding in pixels (its CSS says the same). */
+const LINE_PX = 18;
+const LISTING_PAD = 4;
+
+/** Picking a line highlights at most this many of its calls. */
+const MAX_HIGHLIGHT = 5000;
 
 const TEMPLATE = `
 <div class="toolbar" part="toolbar">
@@ -1020,7 +1503,23 @@ const TEMPLATE = `
     <button type="button" data-export="json">JSON</button>
   </span>
 </div>
+<div class="stepbar" part="stepbar" hidden>
+  <span class="step-controls" role="group" aria-label="Step through the session" hidden>
+    <button type="button" class="step-next" data-step="next" aria-keyshortcuts="Space ArrowRight" title="Let the next call happen (Space or →)">Next call ▸</button>
+    <button type="button" class="step-run" data-step="run" title="Let the remaining calls happen at the session's pace">Run to end ▸▸</button>
+    <span class="step-hint" aria-hidden="true"><kbd>Space</kbd> or <kbd>→</kbd></span>
+  </span>
+  <p class="step-status" aria-live="polite"></p>
+  <p class="step-last"></p>
+  <p class="q-last" hidden></p>
+  <div class="question" part="question" role="group" aria-labelledby="seq-q-text" hidden>
+    <p class="q-text" id="seq-q-text"></p>
+    <div class="q-choices"></div>
+    <p class="q-result" aria-live="polite"></p>
+  </div>
+</div>
 <p class="message" hidden></p>
+<div class="stage"><div class="split">
 <div class="viewport" part="viewport" tabindex="0" role="region" aria-label="Sequence diagram">
   <div class="heads" aria-hidden="true"></div>
   <svg class="seq-diagram" xmlns="${SVG_NS}" width="0" height="0" role="group" aria-label="Message sequence diagram; time flows down">
@@ -1030,18 +1529,30 @@ const TEMPLATE = `
     <g class="layer-bars" aria-hidden="true"></g>
     <g class="layer-msgs"></g>
     <g class="layer-events"></g>
+    <g class="layer-note" aria-hidden="true"></g>
+    <g class="layer-pending" aria-hidden="true"></g>
   </svg>
 </div>
+<aside class="code" part="code" aria-label="The programs' source code" hidden>
+  <div class="code-head">
+    <span class="code-title">Code</span>
+    <span class="code-info" aria-live="polite"></span>
+    <button type="button" class="code-toggle" aria-expanded="true">Hide code</button>
+  </div>
+  <div class="code-files"></div>
+</aside>
+</div></div>
 <div class="details" part="details" id="details" role="tooltip" hidden></div>
 <details class="transcript-box" part="transcript" open>
   <summary>Transcript</summary>
-  <div class="transcript-scroll" tabindex="0" role="region" aria-label="Transcript">
+  <div class="transcript-scroll" tabindex="0" role="region" aria-label="Transcript (Enter moves into the rows)">
     <table class="transcript" role="table" aria-label="Transcript: one row per call">
       <thead role="rowgroup"><tr role="row">
         <th role="columnheader" scope="col">#</th><th role="columnheader" scope="col">time</th>
         <th role="columnheader" scope="col">Δt</th><th role="columnheader" scope="col">actor</th>
         <th role="columnheader" scope="col">call</th><th role="columnheader" scope="col">result</th>
         <th role="columnheader" scope="col">bytes</th><th role="columnheader" scope="col">preview</th>
+        <th role="columnheader" scope="col" class="note">what the kernel did</th>
       </tr></thead>
     </table>
   </div>
@@ -1131,6 +1642,86 @@ async function fetchJSON(url, init) {
   return body;
 }
 
+/** The scenarios of each server, GET /api/scenarios, fetched once a page. */
+const scenarioLists = new Map();
+
+/** The scenarios the server at base describes (their sources included). */
+function scenariosOf(base) {
+  let list = scenarioLists.get(base);
+  if (!list) {
+    list = fetchJSON(`${base}/api/scenarios`);
+    list.catch(() => scenarioLists.delete(base)); // try again next time
+    scenarioLists.set(base, list);
+  }
+  return list;
+}
+
+/**
+ * Step tokens by session id: kept in sessionStorage so that a reload of
+ * the page in the same tab can still step, and in memory where storage is
+ * not allowed.
+ */
+const stepTokens = new Map();
+const TOKEN_PREFIX = 'seqd-step-token:';
+
+function saveToken(id, token) {
+  stepTokens.set(id, token);
+  try {
+    sessionStorage.setItem(TOKEN_PREFIX + id, token);
+  } catch {
+    // Storage refused (a sandboxed frame): this page keeps it in memory.
+  }
+}
+
+function loadToken(id) {
+  if (stepTokens.has(id)) return stepTokens.get(id);
+  try {
+    return sessionStorage.getItem(TOKEN_PREFIX + id) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function dropToken(id) {
+  stepTokens.delete(id);
+  try {
+    sessionStorage.removeItem(TOKEN_PREFIX + id);
+  } catch {
+    // Nothing stored.
+  }
+}
+
+let viewer = '';
+
+/** This browser's made-up viewer id for answering questions, kept in localStorage. */
+function viewerId() {
+  if (viewer) return viewer;
+  try {
+    viewer = localStorage.getItem('seqd-viewer') ?? '';
+  } catch {
+    // No storage: an id for this page.
+  }
+  if (!/^[\w-]{8,64}$/.test(viewer)) {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    viewer = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    try {
+      localStorage.setItem('seqd-viewer', viewer);
+    } catch {
+      // Kept for this page only.
+    }
+  }
+  return viewer;
+}
+
+/** Whether focus is in a field that takes typing (where keys are not shortcuts). */
+function isTextField(el) {
+  if (!el || el.nodeType !== 1) return false;
+  if (el.isContentEditable) return true;
+  const tag = el.localName;
+  if (tag === 'textarea' || tag === 'select') return true;
+  return tag === 'input' && !/^(button|checkbox|radio|submit|reset|image|color|file|range)$/i.test(el.type);
+}
+
 /** Normalises a record: an events array alone is a record too. */
 function asRecord(data) {
   const rec = Array.isArray(data) ? { events: data } : { ...data };
@@ -1153,16 +1744,21 @@ const definedClasses = new WeakSet();
  * scenario (start one; params from names, rounds, clients, pace-ms or a
  * params JSON attribute), server (base URL, default same origin), scale
  * (compact|proportional|logarithmic), controls ("none" hides the toolbar),
- * transcript ("closed" folds it, "none" hides it).
+ * transcript ("closed" folds it, "none" hides it), code (show the programs'
+ * C source beside the diagram; "collapsed" starts it folded), step (a
+ * scenario started here waits before each call: Next lets one happen) and
+ * questions (with step: ask the viewers to predict some calls).
  *
  * Events (bubbling, composed): seq-diagram:state {state, error, id},
  * seq-diagram:session {id}, seq-diagram:event-selected {seq, event},
- * seq-diagram:progress {id, count, state}.
+ * seq-diagram:progress {id, count, state}, seq-diagram:pending {id,
+ * pending}, seq-diagram:line-selected {src, line, seqs}, seq-diagram:code
+ * {open}.
  */
 export class SeqDiagram extends Base {
   static observedAttributes = [
     'src', 'session', 'scenario', 'server', 'scale', 'controls', 'transcript',
-    'names', 'rounds', 'clients', 'pace-ms', 'params',
+    'names', 'rounds', 'clients', 'pace-ms', 'params', 'code', 'step', 'questions',
   ];
 
   /** Defines the element under tag in registry; returns the class defined. */
@@ -1199,6 +1795,27 @@ export class SeqDiagram extends Base {
   #announcer;
   #hl = [];
   #pinned = false;
+  // Step mode
+  #stepToken = ''; // this browser's token for the session drawn: it may step it
+  #stepBusy = false; // a step or run request is on its way
+  #released = false; // the session was told to run to its end
+  #stepPending = null; // the call the session makes next, drawn as a ghost
+  #nextPending = null; // the latest pending call the server sent, for the next frame
+  #pendingDirty = false;
+  #question = null; // the question asked about a pending call, and its answers
+  // Teaching
+  #selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
+  #ghostKey = '';
+  #calloutKey = '';
+  #sources = null; // the listings shown: [{file, text}]
+  #sourcesKey = '';
+  #codeLines = new Map(); // file → its line elements
+  #codeMarks = { current: null, pending: null, hl: null };
+  #called = new Set(); // "file:line" of the lines that made calls
+  #calledUpTo = 0; // events whose lines are marked called
+  #codeOpen = true;
+  #listingBox = new Map(); // listing <pre> → {height, top}: read by observers, not in frames
+  #onDocKey = (e) => this.#docKey(e);
 
   constructor() {
     super();
@@ -1233,7 +1850,25 @@ export class SeqDiagram extends Base {
       transcriptBox: $('.transcript-box'),
       transcriptScroll: $('.transcript-scroll'),
       table: $('table.transcript'),
-      live: $('[aria-live]'),
+      live: $('div.sr-only[aria-live]'),
+      stepbar: $('.stepbar'),
+      stepControls: $('.step-controls'),
+      next: $('[data-step="next"]'),
+      run: $('[data-step="run"]'),
+      stepStatus: $('.step-status'),
+      stepLast: $('.step-last'),
+      question: $('.question'),
+      qText: $('.q-text'),
+      qChoices: $('.q-choices'),
+      qResult: $('.q-result'),
+      qLast: $('.q-last'),
+      split: $('.split'),
+      code: $('.code'),
+      codeInfo: $('.code-info'),
+      codeToggle: $('.code-toggle'),
+      codeFiles: $('.code-files'),
+      pendingLayer: $('.layer-pending'),
+      noteLayer: $('.layer-note'),
     };
     this.#announcer = new Announcer(this.#ui.live);
     this.#resetDrawing();
@@ -1260,6 +1895,30 @@ export class SeqDiagram extends Base {
   /** Whether the toolbar shows: false when the attribute is "none" or "false". */
   get controls() { return !/^(none|false)$/.test(this.getAttribute('controls') ?? ''); }
   set controls(v) { if (v) this.removeAttribute('controls'); else this.setAttribute('controls', 'none'); }
+  /** Whether the programs' source shows beside the diagram (the code attribute). */
+  get code() { return this.#flag('code'); }
+  set code(v) { if (v) this.setAttribute('code', ''); else this.removeAttribute('code'); }
+  /** Whether a scenario started here runs in step mode (the step attribute). */
+  get step() { return this.#flag('step'); }
+  set step(v) { if (v) this.setAttribute('step', ''); else this.removeAttribute('step'); }
+  /** Whether a stepped session started here asks questions (the questions attribute). */
+  get questions() { return this.#flag('questions'); }
+  set questions(v) { if (v) this.setAttribute('questions', ''); else this.removeAttribute('questions'); }
+
+  /** The call a stepped session makes next ({actor, kind, fd, src, line, question?}), or null. */
+  get pending() { return this.#stepPending; }
+  /** Whether this browser may step the session drawn (it holds the step token). */
+  get canStep() {
+    return Boolean(this.#stepToken) && this.#live && this.#record?.state === 'running' && !this.#released;
+  }
+  /** The C listings shown beside the diagram, [{file, text}], or null. */
+  get sources() { return this.#sources; }
+
+  /** A boolean attribute: present, and not "false", "0", "no" or "off". */
+  #flag(name) {
+    const v = this.getAttribute(name);
+    return v != null && !/^(false|0|no|off)$/i.test(v.trim());
+  }
 
   /** The session drawn: its metadata and its events so far. */
   get record() { return this.#record; }
@@ -1278,16 +1937,21 @@ export class SeqDiagram extends Base {
       if (this.#layout.scale !== this.scale) this.#redraw();
     } else if (name === 'transcript') {
       this.#ui.transcriptBox.open = value !== 'closed';
+    } else if (name === 'code') {
+      if (old == null || value == null) this.#setCodeOpen(value !== 'collapsed', false);
+      this.#loadSources();
     } else if (name !== 'controls') {
       this.#queueSync();
     }
   }
 
   connectedCallback() {
+    document.addEventListener('keydown', this.#onDocKey);
     this.#queueSync();
   }
 
   disconnectedCallback() {
+    document.removeEventListener('keydown', this.#onDocKey);
     this.#closeFeed();
     this.#announcer.reset();
     this.#hideDetails();
@@ -1306,7 +1970,8 @@ export class SeqDiagram extends Base {
   #sync() {
     const { src, session, scenario, server } = this;
     const params = scenario ? this.#attributeParams() : null;
-    const key = src ? `src ${src}` : session ? `session ${server} ${session}` : scenario ? `scenario ${server} ${scenario} ${JSON.stringify(params)}` : '';
+    const steps = scenario ? { step: this.step, questions: this.step && this.questions } : null;
+    const key = src ? `src ${src}` : session ? `session ${server} ${session}` : scenario ? `scenario ${server} ${scenario} ${JSON.stringify(params)} ${JSON.stringify(steps)}` : '';
     if (key === this.#key) {
       // Back in the document: pick the live feed up where it stopped.
       if (this.#live && !this.#feed && this.#record?.state === 'running') this.#connect(++this.#gen);
@@ -1316,7 +1981,7 @@ export class SeqDiagram extends Base {
     if (src) this.#loadURL(src);
     else if (session) this.follow(session).catch(() => {});
     else if (scenario) {
-      this.start(scenario, params).catch((err) => this.#showMessage(`Could not start ${scenario}: ${err.message}`, true));
+      this.start(scenario, params, steps).catch((err) => this.#showMessage(`Could not start ${scenario}: ${err.message}`, true));
     }
   }
 
@@ -1360,6 +2025,7 @@ export class SeqDiagram extends Base {
     this.#closeFeed();
     this.#record = null;
     this.#clearView();
+    this.#loadSources();
     this.removeAttribute('data-state');
     this.removeAttribute('data-session');
     this.#showMessage('');
@@ -1397,16 +2063,26 @@ export class SeqDiagram extends Base {
 
   /**
    * Starts a new session of scenario with params and follows it live.
+   * options.step makes it wait before each call until this browser steps
+   * it (next()); options.questions (with step) asks the viewers to predict
+   * some calls. Both default to the step and questions attributes.
    * Resolves to the new session's id; rejects with the server's message
    * (the current drawing stays) when the server refuses.
    */
-  async start(scenario, params = {}) {
+  async start(scenario, params = {}, options = {}) {
     const gen = ++this.#gen;
-    const meta = await fetchJSON(this.#api('/api/sessions'), {
+    const step = Boolean(options?.step ?? this.step);
+    const questions = step && Boolean(options?.questions ?? this.questions);
+    const body = { scenario, params };
+    if (step) body.step = true;
+    if (questions) body.questions = true;
+    // The token is this browser's alone: it stays out of the record (and its exports).
+    const { step_token: token, ...meta } = await fetchJSON(this.#api('/api/sessions'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ scenario, params }),
+      body: JSON.stringify(body),
     });
+    if (token) saveToken(meta.id, token);
     if (gen !== this.#gen) return meta.id;
     this.#closeFeed();
     this.#live = true;
@@ -1459,6 +2135,7 @@ export class SeqDiagram extends Base {
   exportSVG() {
     const clone = this.#ui.svg.cloneNode(true);
     for (const el of clone.querySelectorAll('.hl')) el.classList.remove('hl');
+    for (const el of clone.querySelectorAll('.layer-note, .layer-pending')) el.remove();
     const cs = getComputedStyle(this);
     const css = DIAGRAM_CSS.replace(/var\((--seq-[\w-]+)\)/g, (m, name) => cs.getPropertyValue(name).trim() || 'currentColor');
     const style = document.createElementNS(SVG_NS, 'style');
@@ -1566,12 +2243,21 @@ export class SeqDiagram extends Base {
   #begin(rec) {
     this.#closeFeed();
     const events = rec.events;
-    this.#record = { ...rec, events: [] };
+    const { pending, ...meta } = rec;
+    this.#record = { ...meta, events: [] };
     this.#next = 0;
     this.#pending = [];
     this.#pendingActors = null;
     this.#pendingFinal = null;
+    this.#stepToken = rec.id && rec.step ? loadToken(rec.id) : '';
+    this.#stepBusy = false;
+    this.#released = false;
+    this.#stepPending = null;
+    this.#nextPending = this.#live && rec.state === 'running' ? pending ?? null : null;
+    this.#pendingDirty = true;
+    this.#question = null;
     this.#clearView();
+    this.#loadSources();
     this.#showMessage('');
     if (rec.id) this.setAttribute('data-session', rec.id);
     else this.removeAttribute('data-session');
@@ -1680,6 +2366,11 @@ export class SeqDiagram extends Base {
       }
       this.#enqueue(fresh, false, true);
     }
+    if ('pending' in msg) {
+      this.#nextPending = msg.pending ?? null;
+      this.#pendingDirty = true;
+      this.#schedule();
+    }
     if (msg.state && msg.state !== 'running') {
       this.#pendingFinal = { state: msg.state, error: msg.error };
       this.#schedule();
@@ -1740,9 +2431,21 @@ export class SeqDiagram extends Base {
       L.add(ev);
     }
     rec.event_count = rec.events.length;
+    // A question is answered by the call it asked about; then comes the next call.
+    if (events.length && this.#question && !this.#question.revealed) this.#reveal(events);
+    if (this.#pendingDirty) {
+      this.#pendingDirty = false;
+      this.#applyPending(this.#nextPending);
+    } else if (this.#stepPending && events.some((e) => this.#isPendingCall(e))) {
+      // The pending call happened: its ghost goes until the server names the next.
+      this.#applyPending(null);
+    }
     if (reordered || L.needsRelayout || L.scale !== this.scale) this.#redraw();
     else this.#render();
     this.#appendTranscript();
+    this.#syncCode();
+    if (events.length) this.#updateLast();
+    this.#updateStepbar();
 
     if (events.length) {
       if (this.#quiet) {
@@ -1760,7 +2463,7 @@ export class SeqDiagram extends Base {
     // Follow the newest event, unless this was a finished session drawn at once
     // (read it from the top) or the viewer scrolled away.
     if (this.#quiet && rec.state !== 'running') return;
-    if (this.#following) this.#ui.viewport.scrollTop = this.#layout.height;
+    if (this.#following) this.#ui.viewport.scrollTop = this.#layout.height + this.#extra();
     if (this.#followingTranscript) this.#ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
   }
 
@@ -1773,7 +2476,16 @@ export class SeqDiagram extends Base {
   /** Empties the drawing and the transcript. */
   #clearView() {
     const ui = this.#ui;
-    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads]) g.replaceChildren();
+    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads, ui.noteLayer, ui.pendingLayer]) g.replaceChildren();
+    this.#ghostKey = '';
+    this.#calloutKey = '';
+    this.#selectedSeq = null;
+    this.#resetCode();
+    this.#stepPending = null;
+    this.#question = null;
+    ui.stepLast.replaceChildren();
+    ui.question.hidden = true;
+    this.#renderLastAnswer(null);
     for (const tb of [...ui.table.tBodies]) tb.remove();
     this.#near = null;
     this.#layout = new Layout({ scale: this.scale });
@@ -1788,13 +2500,16 @@ export class SeqDiagram extends Base {
     this.#announcer.reset();
     this.#sizeSVG();
     this.#updateInfo();
+    this.#updateStepbar();
   }
 
   /** Lays every event out afresh (the scale changed) and draws it. */
   #redraw() {
     const rec = this.#record;
     const ui = this.#ui;
-    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads]) g.replaceChildren();
+    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads, ui.noteLayer, ui.pendingLayer]) g.replaceChildren();
+    this.#ghostKey = '';
+    this.#calloutKey = '';
     this.#near = null;
     this.#resetDrawing();
     this.#layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(rec?.events ?? []), actors: rec?.actors ?? [] });
@@ -1830,7 +2545,7 @@ export class SeqDiagram extends Base {
       head.style.left = `${a.x}px`;
       ui.heads.append(head);
     }
-    const bottom = L.bottom;
+    const bottom = L.bottom + this.#extra();
     for (const [seg, line] of this.#openLines) {
       line.setAttribute('y2', seg.y2 ?? bottom);
       if (seg.y2 != null) this.#openLines.delete(seg);
@@ -1855,6 +2570,8 @@ export class SeqDiagram extends Base {
     }
     this.#sizeSVG();
     this.#showNearLabels(true);
+    this.#drawPending();
+    this.#drawCallout();
   }
 
   /** The chunk group k of a layer, made (with any before it) if new. */
@@ -1918,13 +2635,17 @@ export class SeqDiagram extends Base {
   #sizeSVG() {
     const { width, height } = this.#layout;
     const w = this.#layout.actors.length ? width : 0;
-    const h = this.#layout.actors.length ? height : 0;
+    const h = this.#layout.actors.length ? height + this.#extra() : 0;
     for (const el of [this.#ui.svg, this.#ui.bg]) {
       el.setAttribute('width', w);
       el.setAttribute('height', h);
     }
     this.#ui.svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
     this.#ui.heads.style.width = `${w}px`;
+    if (w && w !== this.#widthShown) {
+      this.#widthShown = w;
+      this.#ui.split.style.setProperty('--seq-diagram-width', `${w}px`);
+    }
   }
 
   /** Appends the new events' transcript rows, CHUNK rows a row group. */
@@ -1936,7 +2657,7 @@ export class SeqDiagram extends Base {
       const k = Math.floor(i / CHUNK);
       let s = '';
       for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
-        s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0);
+        s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, this.#layout.marks[i]?.note ?? '');
       }
       let body = table.tBodies[k];
       if (!body) {
@@ -1957,6 +2678,16 @@ export class SeqDiagram extends Base {
     rec.state = state || 'done';
     if (error) rec.error = error;
     this.#closeFeed();
+    if (this.#stepPending) {
+      this.#stepPending = null;
+      this.#render(); // no ghost, and the lifelines end at the last row again
+      this.#syncCode();
+      this.#emit('seq-diagram:pending', { id: rec.id ?? '', pending: null });
+    }
+    this.#nextPending = null;
+    this.#stepBusy = false;
+    if (this.#question && !this.#question.revealed) this.#renderQuestion();
+    this.#updateStepbar();
     this.#setState(rec.state, error);
     const n = plural(rec.events.length, 'event');
     const took = rec.events.length ? ` in ${formatDuration(rec.events[rec.events.length - 1].t_ns)}` : '';
@@ -2054,6 +2785,7 @@ export class SeqDiagram extends Base {
       if (!el) {
         this.#pinned = false;
         this.#inspect(null);
+        this.#unselect();
         return;
       }
       this.#pinned = true;
@@ -2075,14 +2807,88 @@ export class SeqDiagram extends Base {
     });
     ui.table.addEventListener('click', (e) => {
       const tr = e.target.closest('tr[data-seq]');
-      if (!tr) return;
-      const seq = Number(tr.dataset.seq);
-      this.#pinned = false;
-      this.#hideDetails();
-      this.#highlight([seq]);
-      this.#scrollMarkIntoView(seq);
-      this.#select(seq);
+      if (tr) this.#activateRow(tr);
     });
+    // Rows take focus from the keyboard: Enter in the transcript moves into
+    // them, ↑ ↓ move between them, Enter or Space picks one, Escape leaves.
+    ui.table.addEventListener('keydown', (e) => {
+      const tr = e.target.closest?.('tr[data-seq]');
+      if (!tr) return;
+      const i = this.#layout.pos.get(Number(tr.dataset.seq));
+      let to = null;
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        this.#activateRow(tr);
+        return;
+      } else if (e.key === 'ArrowDown') to = this.#rowAt(i + 1);
+      else if (e.key === 'ArrowUp') to = this.#rowAt(i - 1);
+      else if (e.key === 'Escape') to = ui.transcriptScroll;
+      else return;
+      e.preventDefault();
+      to?.focus();
+    });
+    ui.transcriptScroll.addEventListener('keydown', (e) => {
+      if (e.target !== ui.transcriptScroll || e.key !== 'Enter') return;
+      e.preventDefault();
+      const hl = this.#hl.find((el) => el.localName === 'tr');
+      (hl ?? this.#firstVisibleRow())?.focus();
+    });
+
+    // Step mode
+    ui.next.addEventListener('click', () => this.next());
+    ui.run.addEventListener('click', () => this.runToEnd());
+    ui.qChoices.addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-choice]');
+      if (b && !b.disabled) this.answer(Number(b.dataset.choice));
+    });
+
+    // The code pane: clicking (or Enter on) a line marks the calls it made.
+    ui.codeToggle.addEventListener('click', () => this.#setCodeOpen(!this.#codeOpen, true));
+    ui.codeFiles.addEventListener('click', (e) => {
+      const line = e.target.closest('.line');
+      if (line) this.#activateLine(line);
+    });
+    ui.codeFiles.addEventListener('keydown', (e) => this.#onCodeKey(e));
+    ui.codeFiles.addEventListener('scroll', (e) => {
+      const box = this.#listingBox.get(e.target);
+      if (box) box.top = e.target.scrollTop;
+    }, { capture: true, passive: true });
+    this.#listingObserver = new ResizeObserver((entries) => {
+      for (const entry of entries) {
+        const box = this.#listingBox.get(entry.target);
+        if (!box) continue;
+        const shown = !box.height;
+        box.height = entry.contentRect.height;
+        box.top = entry.target.scrollTop;
+        // Just shown: bring the lines marked meanwhile into view.
+        if (shown) for (const el of [this.#codeMarks.current, this.#codeMarks.pending]) if (el?.parentElement === entry.target) this.#scrollLine(el);
+      }
+    });
+  }
+
+  #listingObserver = null;
+  #widthShown = 0; // the diagram width the code pane leaves room for
+
+  /** Picks a transcript row: highlights its mark and its line, and scrolls the diagram to it. */
+  #activateRow(tr) {
+    const seq = Number(tr.dataset.seq);
+    this.#pinned = false;
+    this.#hideDetails();
+    this.#highlight([seq]);
+    this.#scrollMarkIntoView(seq);
+    this.#select(seq);
+  }
+
+  /** The first transcript row in view (reads layout: on a key press only). */
+  #firstVisibleRow() {
+    const sc = this.#ui.transcriptScroll;
+    const top = sc.getBoundingClientRect().top;
+    for (const body of this.#ui.table.tBodies) {
+      const r = body.getBoundingClientRect();
+      if (r.bottom < top) continue;
+      for (const row of body.rows) if (row.getBoundingClientRect().bottom > top + 30) return row;
+    }
+    return this.#rowAt(0);
   }
 
   /** Keys on a focused mark: ↑/↓ the previous/next event, ←/→ along its arrows, Enter selects. */
@@ -2121,7 +2927,22 @@ export class SeqDiagram extends Base {
   /** Tells listeners that the viewer picked event seq (seq-diagram:event-selected). */
   #select(seq) {
     const event = this.#record?.events[this.#layout.pos.get(seq)];
-    if (event) this.#emit('seq-diagram:event-selected', { seq, event });
+    if (!event) return;
+    this.#selectedSeq = seq;
+    this.#drawCallout();
+    if (this.#markLine('hl', sourceOf(event), true)) {
+      const [file, line] = sourceOf(event);
+      this.#ui.codeInfo.textContent = `#${seq} ${event.actor}: ${eventLabel(event)} — ${file} line ${line}`;
+    }
+    this.#emit('seq-diagram:event-selected', { seq, event });
+  }
+
+  /** Forgets the event picked: its note and its line go. */
+  #unselect() {
+    if (this.#selectedSeq == null) return;
+    this.#selectedSeq = null;
+    this.#drawCallout();
+    this.#markLine('hl', null);
   }
 
   /** Shows the details of a mark or arrow and highlights it with its rows; null hides them. */
@@ -2216,6 +3037,8 @@ export class SeqDiagram extends Base {
     } else {
       const ev = evs[0];
       h('h3', `#${ev.seq} ${ev.actor}: ${eventLabel(ev)}`, isError(ev) ? 'error' : '');
+      const note = L.marks[L.pos.get(ev.seq)]?.note;
+      if (note) h('p', note, 'note');
       const dl = document.createElement('dl');
       fillDL(dl, detailRows(ev));
       d.append(dl);
@@ -2241,6 +3064,522 @@ export class SeqDiagram extends Base {
     const top = Math.min(Math.max(8, r.top - 8), Math.max(8, innerHeight - hgt - 8));
     d.style.left = `${left}px`;
     d.style.top = `${top}px`;
+  }
+
+  // --- step mode
+
+  /**
+   * Lets the next call of the stepped session happen (this browser must
+   * hold its step token). Resolves true once its event is recorded.
+   */
+  next() {
+    return this.#stepRequest('step');
+  }
+
+  /** Lets the remaining calls of the stepped session happen at its pace. */
+  async runToEnd() {
+    const ok = await this.#stepRequest('run');
+    if (ok) {
+      this.#released = true;
+      this.#updateStepbar();
+    }
+    return ok;
+  }
+
+  /** Answers the question asked about the pending call with choice i (any viewer may). */
+  async answer(choice) {
+    const q = this.#question;
+    const rec = this.#record;
+    if (!q || q.revealed || !rec?.id || rec.state !== 'running' || !(choice >= 0 && choice < q.choices.length)) return false;
+    q.mine = choice;
+    this.#renderQuestion();
+    try {
+      await fetchJSON(this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/answer`), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ viewer: viewerId(), choice }),
+      });
+      return true;
+    } catch (err) {
+      if (this.#question === q && !q.revealed) this.#ui.qResult.textContent = `Your answer was not counted: ${err.message}`;
+      return false;
+    }
+  }
+
+  /** POSTs step or run with the token; says why when the server refuses. */
+  async #stepRequest(what) {
+    if (!this.canStep || this.#stepBusy) return false;
+    const rec = this.#record;
+    const gen = this.#gen;
+    this.#stepBusy = true;
+    this.#updateStepbar();
+    try {
+      await fetchJSON(this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/${what}`), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${this.#stepToken}` },
+      });
+      return true;
+    } catch (err) {
+      if (gen !== this.#gen) return false;
+      if (err.status === 403) {
+        dropToken(rec.id);
+        this.#stepToken = '';
+        this.#showMessage(`This browser may not step the session: ${err.message}`, true);
+      } else if (err.status === 409) {
+        this.#released = true; // it has ended, or runs to its end
+      } else {
+        this.#showMessage(`The ${what} did not complete: ${err.message}`, true);
+      }
+      return false;
+    } finally {
+      if (gen === this.#gen) {
+        this.#stepBusy = false;
+        this.#updateStepbar();
+      }
+    }
+  }
+
+  /** Space and → anywhere on the page do Next, unless focus is where those keys mean something. */
+  #docKey(e) {
+    if (e.key !== ' ' && e.key !== 'ArrowRight') return;
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !this.canStep) return;
+    const t = e.composedPath()[0];
+    if (isTextField(t)) return;
+    if (t?.closest?.('input, select, [role="slider"], [role="radio"], [role="tab"], [role="option"], [role="menuitem"]')) return;
+    if (e.key === ' ' && t?.closest?.('button, a[href], summary, [role="button"], [role="checkbox"], [role="switch"], [role="link"]')) return;
+    e.preventDefault();
+    this.next();
+  }
+
+  /** Takes the pending call the server sent last: the ghost, the pending line and any question. */
+  #applyPending(p) {
+    const rec = this.#record;
+    if (rec.state !== 'running' || !this.#live || !p?.actor) p = null;
+    const prev = this.#stepPending;
+    this.#stepPending = p;
+    if (p && !rec.actors.includes(p.actor)) {
+      rec.actors.push(p.actor);
+      this.#layout.actor(p.actor);
+    }
+    if (p?.question) this.#ask(p);
+    const same = prev && p && prev.actor === p.actor && prev.kind === p.kind && prev.fd === p.fd && prev.line === p.line;
+    if (!same && (prev || p)) this.#emit('seq-diagram:pending', { id: rec.id ?? '', pending: p });
+  }
+
+  /** Whether event ev is the call shown as pending. */
+  #isPendingCall(ev) {
+    const p = this.#stepPending;
+    return Boolean(p) && ev.actor === p.actor && ev.kind === p.kind && (!p.line || ev.line === p.line);
+  }
+
+  /** Shows the question asked about pending call p, or updates its tally. */
+  #ask(p) {
+    const q = p.question;
+    const key = `${this.#next}|${p.actor}|${p.kind}|${p.fd}|${p.line}|${q.text}`;
+    const tally = Array.isArray(q.tally) ? q.tally : [];
+    if (this.#question?.key === key) {
+      this.#question.tally = tally;
+      this.#renderQuestion();
+      return;
+    }
+    // A revealed question gives way, its answer kept in a line above.
+    if (this.#question?.revealed) this.#renderLastAnswer(this.#question);
+    this.#question = {
+      key,
+      actor: p.actor,
+      kind: p.kind,
+      text: String(q.text ?? ''),
+      choices: (Array.isArray(q.choices) ? q.choices : []).map(String),
+      tally,
+      mine: null,
+      atSeq: this.#next,
+      revealed: false,
+      right: -1,
+      event: null,
+    };
+    this.#renderQuestion(true);
+  }
+
+  /** The answer to the question before the one asked now, on one line. */
+  #renderLastAnswer(q) {
+    const el = this.#ui.qLast;
+    if (!q) {
+      el.hidden = true;
+      el.replaceChildren();
+      el.removeAttribute('data-right');
+      return;
+    }
+    const total = q.tally.reduce((a, b) => a + (Number(b) || 0), 0);
+    const correct = q.right >= 0 ? Number(q.tally[q.right]) || 0 : 0;
+    const strong = document.createElement('strong');
+    strong.className = 'right';
+    strong.textContent = q.right >= 0 ? `✓ ${q.choices[q.right]}` : eventLabel(q.event);
+    const mine = q.mine == null ? '' : q.mine === q.right ? ' You predicted it.' : ` You said “${q.choices[q.mine]}”.`;
+    el.replaceChildren(`Last question (${q.actor} · ${callName(q)}): `, strong,
+      total ? ` — ${correct} of ${plural(total, 'answer')} right.${mine}` : ` — nobody answered.`);
+    el.dataset.right = String(q.right);
+    el.hidden = false;
+  }
+
+  /** Reveals the question's answer when the call it asked about is among events. */
+  #reveal(events) {
+    const q = this.#question;
+    const ev = events.find((e) => e.seq >= q.atSeq && e.actor === q.actor && e.kind === q.kind);
+    if (!ev) return;
+    q.revealed = true;
+    q.event = ev;
+    q.right = rightChoice(q.kind, ev);
+    this.#renderQuestion();
+  }
+
+  /** Draws the question: its choices with the tally, and once revealed the right one. */
+  #renderQuestion(fresh = false) {
+    const q = this.#question;
+    const ui = this.#ui;
+    ui.question.hidden = !q;
+    if (!q) return;
+    ui.question.classList.toggle('revealed', q.revealed);
+    if (fresh || ui.qChoices.children.length !== q.choices.length) {
+      ui.qText.textContent = `${q.actor} · ${callName(q)}: ${q.text}`;
+      ui.qChoices.replaceChildren(...q.choices.map((text, i) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'choice';
+        b.dataset.choice = String(i);
+        for (const [cls, t] of [['share', ''], ['text', text], ['count', '0']]) {
+          const span = document.createElement('span');
+          span.className = cls;
+          span.textContent = t;
+          b.append(span);
+        }
+        return b;
+      }));
+      ui.qResult.textContent = '';
+    }
+    const total = q.tally.reduce((a, b) => a + (Number(b) || 0), 0);
+    const over = q.revealed || this.#record?.state !== 'running';
+    Array.from(ui.qChoices.children).forEach((b, i) => {
+      const n = Number(q.tally[i]) || 0;
+      b.lastElementChild.textContent = String(n);
+      b.firstElementChild.style.setProperty('--share', total ? `${Math.round((1000 * n) / total) / 10}%` : '0%');
+      b.setAttribute('aria-pressed', String(q.mine === i));
+      b.disabled = over;
+      b.classList.toggle('right', q.revealed && i === q.right);
+      b.setAttribute('aria-label', `${q.choices[i]}: ${plural(n, 'answer')}${q.revealed && i === q.right ? ' — what the kernel did' : ''}`);
+    });
+    const r = ui.qResult;
+    if (q.revealed) {
+      const strong = document.createElement('strong');
+      strong.className = 'right';
+      strong.textContent = q.right >= 0 ? `✓ ${q.choices[q.right]}` : eventLabel(q.event);
+      const correct = q.right >= 0 ? Number(q.tally[q.right]) || 0 : 0;
+      const mine = q.mine == null ? '' : q.mine === q.right ? ' You predicted it.' : ` You said “${q.choices[q.mine]}”.`;
+      const count = total ? ` ${correct} of ${plural(total, 'answer')} ${correct === 1 ? 'was' : 'were'} right.` : '';
+      const note = this.#layout.marks[this.#layout.pos.get(q.event.seq)]?.note;
+      r.replaceChildren('The kernel: ', strong, ` (${eventLabel(q.event)}).${mine}${count}`, note ? ` It ${note}.` : '');
+    } else if (over) {
+      r.textContent = 'The session ended before this call.';
+    } else if (!r.textContent.startsWith('Your answer was not counted')) {
+      r.textContent = total ? `${plural(total, 'answer')} so far: the answer shows after the call.` : 'Predict, then watch: everyone sees the tally.';
+    }
+  }
+
+  /** Shows or hides the step bar and its controls, and says what comes next. */
+  #updateStepbar() {
+    const ui = this.#ui;
+    const rec = this.#record;
+    const stepped = Boolean(rec?.step) && this.#live;
+    const running = rec?.state === 'running';
+    const control = this.canStep;
+    ui.stepbar.hidden = !(stepped && (running || this.#question));
+    ui.stepControls.hidden = !control;
+    for (const b of [ui.next, ui.run]) b.setAttribute('aria-disabled', String(this.#stepBusy));
+    if (stepped && running) this.setAttribute('data-step', control ? 'control' : 'watch');
+    else this.removeAttribute('data-step');
+    const p = this.#stepPending;
+    let parts;
+    if (!stepped) parts = [];
+    else if (!running) parts = ['The session has ended.'];
+    else if (this.#released) parts = ['Running to the end…'];
+    else if (p) {
+      const [file, line] = sourceOf(p);
+      const call = document.createElement('code');
+      call.className = 'next-call';
+      call.textContent = `${p.actor} ${callName(p)}(${p.fd >= 0 ? `fd ${p.fd}` : ''})`;
+      parts = ['Next: ', call, line ? ` — ${file} line ${line}` : '', control ? '' : ' · the presenter steps this session'];
+    } else parts = [control ? 'Waiting for the next call…' : 'Step mode: the presenter advances this session one call at a time.'];
+    const text = parts.map((x) => (typeof x === 'string' ? x : x.textContent)).join('');
+    if (ui.stepStatus.textContent !== text) ui.stepStatus.replaceChildren(...parts);
+  }
+
+  /** In step mode, says what the newest call did. */
+  #updateLast() {
+    const rec = this.#record;
+    const ui = this.#ui;
+    const L = this.#layout;
+    const m = L.marks[L.marks.length - 1];
+    if (!rec?.step || !m) {
+      ui.stepLast.replaceChildren();
+      return;
+    }
+    const b = document.createElement('strong');
+    b.textContent = 'Last call: ';
+    const call = document.createElement('code');
+    call.textContent = `${m.actor} ${m.label}`;
+    const what = document.createElement('span');
+    what.className = 'what';
+    what.textContent = m.note ? ` — ${m.note}` : '';
+    ui.stepLast.replaceChildren(b, call, what);
+  }
+
+  /** Room below the last row for the pending call's ghost. */
+  #extra() {
+    return this.#stepPending ? G.row : 0;
+  }
+
+  /** Draws the pending call as a ghost mark on its lifeline, a row below the last. */
+  #drawPending() {
+    const p = this.#stepPending;
+    const L = this.#layout;
+    const layer = this.#ui.pendingLayer;
+    const actor = p ? L.actors.find((a) => a.name === p.actor) : null;
+    if (!actor) {
+      if (this.#ghostKey) layer.replaceChildren();
+      this.#ghostKey = '';
+      return;
+    }
+    const last = L.rows[L.rows.length - 1];
+    const y = last ? last.y + G.row : G.top + G.row / 2;
+    const key = `${actor.x} ${y} ${p.kind} ${p.fd} ${p.src} ${p.line} ${Boolean(p.question)}`;
+    if (key === this.#ghostKey) return;
+    this.#ghostKey = key;
+    layer.innerHTML = renderPending(p, { x: actor.x, y, side: actor.side });
+  }
+
+  /** Draws the note of the event picked under its mark, or none. */
+  #drawCallout() {
+    const L = this.#layout;
+    const seq = this.#selectedSeq;
+    const m = seq == null ? null : L.marks[L.pos.get(seq)];
+    const key = m?.note ? `${m.seq} ${m.x} ${m.y} ${L.width}` : '';
+    if (key === this.#calloutKey) return;
+    this.#calloutKey = key;
+    this.#ui.noteLayer.innerHTML = key ? renderCallout(m, L.width) : '';
+  }
+
+  // --- the code pane
+
+  /** Shows the programs' source when the code attribute asks for it and the record's scenario has some. */
+  #loadSources() {
+    const rec = this.#record;
+    if (!this.code || !rec) {
+      this.#showCode(null, '');
+      return;
+    }
+    if (Array.isArray(rec.sources) && rec.sources.length) {
+      this.#showCode(rec.sources, `record ${rec.id ?? ''} ${rec.scenario ?? ''}`);
+      return;
+    }
+    // A saved record without sources, and no server to ask: no pane.
+    if (!rec.scenario || !(this.#live || this.hasAttribute('server'))) {
+      this.#showCode(null, '');
+      return;
+    }
+    const base = this.server;
+    const key = `api ${base} ${rec.scenario}`;
+    if (key === this.#sourcesKey) {
+      this.#showCode(this.#sources, key);
+      return;
+    }
+    const gen = this.#gen;
+    scenariosOf(base).then(
+      (list) => {
+        if (gen !== this.#gen || !this.code) return;
+        const sc = Array.isArray(list) ? list.find((s) => s?.name === rec.scenario) : null;
+        this.#showCode(Array.isArray(sc?.sources) && sc.sources.length ? sc.sources : null, key);
+      },
+      () => {
+        if (gen === this.#gen) this.#showCode(null, '');
+      },
+    );
+  }
+
+  /** Fills the code pane with sources (server.c first), or hides it (null). */
+  #showCode(sources, key) {
+    const ui = this.#ui;
+    if (!sources) {
+      this.#sources = null;
+      this.#sourcesKey = '';
+      ui.code.hidden = true;
+      ui.split.classList.remove('with-code');
+      ui.codeFiles.replaceChildren();
+      this.#codeLines.clear();
+      this.#listingBox.clear();
+      this.#listingObserver.disconnect();
+      this.#codeMarks = { current: null, pending: null, hl: null };
+      return;
+    }
+    if (key !== this.#sourcesKey || sources !== this.#sources) {
+      this.#sources = sources;
+      this.#sourcesKey = key;
+      const order = (f) => (f === 'server.c' ? 0 : f === 'client.c' ? 1 : 2);
+      const files = sources.filter((f) => typeof f?.file === 'string').sort((a, b) => order(a.file) - order(b.file));
+      ui.codeFiles.innerHTML = files.map((f) => renderListing(f.file, String(f.text ?? ''))).join('');
+      this.#codeLines = new Map();
+      this.#listingBox.clear();
+      this.#listingObserver.disconnect();
+      for (const section of ui.codeFiles.children) {
+        const pre = section.querySelector('.listing');
+        this.#codeLines.set(section.dataset.file, Array.from(pre.children));
+        this.#listingBox.set(pre, { height: 0, top: 0 });
+        this.#listingObserver.observe(pre);
+      }
+      this.#codeMarks = { current: null, pending: null, hl: null };
+      this.#called.clear();
+      this.#calledUpTo = 0;
+    }
+    ui.code.hidden = false;
+    ui.split.classList.add('with-code');
+    this.#syncCode();
+  }
+
+  /** Forgets the marks of the session drawn before: called lines, current, pending, picked. */
+  #resetCode() {
+    for (const cls of Object.keys(this.#codeMarks)) this.#markLine(cls, null);
+    for (const k of this.#called) {
+      const i = k.lastIndexOf(':');
+      this.#codeLines.get(k.slice(0, i))?.[Number(k.slice(i + 1)) - 1]?.classList.remove('called');
+    }
+    this.#called.clear();
+    this.#calledUpTo = 0;
+    this.#ui.codeInfo.textContent = '';
+  }
+
+  /** Marks the lines that made calls, the newest call's line (current) and the pending call's. */
+  #syncCode() {
+    if (!this.#sources) return;
+    const events = this.#record?.events ?? [];
+    for (let i = this.#calledUpTo; i < events.length; i++) {
+      const [file, line] = sourceOf(events[i]);
+      const k = `${file}:${line}`;
+      if (this.#called.has(k)) continue;
+      this.#called.add(k);
+      this.#codeLines.get(file)?.[line - 1]?.classList.add('called');
+    }
+    this.#calledUpTo = events.length;
+    // The newest call that names a line (captured segments and inferred
+    // calls name none).
+    let last = null;
+    for (let i = events.length - 1; i >= Math.max(0, events.length - 64) && !last; i--) if (events[i].line > 0) last = events[i];
+    this.#markLine('current', last ? sourceOf(last) : null, true);
+    this.#markLine('pending', this.#stepPending ? sourceOf(this.#stepPending) : null, true);
+  }
+
+  /** Moves class cls (current, pending, hl) to the line [file, line]; null takes it away. */
+  #markLine(cls, where, scroll = false) {
+    const el = where ? this.#codeLines.get(where[0])?.[where[1] - 1] ?? null : null;
+    const old = this.#codeMarks[cls];
+    if (old !== el) {
+      old?.classList.remove(cls);
+      el?.classList.add(cls);
+      this.#codeMarks[cls] = el;
+      if (el && scroll) this.#scrollLine(el);
+    }
+    return Boolean(el);
+  }
+
+  /**
+   * Scrolls a listing (only) to show line el, from the line's number and
+   * the listing's size its observer read: no layout reads in a frame.
+   */
+  #scrollLine(el) {
+    const pre = el.parentElement;
+    const box = this.#listingBox.get(pre);
+    if (!box?.height) return;
+    const top = LISTING_PAD + (Number(el.dataset.line) - 1) * LINE_PX;
+    if (top >= box.top + LINE_PX && top + 2 * LINE_PX <= box.top + box.height) return;
+    box.top = Math.max(0, Math.round(top - box.height / 3));
+    pre.scrollTop = box.top;
+  }
+
+  /** Picks a line: highlights the marks and rows of the calls it made. */
+  #activateLine(el) {
+    const file = el.dataset.src;
+    const line = Number(el.dataset.line);
+    this.#rove(el);
+    const seqs = [];
+    for (const ev of this.#record?.events ?? []) {
+      const [f, l] = sourceOf(ev);
+      if (f === file && l === line) seqs.push(ev.seq);
+    }
+    this.#pinned = false;
+    this.#hideDetails();
+    this.#highlight(seqs.length > MAX_HIGHLIGHT ? seqs.slice(0, MAX_HIGHLIGHT) : seqs);
+    this.#markLine('hl', [file, line]);
+    this.#selectedSeq = seqs.length === 1 ? seqs[0] : null;
+    this.#drawCallout();
+    const p = this.#stepPending;
+    const next = p && sourceOf(p)[0] === file && sourceOf(p)[1] === line ? '; it makes the next call' : '';
+    this.#ui.codeInfo.textContent = `${file} line ${line}: ${seqs.length ? plural(seqs.length, 'call') : 'no calls yet'}${next}`;
+    if (seqs.length && !this.#anyMarkInView(seqs)) this.#scrollMarkIntoView(seqs[0]);
+    this.#emit('seq-diagram:line-selected', { src: file, line, seqs });
+  }
+
+  /** Whether the diagram shows one of the marks of seqs (reads the scroll position: on interaction only). */
+  #anyMarkInView(seqs) {
+    const vp = this.#ui.viewport;
+    const top = vp.scrollTop;
+    const bottom = top + vp.clientHeight;
+    const L = this.#layout;
+    return seqs.some((seq) => {
+      const m = L.marks[L.pos.get(seq)];
+      return m && m.y >= top && m.y <= bottom;
+    });
+  }
+
+  /** Keys in a listing: ↑ ↓ PageUp PageDown Home End move between lines; Enter or Space picks one. */
+  #onCodeKey(e) {
+    const el = e.target.closest?.('.line');
+    if (!el) return;
+    const lines = this.#codeLines.get(el.dataset.src) ?? [];
+    const i = Number(el.dataset.line) - 1;
+    let to;
+    switch (e.key) {
+      case 'ArrowDown': to = lines[i + 1]; break;
+      case 'ArrowUp': to = lines[i - 1]; break;
+      case 'PageDown': to = lines[Math.min(lines.length - 1, i + 15)]; break;
+      case 'PageUp': to = lines[Math.max(0, i - 15)]; break;
+      case 'Home': to = lines[0]; break;
+      case 'End': to = lines[lines.length - 1]; break;
+      case 'Enter':
+      case ' ':
+        e.preventDefault();
+        this.#activateLine(el);
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    if (to) {
+      this.#rove(to);
+      to.focus();
+    }
+  }
+
+  /** Makes line el its listing's one tab stop. */
+  #rove(el) {
+    for (const l of this.#codeLines.get(el.dataset.src) ?? []) if (l !== el && l.tabIndex === 0) l.tabIndex = -1;
+    el.tabIndex = 0;
+  }
+
+  /** Folds or unfolds the code pane; by the viewer, it tells the page (seq-diagram:code). */
+  #setCodeOpen(open, byViewer) {
+    const ui = this.#ui;
+    this.#codeOpen = open;
+    ui.split.classList.toggle('code-collapsed', !open);
+    ui.codeToggle.setAttribute('aria-expanded', String(open));
+    ui.codeToggle.textContent = open ? 'Hide code' : 'Show code';
+    if (byViewer) this.#emit('seq-diagram:code', { open });
   }
 
   /** Adds a payload to the details: as text (unless binary) and as a hex dump. */

@@ -1,0 +1,583 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"seqd/trace"
+	"seqd/web"
+)
+
+// stepView is what a page shows of a stepped session, read from the
+// <seq-diagram> shadow DOM.
+type stepView struct {
+	State   string `json:"state"`
+	Session string `json:"session"`
+	Role    string `json:"role"` // data-step: "control" (holds the token), "watch", or ""
+	Marks   int    `json:"marks"`
+	Rows    int    `json:"rows"`
+	// NextShown: the Next button shows (only the browser with the token);
+	// NextReady: and no step is on its way.
+	NextShown bool `json:"nextShown"`
+	NextReady bool `json:"nextReady"`
+	Pending   *struct {
+		Actor    string `json:"actor"`
+		Kind     string `json:"kind"`
+		Src      string `json:"src"`
+		Line     int    `json:"line"`
+		Question bool   `json:"question"`
+	} `json:"pending"`
+	Ghost       *lineAt `json:"ghost"`       // the ghost mark of the pending call
+	Current     *lineAt `json:"current"`     // the code line marked current
+	PendingLine *lineAt `json:"pendingLine"` // the code line marked pending
+	Lines       int     `json:"lines"`       // lines in the code pane
+}
+
+type lineAt struct {
+	Actor string `json:"actor"`
+	Src   string `json:"src"`
+	Line  int    `json:"line"`
+	Text  string `json:"text"`
+}
+
+const readStep = `(() => {
+  const el = document.querySelector('seq-diagram');
+  const r = el && el.shadowRoot;
+  if (!r) return {state: ''};
+  const at = (n) => n ? {actor: n.dataset.actor || '', src: n.dataset.src || '', line: Number(n.dataset.line || 0), text: n.textContent} : null;
+  const next = r.querySelector('[data-step="next"]');
+  const p = el.pending;
+  return {
+    state: el.dataset.state || '',
+    session: el.dataset.session || '',
+    role: el.dataset.step || '',
+    marks: r.querySelectorAll('svg.seq-diagram .event[data-seq]').length,
+    rows: r.querySelectorAll('.transcript tr[data-seq]').length,
+    nextShown: !!next && next.checkVisibility(),
+    nextReady: !!next && next.checkVisibility() && next.getAttribute('aria-disabled') !== 'true',
+    pending: p ? {actor: p.actor, kind: p.kind, src: p.src || '', line: p.line || 0, question: !!p.question} : null,
+    ghost: at(r.querySelector('svg.seq-diagram .layer-pending .pending')),
+    current: at(r.querySelector('.code .line.current')),
+    pendingLine: at(r.querySelector('.code .line.pending')),
+    lines: r.querySelectorAll('.code .line[data-src][data-line]').length,
+  };
+})()`
+
+func readStepView(t *testing.T, tab context.Context) stepView {
+	t.Helper()
+	v, err := chromedp.Run(tab, chromedp.Evaluate[stepView](readStep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// pollStep waits until the page's step view satisfies the JS condition on
+// v (the object readStep returns), and returns it.
+func pollStep(t *testing.T, tab context.Context, cond, what string) stepView {
+	t.Helper()
+	expr := fmt.Sprintf(`(() => { const v = %s; return (%s) ? v : null; })()`, readStep, cond)
+	v, err := chromedp.Run(tab, chromedp.Poll[stepView](expr, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v (page shows %+v)", what, err, readStepView(t, tab))
+	}
+	return v
+}
+
+// pressNext presses Next the way i says: the button, →, or the space bar
+// with focus on no control.
+func pressNext(t *testing.T, tab context.Context, i int) {
+	t.Helper()
+	var err error
+	switch i % 3 {
+	case 0:
+		err = chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('[data-step="next"]').click()`))
+	case 1:
+		err = chromedp.Do(tab, chromedp.KeyEvent(kb.ArrowRight))
+	default:
+		err = chromedp.Do(tab,
+			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+			chromedp.KeyEvent(" "))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepFetch POSTs a step from the page with the given Authorization
+// header ("" for none) and returns the status.
+func stepFetch(t *testing.T, tab context.Context, id, auth string) int {
+	t.Helper()
+	js := fmt.Sprintf(`(async () => {
+	  const headers = %q ? {Authorization: %q} : {};
+	  const res = await fetch('/api/sessions/' + %q + '/step', {method: 'POST', headers});
+	  return res.status;
+	})()`, auth, auth, id)
+	status, err := chromedp.Run(tab, chromedp.Evaluate[int](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status
+}
+
+// startFromPage checks the teaching options on the main page, presses the
+// scenario's button and returns the new session's id.
+func startFromPage(t *testing.T, tab context.Context, base, scenario string, questions bool) string {
+	t.Helper()
+	if err := chromedp.Do(tab,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-scenario="`+scenario+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#step-mode`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	set := fmt.Sprintf(`(() => {
+	  const step = document.getElementById('step-mode');
+	  if (!step.checked) step.click();
+	  const q = document.getElementById('questions');
+	  if (q.checked !== %v) q.click();
+	  return step.checked && !q.disabled && q.checked === %v;
+	})()`, questions, questions)
+	ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](set))
+	if err != nil || !ok {
+		t.Fatalf("checking Step mode (and Questions %v): %v %v", questions, ok, err)
+	}
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`button[data-scenario="`+scenario+`"]`))); err != nil {
+		t.Fatal(err)
+	}
+	path, err := chromedp.Run(tab, chromedp.Poll[string](`location.pathname.startsWith('/s/') ? location.pathname : null`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the address never became /s/{id}: %v", err)
+	}
+	return strings.TrimPrefix(path, "/s/")
+}
+
+func TestStepBrowserStepsCallByCall(t *testing.T) {
+	tab := newTab(t)
+	ts := newTestServer(t, web.Config{})
+	id := startFromPage(t, tab, ts.URL, "serviceclient", false)
+
+	if rec := getRecord(t, ts.URL, id); !rec.Step || rec.Scenario != "serviceclient" {
+		t.Fatalf("the page started %s with step %v; want a stepped serviceclient session", rec.Scenario, rec.Step)
+	}
+	v := pollStep(t, tab, `v.pending && v.nextShown && v.role === 'control' && v.lines > 0`, "the first pending call, Next and the code pane")
+	if v.Marks != 0 {
+		t.Fatalf("%d events before any step; want none", v.Marks)
+	}
+
+	var viewer context.Context // a second tab on /s/{id}, from step 3 on
+	for i := 0; ; i++ {
+		if i > 60 {
+			t.Fatal("more than 60 steps")
+		}
+		// Wait for the next call to show as pending, or for the end.
+		v = pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.pendingLine && v.nextReady)`, fmt.Sprintf("pending call %d", i))
+		if v.State != "running" {
+			break
+		}
+		p := *v.Pending
+		if v.Ghost.Actor != p.Actor || v.Ghost.Line != p.Line || !strings.HasPrefix(v.Ghost.Text, "next: ") {
+			t.Errorf("step %d: the ghost mark %+v does not show pending %+v", i, *v.Ghost, p)
+		}
+		if v.PendingLine.Src != p.Src || v.PendingLine.Line != p.Line {
+			t.Errorf("step %d: code line %+v marked pending; want %s:%d", i, *v.PendingLine, p.Src, p.Line)
+		}
+		before := v.Marks
+
+		if i == 3 {
+			// A second viewer follows the same session, without the token.
+			var cancel context.CancelFunc
+			viewer, cancel = chromedp.NewContext(tab)
+			t.Cleanup(cancel)
+			if err := chromedp.Do(viewer, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+				t.Fatal(err)
+			}
+			w := pollStep(t, viewer, fmt.Sprintf(`v.marks === %d && v.pending && v.role === 'watch'`, before), "the second viewer's page")
+			if w.NextShown {
+				t.Error("the second viewer, who has no token, is shown Next")
+			}
+			for _, auth := range []string{"", "Bearer not-the-token"} {
+				if status := stepFetch(t, viewer, id, auth); status != http.StatusForbidden {
+					t.Errorf("a step from the second viewer with Authorization %q: %d; want 403", auth, status)
+				}
+			}
+			if n := len(getRecord(t, ts.URL, id).Events); n != before {
+				t.Errorf("refused steps made calls: %d events; want %d", n, before)
+			}
+		}
+		if i == 6 {
+			// A reload of /s/{id} in the same tab can still step.
+			if err := chromedp.Do(tab, chromedp.Reload()); err != nil {
+				t.Fatal(err)
+			}
+			pollStep(t, tab, fmt.Sprintf(`v.marks === %d && v.pending && v.nextShown && v.role === 'control'`, before), "Next after a reload")
+		}
+
+		pressNext(t, tab, i)
+		v = pollStep(t, tab, fmt.Sprintf(`v.marks >= %d && v.rows >= %d`, before+1, before+1), fmt.Sprintf("the event of step %d", i))
+		// The step's response comes after its event is recorded: once the
+		// next call shows (or the session ends), no second event may have
+		// slipped in.
+		v = pollStep(t, tab, fmt.Sprintf(`v.state !== 'running' || v.pending || v.marks > %d`, before+1), fmt.Sprintf("what follows step %d", i))
+		rec := getRecord(t, ts.URL, id)
+		if v.Marks != before+1 || len(rec.Events) != before+1 {
+			t.Fatalf("step %d: %d marks, %d events recorded; want exactly one more than %d", i, v.Marks, len(rec.Events), before)
+		}
+		e := rec.Events[before]
+		if e.Actor != p.Actor || string(e.Kind) != p.Kind || e.Line != p.Line {
+			t.Errorf("step %d made %s %s (line %d); pending was %+v", i, e.Actor, e.Kind, e.Line, p)
+		}
+		if v.Current == nil || v.Current.Src != e.Src || v.Current.Line != e.Line {
+			t.Errorf("step %d: code line %+v marked current; want the event's %s:%d", i, v.Current, e.Src, e.Line)
+		}
+		if viewer != nil {
+			w := pollStep(t, viewer, fmt.Sprintf(`v.marks === %d && v.rows === %d`, before+1, before+1), fmt.Sprintf("the second viewer to see step %d", i))
+			if w.Current == nil || w.Current.Src != v.Current.Src || w.Current.Line != v.Current.Line {
+				t.Errorf("step %d: the second viewer marks line %+v; the stepper %+v", i, w.Current, v.Current)
+			}
+		}
+	}
+
+	rec := waitDone(t, ts.URL, id)
+	if rec.State != trace.StateDone {
+		t.Fatalf("the stepped session ended %s: %s", rec.State, rec.Error)
+	}
+	checkDrawing(t, waitDrawn(t, tab, id), rec)
+	if viewer == nil {
+		t.Fatal("the session ended before the second viewer came")
+	}
+	checkDrawing(t, waitDrawn(t, viewer, id), rec)
+	if v := readStepView(t, tab); v.NextShown || v.Ghost != nil || v.PendingLine != nil {
+		t.Errorf("after the end the page still shows Next, a ghost or a pending line: %+v", v)
+	}
+}
+
+// rightChoice is the choice a question's revealed event bears out: the
+// rules of docs/protocol.md and netcore's question.
+func rightChoice(e trace.Event) int {
+	switch e.Kind {
+	case trace.KindRecv:
+		switch {
+		case e.Errno != "":
+			return 3
+		case e.EOF:
+			return 1
+		case e.Blocked:
+			return 2
+		}
+		return 0
+	case trace.KindConnect:
+		switch {
+		case e.Ret == 0 && e.Errno == "":
+			return 0
+		case e.Errno == "ECONNREFUSED":
+			return 2
+		case e.Errno == "ETIMEDOUT":
+			return 3
+		case e.Blocked:
+			return 1
+		}
+	case trace.KindSend:
+		switch {
+		case e.Errno != "":
+			return 3
+		case e.Bytes < e.Want:
+			return 1
+		case e.Blocked:
+			return 2
+		}
+		return 0
+	}
+	return -1
+}
+
+// questionView is the question a page shows.
+type questionView struct {
+	Shown    bool     `json:"shown"`
+	Revealed bool     `json:"revealed"`
+	Text     string   `json:"text"`
+	Choices  []string `json:"choices"`
+	Counts   []int    `json:"counts"`
+	Pressed  int      `json:"pressed"`
+	Right    int      `json:"right"`
+	Result   string   `json:"result"`
+	// LastRight: the right choice of the question before, once a new one
+	// took its place (-1 for none).
+	LastRight int `json:"lastRight"`
+}
+
+const readQuestion = `(() => {
+  const r = document.querySelector('seq-diagram').shadowRoot;
+  const q = r.querySelector('.question');
+  const bs = [...r.querySelectorAll('.question button[data-choice]')];
+  return {
+    shown: !!q && q.checkVisibility(),
+    revealed: !!q && q.classList.contains('revealed'),
+    text: r.querySelector('.q-text').textContent,
+    choices: bs.map(b => b.querySelector('.text').textContent),
+    counts: bs.map(b => Number(b.querySelector('.count').textContent)),
+    pressed: bs.findIndex(b => b.getAttribute('aria-pressed') === 'true'),
+    right: bs.findIndex(b => b.classList.contains('right')),
+    result: r.querySelector('.q-result').textContent,
+    lastRight: r.querySelector('.q-last').hidden ? -1 : Number(r.querySelector('.q-last').dataset.right),
+  };
+})()`
+
+func pollQuestion(t *testing.T, tab context.Context, cond, what string) questionView {
+	t.Helper()
+	expr := fmt.Sprintf(`(() => { const q = %s; return (%s) ? q : null; })()`, readQuestion, cond)
+	q, err := chromedp.Run(tab, chromedp.Poll[questionView](expr, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		now, _ := chromedp.Run(tab, chromedp.Evaluate[questionView](readQuestion))
+		t.Fatalf("waiting for %s: %v (page shows %+v)", what, err, now)
+	}
+	return q
+}
+
+func clickChoice(t *testing.T, tab context.Context, i int) {
+	t.Helper()
+	js := fmt.Sprintf(`document.querySelector('seq-diagram').shadowRoot.querySelector('.question button[data-choice="%d"]').click()`, i)
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStepBrowserQuestions asks, answers and reveals a question in two
+// tabs, and takes the README's screenshot of step mode when
+// SEQD_SCREENSHOT_DIR is set.
+func TestStepBrowserQuestions(t *testing.T) {
+	tab := newTab(t)
+	shots := os.Getenv("SEQD_SCREENSHOT_DIR")
+	if shots != "" {
+		if err := chromedp.Do(tab, chromedp.EmulateViewport(1600, 1080)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := newTestServer(t, web.Config{})
+	id := startFromPage(t, tab, ts.URL, "serviceclient", true)
+	if rec := getRecord(t, ts.URL, id); !rec.Step || !rec.Questions {
+		t.Fatalf("the page started a session with step %v, questions %v; want both", rec.Step, rec.Questions)
+	}
+
+	// Step until the server's read after the client shut down is pending:
+	// the first call serviceclient asks about.
+	var v stepView
+	for i := 0; ; i++ {
+		v = pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.nextReady)`, "a pending call")
+		if v.State != "running" || i > 40 {
+			t.Fatalf("no question after %d steps (state %s)", i, v.State)
+		}
+		if v.Pending.Question {
+			break
+		}
+		before := v.Marks
+		pressNext(t, tab, 0)
+		pollStep(t, tab, fmt.Sprintf(`v.marks > %d`, before), "a step")
+	}
+	q := pollQuestion(t, tab, `q.shown && !q.revealed && q.choices.length >= 3`, "the question on the stepper's page")
+	pending := getRecord(t, ts.URL, id).Pending
+	if pending == nil || pending.Question == nil || q.Text == "" || !strings.Contains(q.Text, pending.Question.Text) {
+		t.Fatalf("the page asks %q; the server's pending call %+v", q.Text, pending)
+	}
+	if !strings.Contains(v.Ghost.Text, "predict") {
+		t.Errorf("the ghost mark %q does not say there is a question", v.Ghost.Text)
+	}
+
+	viewer, cancel := chromedp.NewContext(tab)
+	defer cancel()
+	if err := chromedp.Do(viewer, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	pollQuestion(t, viewer, `q.shown && !q.revealed && q.choices.length >= 3`, "the question on the viewer's page")
+
+	// The stepper's tab and the viewer's tab answer (the same browser, so
+	// the same viewer id: one answer, changed), and two more viewers answer
+	// through the API.
+	clickChoice(t, tab, 0)
+	pollQuestion(t, viewer, `q.counts[0] === 1`, "the viewer's tally to count the stepper's answer")
+	clickChoice(t, viewer, 1)
+	for i, who := range []string{"ann", "bo"} {
+		resp, b := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", fmt.Sprintf(`{"viewer":%q,"choice":%d}`, who, i))
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("answer: %d %s", resp.StatusCode, b)
+		}
+	}
+	q = pollQuestion(t, tab, `q.counts[0] === 1 && q.counts[1] === 2`, "the live tally on the stepper's page")
+	if q.Pressed != 0 {
+		t.Errorf("the stepper's page marks choice %d as its answer; want 0", q.Pressed)
+	}
+	if w := pollQuestion(t, viewer, `q.counts[0] === 1 && q.counts[1] === 2`, "the live tally on the viewer's page"); w.Pressed != 1 {
+		t.Errorf("the viewer's page marks choice %d as its answer; want 1", w.Pressed)
+	}
+
+	if shots != "" {
+		// The README's picture: step mode with the code pane, the pending
+		// call and its question.
+		if err := chromedp.Do(tab,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`),
+			chromedp.Sleep(400*time.Millisecond),
+		); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, "step-mode.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	before := v.Marks
+	asked := q
+	pressNext(t, tab, 1)
+	pollStep(t, tab, fmt.Sprintf(`v.marks > %d && (v.state !== 'running' || v.pending)`, before), "the step asked about")
+	rec := getRecord(t, ts.URL, id)
+	if len(rec.Events) != before+1 {
+		t.Fatalf("%d events after the step; want %d", len(rec.Events), before+1)
+	}
+	e := rec.Events[before]
+	want := rightChoice(e)
+	if want < 0 {
+		t.Fatalf("no choice fits the revealed %s (%+v)", e.Call(), e)
+	}
+	// The answer shows in the question, or, when the next call asks
+	// another, in the line above it.
+	for name, page := range map[string]context.Context{"stepper": tab, "viewer": viewer} {
+		q := pollQuestion(t, page, `(q.revealed && q.right >= 0) || q.lastRight >= 0`, "the reveal on the "+name+"'s page")
+		if q.Revealed {
+			if q.Right != want || fmt.Sprint(q.Counts) != fmt.Sprint(asked.Counts) || !strings.Contains(q.Result, q.Choices[want]) {
+				t.Errorf("the %s's page reveals choice %d with tally %v (%q); want %d with the final tally %v", name, q.Right, q.Counts, q.Result, want, asked.Counts)
+			}
+		} else if q.LastRight != want {
+			t.Errorf("the %s's page says choice %d was right; want %d for %s", name, q.LastRight, want, e.Call())
+		}
+	}
+
+	// Run to end releases the rest.
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('[data-step="run"]').click()`)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := waitDone(t, ts.URL, id); rec.State != trace.StateDone {
+		t.Fatalf("after Run to end: %s %s", rec.State, rec.Error)
+	} else {
+		checkDrawing(t, waitDrawn(t, tab, id), rec)
+		checkDrawing(t, waitDrawn(t, viewer, id), rec)
+	}
+}
+
+// TestStepBrowserCodePane checks the code pane of a finished session:
+// listings for both programs, a line per event's line marked called,
+// picking a mark marks its line, and picking a line marks its calls.
+func TestStepBrowserCodePane(t *testing.T) {
+	tab := newTab(t)
+	ts := newTestServer(t, web.Config{})
+	id := createSession(t, ts.URL, `{"scenario":"serviceclient"}`)
+	rec := waitDone(t, ts.URL, id)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	checkDrawing(t, waitDrawn(t, tab, id), rec)
+	last := rec.Events[len(rec.Events)-1]
+	v := pollStep(t, tab, `v.current && v.lines > 0`, "the code pane")
+	if v.Current.Src != last.Src || v.Current.Line != last.Line {
+		t.Errorf("line %+v marked current; want the last event's %s:%d", v.Current, last.Src, last.Line)
+	}
+
+	// Clicking a mark marks its line; clicking a line marks its calls.
+	var recv trace.Event
+	for _, e := range rec.Events {
+		if e.Kind == trace.KindRecv && e.Actor == "server" {
+			recv = e
+			break
+		}
+	}
+	js := fmt.Sprintf(`(() => {
+	  const r = document.querySelector('seq-diagram').shadowRoot;
+	  r.querySelector('svg.seq-diagram .event[data-seq="%d"]').dispatchEvent(new MouseEvent('click', {bubbles: true}));
+	  const hl = r.querySelector('.code .line.hl');
+	  return hl ? hl.dataset.src + ':' + hl.dataset.line : '';
+	})()`, recv.Seq)
+	got, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%s:%d", recv.Src, recv.Line); got != want {
+		t.Errorf("clicking mark %d marked line %q; want %q", recv.Seq, got, want)
+	}
+	var wantSeqs []int
+	for _, e := range rec.Events {
+		if e.Src == recv.Src && e.Line == recv.Line {
+			wantSeqs = append(wantSeqs, e.Seq)
+		}
+	}
+	js = fmt.Sprintf(`(() => {
+	  const r = document.querySelector('seq-diagram').shadowRoot;
+	  r.querySelector('.code .line[data-src=%q][data-line="%d"]').click();
+	  return {
+	    marks: [...r.querySelectorAll('svg.seq-diagram .event.hl')].map(n => Number(n.dataset.seq)),
+	    rows: [...r.querySelectorAll('.transcript tr.hl')].map(n => Number(n.dataset.seq)),
+	  };
+	})()`, recv.Src, recv.Line)
+	hl, err := chromedp.Run(tab, chromedp.Evaluate[struct{ Marks, Rows []int }](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(hl.Marks) != fmt.Sprint(wantSeqs) || fmt.Sprint(hl.Rows) != fmt.Sprint(wantSeqs) {
+		t.Errorf("clicking %s:%d highlighted marks %v and rows %v; want the calls it made, %v", recv.Src, recv.Line, hl.Marks, hl.Rows, wantSeqs)
+	}
+
+	// The transcript says what the kernel did, for every row.
+	notes, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.transcript tr[data-seq] td.note')].map(n => n.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != len(rec.Events) {
+		t.Fatalf("%d note cells; want %d", len(notes), len(rec.Events))
+	}
+	for i, n := range notes {
+		if n == "" {
+			t.Errorf("event %d (%s) has no note", i, rec.Events[i].Call())
+		}
+	}
+	for i, e := range rec.Events {
+		if e.Kind == trace.KindShutdown && !strings.Contains(notes[i], "FIN") {
+			t.Errorf("the note of %s says %q; want it to name the FIN", e.Call(), notes[i])
+		}
+	}
+
+	// A saved record draws without a server: its own sources show, or no pane.
+	saved, _ := json.Marshal(rec)
+	for _, withSources := range []bool{false, true} {
+		js := fmt.Sprintf(`(async () => {
+		  const el = document.querySelector('seq-diagram');
+		  const rec = %s;
+		  if (%v) rec.sources = [{file: 'server.c', text: 'int main(void) {\n  return 0; /* <b>not bold</b> */\n}\n'}];
+		  el.load(rec);
+		  await new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)));
+		  const r = el.shadowRoot;
+		  return {pane: r.querySelector('.code').checkVisibility(), bold: r.querySelectorAll('.code b').length, lines: r.querySelectorAll('.code .line').length};
+		})()`, saved, withSources)
+		got, err := chromedp.Run(tab, chromedp.Evaluate[struct {
+			Pane        bool
+			Bold, Lines int
+		}](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Pane != withSources || got.Bold != 0 || (withSources && got.Lines != 3) {
+			t.Errorf("a saved record (sources %v): pane %v, %d lines, %d unescaped tags", withSources, got.Pane, got.Lines, got.Bold)
+		}
+	}
+}
