@@ -42,6 +42,12 @@ type sock struct {
 	conn        string // "CLIENT-SERVER" once connected
 	local, peer string
 	sent, recvd int64 // stream offsets in each direction
+
+	// mirror, when set, records the calls the far end of this socket's
+	// connection must have made, around each of this socket's events: the
+	// peers of the lab port and of the proxy, which seqd does not run
+	// (infer.go).
+	mirror *mirror
 }
 
 // newSock wraps a fresh non-blocking fd and ties its deadline to the
@@ -85,11 +91,23 @@ func (s *sock) record(e *trace.Event, began time.Time, err error) error {
 		hint = s.hint.text
 	}
 	s.ex.sourceLine(e, s.cvar, hint)
+	if s.mirror != nil {
+		// The far end's calls that led to this one come first (infer.go).
+		if err := s.mirror.before(s, e); err != nil {
+			return err
+		}
+	}
 	if s.ex.capture != nil {
 		// The segments this call sent or caused come first.
 		s.ex.capture.drain()
 	}
-	return s.ex.record(e, began)
+	if err := s.ex.record(e, began); err != nil {
+		return err
+	}
+	if s.mirror != nil {
+		return s.mirror.after(s, e)
+	}
+	return nil
 }
 
 // at says which of several lines making calls of kind on this socket the
@@ -176,13 +194,22 @@ func (s *sock) setsockoptInt(level, opt int, name string, v int) error {
 // bind binds to 127.0.0.1:port (0 lets the kernel choose) and reads the
 // address the kernel gave with getsockname.
 func (s *sock) bind(port int) error {
+	return s.bindAddr(netip.AddrPortFrom(netip.AddrFrom4(loopback), uint16(port)))
+}
+
+// bindAddr binds to an IPv4 address and port, as bind does. Only the lab
+// port and the proxy, whose addresses are the operator's command-line
+// flags, bind to anything but 127.0.0.1.
+func (s *sock) bindAddr(ap netip.AddrPort) error {
 	if err := s.ex.before(s.call(trace.KindBind)); err != nil {
 		return err
 	}
 	began := time.Now()
 	var berr error
-	if err := s.rc.Control(func(fd uintptr) {
-		berr = unix.Bind(int(fd), &unix.SockaddrInet4{Port: port, Addr: loopback})
+	if !ap.Addr().Unmap().Is4() {
+		berr = unix.EAFNOSUPPORT // the socket is AF_INET
+	} else if err := s.rc.Control(func(fd uintptr) {
+		berr = unix.Bind(int(fd), &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()})
 		if berr == nil {
 			var sa unix.Sockaddr
 			if sa, berr = unix.Getsockname(int(fd)); berr == nil {
@@ -284,17 +311,29 @@ func (s *sock) accept() (*sock, error) {
 // non-blocking socket, so wait for writability and read SO_ERROR, as a
 // blocking connect does inside the kernel.
 func (s *sock) connect(port int) error {
-	if err := s.ex.before(call{actor: s.actor, kind: trace.KindConnect, s: s, port: port}); err != nil {
+	return s.connectAddr(netip.AddrPortFrom(netip.AddrFrom4(loopback), uint16(port)))
+}
+
+// connectAddr connects to an IPv4 address and port, as connect does. The
+// scenarios connect only to their own listeners on 127.0.0.1; only the
+// proxy connects elsewhere: to the target the operator gave on its command
+// line (loopback unless -allow-remote-target), never to an address that a
+// request names.
+func (s *sock) connectAddr(ap netip.AddrPort) error {
+	if err := s.ex.before(call{actor: s.actor, kind: trace.KindConnect, s: s, port: int(ap.Port())}); err != nil {
 		return err
 	}
 	began := time.Now()
-	s.peer = netip.AddrPortFrom(netip.AddrFrom4(loopback), uint16(port)).String()
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	s.peer = ap.String()
 	started, blocked := false, false
 	var cerr error
-	if err := s.rc.Write(func(fd uintptr) bool {
+	if !ap.Addr().Is4() {
+		cerr = unix.EAFNOSUPPORT // the socket is AF_INET
+	} else if err := s.rc.Write(func(fd uintptr) bool {
 		if !started {
 			started = true
-			cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: port, Addr: loopback})
+			cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
 			if la, err := unix.Getsockname(int(fd)); err == nil && s.ex.capture != nil {
 				// The port is chosen now: name the SYN's sender.
 				s.ex.noteAddr(sockaddrString(la), s.actor)

@@ -114,6 +114,8 @@ type Server struct {
 	// session, which only the browser that started it holds.
 	tokensMu   sync.Mutex
 	stepTokens map[string]string
+
+	lab labBook // the lab port's address and newest sessions (lab.go)
 }
 
 // New returns a Server that starts sessions with runner and keeps them in
@@ -193,6 +195,7 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		r.Use(s.cors)
 		r.Get("/scenarios", s.listScenarios)
+		r.Get("/lab", s.listLab)
 		r.Get("/capabilities", s.capabilities)
 		r.With(s.rateLimit()).Post("/sessions", s.createSession)
 		r.Route("/sessions/{id}", func(r chi.Router) {
@@ -331,7 +334,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s.store.Add(sess)
 	s.runner.Start(s.ctx, sess)
-	s.watch(sess, ip)
+	s.watch(sess, func() {
+		s.running.release(ip)
+		s.tokensMu.Lock()
+		delete(s.stepTokens, sess.ID())
+		s.tokensMu.Unlock()
+	})
 	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "step", req.Step, "client", ip)
 	w.Header().Set("Location", "/api/sessions/"+sess.ID())
 	writeJSON(w, http.StatusCreated, resp)
@@ -384,19 +392,18 @@ func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (create
 	return req, 0, nil
 }
 
-// watch waits for a session to finish, then frees its place, counts and
-// logs it, and saves it to the archive.
-func (s *Server) watch(sess *trace.Session, ip string) {
+// watch waits for a session to finish, then calls release (if any) to free
+// what it held, counts and logs it, and saves it to the archive.
+func (s *Server) watch(sess *trace.Session, release func()) {
 	s.metrics.started.WithLabelValues(sess.Scenario()).Inc()
 	s.metrics.running.Inc()
 	s.sessWG.Add(1)
 	go func() {
 		defer s.sessWG.Done()
 		<-sess.Done() // the runner finishes every session: its deadline, or Close, cancels it
-		s.running.release(ip)
-		s.tokensMu.Lock()
-		delete(s.stepTokens, sess.ID())
-		s.tokensMu.Unlock()
+		if release != nil {
+			release()
+		}
 		s.metrics.running.Dec()
 		rec := sess.Snapshot()
 		s.metrics.finished.WithLabelValues(rec.Scenario, string(rec.State)).Inc()

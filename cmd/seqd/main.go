@@ -30,7 +30,10 @@ func main() {
 const usage = `seqd runs real TCP exchanges on loopback and draws every socket call.
 
 Usage:
-  seqd [serve] [-addr HOST:PORT]   serve the web app (default 127.0.0.1:8080)
+  seqd [serve] [-addr HOST:PORT]   serve the web app (default 127.0.0.1:8080); -lab-port 7000 also
+                                   traces any program that connects to port 7000
+  seqd proxy -listen 127.0.0.1:9000 -target 127.0.0.1:7000
+                                   trace a client and a server of your own, with seqd between them
   seqd run SCENARIO [flags]        run one session and print its calls
   seqd list                        list the scenarios and their parameters
   seqd bench [-quick]              measure this machine against seqd's performance targets
@@ -50,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "run":
 		return runScenario(ctx, args, stdout, stderr)
+	case "proxy":
+		return proxy(ctx, args, stdout, stderr)
 	case "list":
 		return list(stdout)
 	case "bench":
@@ -59,5 +64,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q; the commands are serve, run, list, bench", cmd)
+	return fmt.Errorf("unknown command %q; the commands are serve, proxy, run, list, bench", cmd)
 }

@@ -44,6 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", 2_000, "WebSocket viewers of one session")
 	fs.IntVar(&limits.MaxMessageBytes, "max-message", 1<<20, "bytes in one WebSocket message")
 	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
+	labFlags := registerLabFlags(fs) // lab.go
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,12 +82,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lab, err := labFlags.open(runner, srv)
+	if err != nil {
+		return err
+	}
+	defer lab.close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another seqd running? try -addr 127.0.0.1:0)", *addr, err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(stdout, "seqd: open http://%s/ in your browser (Ctrl-C stops)\n", displayAddr(ln.Addr()))
+	lab.serve(srv.Context(), stdout, logger)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -96,6 +103,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "grace", *grace)
+	lab.close() // no new lab connections; the running ones may finish
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -104,7 +112,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Let running sessions finish within the grace period, then cancel
 	// them, and close the streams that watch them.
 	finished := make(chan struct{})
-	go func() { runner.Wait(); close(finished) }()
+	go func() { runner.Wait(); lab.wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-shutdownCtx.Done():

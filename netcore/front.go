@@ -1,0 +1,358 @@
+package netcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"seqd/trace"
+)
+
+// frontBacklog is the listen backlog of the lab port and the proxy.
+const frontBacklog = 64
+
+// front is a traced listening socket that makes every connection it accepts
+// a session of its own, with the far end drawn by a mirror: the lab port
+// (lab.go) and the proxy (proxy.go), where programs that seqd does not run
+// connect. Its methods Addr, Serve, Close and Wait are Lab's and Proxy's.
+type front struct {
+	r         *Runner
+	scenario  string         // "lab" or "proxy"
+	actor     string         // the traced end: "server" or "proxy"
+	actors    []string       // every lifeline, in drawing order
+	params    map[string]any // every session's, besides "client"
+	idle      time.Duration
+	idleErr   error
+	maxConns  int
+	maxPerIP  int
+	onSession func(sess *trace.Session, client string)
+	// serveConn serves one accepted connection; the front closes what it
+	// leaves open and finishes the session with its error.
+	serveConn func(ex *exchange, c *sock, idle *idleTimer) error
+
+	base   *exchange // owns the listening socket; its session is never shown
+	ls     *sock
+	lsFile *os.File // ls's file, kept to stop a waiting accept loop
+	addr   netip.AddrPort
+
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup // running sessions
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	serving  bool
+	stopping bool          // the accept loop is to end
+	stopped  chan struct{} // closed with stopping
+	closed   bool
+	loopDone chan struct{} // closed when Serve's accept loop has ended
+	running  int
+	perIP    map[netip.Addr]int
+}
+
+// listen opens f's listening socket on addr: socket, setsockopt
+// (SO_REUSEADDR), bind, listen. These calls happen once, before any
+// session, and are recorded in a session of their own that is never shown.
+func (f *front) listen(addr netip.AddrPort) error {
+	if !addr.IsValid() {
+		addr = netip.AddrPortFrom(netip.AddrFrom4(loopback), 0)
+	}
+	f.stopped = make(chan struct{})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	f.base = &exchange{
+		ctx:    ctx,
+		cancel: cancel,
+		sess:   trace.NewSession(f.scenario, f.params, trace.Options{}),
+		open:   make(map[*sock]struct{}),
+	}
+	err := func() error {
+		ls, err := f.base.socket(f.actor)
+		if err != nil {
+			return err
+		}
+		if err := ls.setsockoptInt(unix.SOL_SOCKET, unix.SO_REUSEADDR, "SO_REUSEADDR", 1); err != nil {
+			return err
+		}
+		if err := ls.bindAddr(addr); err != nil {
+			return err
+		}
+		if err := ls.listen(frontBacklog); err != nil {
+			return err
+		}
+		f.ls, f.lsFile = ls, ls.f
+		f.addr, err = netip.ParseAddrPort(ls.local)
+		return err
+	}()
+	if err != nil {
+		f.base.closeAll()
+		cancel(err)
+		f.base.sess.Finish(err)
+		return fmt.Errorf("%s: listen on %s: %w", f.scenario, addr, err)
+	}
+	return nil
+}
+
+// Addr is the address where programs connect, with the port the kernel
+// chose if it was 0.
+func (f *front) Addr() netip.AddrPort { return f.addr }
+
+// Serve accepts connections until Close is called or ctx ends, each one a
+// session that runs under ctx and the Runner's Timeout and is handed to
+// OnSession as soon as its accept is recorded. It returns nil then, without
+// waiting for the sessions: Wait does. Serve may be called once.
+func (f *front) Serve(ctx context.Context) error {
+	f.mu.Lock()
+	if f.serving || f.closed {
+		f.mu.Unlock()
+		if f.closed {
+			return nil
+		}
+		return fmt.Errorf("%s: Serve called twice", f.scenario)
+	}
+	f.serving = true
+	f.loopDone = make(chan struct{})
+	f.mu.Unlock()
+	defer close(f.loopDone)
+	stop := context.AfterFunc(ctx, f.stopAccepting)
+	defer stop()
+
+	var backoff time.Duration
+	for {
+		if err := f.ls.waitReadable(); err != nil {
+			if f.isStopping() {
+				return nil
+			}
+			return fmt.Errorf("%s: wait for connections on %s: %w", f.scenario, f.addr, err)
+		}
+		err := f.acceptOne(ctx)
+		if f.isStopping() {
+			return nil
+		}
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		// The accept failed (out of descriptors, the connection already
+		// gone): wait a little before the next, as net/http does.
+		backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-f.stopped:
+			t.Stop()
+			return nil
+		}
+	}
+}
+
+// stopAccepting makes the accept loop end: a deadline in the past wakes a
+// wait for connections.
+func (f *front) stopAccepting() {
+	f.mu.Lock()
+	if !f.stopping {
+		f.stopping = true
+		close(f.stopped)
+	}
+	f.mu.Unlock()
+	_ = f.lsFile.SetDeadline(time.Unix(1, 0))
+}
+
+func (f *front) isStopping() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stopping
+}
+
+// acceptOne accepts one connection into a new session and starts serving it
+// in a goroutine that f owns until the session ends.
+func (f *front) acceptOne(ctx context.Context) error {
+	timeout := f.r.sessionTimeout()
+	sctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
+		fmt.Errorf("the session took longer than its deadline of %s", timeout))
+	sctx, cancel := context.WithCancelCause(sctx)
+	params := maps.Clone(f.params)
+	sess := trace.NewSession(f.scenario, params, trace.Options{MaxEvents: f.r.MaxEvents})
+	ex := &exchange{ctx: sctx, cancel: cancel, sess: sess, preview: f.r.previewLimit(), open: make(map[*sock]struct{})}
+	for _, a := range f.actors {
+		ex.actor(a)
+	}
+	m := newMirror(ex, "client")
+	view := f.ls.viewIn(ex)
+	view.mirror = m
+	c, err := view.accept()
+	if err != nil {
+		cancel(err)
+		cancelTimeout()
+		sess.Finish(err)
+		return err
+	}
+	c.mirror = m
+	// params is not shared yet: the session is shown only below.
+	params["client"] = c.peer
+	ip := netip.Addr{}
+	if ap, err := netip.ParseAddrPort(c.peer); err == nil {
+		ip = ap.Addr()
+	}
+	refused := f.acquire(ip)
+	if f.onSession != nil {
+		f.onSession(sess, c.peer)
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer cancelTimeout()
+		err := refused
+		if err == nil {
+			idle := startIdle(ex, f.idle, f.idleErr)
+			err = f.serveConn(ex, c, idle)
+			idle.stop()
+			f.release(ip)
+		}
+		finish(ex, err)
+	}()
+	return nil
+}
+
+// finish closes what a session left open and ends it: done, or failed with
+// the first cause.
+func finish(ex *exchange, err error) {
+	if err != nil {
+		// Ended first, so that the mirrors draw no orderly end of file.
+		ex.cancel(err)
+	}
+	ex.closeAll()
+	if err != nil && ex.ctx.Err() != nil {
+		err = context.Cause(ex.ctx)
+	}
+	if errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("the session was cancelled: %w", err)
+	}
+	ex.cancel(nil)
+	ex.sess.Finish(err)
+}
+
+// acquire takes a place for a connection from ip, or says which bound it
+// is over.
+func (f *front) acquire(ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.running >= f.maxConns {
+		return fmt.Errorf("too many connections: the %s serves at most %d at once; try again when one has ended", f.scenario, f.maxConns)
+	}
+	if f.perIP[ip] >= f.maxPerIP {
+		return fmt.Errorf("too many connections from %s: the %s serves at most %d at once from one address; close one and try again", ip, f.scenario, f.maxPerIP)
+	}
+	if f.perIP == nil {
+		f.perIP = map[netip.Addr]int{}
+	}
+	f.running++
+	f.perIP[ip]++
+	return nil
+}
+
+func (f *front) release(ip netip.Addr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running--
+	if f.perIP[ip]--; f.perIP[ip] <= 0 {
+		delete(f.perIP, ip)
+	}
+}
+
+// Close stops accepting connections and closes the listening socket; the
+// sessions running go on until they end or Serve's ctx ends.
+func (f *front) Close() error {
+	f.mu.Lock()
+	f.closed = true
+	done := f.loopDone
+	f.mu.Unlock()
+	f.stopAccepting()
+	if done != nil {
+		<-done
+	}
+	f.closeOnce.Do(func() {
+		f.closeErr = f.ls.close()
+		f.base.cancel(nil)
+		f.base.sess.Finish(nil)
+	})
+	return f.closeErr
+}
+
+// Wait waits for every session to end. Call it after Close, or after
+// Serve's ctx has ended and Serve has returned.
+func (f *front) Wait() { f.wg.Wait() }
+
+// viewIn returns the listening socket s as a socket of ex: its accept is
+// recorded in ex's session and the accepted socket belongs to ex. The view
+// never closes the socket: s's owner does.
+func (s *sock) viewIn(ex *exchange) *sock {
+	return &sock{ex: ex, actor: s.actor, f: s.f, rc: s.rc, fd: s.fd, cvar: s.cvar, local: s.local,
+		stop: func() bool { return false }}
+}
+
+// waitReadable waits, untraced, until the socket is readable: for a
+// listening socket, until a connection is queued. poll(2) with no timeout
+// asks; the runtime poller waits.
+func (s *sock) waitReadable() error {
+	var perr error
+	if err := s.rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 0)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				perr = os.NewSyscallError("poll", err)
+				return true
+			}
+			return n > 0
+		}
+	}); err != nil {
+		return err
+	}
+	return perr
+}
+
+// idleTimer fails an exchange whose connection has moved no bytes for a
+// while: each touch starts the wait again. It is safe for concurrent use.
+type idleTimer struct {
+	d time.Duration
+	t *time.Timer
+}
+
+// startIdle cancels ex with err once d passes without a touch.
+func startIdle(ex *exchange, d time.Duration, err error) *idleTimer {
+	return &idleTimer{d: d, t: time.AfterFunc(d, func() { ex.cancel(err) })}
+}
+
+// touch says that bytes moved.
+func (i *idleTimer) touch() { i.t.Reset(i.d) }
+
+func (i *idleTimer) stop() { i.t.Stop() }
+
+// previewLimit is the payload bytes kept per send or recv event.
+func (r *Runner) previewLimit() int {
+	switch {
+	case r.Preview == 0:
+		return DefaultPreview
+	case r.Preview < 0:
+		return 0
+	}
+	return r.Preview
+}
+
+// sessionTimeout is every session's deadline.
+func (r *Runner) sessionTimeout() time.Duration {
+	if r.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return r.Timeout
+}
