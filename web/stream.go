@@ -85,13 +85,15 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int) {
 			pingCtx, pingCancel := context.WithTimeout(ctx, s.cfg.PingInterval)
 			err := c.Ping(pingCtx)
 			pingCancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.metrics.cutOff.WithLabelValues("ping").Inc()
-				}
-				return
+			switch {
+			case err == nil:
+				continue
+			case s.ctx.Err() != nil:
+				c.Close(websocket.StatusGoingAway, "the server is shutting down; resume later")
+			case ctx.Err() == nil:
+				s.metrics.cutOff.WithLabelValues("ping").Inc()
 			}
-			continue
+			return
 		}
 		switch {
 		case errors.Is(err, trace.ErrTooSlow):
@@ -138,9 +140,7 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int) {
 			State trace.State `json:"state"`
 			Error string      `json:"error,omitempty"`
 		}{b.State, b.Error})
-		// The last word goes out even when shutdown is what ended the
-		// session, so it must not depend on ctx.
-		if err := s.send(context.WithoutCancel(ctx), c, end); err != nil {
+		if err := s.send(ctx, c, end); err != nil {
 			return
 		}
 		if s.ctx.Err() != nil {
@@ -161,9 +161,12 @@ func actorsMessage(actors []string) []byte {
 }
 
 // send writes one text message within the write timeout: a viewer that does
-// not read for that long is cut off, and only its own handler waited.
+// not read for that long is cut off, and only its own handler waited. The
+// write is not cancelled with ctx: coder/websocket drops the connection
+// when a write is cancelled, and a server shutting down must still send
+// its close frame after the message in flight.
 func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.WriteTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, msg)
 }
