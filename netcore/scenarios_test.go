@@ -92,6 +92,21 @@ func checkInvariants(t *testing.T, rec trace.Record, allowCut bool) {
 			t.Errorf("conn %s: %s sent %d bytes, %s received %d; want the same bytes", d.conn, d.actor, len(out), peer, len(in))
 		}
 	}
+	// A recv's inq counts what is left to read: never more than the peer
+	// sent beyond this read, nothing after the end of file.
+	for _, e := range evs {
+		if e.Kind != trace.KindRecv || e.Errno != "" {
+			continue
+		}
+		peer := ends[e.Conn][0]
+		if peer == e.Actor {
+			peer = ends[e.Conn][1]
+		}
+		left := len(sent[dir{e.Conn, peer}]) - int(e.Offset) - e.Bytes
+		if e.InQ < 0 || e.InQ > left || e.EOF && e.InQ != 0 {
+			t.Errorf("event %d: inq %d with %d bytes left to read", e.Seq, e.InQ, left)
+		}
+	}
 	for _, e := range evs {
 		if e.Kind != trace.KindShutdown || e.How != "SHUT_WR" {
 			continue

@@ -139,16 +139,32 @@ func (s *sock) tcpState() string {
 	return state
 }
 
-// queue reads one of the socket's queues with an ioctl: SIOCINQ, the
-// unread bytes in the receive queue, or SIOCOUTQ, the unsent or
-// unacknowledged bytes in the send queue. A send reports the send queue and
-// a recv the receive queue: one syscall each, on the hot path of a bulk
-// transfer.
-func (s *sock) queue(req uint) int {
-	var n int
-	_ = s.rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), req) })
-	return n
+// dataState reads, with one getsockopt(TCP_INFO), what a send or recv event
+// reports after the call: the TCP state and the queues. The queues come from
+// the byte counters of TCP_INFO and this socket's own offsets, the same
+// numbers SIOCINQ and SIOCOUTQ give (less the 1 a FIN adds to SIOCOUTQ),
+// for one system call instead of two on the hot path of a bulk transfer:
+// inq is the bytes received but not yet read, outq the bytes written but
+// not yet acknowledged.
+func (s *sock) dataState() (state string, inq, outq int) {
+	_ = s.rc.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			return
+		}
+		state = tcpStateName(info.State)
+		inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
+		if inq > 0 && finReceived[state] {
+			inq-- // the peer's FIN advanced the counter; SIOCINQ leaves it out too
+		}
+		outq = max(int(s.sent-int64(info.Bytes_acked)), 0)
+	})
+	return state, inq, outq
 }
+
+// finReceived are the states a socket reads after its peer's FIN. CLOSE is
+// among them because the fd of a connection in TIME_WAIT reads CLOSE.
+var finReceived = map[string]bool{"CLOSE_WAIT": true, "LAST_ACK": true, "CLOSING": true, "TIME_WAIT": true, "CLOSE": true}
 
 // socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
 func (ex *exchange) socket(actor string) (*sock, error) {
@@ -403,8 +419,7 @@ func (s *sock) write(p []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindSend, Blocked: blocked, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
 	e.SetPayload(p[:n], s.ex.preview)
 	s.sent += int64(n)
-	e.OutQ = s.queue(unix.SIOCOUTQ)
-	e.TCPState = s.tcpState()
+	e.TCPState, _, e.OutQ = s.dataState()
 	if err := s.record(&e, began, werr); err != nil {
 		return n, err
 	}
@@ -452,8 +467,7 @@ func (s *sock) read(buf []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindRecv, Blocked: blocked, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
 	e.SetPayload(buf[:n], s.ex.preview)
 	s.recvd += int64(n)
-	e.InQ = s.queue(unix.SIOCINQ)
-	e.TCPState = s.tcpState()
+	e.TCPState, e.InQ, _ = s.dataState()
 	if err := s.record(&e, began, rerr); err != nil {
 		return n, err
 	}
