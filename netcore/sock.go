@@ -129,37 +129,51 @@ func (s *sock) callErr(err error) error {
 
 // tcpState reads the socket's TCP state with TCP_INFO.
 func (s *sock) tcpState() string {
-	var state string
-	_ = s.rc.Control(func(fd uintptr) {
-		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		if err == nil {
-			state = tcpStateName(info.State)
-		}
-	})
-	return state
+	if info := s.info(); info != nil {
+		return tcpStateName(info.State)
+	}
+	return ""
 }
 
-// dataState reads, with one getsockopt(TCP_INFO), what a send or recv event
-// reports after the call: the TCP state and the queues. The queues come from
-// the byte counters of TCP_INFO and this socket's own offsets, the same
-// numbers SIOCINQ and SIOCOUTQ give (less the 1 a FIN adds to SIOCOUTQ),
-// for one system call instead of two on the hot path of a bulk transfer:
-// inq is the bytes received but not yet read, outq the bytes written but
-// not yet acknowledged.
-func (s *sock) dataState() (state string, inq, outq int) {
+// info reads the socket's TCP_INFO, nil if it cannot.
+func (s *sock) info() *unix.TCPInfo {
+	var info *unix.TCPInfo
 	_ = s.rc.Control(func(fd uintptr) {
-		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		if err != nil {
-			return
-		}
-		state = tcpStateName(info.State)
-		inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
-		if inq > 0 && finReceived[state] {
-			inq-- // the peer's FIN advanced the counter; SIOCINQ leaves it out too
-		}
-		outq = max(int(s.sent-int64(info.Bytes_acked)), 0)
+		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
-	return state, inq, outq
+	return info
+}
+
+// A send or recv event reports the TCP state and a queue after the call,
+// read with one getsockopt(TCP_INFO) instead of a second syscall for
+// SIOCOUTQ or SIOCINQ on the hot path of a bulk transfer: the queues are
+// TCP_INFO's byte counters against this socket's own offsets, the same
+// numbers the ioctls give. sendState and recvState each read only the
+// offset of their own direction, which one goroutine owns: a proxy writes
+// and reads one socket from two.
+
+// sendState returns the state and the bytes written but not yet
+// acknowledged (SIOCOUTQ, less the 1 it adds for a FIN).
+func (s *sock) sendState() (state string, outq int) {
+	if info := s.info(); info != nil {
+		return tcpStateName(info.State), max(int(s.sent-int64(info.Bytes_acked)), 0)
+	}
+	return "", 0
+}
+
+// recvState returns the state and the bytes received but not yet read
+// (SIOCINQ).
+func (s *sock) recvState() (state string, inq int) {
+	info := s.info()
+	if info == nil {
+		return "", 0
+	}
+	state = tcpStateName(info.State)
+	inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
+	if inq > 0 && finReceived[state] {
+		inq-- // the peer's FIN advanced the counter; SIOCINQ leaves it out too
+	}
+	return state, inq
 }
 
 // finReceived are the states a socket reads after its peer's FIN. CLOSE is
@@ -419,7 +433,7 @@ func (s *sock) write(p []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindSend, Blocked: blocked, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
 	e.SetPayload(p[:n], s.ex.preview)
 	s.sent += int64(n)
-	e.TCPState, _, e.OutQ = s.dataState()
+	e.TCPState, e.OutQ = s.sendState()
 	if err := s.record(&e, began, werr); err != nil {
 		return n, err
 	}
@@ -467,7 +481,7 @@ func (s *sock) read(buf []byte) (int, error) {
 	e := trace.Event{Kind: trace.KindRecv, Blocked: blocked, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
 	e.SetPayload(buf[:n], s.ex.preview)
 	s.recvd += int64(n)
-	e.TCPState, e.InQ, _ = s.dataState()
+	e.TCPState, e.InQ = s.recvState()
 	if err := s.record(&e, began, rerr); err != nil {
 		return n, err
 	}
