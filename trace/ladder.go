@@ -93,6 +93,13 @@ func WriteLadder(w io.Writer, rec Record) error {
 
 // ladderLabel is the short label of an event: the call and what it returned.
 func ladderLabel(e *Event) string {
+	if e.Inferred {
+		return callLabel(e) + " (inferred)"
+	}
+	return callLabel(e)
+}
+
+func callLabel(e *Event) string {
 	switch {
 	case e.Errno != "":
 		return fmt.Sprintf("%s -> %s", callName(e), e.Errno)
@@ -116,6 +123,8 @@ func ladderLabel(e *Event) string {
 		return fmt.Sprintf("listen(%d, %d)", e.FD, e.Backlog)
 	case e.Kind == KindConnect:
 		return "connect " + e.Peer
+	case e.FD < 0:
+		return callName(e) // a peer's call: its fd is not known
 	}
 	return fmt.Sprintf("%s(%d)", callName(e), e.FD)
 }
