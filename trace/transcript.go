@@ -102,6 +102,9 @@ func TranscriptLine(e *Event, width int) string {
 		b.WriteString(" (end of file)")
 	}
 	var notes []string
+	if e.Inferred {
+		notes = append(notes, "inferred from what seqd's end saw")
+	}
 	if e.Kind == KindAccept && e.Peer != "" {
 		notes = append(notes, "from "+e.Peer)
 	}
