@@ -17,6 +17,9 @@ const share = document.getElementById('share');
 const teach = document.getElementById('teach');
 const stepBox = document.getElementById('step-mode');
 const questionsBox = document.getElementById('questions');
+const segmentsBox = document.getElementById('segments');
+const lab = document.getElementById('lab');
+const labList = document.getElementById('lab-sessions');
 
 /** The scenarios by name, as GET /api/scenarios describes them. */
 const scenarios = new Map();
@@ -24,10 +27,16 @@ const scenarios = new Map();
 /** The parameter the shared pace control sets, in every scenario that has it. */
 const PACE = 'pace_ms';
 
+/** The lab list's next poll, and what it shows (declared before main() runs). */
+let labTimer = 0;
+let labShown = '';
+
 main();
 
 async function main() {
   wire();
+  setUpSegments();
+  setUpLab();
   try {
     const all = await fetchJSON('/api/scenarios');
     for (const sc of all) scenarios.set(sc.name, sc);
@@ -197,7 +206,8 @@ async function run(sc, form) {
   try {
     diagram.hidden = false;
     const step = stepBox.checked;
-    const id = await diagram.start(sc.name, params, { step, questions: step && questionsBox.checked });
+    const segments = segmentsBox.checked && !segmentsBox.disabled;
+    const id = await diagram.start(sc.name, params, { step, questions: step && questionsBox.checked, segments });
     history.pushState({ id }, '', `/s/${encodeURIComponent(id)}`);
     markCurrent(sc.name);
     showShare(id, sc.name);
@@ -277,7 +287,11 @@ function describe(state, error) {
   const rec = diagram.record;
   const n = rec?.events.length ?? 0;
   const title = scenarios.get(rec?.scenario)?.title ?? rec?.scenario ?? 'session';
-  const events = `${n} event${n === 1 ? '' : 's'}`;
+  // Captured segments are not calls: they are counted apart.
+  const { calls, segments } = diagram.counts ?? { calls: n, segments: 0 };
+  const events = segments
+    ? `${calls} call${calls === 1 ? '' : 's'}, ${segments} segment${segments === 1 ? '' : 's'}`
+    : `${n} event${n === 1 ? '' : 's'}`;
   const p = diagram.pending;
   if (state === 'running' && p) {
     const who = diagram.canStep ? 'press Next' : 'waiting for the presenter';
@@ -358,6 +372,102 @@ function setUpTeaching() {
   // The code pane stays folded if the viewer folded it.
   if (recall('seqd-code') === 'collapsed') diagram.setAttribute('code', 'collapsed');
   diagram.addEventListener('seq-diagram:code', (e) => remember('seqd-code', e.detail.open ? 'open' : 'collapsed'));
+}
+
+/**
+ * The TCP segments option: offered when the server can capture them
+ * (GET /api/capabilities); otherwise disabled, saying why and how to enable it.
+ */
+async function setUpSegments() {
+  const label = document.getElementById('segments-label');
+  const help = document.getElementById('segments-help');
+  const base = help.textContent;
+  segmentsBox.disabled = true;
+  let caps = null;
+  try {
+    caps = await fetchJSON('/api/capabilities');
+  } catch (err) {
+    caps = { segments: { available: false, reason: `the server's capabilities could not be read (${err.message})` } };
+  }
+  const seg = caps?.segments ?? { available: false, reason: 'this server does not capture segments' };
+  if (seg.available) {
+    segmentsBox.disabled = false;
+    segmentsBox.checked = recall('seqd-segments') === '1';
+    label.classList.remove('unavailable');
+    label.removeAttribute('title');
+    help.textContent = base;
+    segmentsBox.addEventListener('change', () => remember('seqd-segments', segmentsBox.checked ? '1' : '0'));
+  } else {
+    segmentsBox.checked = false;
+    const why = seg.reason || 'this server cannot capture segments';
+    label.classList.add('unavailable');
+    label.title = `Unavailable: ${why}`;
+    help.textContent = `${base} Unavailable here: ${why}`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Lab: sessions of the students' own programs
+
+/** Shows the lab port and its sessions when the server has one, polling while the page is visible. */
+function setUpLab() {
+  labList.addEventListener('click', (e) => {
+    const a = e.target.closest('a[data-id]');
+    if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    history.pushState({ id: a.dataset.id }, '', a.getAttribute('href'));
+    route();
+  });
+  document.addEventListener('visibilitychange', () => {
+    clearTimeout(labTimer);
+    labTimer = 0;
+    if (document.visibilityState === 'visible') pollLab();
+  });
+  pollLab();
+}
+
+async function pollLab() {
+  clearTimeout(labTimer);
+  labTimer = 0;
+  let info;
+  try {
+    info = await fetchJSON('/api/lab');
+  } catch {
+    info = null; // try again at the next poll
+  }
+  if (info && !info.enabled) {
+    lab.hidden = true;
+    return; // no lab port: nothing to poll for
+  }
+  if (info) renderLab(info);
+  if (document.visibilityState === 'visible') labTimer = setTimeout(pollLab, 2000);
+}
+
+function renderLab(info) {
+  const key = JSON.stringify(info) + (diagram.record?.id ?? '');
+  if (key === labShown) return;
+  labShown = key;
+  lab.hidden = false;
+  document.getElementById('lab-addr').textContent = info.addr;
+  const [host, port] = splitAddr(info.addr);
+  document.getElementById('lab-nc').textContent = `nc ${host} ${port}`;
+  const sessions = Array.isArray(info.sessions) ? info.sessions : [];
+  document.getElementById('lab-empty').hidden = sessions.length > 0;
+  const current = diagram.record?.id ?? '';
+  labList.replaceChildren(...sessions.map((s) => {
+    const when = s.started_at ? new Date(s.started_at).toLocaleTimeString() : '';
+    const a = el('a', { href: s.url || `/s/${encodeURIComponent(s.id)}`, 'data-id': s.id, 'aria-current': s.id === current ? 'true' : null },
+      el('span', { class: 'when' }, when),
+      el('span', { class: 'what' }, `${s.scenario}${s.client ? ` from ${s.client}` : ''}`),
+      el('span', { class: `state ${s.state}` }, s.state === 'failed' && s.error ? `failed: ${s.error}` : s.state));
+    return el('li', {}, a);
+  }));
+}
+
+/** "127.0.0.1:7000" → ["127.0.0.1", "7000"]; "[::1]:7000" → ["::1", "7000"]. */
+function splitAddr(addr) {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(addr ?? '');
+  return m ? [m[1], m[2]] : [addr ?? '', ''];
 }
 
 function wire() {

@@ -88,7 +88,8 @@ function show(state, error) {
   if (recorded) replay.disabled = state === 'running' || !diagram.record;
   const rec = diagram.record;
   const n = rec?.events.length ?? 0;
-  const events = `${n} event${n === 1 ? '' : 's'}`;
+  const { calls, segments } = diagram.counts ?? { calls: n, segments: 0 };
+  const events = segments ? `${calls} call${calls === 1 ? '' : 's'}, ${segments} segment${segments === 1 ? '' : 's'}` : `${n} event${n === 1 ? '' : 's'}`;
   if (state === 'running') status.textContent = `${rec?.scenario ?? ''} running: ${events}`;
   else if (state === 'failed') status.textContent = `failed: ${error || 'unknown error'}`;
   else status.textContent = `${rec?.scenario ?? ''} done${n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : ''}: ${events}`;

@@ -45,6 +45,18 @@ const G = Object.freeze({
  */
 export const CHUNK = 128;
 
+/**
+ * The element draws events SLICE at a time, and stops for the frame after
+ * FRAME_BUDGET_MS of work; a backlog (a saved session, a live one's
+ * history) goes on in tasks of BACKLOG_BUDGET_MS between frames.
+ */
+const SLICE = 32;
+const FRAME_BUDGET_MS = 8;
+const BACKLOG_BUDGET_MS = 45;
+
+/** A live session's transcript follows its newest row at most this often. */
+const TRANSCRIPT_FOLLOW_MS = 100;
+
 /** The time scales, the first being the default. */
 export const SCALES = Object.freeze(['compact', 'proportional', 'logarithmic']);
 
@@ -64,7 +76,23 @@ export function callName(ev) {
 
 /** Reports whether the call failed. */
 export function isError(ev) {
-  return Boolean(ev.errno) || ev.ret < 0;
+  return ev.kind !== 'segment' && (Boolean(ev.errno) || ev.ret < 0);
+}
+
+/** Reports whether ev is a captured TCP segment (not a call). */
+export function isSegment(ev) {
+  return ev?.kind === 'segment';
+}
+
+/** A segment's flags as a label shows them: "SYN,ACK", "PSH,ACK 6". */
+export function segmentLabel(ev) {
+  const flags = Array.isArray(ev.flags) && ev.flags.length ? ev.flags.join(',') : 'segment';
+  return `${flags}${ev.len > 0 ? ` ${ev.len}` : ''}`;
+}
+
+/** Whether a segment carries flag f. */
+function hasFlag(ev, f) {
+  return Array.isArray(ev.flags) && ev.flags.includes(f);
 }
 
 /** Reports whether ev is a successful send or recv that moved bytes. */
@@ -170,6 +198,7 @@ export function preview(ev, max = 24) {
  * `read 0 (EOF)`, `connect → ECONNREFUSED`, `accept → fd 5`.
  */
 export function eventLabel(ev) {
+  if (ev.kind === 'segment') return segmentLabel(ev);
   const call = callName(ev);
   if (isError(ev)) return `${call} → ${ev.errno || `returned ${ev.ret}`}`;
   switch (ev.kind) {
@@ -227,6 +256,9 @@ export function transcriptSentence(ev, context = {}) {
   const peer = context.peer ? who(context.peer) : '';
   const call = callName(ev);
   const waited = ev.blocked && ev.dur_ns > 0 ? ` after waiting ${formatDuration(ev.dur_ns)}` : '';
+  if (ev.kind === 'segment') {
+    return `${a}'s kernel sent a TCP segment ${segmentLabel(ev)}${peer ? ` to ${peer}` : ''}`;
+  }
   if (isError(ev)) return `${a}'s ${call} failed: ${ev.errno || `it returned ${ev.ret}`}${waited}`;
   switch (ev.kind) {
     case 'send': {
@@ -292,7 +324,22 @@ export function hexdump(bytes, max = 256) {
 }
 
 /** The rows of an event's details popup, as [term, value] pairs. */
-export function detailRows(ev) {
+export function detailRows(ev, mark = null) {
+  if (ev.kind === 'segment') {
+    const rows = [
+      ['segment', `${segmentLabel(ev)} from ${ev.actor}${mark?.to ? ` to ${mark.to}` : ''}`],
+      ['flags', (ev.flags ?? []).join(' ') || '—'],
+      ['seq (relative)', mark?.relSeq != null ? `${mark.relSeq} (raw ${ev.tcp_seq ?? 0})` : String(ev.tcp_seq ?? 0)],
+    ];
+    if (hasFlag(ev, 'ACK')) rows.push(['ack (relative)', mark?.relAck != null ? `${mark.relAck} (raw ${ev.tcp_ack ?? 0})` : String(ev.tcp_ack ?? 0)]);
+    rows.push(['window', ev.window ?? 0], ['payload', `${ev.len ?? 0} bytes`]);
+    if (ev.local) rows.push(['from', ev.local]);
+    if (ev.peer) rows.push(['to', ev.peer]);
+    if (ev.conn) rows.push(['connection', ev.conn]);
+    if (ev.ts_ns != null) rows.push(['captured at', formatTime(ev.ts_ns)]);
+    rows.push(['recorded at', formatTime(ev.t_ns)]);
+    return rows;
+  }
   const rows = [
     ['call', `${ev.kind}${callName(ev) !== ev.kind ? ` (${callName(ev)})` : ''} by ${ev.actor}`],
     ['fd', ev.fd],
@@ -374,6 +421,7 @@ const ERRNO_NOTES = {
  */
 export function explain(ev, context = {}) {
   if (!ev) return '';
+  if (ev.kind === 'segment') return explainSegment(ev);
   if (isError(ev)) {
     const note = ERRNO_NOTES[ev.errno];
     if (note) return note;
@@ -423,6 +471,18 @@ export function explain(ev, context = {}) {
     default:
       return '';
   }
+}
+
+/** What a captured segment does, by its flags. */
+export function explainSegment(ev) {
+  const f = (x) => hasFlag(ev, x);
+  if (f('RST')) return 'RST: aborts the connection; the peer\'s next call fails (ECONNRESET, or ECONNREFUSED for a connect)';
+  if (f('SYN') && f('ACK')) return 'SYN-ACK: the listening side\'s kernel answers the SYN (step 2 of the handshake), no accept needed';
+  if (f('SYN')) return 'SYN: asks to open a connection and picks this direction\'s first sequence number (step 1 of the handshake)';
+  if (f('FIN')) return 'FIN: this side will send no more data (shutdown or close); it takes one sequence number';
+  if (ev.len > 0) return `carries ${plural(ev.len, 'byte')} of data; the receiver\'s kernel queues them for read`;
+  if (f('ACK')) return 'ACK: acknowledges what arrived so far (no data); the sender may drop those bytes from its send queue';
+  return 'a TCP segment';
 }
 
 /** The text a pending call's ghost mark shows: "next: read(fd 8)". */
@@ -625,6 +685,9 @@ export class Layout {
     this._listening = new Set(); // "actor fd" of listening sockets
     this._shut = new Set(); // "actor fd" that sent their FIN with shutdown
     this._reset = new Set(); // "actor fd" whose connection the peer reset
+    this._addrs = new Map(); // socket address → the actor whose socket it is
+    this._isn = new Map(); // "from>to" address pair → the first tcp_seq seen that way
+    this.segCount = 0; // segments placed (not calls)
     this._gutterY = -Infinity;
     for (const name of actors) this.actor(name);
   }
@@ -678,6 +741,7 @@ export class Layout {
       this._gutterY = y;
     }
     if (this.scale === 'proportional' && y > G.top + 2 * fitHeight(index + 1)) this.needsRelayout = true;
+    if (ev.kind === 'segment') return this._addSegment(ev, actor, index, y);
     if (ev.blocked || ev.dur_ns >= G.blockNs) {
       const y1 = Math.min(this._yAt(ev.t_ns - ev.dur_ns, index), y - 10);
       this.bars.push({ seq: ev.seq, actor: actor.name, x: actor.x, y1, y2: y + 3 });
@@ -691,6 +755,7 @@ export class Layout {
     if ((ev.kind === 'bind' || ev.kind === 'listen') && ev.local && !isError(ev)) {
       this._listeners.set(ev.local, actor.name);
     }
+    if (ev.local && !isError(ev)) this._addrs.set(ev.local, actor.name);
 
     let tcp = '';
     if (ev.kind === 'close') this._tcp.delete(key);
@@ -714,6 +779,7 @@ export class Layout {
       eof: isEOF(ev),
       data: isData(ev),
       paired: false,
+      inferred: ev.inferred === true,
       sentence: '',
       note: '',
     };
@@ -722,9 +788,73 @@ export class Layout {
     const peer = this._peer(ev);
     mark.sentence = transcriptSentence(ev, { peer, sends });
     mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
+    if (mark.inferred) {
+      const traced = this._life.has('proxy') ? 'proxy' : 'server';
+      mark.note = `inferred from what the ${traced} saw${mark.note ? `: ${mark.note}` : ''}`;
+      mark.sentence += ' (inferred)';
+    }
     this._track(ev, key);
     this._lifeline(ev, key, y);
     return mark;
+  }
+
+  /**
+   * Places a captured segment: a thin arrow from its sender's lifeline to
+   * the other end of its connection, on its own row. It is not a call: no
+   * bar, no lifeline change, no pairing.
+   */
+  _addSegment(ev, actor, index, y) {
+    this.segCount++;
+    if (ev.local) this._addrs.set(ev.local, actor.name);
+    const toName = this._segPeer(ev);
+    const to = toName ? this._life.get(toName)?.actor : null;
+    const dir = `${ev.local ?? ''}>${ev.peer ?? ''}`;
+    const back = `${ev.peer ?? ''}>${ev.local ?? ''}`;
+    const seqNo = Number(ev.tcp_seq) || 0;
+    if (!this._isn.has(dir)) this._isn.set(dir, seqNo);
+    const relSeq = (seqNo - this._isn.get(dir)) >>> 0;
+    const relAck = hasFlag(ev, 'ACK') && this._isn.has(back) ? ((Number(ev.tcp_ack) || 0) - this._isn.get(back)) >>> 0 : null;
+    const mark = {
+      seq: ev.seq,
+      chunk: Math.floor(index / CHUNK),
+      t: ev.t_ns,
+      actor: actor.name,
+      kind: 'segment',
+      x: actor.x,
+      y,
+      side: actor.side,
+      x2: to && to.x !== actor.x ? to.x : null,
+      to: to ? to.name : '',
+      label: segmentLabel(ev),
+      rst: hasFlag(ev, 'RST'),
+      relSeq,
+      relAck,
+      tcp: '',
+      error: false,
+      eof: false,
+      data: false,
+      paired: false,
+      inferred: false,
+      sentence: '',
+      note: explainSegment(ev),
+    };
+    mark.sentence = transcriptSentence(ev, { peer: mark.to });
+    this.marks.push(mark);
+    return mark;
+  }
+
+  /**
+   * The actor a segment goes to: the other end of its connection, else the
+   * actor whose socket has its destination address, else the other
+   * lifeline when there are two.
+   */
+  _segPeer(ev) {
+    const actors = ev.conn && this._connActors.get(ev.conn);
+    if (actors) for (const a of actors) if (a !== ev.actor) return a;
+    const byAddr = ev.peer ? this._addrs.get(ev.peer) ?? this._listeners.get(ev.peer) : undefined;
+    if (byAddr && byAddr !== ev.actor) return byAddr;
+    if (this.actors.length === 2) return this.actors[this.actors[0].name === ev.actor ? 1 : 0].name;
+    return '';
   }
 
   /** What explain needs to know about a socket being closed. */
@@ -846,6 +976,7 @@ export class Layout {
       hi,
       label,
       whole,
+      inferred: s.mark.inferred || r.mark.inferred,
       chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
       x1: from.x + dir * G.r,
       y1: s.mark.y,
@@ -989,18 +1120,72 @@ function markShape({ kind, x, y, data, eof, error }) {
 /** Setup calls, drawn as small squares; kinds not known at all get a hollow circle. */
 const KNOWN = new Set(['getaddrinfo', 'socket', 'setsockopt', 'bind', 'listen']);
 
-/** A focusable mark for one event, with its label and TCP state. */
-export function renderMark(m) {
-  const cls = ['event', `k-${m.kind.replace(/[^\w-]/g, '')}`, actorClass(m.actor)];
-  if (m.error) cls.push('error');
-  if (m.eof) cls.push('eof');
-  if (m.data) cls.push('data');
+/**
+ * A captured segment: a small mark on the sender's lifeline (its .event,
+ * focusable like a call's) and a thin arrow to the receiver's, labelled
+ * with its flags and payload length.
+ */
+export function renderSegmentMark(m, labels = true) {
+  const r = (v) => Math.round(v * 10) / 10;
+  let body = `<circle class="shape" cx="${r(m.x)}" cy="${r(m.y)}" r="2.5"></circle>`;
+  if (m.x2 != null) {
+    const dir = m.x2 > m.x ? 1 : -1;
+    const x1 = m.x + dir * 4;
+    const x2 = m.x2 - dir * 1.5;
+    const bx = x2 - dir * 7;
+    body += `<path class="seg-line" d="M${r(x1)},${r(m.y)}L${r(bx)},${r(m.y)}M${r(x2)},${r(m.y)}L${r(bx)},${r(m.y - 3.5)}L${r(bx)},${r(m.y + 3.5)}Z"></path>`;
+  }
+  if (labels) body += segmentMarkLabel(m);
+  const name = labels ? ` aria-label="${esc(markName(m))}"` : '';
+  return `<g class="event seg k-segment ${actorClass(m.actor)}${m.rst ? ' rst' : ''}" data-seq="${m.seq}" data-actor="${esc(m.actor)}" tabindex="0" role="img"${name}>${body}</g>`;
+}
+
+/** A mark's accessible name: what happened, its event number and time. */
+export function markName(m) {
+  return `${m.sentence} (${m.kind === 'segment' ? 'segment, ' : ''}event ${m.seq}, at ${formatTime(m.t)})`;
+}
+
+/** A segment's label: over the middle of its arrow, or beside its mark. */
+function segmentMarkLabel(m) {
+  const r = (v) => Math.round(v * 10) / 10;
+  if (m.x2 != null) return `<text class="label" x="${r((m.x + m.x2) / 2)}" y="${r(m.y - 4)}" text-anchor="middle">${esc(m.label)}</text>`;
+  const left = m.side === 'left';
+  return `<text class="label" x="${r(left ? m.x - 8 : m.x + 8)}" y="${r(m.y + 4)}" text-anchor="${left ? 'end' : 'start'}">${esc(m.label)}</text>`;
+}
+
+/**
+ * The texts of a mark, after its shape: its label, with the TCP state
+ * (inside the label on the right of the lifeline, apart on the left).
+ */
+export function renderMarkLabel(m) {
+  if (m.kind === 'segment') return segmentMarkLabel(m);
   const left = m.side === 'left';
   // The TCP state follows the label on the right; on the left, where labels
   // run toward the gutter, it sits just inside the lifeline, under the row.
   const tcp = !m.tcp ? '' : left
     ? svg('text', { class: 'tcp', x: m.x + 9, y: m.y + 15 }, esc(m.tcp))
     : svg('tspan', { class: 'tcp', dx: 8 }, esc(m.tcp));
+  return svg(
+    'text',
+    { class: 'label', x: left ? m.x - 12 : m.x + 12, y: m.y + 4.5, 'text-anchor': left ? 'end' : 'start' },
+    esc(m.label),
+    left ? '' : tcp,
+  ) + (left ? tcp : '');
+}
+
+/**
+ * A focusable mark for one event, with its label and TCP state. Without
+ * labels, the mark alone: the element adds the texts (renderMarkLabel) and
+ * the accessible name (markName)
+ * when its chunk comes near the viewport.
+ */
+export function renderMark(m, labels = true) {
+  if (m.kind === 'segment') return renderSegmentMark(m, labels);
+  const cls = ['event', `k-${m.kind.replace(/[^\w-]/g, '')}`, actorClass(m.actor)];
+  if (m.inferred) cls.push('inferred');
+  if (m.error) cls.push('error');
+  if (m.eof) cls.push('eof');
+  if (m.data) cls.push('data');
   return svg(
     'g',
     {
@@ -1010,21 +1195,44 @@ export function renderMark(m) {
       'data-paired': m.paired,
       tabindex: 0,
       role: 'img',
-      'aria-label': `${m.sentence} (event ${m.seq}, at ${formatTime(m.t)})`,
+      'aria-label': labels ? markName(m) : null,
     },
     markShape(m),
-    svg(
-      'text',
-      { class: 'label', x: left ? m.x - 12 : m.x + 12, y: m.y + 4.5, 'text-anchor': left ? 'end' : 'start' },
-      esc(m.label),
-      left ? '' : tcp,
-    ),
-    left ? tcp : '',
+    labels ? renderMarkLabel(m) : '',
   );
 }
 
-/** An arrow from a write's mark to a read's mark, labelled. */
-export function renderArrow(a) {
+/**
+ * An arrow's hit area (a wide transparent line, for the pointer) and its
+ * label: what the element adds when the arrow's chunk comes near.
+ */
+export function renderArrowDecor(a) {
+  const dx = a.x2 - a.x1;
+  const dy = a.y2 - a.y1;
+  const len = Math.hypot(dx, dy) || 1;
+  const r = (v) => Math.round(v * 10) / 10;
+  // The label runs along the arrow, upright, just above it and as near as
+  // it fits to the write's end for a whole write (several writes may go
+  // into one read), to the read's end for part of one (one write may go to
+  // several reads): arrows that share an end keep their labels apart.
+  const angle = (Math.atan2(dx < 0 ? -dy : dy, Math.abs(dx)) * 180) / Math.PI;
+  const fromEnd = Math.min(len / 2, Array.from(a.label).length * 3.9 + 14); // 7.8px a character
+  const t = a.whole ? fromEnd / len : 1 - fromEnd / len;
+  return [
+    svg('line', { class: 'hit', x1: a.x1, y1: a.y1, x2: a.x2, y2: a.y2 }),
+    svg(
+      'text',
+      { class: 'label', transform: `translate(${r(a.x1 + t * dx)} ${r(a.y1 + t * dy)}) rotate(${r(angle)})`, y: -5, 'text-anchor': 'middle' },
+      esc(a.label),
+    ),
+  ];
+}
+
+/**
+ * An arrow from a write's mark to a read's mark, labelled; without labels,
+ * the shaft alone (the element adds renderArrowDecor near the viewport).
+ */
+export function renderArrow(a, labels = true) {
   const dx = a.x2 - a.x1;
   const dy = a.y2 - a.y1;
   const len = Math.hypot(dx, dy) || 1;
@@ -1035,27 +1243,17 @@ export function renderArrow(a) {
   const r = (v) => Math.round(v * 10) / 10;
   // One path: the shaft, then the head as a filled triangle.
   const d = `M${r(a.x1)},${r(a.y1)}L${r(bx)},${r(by)}M${r(a.x2)},${r(a.y2)}L${r(bx - uy * 5)},${r(by + ux * 5)}L${r(bx + uy * 5)},${r(by - ux * 5)}Z`;
-  // The label runs along the arrow, upright, just above it and as near as
-  // it fits to the write's end for a whole write (several writes may go
-  // into one read), to the read's end for part of one (one write may go to
-  // several reads): arrows that share an end keep their labels apart.
-  const angle = (Math.atan2(dx < 0 ? -dy : dy, Math.abs(dx)) * 180) / Math.PI;
-  const fromEnd = Math.min(len / 2, Array.from(a.label).length * 3.9 + 14); // 7.8px a character
-  const t = a.whole ? fromEnd / len : 1 - fromEnd / len;
+  const [hit, label] = labels ? renderArrowDecor(a) : ['', ''];
   return svg(
     'g',
     {
-      class: `msg ${actorClass(a.from)}`,
+      class: `msg ${actorClass(a.from)}${a.inferred ? ' inferred' : ''}`,
       'data-send-seq': a.sendSeq,
       'data-recv-seq': a.recvSeq,
     },
-    svg('line', { class: 'hit', x1: a.x1, y1: a.y1, x2: a.x2, y2: a.y2 }),
+    hit,
     svg('path', { class: 'shaft', d }),
-    svg(
-      'text',
-      { class: 'label', transform: `translate(${r(a.x1 + t * dx)} ${r(a.y1 + t * dy)}) rotate(${r(angle)})`, y: -5, 'text-anchor': 'middle' },
-      esc(a.label),
-    ),
+    label,
   );
 }
 
@@ -1158,28 +1356,37 @@ export function renderListing(file, text) {
  * rows (so that row groups can skip rendering offscreen), hence the
  * explicit ARIA roles. Rows take focus from the keyboard (tabindex -1).
  */
-export function renderTranscriptRow(ev, dt, note = '') {
-  const err = isError(ev);
-  const cls = [actorClass(ev.actor ?? ''), err ? 'error' : ''].join(' ').trim();
+export function renderTranscriptRow(ev, dt, note = '', mark = null, cells = true) {
+  const cls = transcriptRowClass(ev);
+  return `<tr role="row" data-seq="${esc(ev.seq)}"${cls ? ` class="${cls}"` : ''} tabindex="-1">${cells ? renderTranscriptCells(ev, dt, note, mark) : ''}</tr>`;
+}
+
+/** The class of an event's transcript row. */
+export function transcriptRowClass(ev) {
+  if (ev.kind === 'segment') return `seg-row ${actorClass(ev.actor ?? '')}${hasFlag(ev, 'RST') ? ' error' : ''}`;
+  return [actorClass(ev.actor ?? ''), isError(ev) ? 'error' : '', ev.inferred ? 'inferred' : ''].join(' ').trim();
+}
+
+/** The cells of an event's transcript row (see renderTranscriptRow). */
+export function renderTranscriptCells(ev, dt, note = '', mark = null) {
   const td = (text) => svg('td', { role: 'cell' }, esc(text));
+  const noteCell = svg('td', { role: 'cell', class: 'note' }, esc(note));
+  if (ev.kind === 'segment') {
+    const nums = `seq ${mark?.relSeq ?? ev.tcp_seq ?? 0}${mark?.relAck != null ? ` ack ${mark.relAck}` : ''} win ${ev.window ?? 0}`;
+    return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
+      td(`segment → ${mark?.to || ev.peer || '?'}`) + td(segmentLabel(ev).split(' ')[0]) +
+      td(ev.len > 0 ? String(ev.len) : '') + td(nums) + noteCell;
+  }
+  const err = isError(ev);
   const result = err ? `${ev.ret} ${ev.errno ?? ''}` : isEOF(ev) ? '0 (EOF)' : String(ev.ret);
   const moving = ev.kind === 'send' || ev.kind === 'recv';
   const bytes = moving ? `${ev.bytes ?? 0}${ev.bytes > 0 ? ` @${ev.offset ?? 0}` : ''}` : '';
   let detail = moving ? preview(ev, 48) : eventLabel(ev);
   if (err && ev.error) detail = ev.error;
-  return svg(
-    'tr',
-    { role: 'row', 'data-seq': ev.seq, class: cls || null, tabindex: -1 },
-    td(ev.seq),
-    td(formatTime(ev.t_ns)),
-    td(`+${formatDuration(dt)}`),
-    td(ev.actor ?? ''),
-    td(`${ev.kind}(fd ${ev.fd})`),
-    svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : ''),
-    td(bytes),
-    td(detail),
-    svg('td', { role: 'cell', class: 'note' }, esc(note)),
-  );
+  return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
+    td(ev.inferred ? `${ev.kind} (inferred)` : `${ev.kind}(fd ${ev.fd})`) +
+    svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : '') +
+    td(bytes) + td(detail) + noteCell;
 }
 
 // ---------------------------------------------------------------------------
@@ -1201,6 +1408,7 @@ export function toMermaid(record) {
   for (const a of L.actors) lines.push(`  participant ${ids.get(a.name)} as ${mermaidText(a.name)}`);
   let next = 0;
   for (const m of L.marks) {
+    if (m.kind === 'segment') continue;
     if (!(m.data && (m.kind === 'recv' || m.paired))) {
       lines.push(`  Note over ${ids.get(m.actor)}: ${mermaidText(m.label + (m.tcp ? ` [${m.tcp}]` : ''))}`);
     }
@@ -1243,6 +1451,17 @@ const DIAGRAM_CSS = `
 .seq-diagram .event.k-send[data-paired] .label { display: none; }
 .seq-diagram .hit { fill: none; stroke: transparent; }
 .seq-diagram .msg .shaft { stroke: var(--seq-arrow-color); fill: var(--seq-arrow-color); stroke-width: 1.5; stroke-linejoin: round; }
+.seq-diagram .event.inferred .shape { fill: var(--seq-bg); stroke-dasharray: 3 2; stroke-width: 2; }
+.seq-diagram .actor-server.inferred .shape { stroke: var(--seq-server-color); }
+.seq-diagram .actor-client.inferred .shape { stroke: var(--seq-client-color); }
+.seq-diagram .event.inferred .label { fill-opacity: .75; font-style: italic; }
+.seq-diagram .msg.inferred .shaft { stroke-dasharray: 6 4; }
+.seq-diagram .seg .shape { stroke: none; fill: var(--seq-muted); }
+.seq-diagram .seg .seg-line { stroke: var(--seq-muted); fill: var(--seq-muted); stroke-width: 1; }
+.seq-diagram .seg .label { fill: var(--seq-muted); font-size: 10.5px; }
+.seq-diagram .seg.rst .shape, .seq-diagram .seg.rst .seg-line { stroke: var(--seq-error-color); fill: var(--seq-error-color); }
+.seq-diagram .seg.rst .label { fill: var(--seq-error-color); font-weight: 700; }
+.seq-diagram.no-segs .seg { display: none; }
 `;
 
 /** Styles of the element's shadow tree. */
@@ -1311,6 +1530,9 @@ button:hover, select:hover { border-color: var(--seq-fg); }
   font-size: .9em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
 .toolbar .info { color: var(--seq-muted); font-variant-numeric: tabular-nums; }
 .toolbar .exports { margin-inline-start: auto; display: flex; flex-wrap: wrap; gap: .3em; align-items: center; }
+.toolbar .pcapng { border: 1px solid var(--seq-muted); border-radius: 6px; padding: .2em .6em; color: inherit; text-decoration: none; }
+.toolbar .pcapng:hover { border-color: var(--seq-fg); }
+.toolbar .seg-toggle { white-space: nowrap; }
 .message { margin: .5em; padding: .5em .7em; border-radius: 6px; background: color-mix(in srgb, var(--seq-muted) 12%, transparent); }
 .message.error { color: var(--seq-error-color); background: color-mix(in srgb, var(--seq-error-color) 12%, transparent); font-weight: 600; }
 .viewport { position: relative; overflow: auto; max-height: var(--seq-height, 70vh); overscroll-behavior: contain; }
@@ -1322,8 +1544,10 @@ button:hover, select:hover { border-color: var(--seq-fg); }
   box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
 .actor-head.actor-server { border-color: var(--seq-server-color); }
 svg.seq-diagram { display: block; }
+.canvas { overflow: hidden; }
 .event { cursor: pointer; outline: none; }
 .event:focus-visible .shape, .event.hl .shape { stroke: var(--seq-accent); stroke-width: 4; }
+.layer-events .chunk:not(.near), .layer-msgs .chunk:not(.near),
 .layer-events .chunk:not(.near) .label, .layer-events .chunk:not(.near) .tcp,
 .layer-msgs .chunk:not(.near) .label, .layer-gutter .chunk:not(.near) { display: none; }
 .msg .hit { stroke-width: 12; pointer-events: stroke; cursor: pointer; }
@@ -1359,6 +1583,9 @@ table.transcript { display: block; min-width: max-content; font-size: .85em; fon
 .transcript tr { cursor: pointer; }
 .transcript tr:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
 .transcript tr.error td { color: var(--seq-error-color); font-weight: 600; }
+.transcript tr.seg-row td { color: var(--seq-muted); font-size: .92em; }
+.transcript tr.seg-row.error td { color: var(--seq-error-color); }
+.transcript tr.inferred td { font-style: italic; }
 .transcript tr.hl td { background: color-mix(in srgb, var(--seq-accent) 25%, transparent); }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 /* Teaching: the pending call, notes, the step bar, questions, the code pane */
@@ -1492,6 +1719,7 @@ const TEMPLATE = `
       <option value="logarithmic">logarithmic gaps</option>
     </select>
   </label>
+  <label class="seg-toggle" hidden title="Show the TCP segments the kernel sent (thin arrows)"><input type="checkbox" class="segs" checked> segments</label>
   <span class="info"></span>
   <button type="button" class="follow" hidden>Follow newest ↓</button>
   <span class="exports" role="group" aria-label="Export">
@@ -1501,6 +1729,7 @@ const TEMPLATE = `
     <button type="button" data-export="mermaid">Mermaid</button>
     <button type="button" data-export="ladder">Ladder</button>
     <button type="button" data-export="json">JSON</button>
+    <a class="pcapng" data-export-link="pcapng" hidden download title="The captured segments as a pcapng file for Wireshark">pcapng</a>
   </span>
 </div>
 <div class="stepbar" part="stepbar" hidden>
@@ -1522,6 +1751,7 @@ const TEMPLATE = `
 <div class="stage"><div class="split">
 <div class="viewport" part="viewport" tabindex="0" role="region" aria-label="Sequence diagram">
   <div class="heads" aria-hidden="true"></div>
+  <div class="canvas">
   <svg class="seq-diagram" xmlns="${SVG_NS}" width="0" height="0" role="group" aria-label="Message sequence diagram; time flows down">
     <rect class="bg" x="0" y="0" width="0" height="0"></rect>
     <g class="layer-gutter" aria-hidden="true"></g>
@@ -1532,6 +1762,7 @@ const TEMPLATE = `
     <g class="layer-note" aria-hidden="true"></g>
     <g class="layer-pending" aria-hidden="true"></g>
   </svg>
+  </div>
 </div>
 <aside class="code" part="code" aria-label="The programs' source code" hidden>
   <div class="code-head">
@@ -1836,10 +2067,14 @@ export class SeqDiagram extends Base {
       info: $('.info'),
       follow: $('button.follow'),
       ladder: $('[data-export="ladder"]'),
+      pcapng: $('a.pcapng'),
+      segToggle: $('.seg-toggle'),
+      segBox: $('input.segs'),
       message: $('.message'),
       viewport: $('.viewport'),
       heads: $('.heads'),
       svg: $('svg.seq-diagram'),
+      canvas: $('.canvas'),
       bg: $('rect.bg'),
       gutter: $('.layer-gutter'),
       lifelines: $('.layer-lifelines'),
@@ -1924,6 +2159,12 @@ export class SeqDiagram extends Base {
   get record() { return this.#record; }
   /** The events drawn so far, in seq order. */
   get events() { return this.#record?.events ?? []; }
+  /** How many of the events drawn are calls and how many captured segments. */
+  get counts() {
+    const n = this.#record?.events.length ?? 0;
+    const segments = Math.min(n, this.#layout.segCount);
+    return { calls: n - segments, segments };
+  }
 
   #setAttr(name, v) {
     if (v == null || v === '') this.removeAttribute(name);
@@ -2014,7 +2255,7 @@ export class SeqDiagram extends Base {
     this.#gen++;
     this.#live = false;
     this.#begin(asRecord(record ?? {}));
-    this.#finish(this.#record.state, this.#record.error);
+    this.#finishWhenDrawn(this.#record.state, this.#record.error);
   }
 
   /** Clears the element: no session drawn. */
@@ -2058,7 +2299,7 @@ export class SeqDiagram extends Base {
     if (this.#record.state === 'running') {
       this.#setState('running');
       this.#connect(gen);
-    } else this.#finish(this.#record.state, this.#record.error);
+    } else this.#finishWhenDrawn(this.#record.state, this.#record.error);
   }
 
   /**
@@ -2076,6 +2317,7 @@ export class SeqDiagram extends Base {
     const body = { scenario, params };
     if (step) body.step = true;
     if (questions) body.questions = true;
+    if (options?.segments) body.segments = true;
     // The token is this browser's alone: it stays out of the record (and its exports).
     const { step_token: token, ...meta } = await fetchJSON(this.#api('/api/sessions'), {
       method: 'POST',
@@ -2133,7 +2375,15 @@ export class SeqDiagram extends Base {
 
   /** A standalone SVG document of the diagram, its styles resolved. */
   exportSVG() {
+    this.#decorateAll();
     const clone = this.#ui.svg.cloneNode(true);
+    const w = this.#layout.actors.length ? this.#layout.width : 0;
+    const h = this.#layout.actors.length ? this.#layout.height + this.#extra() : 0;
+    for (const el of [clone, clone.querySelector('rect.bg')]) {
+      el.setAttribute('width', w);
+      el.setAttribute('height', h);
+    }
+    clone.setAttribute('viewBox', `0 0 ${w} ${h}`);
     for (const el of clone.querySelectorAll('.hl')) el.classList.remove('hl');
     for (const el of clone.querySelectorAll('.layer-note, .layer-pending')) el.remove();
     const cs = getComputedStyle(this);
@@ -2247,8 +2497,10 @@ export class SeqDiagram extends Base {
     this.#record = { ...meta, events: [] };
     this.#next = 0;
     this.#pending = [];
+    this.#pendingAt = 0;
     this.#pendingActors = null;
     this.#pendingFinal = null;
+    this.#firstScreen = true;
     this.#stepToken = rec.id && rec.step ? loadToken(rec.id) : '';
     this.#stepBusy = false;
     this.#released = false;
@@ -2262,6 +2514,8 @@ export class SeqDiagram extends Base {
     if (rec.id) this.setAttribute('data-session', rec.id);
     else this.removeAttribute('data-session');
     this.#ui.ladder.hidden = !this.#live;
+    this.#ui.segBox.checked = true;
+    this.#ui.svg.classList.remove('no-segs');
     this.#layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(events), actors: rec.actors });
     this.#enqueue(events, true);
     this.#flush();
@@ -2390,7 +2644,7 @@ export class SeqDiagram extends Base {
   /** Queues events for the next frame. counted says #next already counts them. */
   #enqueue(events, quiet = false, counted = false) {
     if (!events.length) return;
-    if (!this.#pending.length) this.#quiet = quiet;
+    if (this.#pendingAt >= this.#pending.length) this.#quiet = quiet;
     for (const ev of events) this.#pending.push(ev);
     if (!counted) this.#next = Math.max(this.#next, events[events.length - 1].seq + 1);
     this.#schedule();
@@ -2404,7 +2658,44 @@ export class SeqDiagram extends Base {
     this.#timer = setTimeout(run, 250);
   }
 
-  /** Adds the pending events to the record, the layout, the drawing and the transcript. */
+  /**
+   * Goes on drawing a backlog in a task of its own, right after this one:
+   * the browser renders frames in between, so a big session fills in
+   * while the page stays responsive.
+   */
+  #continue() {
+    if (this.#task) return;
+    this.#task = true;
+    if (!this.#channel) {
+      this.#channel = new MessageChannel();
+      this.#channel.port1.onmessage = () => {
+        this.#task = false;
+        if (this.#pendingAt < this.#pending.length || this.#pendingFinal) this.#flush();
+      };
+    }
+    this.#channel.port2.postMessage(0);
+  }
+
+  #pendingAt = 0; // #pending[#pendingAt…] are still to draw
+  #task = false; // a #continue task is queued
+  #channel = null;
+  #firstScreen = false; // the first screen of the drawing begun last is still to announce
+
+  /**
+   * Whether the drawing would finish with the state final now: only once
+   * every event queued is drawn.
+   */
+  #finishWhenDrawn(state, error) {
+    if (this.#pendingAt >= this.#pending.length) this.#finish(state, error);
+    else this.#pendingFinal = { state, error }; // the drawing under way finishes it
+  }
+
+  /**
+   * Adds pending events to the record, the layout, the drawing and the
+   * transcript: as many as FRAME_BUDGET_MS of work allows, the rest in
+   * the next task or frame. The state changes to done or failed only once
+   * every event is drawn.
+   */
   #flush() {
     cancelAnimationFrame(this.#frame);
     clearTimeout(this.#timer);
@@ -2412,7 +2703,8 @@ export class SeqDiagram extends Base {
     this.#timer = 0;
     const rec = this.#record;
     if (!rec) return;
-    const L = this.#layout;
+    const t0 = performance.now();
+    let L = this.#layout;
     // The server's order of lifelines wins over the order events showed them in.
     let reordered = false;
     if (this.#pendingActors) {
@@ -2422,55 +2714,163 @@ export class SeqDiagram extends Base {
       for (const name of order) L.actor(name);
       this.#pendingActors = null;
     }
-    const events = this.#pending;
-    this.#pending = [];
+    const queue = this.#pending;
+    const from = this.#pendingAt;
+    // The first screen of a drawing first, within a frame's budget; then
+    // a backlog in bigger tasks between frames.
+    const budget = !this.#firstScreen && queue.length - from > 4 * CHUNK ? BACKLOG_BUDGET_MS : FRAME_BUDGET_MS;
+    const screen = this.#scrollTop + this.#viewHeight;
+    let at = from;
     const firstMark = L.marks.length;
-    for (const ev of events) {
-      rec.events.push(ev);
-      if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
-      L.add(ev);
+    if (reordered || L.needsRelayout || L.scale !== this.scale) {
+      this.#redraw();
+      L = this.#layout;
     }
+    // Slices of SLICE events: lay them out, draw them, add their rows; stop
+    // when the budget is spent.
+    while (at < queue.length) {
+      const end = Math.min(queue.length, at + SLICE);
+      for (; at < end; at++) {
+        const ev = queue[at];
+        rec.events.push(ev);
+        if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
+        L.add(ev);
+      }
+      if (L.needsRelayout || L.scale !== this.scale) {
+        this.#redraw();
+        L = this.#layout;
+      } else this.#render();
+      this.#appendTranscript();
+      if (performance.now() - t0 >= budget || (this.#firstScreen && L.height >= screen)) break;
+    }
+    if (at === from) this.#render(); // nothing new: the ghost or the actors may have changed
+    const drained = at >= queue.length;
+    if (drained) {
+      this.#pending = [];
+      this.#pendingAt = 0;
+    } else this.#pendingAt = at;
+    const events = at > from ? queue.slice(from, at) : [];
     rec.event_count = rec.events.length;
     // A question is answered by the call it asked about; then comes the next call.
     if (events.length && this.#question && !this.#question.revealed) this.#reveal(events);
-    if (this.#pendingDirty) {
+    if (this.#pendingDirty && drained) {
       this.#pendingDirty = false;
       this.#applyPending(this.#nextPending);
+      this.#render();
     } else if (this.#stepPending && events.some((e) => this.#isPendingCall(e))) {
       // The pending call happened: its ghost goes until the server names the next.
       this.#applyPending(null);
+      this.#render();
     }
-    if (reordered || L.needsRelayout || L.scale !== this.scale) this.#redraw();
-    else this.#render();
-    this.#appendTranscript();
     this.#syncCode();
     if (events.length) this.#updateLast();
     this.#updateStepbar();
 
-    if (events.length) {
-      if (this.#quiet) {
-        this.#announcer.say(`Showing ${plural(rec.events.length, 'event')} of ${rec.scenario || 'the'} session`);
-      } else {
-        const marks = this.#layout.marks;
-        for (let i = Math.min(firstMark, marks.length); i < marks.length; i++) this.#announcer.say(marks[i].sentence, burstKey(marks[i]));
+    if (events.length && !this.#quiet) {
+      const marks = this.#layout.marks;
+      for (let i = Math.min(firstMark, marks.length); i < marks.length; i++) {
+        if (marks[i].kind !== 'segment') this.#announcer.say(marks[i].sentence, burstKey(marks[i]));
       }
+    } else if (drained && this.#quiet && rec.events.length && (events.length || this.#pendingFinal)) {
+      this.#announcer.say(`Showing ${plural(rec.events.length, 'event')} of ${rec.scenario || 'the'} session`);
     }
-    const final = this.#pendingFinal;
-    this.#pendingFinal = null;
-    if (final) this.#finish(final.state, final.error);
+    let shown = false;
+    if (this.#firstScreen && (drained || this.#layout.height >= screen)) {
+      // What the viewer sees is drawn; the rest fills in below, after the
+      // browser has painted it.
+      this.#firstScreen = false;
+      shown = true;
+      performance.mark?.('seq-diagram:first-screen');
+      this.#emit('seq-diagram:first-screen', { id: rec.id ?? '', count: rec.events.length, total: rec.events.length + queue.length - at });
+    }
+    if (drained && this.#bareRows) {
+      this.#bareRows = false;
+      this.#fillRowsWhenIdle();
+    }
+    const final = drained ? this.#pendingFinal : null;
+    if (final) {
+      this.#pendingFinal = null;
+      this.#finish(final.state, final.error);
+    }
     this.#updateInfo();
     if (events.length) this.#emit('seq-diagram:progress', { id: rec.id, count: rec.events.length, state: rec.state });
+    if (!drained && shown) {
+      const gen = this.#gen;
+      requestAnimationFrame(() => setTimeout(() => { if (gen === this.#gen) this.#continue(); }, 0));
+      this.#timer = setTimeout(() => this.#flush(), 250); // frames may not come (a hidden tab)
+    } else if (!drained) this.#continue();
     // Follow the newest event, unless this was a finished session drawn at once
     // (read it from the top) or the viewer scrolled away.
     if (this.#quiet && rec.state !== 'running') return;
+    if (!events.length && !final) return;
     if (this.#following) this.#ui.viewport.scrollTop = this.#layout.height + this.#extra();
-    if (this.#followingTranscript) this.#ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+    // The transcript follows too while it is on screen: scrolled to its end
+    // it lays out and paints every new row, which is wasted off screen. It
+    // jumps to the end when it comes into view.
+    // Live, it moves at most every TRANSCRIPT_FOLLOW_MS: each move costs a
+    // layout and paint of the rows in view.
+    const now = performance.now();
+    if (this.#followingTranscript && this.#transcriptShown && (rec.state !== 'running' || now - this.#transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
+      this.#transcriptMoved = now;
+      this.#ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+    }
   }
+
+  #transcriptMoved = 0;
+
+  #transcriptShown = true; // the transcript's box intersects the document's viewport
 
   /** Forgets what has been drawn, so that #render draws the layout from the start. */
   #resetDrawing() {
     this.#drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, gutter: 0, paired: 0 };
     this.#openLines.clear();
+    this.#decorated = [];
+    this.#chunkItems = { arrows: [], gutter: [] };
+  }
+
+  #decorated = []; // chunk k → true once its items have their texts and hit areas
+  #chunkItems = { arrows: [], gutter: [] }; // chunk k → indices of its arrows, Δt labels
+
+  /**
+   * Gives chunk k's marks, arrows and Δt labels their texts and hit areas,
+   * once: a chunk gets them when it first comes near the viewport.
+   */
+  #decorate(k) {
+    if (this.#decorated[k]) return;
+    this.#decorated[k] = true;
+    const L = this.#layout;
+    const ui = this.#ui;
+    const d = this.#drawn;
+    const marks = ui.events.children[k];
+    if (marks) {
+      const end = Math.min(d.marks, (k + 1) * CHUNK);
+      for (let i = k * CHUNK; i < end; i++) {
+        const el = marks.children[i - k * CHUNK];
+        if (!el) break;
+        el.setAttribute('aria-label', markName(L.marks[i]));
+        el.insertAdjacentHTML('beforeend', renderMarkLabel(L.marks[i]));
+      }
+    }
+    const msgs = ui.msgs.children[k];
+    const arrows = this.#chunkItems.arrows[k];
+    if (msgs && arrows) {
+      for (let j = 0; j < arrows.length; j++) {
+        const el = msgs.children[j];
+        if (!el) break;
+        const [hit, label] = renderArrowDecor(L.arrows[arrows[j]]);
+        el.insertAdjacentHTML('afterbegin', hit);
+        el.insertAdjacentHTML('beforeend', label);
+      }
+    }
+    const gutter = ui.gutter.children[k];
+    const dts = this.#chunkItems.gutter[k];
+    if (gutter && dts) gutter.insertAdjacentHTML('beforeend', dts.map((i) => renderGutter(L.gutter[i])).join(''));
+  }
+
+  /** Decorates every chunk drawn (for exports, which show every label). */
+  #decorateAll() {
+    const n = Math.max(this.#ui.events.children.length, this.#ui.msgs.children.length, this.#ui.gutter.children.length);
+    for (let k = 0; k < n; k++) this.#decorate(k);
   }
 
   /** Empties the drawing and the transcript. */
@@ -2491,6 +2891,8 @@ export class SeqDiagram extends Base {
     this.#layout = new Layout({ scale: this.scale });
     this.#resetDrawing();
     this.#rowsDrawn = 0;
+    this.#rowsFilled = [];
+    this.#bareRows = false;
     this.#scrollTop = 0;
     ui.viewport.scrollTop = 0;
     this.#following = true;
@@ -2525,14 +2927,24 @@ export class SeqDiagram extends Base {
     const L = this.#layout;
     const d = this.#drawn;
     const ui = this.#ui;
-    // Appends the new items of a chunked layer, a run of one chunk at a time.
+    // Appends the new items of a chunked layer, a run of one chunk at a
+    // time. Chunks far from the viewport get their items bare (no texts, no
+    // hit areas): #decorate adds those when the chunk comes near.
     const append = (layer, items, key, render) => {
       let i = d[key];
+      const index = this.#chunkItems[key];
       while (i < items.length) {
         const k = items[i].chunk;
+        const full = this.#decorated[k] === true;
         let s = '';
-        while (i < items.length && items[i].chunk === k) s += render(items[i++]);
-        this.#chunk(layer, k).insertAdjacentHTML('beforeend', s);
+        const start = i;
+        while (i < items.length && items[i].chunk === k) s += render(items[i++], full);
+        if (index) {
+          const list = (index[k] ??= []);
+          for (let j = start; j < i; j++) list.push(j);
+        }
+        if (s) this.#chunk(layer, k).insertAdjacentHTML('beforeend', s);
+        else this.#chunk(layer, k);
       }
       d[key] = items.length;
     };
@@ -2557,7 +2969,7 @@ export class SeqDiagram extends Base {
       if (seg.y2 == null) this.#openLines.set(seg, group.lastElementChild);
     }
     const marksBefore = d.marks;
-    append(ui.gutter, L.gutter, 'gutter', renderGutter);
+    append(ui.gutter, L.gutter, 'gutter', (g, full) => (full ? renderGutter(g) : ''));
     append(ui.msgs, L.arrows, 'arrows', renderArrow);
     append(ui.events, L.marks, 'marks', renderMark);
     if (d.bars < L.bars.length) {
@@ -2589,9 +3001,11 @@ export class SeqDiagram extends Base {
     return this.#ui.events.children[Math.floor(i / CHUNK)]?.children[i % CHUNK] ?? null;
   }
 
-  /** The transcript row of the event at index i. */
+  /** The transcript row of the event at index i, its cells filled. */
   #rowAt(i) {
-    return this.#ui.table.tBodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK] ?? null;
+    const k = Math.floor(i / CHUNK);
+    if (!this.#rowsFilled[k]) this.#fillRows(k);
+    return this.#ui.table.tBodies[k]?.rows[i % CHUNK] ?? null;
   }
 
   #near = null; // [first, last] chunk whose labels show
@@ -2623,51 +3037,125 @@ export class SeqDiagram extends Base {
     // force: chunks may have been added in the range since it was shown.
     if (!force && this.#near && this.#near[0] === first && this.#near[1] === last) return;
     const ui = this.#ui;
+    const chunks = Math.max(ui.events.children.length, ui.msgs.children.length, ui.gutter.children.length);
+    for (let k = first; k <= last && k < chunks; k++) this.#decorate(k);
+    // Only the chunks that leave or enter the range change class: toggling
+    // a chunk off and on again would restyle (and relayout) all its labels.
+    const [was0, was1] = this.#near ?? [0, -1];
     for (const layer of [ui.events, ui.msgs, ui.gutter]) {
       const groups = layer.children;
-      if (this.#near) for (let k = this.#near[0]; k <= this.#near[1] && k < groups.length; k++) groups[k].classList.remove('near');
-      for (let k = first; k <= last && k < groups.length; k++) groups[k].classList.add('near');
+      for (let k = was0; k <= was1 && k < groups.length; k++) if (k < first || k > last) groups[k].classList.remove('near');
+      for (let k = first; k <= last && k < groups.length; k++) if (!groups[k].classList.contains('near')) groups[k].classList.add('near');
     }
     this.#near = [first, last];
   }
 
-  /** Sizes the SVG (and the sticky names) to the layout. */
+  /**
+   * Sizes the drawing (and the sticky names) to the layout. Any change to
+   * the SVG root's size or attributes makes Chromium lay out every text in
+   * it again (SVG text counts as sized relative to the viewport), so the
+   * SVG canvas grows in powers of two and only its clipping box, a div,
+   * follows the layout's height row by row; attributes are written only
+   * when they change.
+   */
   #sizeSVG() {
     const { width, height } = this.#layout;
     const w = this.#layout.actors.length ? width : 0;
     const h = this.#layout.actors.length ? height + this.#extra() : 0;
-    for (const el of [this.#ui.svg, this.#ui.bg]) {
-      el.setAttribute('width', w);
-      el.setAttribute('height', h);
+    const ui = this.#ui;
+    let canvasH = this.#canvas.h;
+    if (h > canvasH || h < canvasH / 4 || !h) canvasH = h ? Math.max(2048, 2 ** Math.ceil(Math.log2(h))) : 0;
+    if (w !== this.#canvas.w || canvasH !== this.#canvas.h) {
+      this.#canvas.w = w;
+      this.#canvas.h = canvasH;
+      for (const el of [ui.svg, ui.bg]) {
+        el.setAttribute('width', w);
+        el.setAttribute('height', canvasH);
+      }
+      ui.heads.style.width = `${w}px`;
+      ui.canvas.style.width = `${w}px`;
     }
-    this.#ui.svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-    this.#ui.heads.style.width = `${w}px`;
+    if (h !== this.#canvas.shown) {
+      this.#canvas.shown = h;
+      ui.canvas.style.height = `${h}px`;
+    }
     if (w && w !== this.#widthShown) {
       this.#widthShown = w;
       this.#ui.split.style.setProperty('--seq-diagram-width', `${w}px`);
     }
   }
 
-  /** Appends the new events' transcript rows, CHUNK rows a row group. */
+  /**
+   * Appends the new events' transcript rows, CHUNK rows a row group. A
+   * backlog's row groups after the first get their rows bare (the row,
+   * no cells): #fillRows gives them their cells when the group comes into
+   * view (content-visibility tells), when a row is picked, and in idle
+   * time once the drawing is done.
+   */
   #appendTranscript() {
     const events = this.#record?.events ?? [];
     const table = this.#ui.table;
     let i = this.#rowsDrawn;
+    const bare = this.#quiet && this.#pending.length - this.#pendingAt + events.length - i > CHUNK;
     while (i < events.length) {
       const k = Math.floor(i / CHUNK);
-      let s = '';
-      for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
-        s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, this.#layout.marks[i]?.note ?? '');
-      }
       let body = table.tBodies[k];
       if (!body) {
         body = table.createTBody();
         body.setAttribute('role', 'rowgroup');
+        body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped) this.#fillRows(k); });
+        if (k === 0 || !bare) this.#rowsFilled[k] = true;
+        else this.#bareRows = true;
+      }
+      const full = this.#rowsFilled[k] === true;
+      let s = '';
+      for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
+        const m = this.#layout.marks[i];
+        s += full ? renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m) : renderTranscriptRow(events[i], 0, '', null, false);
       }
       body.insertAdjacentHTML('beforeend', s);
     }
     this.#rowsDrawn = events.length;
   }
+
+  #rowsFilled = []; // row group k → true once its rows have their cells
+  #bareRows = false; // some row group still has bare rows
+
+  /** Gives the bare rows of row group k their cells. */
+  #fillRows(k) {
+    if (this.#rowsFilled[k]) return;
+    const body = this.#ui.table.tBodies[k];
+    if (!body) return;
+    this.#rowsFilled[k] = true;
+    const events = this.#record?.events ?? [];
+    const rows = body.rows;
+    for (let j = 0; j < rows.length; j++) {
+      const i = k * CHUNK + j;
+      const ev = events[i];
+      if (!ev || rows[j].firstChild) continue;
+      const m = this.#layout.marks[i];
+      rows[j].innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m);
+    }
+  }
+
+  /** Fills the bare row groups left, a few at a time in idle periods. */
+  #fillRowsWhenIdle() {
+    if (this.#idleFill) return;
+    // Works on whatever is drawn when it runs (a later drawing's rows too).
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
+    const step = (deadline) => {
+      this.#idleFill = 0;
+      const n = this.#ui.table.tBodies.length;
+      let k = 0;
+      while (k < n && this.#rowsFilled[k]) k++;
+      for (; k < n && deadline.timeRemaining() > 3; k++) this.#fillRows(k);
+      while (k < n && this.#rowsFilled[k]) k++;
+      if (k < n) this.#idleFill = idle(step, { timeout: 500 });
+    };
+    this.#idleFill = idle(step, { timeout: 500 });
+  }
+
+  #idleFill = 0;
 
   // --- state
 
@@ -2715,8 +3203,19 @@ export class SeqDiagram extends Base {
   #updateInfo() {
     const rec = this.#record;
     const ui = this.#ui;
-    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${plural(rec.events.length, 'event')} · ${rec.state}` : '';
+    const { calls, segments } = this.counts;
+    const what = segments ? `${plural(calls, 'call')}, ${plural(segments, 'segment')}` : plural(calls, 'event');
+    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}` : '';
     ui.follow.hidden = this.#following || rec?.state !== 'running';
+    // The segment layer's toggle and the pcapng export, once there are segments.
+    const has = segments > 0;
+    if (ui.segToggle.hidden === has) ui.segToggle.hidden = !has;
+    const pcap = has && this.#live && rec?.id ? this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/pcapng`) : '';
+    if (ui.pcapng.getAttribute('href') !== (pcap || null)) {
+      if (pcap) ui.pcapng.setAttribute('href', pcap);
+      else ui.pcapng.removeAttribute('href');
+      ui.pcapng.hidden = !pcap;
+    }
   }
 
   #emit(type, detail) {
@@ -2729,6 +3228,7 @@ export class SeqDiagram extends Base {
   #wire() {
     const ui = this.#ui;
     ui.scale.addEventListener('change', () => { this.scale = ui.scale.value; });
+    ui.segBox.addEventListener('change', () => ui.svg.classList.toggle('no-segs', !ui.segBox.checked));
     ui.follow.addEventListener('click', () => {
       this.#following = true;
       ui.viewport.scrollTop = this.#layout.height;
@@ -2752,6 +3252,11 @@ export class SeqDiagram extends Base {
       this.#viewHeight = entry.contentRect.height;
       this.#showNearLabels();
     }).observe(ui.viewport);
+    new IntersectionObserver((entries) => {
+      const shown = entries[entries.length - 1].isIntersecting;
+      if (shown && !this.#transcriptShown && this.#followingTranscript && this.#record?.state === 'running') ui.transcriptScroll.scrollTop = 1e9;
+      this.#transcriptShown = shown;
+    }).observe(ui.transcriptScroll);
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
       this.#followingTranscript = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40;
@@ -2867,6 +3372,7 @@ export class SeqDiagram extends Base {
   }
 
   #listingObserver = null;
+  #canvas = { w: -1, h: -1, shown: -1 }; // the SVG's size (w, h) and the height shown
   #widthShown = 0; // the diagram width the code pane leaves room for
 
   /** Picks a transcript row: highlights its mark and its line, and scrolls the diagram to it. */
@@ -3036,11 +3542,13 @@ export class SeqDiagram extends Base {
       }
     } else {
       const ev = evs[0];
-      h('h3', `#${ev.seq} ${ev.actor}: ${eventLabel(ev)}`, isError(ev) ? 'error' : '');
-      const note = L.marks[L.pos.get(ev.seq)]?.note;
+      const mark = L.marks[L.pos.get(ev.seq)];
+      const title = ev.kind === 'segment' ? `${ev.actor} → ${mark?.to || ev.peer || '?'}: segment ${eventLabel(ev)}` : `${ev.actor}: ${eventLabel(ev)}`;
+      h('h3', `#${ev.seq} ${title}`, isError(ev) || mark?.rst ? 'error' : '');
+      const note = mark?.note;
       if (note) h('p', note, 'note');
       const dl = document.createElement('dl');
-      fillDL(dl, detailRows(ev));
+      fillDL(dl, detailRows(ev, mark));
       d.append(dl);
       const links = this.#arrowsOf(ev.seq);
       if (links.length) {
@@ -3317,7 +3825,8 @@ export class SeqDiagram extends Base {
     const rec = this.#record;
     const ui = this.#ui;
     const L = this.#layout;
-    const m = L.marks[L.marks.length - 1];
+    let m = null;
+    for (let i = L.marks.length - 1; i >= 0 && !m; i--) if (L.marks[i].kind !== 'segment') m = L.marks[i];
     if (!rec?.step || !m) {
       ui.stepLast.replaceChildren();
       return;
