@@ -2,13 +2,14 @@ module seqd
 
 go 1.26.8
 
+// Why each dependency (README "How it is built" says more):
 require (
-	github.com/chromedp/chromedp v0.23.0
-	github.com/coder/websocket v1.8.15
-	github.com/go-chi/chi/v5 v5.5.0
-	github.com/go-chi/httprate v0.16.1
-	github.com/prometheus/client_golang v1.25.0
-	golang.org/x/sys v0.50.0
+	github.com/chromedp/chromedp v0.23.0 // tests only: drives headless Chromium for the browser tests
+	github.com/coder/websocket v1.8.15 // the live stream; the maintained home of nhooyr.io/websocket
+	github.com/go-chi/chi/v5 v5.5.0 // routing, and the client-address middleware the limits count by
+	github.com/go-chi/httprate v0.16.1 // per-address session-creation rate limit
+	github.com/prometheus/client_golang v1.25.0 // /metrics in Prometheus text format
+	golang.org/x/sys v0.50.0 // the socket calls themselves: socket, bind, connect, TCP_INFO, AF_PACKET
 )
 
 require (
