@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"seqd/loadgen"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -67,15 +67,6 @@ func (v *viewer) follow(ctx context.Context, url string, client *http.Client, st
 			return
 		}
 	}
-}
-
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
 // peakRSS reads the process's peak resident memory from /proc.
@@ -153,7 +144,7 @@ func TestLoadFiveHundredViewers(t *testing.T) {
 	rec, viewers := watchLive(t, ts.URL, `{"scenario":"echo","params":{"rounds":25,"pace_ms":10}}`, 500, nil)
 	lat := checkViewers(t, rec, viewers)
 	t.Logf("500 viewers × %d events in %v: delivery latency p50 %v, p99 %v; peak RSS %s",
-		len(rec.Events), time.Since(start).Round(time.Millisecond), percentile(lat, 0.5), percentile(lat, 0.99), peakRSS())
+		len(rec.Events), time.Since(start).Round(time.Millisecond), loadgen.Percentile(lat, 0.5), loadgen.Percentile(lat, 0.99), peakRSS())
 }
 
 func TestLoadTwoHundredSessions(t *testing.T) {
@@ -271,7 +262,7 @@ func TestLoadStuckViewerDelaysNoOne(t *testing.T) {
 				time.Sleep(20 * time.Millisecond) // the write timeout runs out after the session
 			}
 		}
-		return percentile(lat, 0.5), cut
+		return loadgen.Percentile(lat, 0.5), cut
 	}
 	base, _ := run(false)
 	withStuck, cut := run(true)

@@ -114,21 +114,6 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("shutting down", "grace", *grace)
 	_ = p.Close()
 	<-served
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), *grace)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		logger.Warn("shutdown", "err", err)
-	}
-	// Let the sessions running finish within the grace period, then
-	// cancel them, and close the streams that watch them.
-	finished := make(chan struct{})
-	go func() { runner.Wait(); p.Wait(); close(finished) }()
-	select {
-	case <-finished:
-	case <-shutdownCtx.Done():
-	}
-	srv.Close()
-	<-finished
-	logger.Info("stopped")
+	shutdown(hs, srv, *grace, logger, runner.Wait, p.Wait)
 	return failed
 }

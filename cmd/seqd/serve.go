@@ -104,23 +104,33 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("shutting down", "grace", *grace)
 	lab.close() // no new lab connections; the running ones may finish
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), *grace)
+	shutdown(hs, srv, *grace, logger, runner.Wait, lab.wait)
+	return nil
+}
+
+// shutdown stops hs from accepting, lets the running sessions (those the
+// waits wait for) finish within grace, then cancels the rest and closes the
+// WebSocket streams with srv.Close, and returns when all have ended.
+func shutdown(hs *http.Server, srv *web.Server, grace time.Duration, logger *slog.Logger, waits ...func()) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("shutdown", "err", err)
 	}
-	// Let running sessions finish within the grace period, then cancel
-	// them, and close the streams that watch them.
 	finished := make(chan struct{})
-	go func() { runner.Wait(); lab.wait(); close(finished) }()
+	go func() {
+		for _, wait := range waits {
+			wait()
+		}
+		close(finished)
+	}()
 	select {
 	case <-finished:
-	case <-shutdownCtx.Done():
+	case <-ctx.Done():
 	}
 	srv.Close()
 	<-finished
 	logger.Info("stopped")
-	return nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
