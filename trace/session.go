@@ -262,7 +262,7 @@ func (s *Session) metaLocked() Meta {
 		State:     s.state,
 		Error:     s.err,
 		StartedAt: s.startedAt.Round(0),
-		Actors:    append([]string(nil), s.actors...),
+		Actors:    append([]string{}, s.actors...), // [] rather than null before the first lifeline
 		Events:    s.events.len(),
 		Step:      s.stepOpts.Step,
 		Questions: s.stepOpts.Questions,
