@@ -1384,7 +1384,7 @@ export function renderTranscriptCells(ev, dt, note = '', mark = null) {
   let detail = moving ? preview(ev, 48) : eventLabel(ev);
   if (err && ev.error) detail = ev.error;
   return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
-    td(ev.inferred ? `${ev.kind} (inferred)` : `${ev.kind}(fd ${ev.fd})`) +
+    td(ev.inferred ? `${ev.kind} (inferred)` : ev.fd >= 0 ? `${ev.kind}(fd ${ev.fd})` : ev.kind) +
     svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : '') +
     td(bytes) + td(detail) + noteCell;
 }
