@@ -28,6 +28,15 @@ const (
 	KindSegment Kind = "segment"
 )
 
+// Phase is which half of a split call an Event records.
+type Phase string
+
+// The halves of a call recorded as two events.
+const (
+	PhaseBegin Phase = "begin"
+	PhaseEnd   Phase = "end"
+)
+
 // Event is one call on one socket, as the kernel answered it. Its JSON form is
 // wire format v1; docs/protocol.md documents every field. Fields that do not
 // apply to a call's kind are left zero and omitted from the JSON.
@@ -42,9 +51,16 @@ type Event struct {
 
 	// Blocked is true when the call had to wait (the socket was not ready
 	// and the goroutine parked in the runtime poller).
-	Blocked bool   `json:"blocked,omitempty"`
-	Errno   string `json:"errno,omitempty"` // "ECONNREFUSED", … when the call failed
-	Err     string `json:"error,omitempty"` // the errno's text, "connection refused"
+	Blocked bool `json:"blocked,omitempty"`
+	// Phase splits a call that stayed blocked while other events were
+	// recorded, the way strace shows `<unfinished ...>` and
+	// `<... resumed>`: PhaseBegin at its entry, in its causal place, and
+	// PhaseEnd with its result. CallID is the id the two halves share. A call
+	// that is one event has neither.
+	Phase  Phase  `json:"phase,omitempty"`
+	CallID int    `json:"call,omitempty"`
+	Errno  string `json:"errno,omitempty"` // "ECONNREFUSED", … when the call failed
+	Err    string `json:"error,omitempty"` // the errno's text, "connection refused"
 
 	// Conn is shared by both ends of one TCP connection:
 	// "CLIENTADDR-SERVERADDR" from the kernel's 4-tuple.
@@ -159,6 +175,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendIntField(dst, "ret", int64(e.Ret))
 	if e.Blocked {
 		dst = append(dst, `,"blocked":true`...)
+	}
+	if e.Phase != "" {
+		dst = appendStringField(dst, "phase", string(e.Phase))
+		dst = appendIntField(dst, "call", int64(e.CallID))
 	}
 	dst = appendOptString(dst, "errno", e.Errno)
 	dst = appendOptString(dst, "error", e.Err)
