@@ -10,9 +10,15 @@
  *   <seq-diagram session="ID" server="https://seqd.example"></seq-diagram>
  *   <seq-diagram src="/saved/echo.json"></seq-diagram>      (no server needed)
  *
- * The pure half (layout, labels, sentences, markup, Mermaid) needs no DOM and
- * can be imported in node; the element half turns its output into SVG markup
- * appended once per animation frame.
+ * The pure half (layout, labels, sentences, markup) needs no DOM and can be
+ * imported in node; the element half turns its output into SVG markup
+ * appended once per animation frame. The Mermaid and ladder exports are the
+ * server's (GET /api/sessions/{id}/mermaid, /ladder): one generator, in Go.
+ *
+ * A call that stayed blocked is recorded as two events sharing a `call` id
+ * (wire format: "phase": "begin" at its entry, "phase": "end" with its
+ * result); the diagram draws a bar from the begin that grows while the call
+ * is open and spans begin to end once it returns.
  */
 
 // ---------------------------------------------------------------------------
@@ -79,6 +85,28 @@ export function isError(ev) {
   return ev.kind !== 'segment' && (Boolean(ev.errno) || ev.ret < 0);
 }
 
+/**
+ * Reports whether ev is the begin half of a split call: recorded at the
+ * call's entry, before its result is known (strace's `<unfinished …>`).
+ */
+export function isBegin(ev) {
+  return ev?.phase === 'begin' && ev.kind !== 'segment';
+}
+
+/** Reports whether ev is the end half of a split call (strace's `<… resumed>`). */
+export function isEnd(ev) {
+  return ev?.phase === 'end' && ev.kind !== 'segment';
+}
+
+/**
+ * The label of a begin while its call is open, and after: "read… blocked",
+ * "accept… blocked 120 ms". blockedNs is how long it has waited (or
+ * waited in all, once it returned), when known.
+ */
+export function beginLabel(ev, blockedNs = null) {
+  return `${callName(ev)}… blocked${blockedNs != null && blockedNs >= 0 ? ` ${formatDuration(blockedNs)}` : ''}`;
+}
+
 /** Reports whether ev is a captured TCP segment (not a call). */
 export function isSegment(ev) {
   return ev?.kind === 'segment';
@@ -97,12 +125,12 @@ function hasFlag(ev, f) {
 
 /** Reports whether ev is a successful send or recv that moved bytes. */
 export function isData(ev) {
-  return (ev.kind === 'send' || ev.kind === 'recv') && !isError(ev) && ev.bytes > 0;
+  return (ev.kind === 'send' || ev.kind === 'recv') && !isBegin(ev) && !isError(ev) && ev.bytes > 0;
 }
 
-/** Reports whether ev is a recv that returned end of file. */
+/** Reports whether ev is a recv that returned end of file (a begin has not returned). */
 export function isEOF(ev) {
-  return ev.kind === 'recv' && !isError(ev) && (ev.eof === true || ev.ret === 0);
+  return ev.kind === 'recv' && !isBegin(ev) && !isError(ev) && (ev.eof === true || ev.ret === 0);
 }
 
 /** x with three significant digits or so: 52.3, 1.25, 312. */
@@ -199,6 +227,7 @@ export function preview(ev, max = 24) {
  */
 export function eventLabel(ev) {
   if (ev.kind === 'segment') return segmentLabel(ev);
+  if (isBegin(ev)) return beginLabel(ev);
   const call = callName(ev);
   if (isError(ev)) return `${call} → ${ev.errno || `returned ${ev.ret}`}`;
   switch (ev.kind) {
@@ -220,16 +249,44 @@ export function eventLabel(ev) {
     case 'connect':
       return `connect ${ev.peer ?? ''}`.trim();
     case 'accept':
-      return `accept → fd ${ev.ret}${ev.peer ? ' ' + ev.peer : ''}`;
+      // An inferred accept's new fd is the other program's: unknown.
+      return `accept${ev.inferred ? ' (inferred)' : ` → fd ${ev.ret}`}${ev.peer ? ' ' + ev.peer : ''}`;
     case 'shutdown':
       return `shutdown ${ev.how ?? ''}`.trim();
     case 'close':
-      return `close fd ${ev.fd}`;
+      return ev.inferred || !(ev.fd >= 0) ? 'close (inferred)' : `close fd ${ev.fd}`;
     case 'getaddrinfo':
       return `getaddrinfo ${ev.host ?? ''}${ev.service ? ':' + ev.service : ''}`;
     default:
       return `${call} → ${ev.ret}`;
   }
+}
+
+/**
+ * The call as the transcript's call column shows it, in strace's words:
+ * `read(5, 1024)`, `write(5, 6)`, `shutdown(5, SHUT_WR)`, `close(5)`; an
+ * inferred call, whose fd seqd cannot know, `close (inferred)`. A begin
+ * adds `<unfinished …>`; an end reads `<… read resumed>`.
+ */
+export function callSignature(ev) {
+  const call = callName(ev);
+  if (isEnd(ev)) return `<… ${call} resumed>`;
+  let sig;
+  if (ev.inferred) sig = `${call} (inferred)`;
+  else {
+    const fd = ev.fd >= 0 ? [String(ev.fd)] : [];
+    const args = {
+      send: () => [...fd, String(ev.want ?? ev.bytes ?? 0)],
+      recv: () => [...fd, String(ev.want ?? 0)],
+      shutdown: () => [...fd, ev.how ?? ''],
+      listen: () => [...fd, String(ev.backlog ?? '')],
+      setsockopt: () => [...fd, ev.option ?? ''],
+      socket: () => [],
+      getaddrinfo: () => [ev.host, ev.service].filter(Boolean).map((x) => JSON.stringify(String(x))),
+    }[ev.kind];
+    sig = `${call}(${(args ? args() : fd).filter((x) => x !== '').join(', ')})`;
+  }
+  return isBegin(ev) ? `${sig} <unfinished …>` : sig;
 }
 
 /** How a sentence names an actor as an object: "the client", "client-3". */
@@ -259,6 +316,7 @@ export function transcriptSentence(ev, context = {}) {
   if (ev.kind === 'segment') {
     return `${a}'s kernel sent a TCP segment ${segmentLabel(ev)}${peer ? ` to ${peer}` : ''}`;
   }
+  if (isBegin(ev)) return `${a} waits in ${call}${WAITS_FOR[ev.kind] ? ` ${WAITS_FOR[ev.kind]}` : ''}`;
   if (isError(ev)) return `${a}'s ${call} failed: ${ev.errno || `it returned ${ev.ret}`}${waited}`;
   switch (ev.kind) {
     case 'send': {
@@ -299,13 +357,21 @@ export function transcriptSentence(ev, context = {}) {
         ? `${a} shut down its receiving side`
         : `${a} shut down its sending side (${ev.how ?? 'shutdown'})`;
     case 'close':
-      return `${a} closed fd ${ev.fd}`;
+      return ev.inferred || !(ev.fd >= 0) ? `${a} closed its socket` : `${a} closed fd ${ev.fd}`;
     case 'getaddrinfo':
       return `${a} looked up ${ev.host ?? ''}${ev.service ? ':' + ev.service : ''}`;
     default:
       return `${a} called ${call}, which returned ${ev.ret}`;
   }
 }
+
+/** What a blocked call of each kind waits for, as a sentence ends. */
+const WAITS_FOR = {
+  accept: 'for a connection',
+  recv: 'for data',
+  send: 'for room in the send buffer',
+  connect: 'for the handshake',
+};
 
 /** A hex dump of at most max bytes, 16 a line with their ASCII. */
 export function hexdump(bytes, max = 256) {
@@ -323,8 +389,12 @@ export function hexdump(bytes, max = 256) {
   return lines.join('\n');
 }
 
-/** The rows of an event's details popup, as [term, value] pairs. */
-export function detailRows(ev, mark = null) {
+/**
+ * The rows of an event's details popup, as [term, value] pairs. partner is
+ * the other half of a split call (the end of a begin, the begin of an
+ * end), where drawn: either half's details tell the whole call.
+ */
+export function detailRows(ev, mark = null, partner = null) {
   if (ev.kind === 'segment') {
     const rows = [
       ['segment', `${segmentLabel(ev)} from ${ev.actor}${mark?.to ? ` to ${mark.to}` : ''}`],
@@ -340,11 +410,11 @@ export function detailRows(ev, mark = null) {
     rows.push(['recorded at', formatTime(ev.t_ns)]);
     return rows;
   }
-  const rows = [
-    ['call', `${ev.kind}${callName(ev) !== ev.kind ? ` (${callName(ev)})` : ''} by ${ev.actor}`],
-    ['fd', ev.fd],
-    ['returned', ev.ret],
-  ];
+  const rows = [['call', `${callName(ev)} by ${ev.actor}${ev.inferred ? ' (inferred)' : ''}`]];
+  if (ev.inferred) rows.push(['fd', 'unknown: the other program\'s']);
+  else if (ev.fd >= 0) rows.push(['fd', ev.fd]);
+  if (isBegin(ev)) return rows.concat(beginRows(ev, partner));
+  rows.push(['returned', ev.ret]);
   if (ev.errno) rows.push(['errno', `${ev.errno}${ev.error ? ` — ${ev.error}` : ''}`]);
   if (ev.kind === 'send' || ev.kind === 'recv') {
     rows.push(['bytes', `${ev.bytes ?? 0}${ev.want ? ` of ${ev.want} asked` : ''}`]);
@@ -361,8 +431,26 @@ export function detailRows(ev, mark = null) {
   if (ev.peer) rows.push(['peer', ev.peer]);
   if (ev.conn) rows.push(['connection', ev.conn]);
   if (ev.src) rows.push(['source', `${ev.src}${ev.line ? `:${ev.line}` : ''}`]);
+  if (isEnd(ev)) rows.push(['entered at', `${formatTime(ev.t_ns - (ev.dur_ns ?? 0))}${partner ? ` (begin #${partner.seq})` : ''}`]);
   rows.push(['returned at', formatTime(ev.t_ns)]);
   rows.push(['took', `${formatDuration(ev.dur_ns ?? 0)}${ev.blocked ? ' (blocked)' : ''}`]);
+  return rows;
+}
+
+/** The rows of a begin's details: what was known at entry, and its end if drawn. */
+function beginRows(ev, end) {
+  const rows = [];
+  if (ev.want) rows.push(['asked', `${ev.want} bytes${ev.kind === 'send' || ev.kind === 'recv' ? ` at offset ${ev.offset ?? 0}` : ''}`]);
+  if (ev.local) rows.push(['local', ev.local]);
+  if (ev.peer) rows.push(['peer', ev.peer]);
+  if (ev.conn) rows.push(['connection', ev.conn]);
+  if (ev.src) rows.push(['source', `${ev.src}${ev.line ? `:${ev.line}` : ''}`]);
+  rows.push(['entered at', formatTime(ev.t_ns)]);
+  if (end) {
+    rows.push(['returned', `${eventLabel(end)} (end #${end.seq})`]);
+    rows.push(['returned at', formatTime(end.t_ns)]);
+    rows.push(['blocked for', formatDuration(end.dur_ns ?? end.t_ns - ev.t_ns)]);
+  } else rows.push(['returned', 'not yet: the call is blocked']);
   return rows;
 }
 
@@ -387,6 +475,14 @@ const SOCKOPT_NOTES = {
   SO_SNDBUF: (v) => `asks for a ${v}-byte send buffer (the kernel doubles it for bookkeeping): writes fill it and wait sooner`,
   SO_KEEPALIVE: 'probes an idle connection now and then to find out whether the peer is still there',
   SO_LINGER: 'sets what close does with unsent data: wait for it, or drop it and send RST',
+};
+
+/** What the kernel does while a call of each kind is blocked (a begin's note). */
+const BEGIN_NOTES = {
+  accept: "the listen queue is empty: accept waits until a client's handshake completes",
+  recv: 'the receive queue is empty: read waits until data or end of file arrives',
+  send: 'the send buffer is full: write waits until the reader makes room',
+  connect: 'sends SYN and waits for the SYN-ACK (three-way handshake)',
 };
 
 const ERRNO_NOTES = {
@@ -422,6 +518,7 @@ const ERRNO_NOTES = {
 export function explain(ev, context = {}) {
   if (!ev) return '';
   if (ev.kind === 'segment') return explainSegment(ev);
+  if (isBegin(ev)) return BEGIN_NOTES[ev.kind] ?? 'the call cannot complete yet: it waits';
   if (isError(ev)) {
     const note = ERRNO_NOTES[ev.errno];
     if (note) return note;
@@ -667,7 +764,7 @@ export class Layout {
     this.rows = []; // {seq, t, y, dt}, in seq order
     this.marks = []; // one per event, in seq order; chunk = its row's index / CHUNK
     this.arrows = []; // one per overlapping send/recv pair; chunk: that of its middle row
-    this.bars = []; // activation bars of blocked or slow calls
+    this.bars = []; // activation bars of blocked or slow calls; y2 null while open
     this.gutter = []; // Δt labels, chunked as their rows
     this.segments = []; // lifeline pieces: {actor, index, x, y1, y2, half}
     this.paired = []; // seqs of send marks, as each gets its first arrow
@@ -688,6 +785,9 @@ export class Layout {
     this._addrs = new Map(); // socket address → the actor whose socket it is
     this._isn = new Map(); // "from>to" address pair → the first tcp_seq seen that way
     this.segCount = 0; // segments placed (not calls)
+    this._open = new Map(); // call id → {bar, mark, ev} of a begin whose end has not come
+    this.calls = new Map(); // call id → {begin, end}: the seqs of a split call's halves
+    this.closed = []; // bars closed by their end, in the order they closed
     this._gutterY = -Infinity;
     for (const name of actors) this.actor(name);
   }
@@ -742,10 +842,8 @@ export class Layout {
     }
     if (this.scale === 'proportional' && y > G.top + 2 * fitHeight(index + 1)) this.needsRelayout = true;
     if (ev.kind === 'segment') return this._addSegment(ev, actor, index, y);
-    if (ev.blocked || ev.dur_ns >= G.blockNs) {
-      const y1 = Math.min(this._yAt(ev.t_ns - ev.dur_ns, index), y - 10);
-      this.bars.push({ seq: ev.seq, actor: actor.name, x: actor.x, y1, y2: y + 3 });
-    }
+    if (isBegin(ev)) return this._addBegin(ev, actor, index, y);
+    this._bar(ev, actor, index, y);
 
     const key = `${actor.name} ${ev.kind === 'accept' && ev.ret > 0 ? ev.ret : ev.fd}`;
     if (ev.conn) {
@@ -764,17 +862,32 @@ export class Layout {
       this._tcp.set(key, tcp);
     }
 
+    const mark = this._mark(ev, actor, index, y, { label: eventLabel(ev), tcp });
+    const sends = isData(ev) && ev.conn ? this._pair(ev, mark) : [];
+    const peer = this._peer(ev);
+    mark.sentence = transcriptSentence(ev, { peer, sends });
+    mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
+    this._inferredNote(mark);
+    this._track(ev, key);
+    this._lifeline(ev, key, y);
+    return mark;
+  }
+
+  /** A call's mark, with what every mark has; extra adds or overrides fields. */
+  _mark(ev, actor, index, y, extra) {
     const mark = {
       seq: ev.seq,
       chunk: Math.floor(index / CHUNK),
       t: ev.t_ns,
       actor: actor.name,
       kind: String(ev.kind ?? ''),
+      phase: isBegin(ev) ? 'begin' : isEnd(ev) ? 'end' : '',
+      call: ev.call > 0 && (isBegin(ev) || isEnd(ev)) ? ev.call : 0,
       x: actor.x,
       y,
       side: actor.side,
-      label: eventLabel(ev),
-      tcp,
+      label: '',
+      tcp: '',
       error: isError(ev),
       eof: isEOF(ev),
       data: isData(ev),
@@ -782,20 +895,86 @@ export class Layout {
       inferred: ev.inferred === true,
       sentence: '',
       note: '',
+      ...extra,
     };
     this.marks.push(mark);
-    const sends = isData(ev) && ev.conn ? this._pair(ev, mark) : [];
-    const peer = this._peer(ev);
-    mark.sentence = transcriptSentence(ev, { peer, sends });
-    mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
-    if (mark.inferred) {
-      const traced = this._life.has('proxy') ? 'proxy' : 'server';
-      mark.note = `inferred from what the ${traced} saw${mark.note ? `: ${mark.note}` : ''}`;
-      mark.sentence += ' (inferred)';
-    }
-    this._track(ev, key);
-    this._lifeline(ev, key, y);
     return mark;
+  }
+
+  /** Says on an inferred call's mark that seqd deduced it. */
+  _inferredNote(mark) {
+    if (!mark.inferred) return;
+    const traced = this._life.has('proxy') ? 'proxy' : 'server';
+    mark.note = `inferred from what the ${traced} saw${mark.note ? `: ${mark.note}` : ''}`;
+    mark.sentence += ' (inferred)';
+  }
+
+  /**
+   * Places the begin of a split call: its mark at its entry and an open
+   * bar below it, which grows (the element draws it to the newest row)
+   * until the end with the same call id closes it. A begin moves no bytes,
+   * changes no state and pairs with nothing.
+   */
+  _addBegin(ev, actor, index, y) {
+    if (ev.conn) getOrMake(this._connActors, ev.conn, () => new Set()).add(actor.name);
+    const mark = this._mark(ev, actor, index, y, { label: beginLabel(ev), begin: true });
+    mark.sentence = transcriptSentence(ev, { peer: this._peer(ev) });
+    mark.note = explain(ev);
+    this._inferredNote(mark);
+    const bar = { seq: ev.seq, call: mark.call, endSeq: null, kind: mark.kind, actor: actor.name, x: actor.x, y1: y - 6, y2: null, open: true, t: ev.t_ns };
+    this.bars.push(bar);
+    if (mark.call) this._open.set(mark.call, { bar, mark, ev });
+    return mark;
+  }
+
+  /**
+   * The bar of a call that waited: an end closes its begin's bar (begin to
+   * end); a single event that blocked or took long (an old record, or a
+   * wait no other event interrupted) gets one up to its entry.
+   */
+  _bar(ev, actor, index, y) {
+    const open = isEnd(ev) ? this._open.get(ev.call) : null;
+    if (open) {
+      this._open.delete(ev.call);
+      const { bar, mark } = open;
+      bar.y2 = Math.max(y + 3, bar.y1 + 6);
+      bar.endSeq = ev.seq;
+      bar.open = false;
+      mark.label = beginLabel(open.ev, ev.dur_ns ?? ev.t_ns - open.ev.t_ns);
+      this.calls.set(ev.call, { begin: bar.seq, end: ev.seq });
+      this.closed.push(bar);
+      return;
+    }
+    if (ev.blocked || ev.dur_ns >= G.blockNs) {
+      const y1 = Math.min(this._yAt(ev.t_ns - ev.dur_ns, index), y - 10);
+      this.bars.push({ seq: ev.seq, call: 0, endSeq: ev.seq, kind: String(ev.kind ?? ''), actor: actor.name, x: actor.x, y1, y2: y + 3, open: false });
+    }
+  }
+
+  /** The bars still open (a begin whose end has not come), oldest first. */
+  get openBars() {
+    return [...this._open.values()].map((o) => o.bar);
+  }
+
+  /** The seq of the other half of the split call event seq is half of, or undefined. */
+  partnerOf(seq) {
+    const m = this.marks[this.pos.get(seq)];
+    if (!m?.call) return undefined;
+    const c = this.calls.get(m.call);
+    if (!c) return undefined;
+    return c.begin === seq ? c.end : c.begin;
+  }
+
+  /**
+   * The y an open bar reaches at session time t: as far as the next row
+   * would be at t, at most the diagram's bottom (an open bar never makes
+   * the diagram taller: it grows as rows come).
+   */
+  openBottom(t) {
+    const last = this.rows[this.rows.length - 1];
+    if (!last) return G.top;
+    const next = this._y({ t_ns: t }, last, Math.max(0, t - last.t));
+    return Math.max(last.y + 3, Math.min(next, this.bottom - 2));
   }
 
   /**
@@ -1041,7 +1220,8 @@ export function layout(record, { scale } = {}) {
     rows: L.rows,
     marks: L.marks,
     arrows: L.arrows,
-    bars: L.bars,
+    bars: L.bars.map((b) => ({ ...b, y2: b.y2 ?? L.bottom })),
+    calls: L.calls,
     gutter: L.gutter,
     segments: L.segments.map((s) => ({ ...s, y2: s.y2 ?? L.bottom })),
   };
@@ -1100,7 +1280,9 @@ export function renderSegment(seg, bottom) {
 }
 
 /** The shape of a mark: what kind of call it is at a glance. */
-function markShape({ kind, x, y, data, eof, error }) {
+function markShape({ kind, x, y, data, eof, error, phase }) {
+  // A begin is the top of its bar: a cap across the lifeline.
+  if (phase === 'begin') return svg('rect', { class: 'shape cap', x: x - 8, y: y - 2, width: 16, height: 4, rx: 1.5 });
   if (kind === 'close') {
     return svg('path', { class: 'shape cross', d: `M${x - 5},${y - 5}L${x + 5},${y + 5}M${x + 5},${y - 5}L${x - 5},${y + 5}` });
   }
@@ -1182,6 +1364,7 @@ export function renderMarkLabel(m) {
 export function renderMark(m, labels = true) {
   if (m.kind === 'segment') return renderSegmentMark(m, labels);
   const cls = ['event', `k-${m.kind.replace(/[^\w-]/g, '')}`, actorClass(m.actor)];
+  if (m.phase) cls.push(m.phase);
   if (m.inferred) cls.push('inferred');
   if (m.error) cls.push('error');
   if (m.eof) cls.push('eof');
@@ -1192,6 +1375,8 @@ export function renderMark(m, labels = true) {
       class: cls.join(' '),
       'data-seq': m.seq,
       'data-actor': m.actor,
+      'data-phase': m.phase || null,
+      'data-call': m.call || null,
       'data-paired': m.paired,
       tabindex: 0,
       role: 'img',
@@ -1257,17 +1442,29 @@ export function renderArrow(a, labels = true) {
   );
 }
 
-/** The activation bar of a call that blocked or took long. */
-export function renderBar(b) {
+/**
+ * The activation bar of a call that blocked or took long: data-seq is the
+ * begin's (or the single event's), data-end-seq the end's once it came;
+ * an open bar (data-open) reaches bottom, the element grows it live.
+ */
+export function renderBar(b, bottom = b.y1 + 6) {
   return svg('rect', {
-    class: `bar ${actorClass(b.actor)}`,
+    class: `bar ${actorClass(b.actor)}${b.open ? ' open' : ''}`,
     'data-seq': b.seq,
+    'data-call': b.call || null,
+    'data-end-seq': b.endSeq ?? null,
+    'data-open': b.open,
     x: b.x - 5,
     y: b.y1,
     width: 10,
-    height: Math.max(6, b.y2 - b.y1),
+    height: barHeight(b, bottom),
     rx: 2,
   });
+}
+
+/** A bar's height: to its end, or for an open one to bottom. */
+export function barHeight(b, bottom) {
+  return Math.max(6, (b.y2 ?? bottom) - b.y1);
 }
 
 /** A Δt label in the left gutter. */
@@ -1364,7 +1561,7 @@ export function renderTranscriptRow(ev, dt, note = '', mark = null, cells = true
 /** The class of an event's transcript row. */
 export function transcriptRowClass(ev) {
   if (ev.kind === 'segment') return `seg-row ${actorClass(ev.actor ?? '')}${hasFlag(ev, 'RST') ? ' error' : ''}`;
-  return [actorClass(ev.actor ?? ''), isError(ev) ? 'error' : '', ev.inferred ? 'inferred' : ''].join(' ').trim();
+  return [actorClass(ev.actor ?? ''), isError(ev) ? 'error' : '', ev.inferred ? 'inferred' : '', isBegin(ev) ? 'begin' : isEnd(ev) ? 'end' : ''].filter(Boolean).join(' ');
 }
 
 /** The cells of an event's transcript row (see renderTranscriptRow). */
@@ -1378,46 +1575,19 @@ export function renderTranscriptCells(ev, dt, note = '', mark = null) {
       td(ev.len > 0 ? String(ev.len) : '') + td(nums) + noteCell;
   }
   const err = isError(ev);
-  const result = err ? `${ev.ret} ${ev.errno ?? ''}` : isEOF(ev) ? '0 (EOF)' : String(ev.ret);
-  const moving = ev.kind === 'send' || ev.kind === 'recv';
+  const begin = isBegin(ev);
+  const result = begin ? '' : err ? `${ev.ret} ${ev.errno ?? ''}` : isEOF(ev) ? '0 (EOF)' : String(ev.ret);
+  const moving = (ev.kind === 'send' || ev.kind === 'recv') && !begin;
   const bytes = moving ? `${ev.bytes ?? 0}${ev.bytes > 0 ? ` @${ev.offset ?? 0}` : ''}` : '';
-  let detail = moving ? preview(ev, 48) : eventLabel(ev);
+  let detail = begin ? eventLabel(ev) : moving ? preview(ev, 48) : eventLabel(ev);
   if (err && ev.error) detail = ev.error;
+  // The result elides before the TCP state does: a state is never cut.
+  const resultCell = svg('td', { role: 'cell', class: 'result' },
+    svg('span', { class: 'ret' }, esc(result)),
+    ev.tcp_state ? svg('span', { class: 'tcp' }, esc(ev.tcp_state)) : '');
   return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
-    td(ev.inferred ? `${ev.kind} (inferred)` : ev.fd >= 0 ? `${ev.kind}(fd ${ev.fd})` : ev.kind) +
-    svg('td', { role: 'cell' }, esc(result), ev.tcp_state ? svg('span', { class: 'tcp' }, ' ' + esc(ev.tcp_state)) : '') +
-    td(bytes) + td(detail) + noteCell;
-}
-
-// ---------------------------------------------------------------------------
-// Mermaid
-
-/** Escapes text for a Mermaid message or note. */
-function mermaidText(s) {
-  return s.replace(/#/g, '#35;').replace(/;/g, '#59;').replace(/[\r\n]/g, ' ');
-}
-
-/**
- * A Mermaid sequenceDiagram of a record: an arrow per send/recv overlap,
- * a note for every other call (unread writes included).
- */
-export function toMermaid(record) {
-  const L = layout(record, { scale: 'compact' });
-  const ids = new Map(L.actors.map((a, i) => [a.name, `A${i}`]));
-  const lines = ['sequenceDiagram'];
-  for (const a of L.actors) lines.push(`  participant ${ids.get(a.name)} as ${mermaidText(a.name)}`);
-  let next = 0;
-  for (const m of L.marks) {
-    if (m.kind === 'segment') continue;
-    if (!(m.data && (m.kind === 'recv' || m.paired))) {
-      lines.push(`  Note over ${ids.get(m.actor)}: ${mermaidText(m.label + (m.tcp ? ` [${m.tcp}]` : ''))}`);
-    }
-    for (; next < L.arrows.length && L.arrows[next].at === m.seq; next++) {
-      const a = L.arrows[next];
-      lines.push(`  ${ids.get(a.from)}->>${ids.get(a.to)}: ${mermaidText(a.label)}`);
-    }
-  }
-  return lines.join('\n') + '\n';
+    svg('td', { role: 'cell', class: 'call', title: callSignature(ev) }, esc(callSignature(ev))) +
+    resultCell + td(bytes) + td(detail) + noteCell;
 }
 
 // ---------------------------------------------------------------------------
@@ -1435,6 +1605,8 @@ const DIAGRAM_CSS = `
 .seq-diagram .life { stroke: var(--seq-muted); stroke-width: 2; }
 .seq-diagram .life.half { stroke-dasharray: 7 6; }
 .seq-diagram .bar { stroke-width: 1.5; fill-opacity: .25; }
+.seq-diagram .bar.open { stroke-dasharray: 4 3; fill-opacity: .4; }
+.seq-diagram .event.begin .shape.cap { stroke-width: 1; }
 .seq-diagram .actor-server.bar { fill: var(--seq-server-color); }
 .seq-diagram .actor-client.bar { fill: var(--seq-client-color); }
 .seq-diagram .dt, .seq-diagram .tcp { fill: var(--seq-muted); font-size: 11px; }
@@ -1525,6 +1697,7 @@ ${DIAGRAM_CSS}
 button, select { font: inherit; color: inherit; background: var(--seq-bg); border: 1px solid var(--seq-muted);
   border-radius: 6px; padding: .2em .6em; cursor: pointer; }
 button:hover, select:hover { border-color: var(--seq-fg); }
+.exports button[aria-disabled="true"] { opacity: .55; cursor: not-allowed; border-style: dashed; }
 :focus-visible { outline: 3px solid var(--seq-accent); outline-offset: 2px; }
 .toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em; padding: .4em .5em;
   font-size: .9em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
@@ -1553,6 +1726,7 @@ svg.seq-diagram { display: block; }
 .msg .hit { stroke-width: 12; pointer-events: stroke; cursor: pointer; }
 .msg.hl .shaft { stroke: var(--seq-accent); fill: var(--seq-accent); stroke-width: 3; }
 .msg.hl .label, .event.hl .label { font-weight: 700; }
+.bar.hl { stroke: var(--seq-accent); stroke-width: 3; }
 .event.hl.k-send[data-paired] .label { display: inline; }
 .details { position: fixed; z-index: 10; max-width: min(38rem, calc(100vw - 16px)); max-height: min(70vh, 40rem); overflow: auto;
   background: var(--seq-bg); color: var(--seq-fg); border: 1px solid var(--seq-muted); border-radius: 8px;
@@ -1573,13 +1747,17 @@ svg.seq-diagram { display: block; }
 table.transcript { display: block; min-width: max-content; font-size: .85em; font-variant-numeric: tabular-nums; }
 .transcript thead { display: block; position: sticky; top: 0; z-index: 1; background: var(--seq-bg); }
 .transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 5600px; }
-.transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 18ch 20ch 12ch minmax(30ch, 1fr); }
+.transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 29ch 22ch 12ch minmax(30ch, 1fr); }
 .transcript th { text-align: start; padding: .3em .5em; border-bottom: 2px solid var(--seq-muted); white-space: nowrap; }
 .transcript td { padding: .1em .5em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent);
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .transcript :is(td, th):is(:nth-child(-n+3), :nth-child(7)) { text-align: end; }
 .transcript td:nth-child(8) { font-family: var(--seq-mono-font); white-space: pre; }
 .transcript .tcp { color: var(--seq-muted); font-size: .85em; }
+.transcript td.result { display: flex; gap: 1ch; align-items: baseline; }
+.transcript td.result .ret { min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+.transcript td.result .tcp { flex: none; }
+.transcript tr.begin td.call { color: color-mix(in srgb, var(--seq-pending-color) 80%, var(--seq-fg)); }
 .transcript tr { cursor: pointer; }
 .transcript tr:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
 .transcript tr.error td { color: var(--seq-error-color); font-weight: 600; }
@@ -1707,6 +1885,12 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const LINE_PX = 18;
 const LISTING_PAD = 4;
 
+/** Why the Mermaid and ladder exports are off for a diagram drawn from a file. */
+const SERVER_EXPORT_REASON = 'Mermaid and ladder are made by the seqd server; this diagram was loaded from a file, with no server to ask';
+
+/** A live open bar's "blocked 120 ms" changes at most this often. */
+const OPEN_LABEL_MS = 100;
+
 /** Picking a line highlights at most this many of its calls. */
 const MAX_HIGHLIGHT = 5000;
 
@@ -1726,8 +1910,8 @@ const TEMPLATE = `
     <span aria-hidden="true">Export</span>
     <button type="button" data-export="svg">SVG</button>
     <button type="button" data-export="png">PNG</button>
-    <button type="button" data-export="mermaid">Mermaid</button>
-    <button type="button" data-export="ladder">Ladder</button>
+    <button type="button" data-export="mermaid" data-server-export>Mermaid</button>
+    <button type="button" data-export="ladder" data-server-export>Ladder</button>
     <button type="button" data-export="json">JSON</button>
     <a class="pcapng" data-export-link="pcapng" hidden download title="The captured segments as a pcapng file for Wireshark">pcapng</a>
   </span>
@@ -2066,7 +2250,7 @@ export class SeqDiagram extends Base {
       scale: $('select.scale'),
       info: $('.info'),
       follow: $('button.follow'),
-      ladder: $('[data-export="ladder"]'),
+      serverExports: [...root.querySelectorAll('[data-server-export]')],
       pcapng: $('a.pcapng'),
       segToggle: $('.seg-toggle'),
       segBox: $('input.segs'),
@@ -2417,17 +2601,23 @@ export class SeqDiagram extends Base {
     }
   }
 
-  /** The session as Mermaid text: the server's when it has one, else made here. */
-  async exportMermaid() {
-    if (this.#live && this.#record?.id) {
-      try {
-        const res = await fetch(this.#api(`/api/sessions/${encodeURIComponent(this.#record.id)}/mermaid`));
-        if (res.ok) return await res.text();
-      } catch {
-        // Fall back to the local rendering below.
-      }
-    }
-    return toMermaid(this.#record ?? { events: [] });
+  /**
+   * The session as text from the server's exporter: kind mermaid or
+   * ladder (GET /api/sessions/{id}/mermaid, /ladder). Seqd has one
+   * generator of each, in Go; a diagram drawn from a file has no server to
+   * ask, and this rejects saying so.
+   */
+  async exportText(kind) {
+    const rec = this.#record;
+    if (!this.#live || !rec?.id) throw new Error(SERVER_EXPORT_REASON);
+    const res = await fetch(this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/${kind}`));
+    if (!res.ok) throw new Error(`the ${kind} export could not be fetched: ${res.status} ${res.statusText}`.trim());
+    return res.text();
+  }
+
+  /** The session as a Mermaid sequenceDiagram, from the server. */
+  exportMermaid() {
+    return this.exportText('mermaid');
   }
 
   /** Saves the diagram as kind: svg, png, mermaid, ladder or json. */
@@ -2445,16 +2635,13 @@ export class SeqDiagram extends Base {
         blob = await this.exportPNG();
         break;
       case 'mermaid':
-        blob = new Blob([await this.exportMermaid()], { type: 'text/plain' });
+        blob = new Blob([await this.exportText('mermaid')], { type: 'text/plain' });
         ext = 'mmd';
         break;
-      case 'ladder': {
-        const res = await fetch(this.#api(`/api/sessions/${encodeURIComponent(rec.id)}/ladder`));
-        if (!res.ok) throw new Error(`the ladder could not be fetched: ${res.status}`);
-        blob = new Blob([await res.text()], { type: 'text/plain' });
+      case 'ladder':
+        blob = new Blob([await this.exportText('ladder')], { type: 'text/plain' });
         ext = 'txt';
         break;
-      }
       case 'json':
         blob = new Blob([JSON.stringify(rec, null, 1)], { type: 'application/json' });
         break;
@@ -2513,12 +2700,29 @@ export class SeqDiagram extends Base {
     this.#showMessage('');
     if (rec.id) this.setAttribute('data-session', rec.id);
     else this.removeAttribute('data-session');
-    this.#ui.ladder.hidden = !this.#live;
+    this.#offerServerExports(this.#live);
     this.#ui.segBox.checked = true;
     this.#ui.svg.classList.remove('no-segs');
     this.#layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(events), actors: rec.actors });
     this.#enqueue(events, true);
     this.#flush();
+  }
+
+  /**
+   * Offers the exports only the server makes (Mermaid, ladder) when there
+   * is a server to ask; otherwise leaves them shown but disabled, saying
+   * why (title, and a message when pressed).
+   */
+  #offerServerExports(available) {
+    for (const b of this.#ui.serverExports) {
+      if (available) {
+        b.removeAttribute('aria-disabled');
+        b.title = `The ${b.textContent} export, made by the seqd server`;
+      } else {
+        b.setAttribute('aria-disabled', 'true');
+        b.title = SERVER_EXPORT_REASON;
+      }
+    }
   }
 
   /** Follows the record's session over a WebSocket from #next, reconnecting with backoff. */
@@ -2744,6 +2948,7 @@ export class SeqDiagram extends Base {
       if (performance.now() - t0 >= budget || (this.#firstScreen && L.height >= screen)) break;
     }
     if (at === from) this.#render(); // nothing new: the ghost or the actors may have changed
+    if (at > from) this.#clock = { t: queue[at - 1].t_ns ?? 0, at: performance.now() };
     const drained = at >= queue.length;
     if (drained) {
       this.#pending = [];
@@ -2822,8 +3027,12 @@ export class SeqDiagram extends Base {
 
   /** Forgets what has been drawn, so that #render draws the layout from the start. */
   #resetDrawing() {
-    this.#drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, gutter: 0, paired: 0 };
+    this.#drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, closed: 0, gutter: 0, paired: 0 };
     this.#openLines.clear();
+    this.#openBars.clear();
+    cancelAnimationFrame(this.#barFrame);
+    this.#barFrame = 0;
+    this.#barLabelAt = 0;
     this.#decorated = [];
     this.#chunkItems = { arrows: [], gutter: [] };
   }
@@ -2972,10 +3181,7 @@ export class SeqDiagram extends Base {
     append(ui.gutter, L.gutter, 'gutter', (g, full) => (full ? renderGutter(g) : ''));
     append(ui.msgs, L.arrows, 'arrows', renderArrow);
     append(ui.events, L.marks, 'marks', renderMark);
-    if (d.bars < L.bars.length) {
-      ui.bars.insertAdjacentHTML('beforeend', L.bars.slice(d.bars).map(renderBar).join(''));
-      d.bars = L.bars.length;
-    }
+    this.#renderBars(bottom);
     for (; d.paired < L.paired.length; d.paired++) {
       const i = L.pos.get(L.paired[d.paired]);
       if (i < marksBefore) this.#markAt(i).setAttribute('data-paired', '');
@@ -2984,6 +3190,100 @@ export class SeqDiagram extends Base {
     this.#showNearLabels(true);
     this.#drawPending();
     this.#drawCallout();
+  }
+
+  /**
+   * Appends the new bars and closes the open ones whose end came: the bar
+   * then spans begin to end, and the begin's label says how long it was
+   * blocked. Open bars are kept to grow in the painter's frames.
+   */
+  #renderBars(bottom) {
+    const L = this.#layout;
+    const d = this.#drawn;
+    const ui = this.#ui;
+    if (d.bars < L.bars.length) {
+      const start = ui.bars.children.length;
+      ui.bars.insertAdjacentHTML('beforeend', L.bars.slice(d.bars).map((b) => renderBar(b, bottom)).join(''));
+      for (let i = d.bars; i < L.bars.length; i++) {
+        if (L.bars[i].open) this.#openBars.set(L.bars[i], ui.bars.children[start + i - d.bars]);
+      }
+      d.bars = L.bars.length;
+    }
+    for (; d.closed < L.closed.length; d.closed++) {
+      const bar = L.closed[d.closed];
+      const rect = this.#openBars.get(bar);
+      this.#openBars.delete(bar);
+      if (rect) {
+        rect.setAttribute('height', barHeight(bar, bottom));
+        rect.removeAttribute('data-open');
+        rect.setAttribute('data-end-seq', bar.endSeq);
+        rect.classList.remove('open');
+      }
+      this.#relabel(bar.seq);
+    }
+    if (this.#openBars.size) this.#growOpenBars();
+  }
+
+  /** Writes the label the layout holds for event seq's mark into its drawn text, if drawn. */
+  #relabel(seq) {
+    const i = this.#layout.pos.get(seq);
+    const text = this.#markAt(i)?.querySelector('.label');
+    const label = this.#layout.marks[i]?.label;
+    if (text && label != null && text.textContent !== label) text.textContent = label;
+  }
+
+  #openBars = new Map(); // bar → its rect, while the call is open
+  #barFrame = 0;
+  #barLabelAt = 0; // when the open bars' labels were last written
+  #clock = { t: 0, at: 0 }; // the newest event's t_ns, and performance.now() when it was drawn
+
+  /**
+   * The session's time now, in ns, estimated from the newest event drawn
+   * and the time since; for a live session also from its start on the
+   * wall clock (a viewer who joins while a call blocks sees how long it
+   * has blocked), when that is later and not absurdly so.
+   */
+  #sessionNow() {
+    let now = this.#clock.t + (performance.now() - this.#clock.at) * 1e6;
+    const rec = this.#record;
+    const started = this.#live && rec?.state === 'running' ? Date.parse(String(rec.started_at ?? '').replace(/(\.\d{3})\d+/, '$1')) : NaN;
+    if (Number.isFinite(started)) {
+      const wall = (Date.now() - started) * 1e6;
+      if (wall > now && wall - now < 60e9) now = wall;
+    }
+    return now;
+  }
+
+  /**
+   * Grows the open bars to where the newest row is (and, in the
+   * proportional scale, to where time has got to), and writes "read…
+   * blocked 120 ms" into their begins' labels: one rect and one text per
+   * open call, in animation frames, while the session runs.
+   */
+  #growOpenBars() {
+    if (this.#barFrame || !this.#openBars.size) return;
+    this.#barFrame = requestAnimationFrame(() => {
+      this.#barFrame = 0;
+      const rec = this.#record;
+      if (!this.#openBars.size || !rec) return;
+      const L = this.#layout;
+      const running = rec.state === 'running';
+      const now = running ? this.#sessionNow() : L.rows[L.rows.length - 1]?.t ?? 0;
+      const bottom = L.openBottom(now);
+      const relabel = performance.now() - this.#barLabelAt >= OPEN_LABEL_MS;
+      if (relabel) this.#barLabelAt = performance.now();
+      for (const [bar, rect] of this.#openBars) {
+        const h = String(Math.round(barHeight(bar, bottom) * 10) / 10);
+        if (rect.getAttribute('height') !== h) rect.setAttribute('height', h);
+        if (!relabel) continue;
+        const mark = L.marks[L.pos.get(bar.seq)];
+        const ev = rec.events[L.pos.get(bar.seq)];
+        if (!mark || !ev) continue;
+        mark.label = running ? beginLabel(ev, Math.max(0, now - bar.t)) : `${beginLabel(ev, Math.max(0, now - bar.t))}, no end recorded`;
+        this.#relabel(bar.seq);
+      }
+      if (running) this.#growOpenBars();
+    });
   }
 
   /** The chunk group k of a layer, made (with any before it) if new. */
@@ -3176,6 +3476,9 @@ export class SeqDiagram extends Base {
     this.#stepBusy = false;
     if (this.#question && !this.#question.revealed) this.#renderQuestion();
     this.#updateStepbar();
+    // Calls still open never returned in the record: their bars say so.
+    this.#barLabelAt = 0;
+    this.#growOpenBars();
     this.#setState(rec.state, error);
     const n = plural(rec.events.length, 'event');
     const took = rec.events.length ? ` in ${formatDuration(rec.events[rec.events.length - 1].t_ns)}` : '';
@@ -3235,8 +3538,14 @@ export class SeqDiagram extends Base {
       this.#updateInfo();
     });
     ui.toolbar.addEventListener('click', (e) => {
-      const kind = e.target.closest('[data-export]')?.dataset.export;
-      if (kind) this.download(kind).catch((err) => this.#showMessage(`Export failed: ${err.message}`, true));
+      const button = e.target.closest('[data-export]');
+      const kind = button?.dataset.export;
+      if (!kind) return;
+      if (button.getAttribute('aria-disabled') === 'true') {
+        this.#showMessage(button.title);
+        return;
+      }
+      this.download(kind).catch((err) => this.#showMessage(`Export failed: ${err.message}`, true));
     });
     ui.viewport.addEventListener('scroll', () => {
       const vp = ui.viewport;
@@ -3475,7 +3784,15 @@ export class SeqDiagram extends Base {
       const row = this.#rowAt(i);
       if (mark) hl.push(mark);
       if (row) hl.push(row);
-      if (seqs.length === 1) hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
+      if (seqs.length === 1) {
+        hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
+        // Either half of a split call lights up the other half and its bar.
+        const other = this.#layout.partnerOf(seq);
+        const j = other === undefined ? undefined : this.#layout.pos.get(other);
+        if (j !== undefined) hl.push(...[this.#markAt(j), this.#rowAt(j)].filter(Boolean));
+        const call = this.#layout.marks[i]?.call;
+        if (call) hl.push(...ui.bars.querySelectorAll(`.bar[data-call="${call}"]`));
+      }
     }
     if (extra) hl.push(extra);
     for (const el of hl) el.classList.add('hl');
@@ -3547,9 +3864,12 @@ export class SeqDiagram extends Base {
       h('h3', `#${ev.seq} ${title}`, isError(ev) || mark?.rst ? 'error' : '');
       const note = mark?.note;
       if (note) h('p', note, 'note');
+      const partnerSeq = L.partnerOf(ev.seq);
+      const partner = partnerSeq === undefined ? null : events[L.pos.get(partnerSeq)] ?? null;
       const dl = document.createElement('dl');
-      fillDL(dl, detailRows(ev, mark));
+      fillDL(dl, detailRows(ev, mark, partner));
       d.append(dl);
+      if (isBegin(ev) || isEnd(ev)) this.#splitCall(h, ev, partner);
       const links = this.#arrowsOf(ev.seq);
       if (links.length) {
         h('h4', 'Arrows');
@@ -3732,7 +4052,8 @@ export class SeqDiagram extends Base {
   /** Reveals the question's answer when the call it asked about is among events. */
   #reveal(events) {
     const q = this.#question;
-    const ev = events.find((e) => e.seq >= q.atSeq && e.actor === q.actor && e.kind === q.kind);
+    // A begin has no result yet: its end (or a whole call) answers.
+    const ev = events.find((e) => e.seq >= q.atSeq && e.actor === q.actor && e.kind === q.kind && !isBegin(e));
     if (!ev) return;
     q.revealed = true;
     q.event = ev;
@@ -4089,6 +4410,24 @@ export class SeqDiagram extends Base {
     ui.codeToggle.setAttribute('aria-expanded', String(open));
     ui.codeToggle.textContent = open ? 'Hide code' : 'Show code';
     if (byViewer) this.#emit('seq-diagram:code', { open });
+  }
+
+  /**
+   * Adds both halves of a split call to the details, the way strace shows
+   * them: `read(5, 1024) <unfinished …>` at its entry, `<… read resumed> = 16`
+   * when it returned.
+   */
+  #splitCall(h, ev, partner) {
+    const begin = isBegin(ev) ? ev : partner;
+    const end = isEnd(ev) ? ev : partner;
+    h('h4', 'Blocked call: both halves');
+    const lines = [];
+    if (begin) lines.push(`#${begin.seq} ${formatTime(begin.t_ns)}  ${callSignature(begin)}`);
+    if (end) {
+      const result = isError(end) ? `${end.ret} ${end.errno ?? ''}`.trim() : String(end.ret);
+      lines.push(`#${end.seq} ${formatTime(end.t_ns)}  ${callSignature(end)} = ${result}  (blocked ${formatDuration(end.dur_ns ?? 0)})`);
+    } else lines.push('  … still blocked: no end recorded yet');
+    h('pre', lines.join('\n'));
   }
 
   /** Adds a payload to the details: as text (unless binary) and as a hex dump. */
