@@ -23,10 +23,13 @@ import (
 // lo and a classic BPF filter for the session's server port, and records
 // each segment as an event of kind "segment". No pcap library, no cgo.
 //
-// Loopback delivers a segment inside the system call that sends it, so the
-// socket call that caused segments drains the capture before recording its
-// own event: a connect is recorded after its SYN, SYN-ACK and ACK. A
-// goroutine catches the rest (acknowledgements sent later by the kernel).
+// Loopback delivers a segment inside the system call that sends it. A call
+// that emits holds the session's order across that syscall and drains the
+// capture after recording its own event, so its segments follow it: a
+// write, then its PSH,ACK; a shutdown, then its FIN; a connect's begin,
+// then its SYN. A call that takes in drains before its own event, so the
+// segments that brought its bytes precede it. A goroutine catches the rest
+// (acknowledgements the kernel sends later), in the same order.
 
 // segmentsProbe caches whether this process may open AF_PACKET sockets.
 var segmentsProbe = sync.OnceValue(func() error {
@@ -153,10 +156,14 @@ func portFilter(port uint16) []unix.SockFilter {
 }
 
 // read catches the segments no call drained, until the capture is closed.
+// It records them in the session's order, like any other event, so that a
+// segment is never recorded inside an emitting call's turn, before the call.
 func (c *capture) read() {
 	defer close(c.done)
 	for {
 		err := c.rc.Read(func(fd uintptr) bool {
+			c.ex.sess.Hold()
+			defer c.ex.sess.Release()
 			return c.drainFD(int(fd)) != unix.EAGAIN
 		})
 		if err != nil {
@@ -165,7 +172,9 @@ func (c *capture) read() {
 	}
 }
 
-// drain records every segment queued now, without waiting.
+// drain records every segment queued now, without waiting. The caller
+// holds the session's order: a call drains before its own event the
+// segments that brought what it takes in, and after it those it sent.
 func (c *capture) drain() {
 	_ = c.rc.Control(func(fd uintptr) { c.drainFD(int(fd)) })
 }
@@ -198,7 +207,7 @@ func (c *capture) drainFD(fd int) error {
 			}
 		}
 		if e, ok := c.decode(c.buf[:captured], ts); ok {
-			if err := c.ex.record(&e, time.Time{}); err != nil {
+			if err := c.ex.recordHeld(&e, time.Time{}, nil); err != nil {
 				return err
 			}
 		}

@@ -29,11 +29,20 @@ type exchange struct {
 	listening map[int]bool               // ports with a listening socket
 	ended     map[string]map[string]bool // conn → actors that shut down writing or closed
 	addrs     map[string]string          // socket address → actor, for segments
-	addrAdded chan struct{}              // closed and replaced when addrs grows
 }
 
+// record records e in its turn: after any emitting call that holds the
+// session's order has recorded.
 func (ex *exchange) record(e *trace.Event, began time.Time) error {
-	if err := ex.sess.Record(e, began); err != nil {
+	ex.sess.Hold()
+	defer ex.sess.Release()
+	return ex.recordHeld(e, began, nil)
+}
+
+// recordHeld records e for a caller that holds the session's order; b is
+// the blocked call e ends, or nil.
+func (ex *exchange) recordHeld(e *trace.Event, began time.Time, b *trace.Blocked) error {
+	if err := ex.sess.RecordHeld(e, began, b); err != nil {
 		ex.cancel(err)
 		return err
 	}
@@ -79,38 +88,19 @@ func (ex *exchange) noteAddr(addr, actor string) {
 		ex.addrs = map[string]string{}
 	}
 	ex.addrs[addr] = actor
-	if ex.addrAdded != nil {
-		close(ex.addrAdded)
-		ex.addrAdded = nil
-	}
 }
 
-// actorOf returns the actor that owns addr. A segment can be read a moment
-// before its connecting socket's address is noted, so it waits a little for
-// an unknown one.
+// actorOf returns the actor that owns addr, "unknown" for none. Every
+// address is noted before its first segment can be recorded: a connect
+// notes its port inside its turn in the session's order, and segments are
+// recorded only in turn.
 func (ex *exchange) actorOf(addr string) string {
-	timeout := time.NewTimer(100 * time.Millisecond)
-	defer timeout.Stop()
-	for {
-		ex.mu.Lock()
-		actor, ok := ex.addrs[addr]
-		if ok {
-			ex.mu.Unlock()
-			return actor
-		}
-		if ex.addrAdded == nil {
-			ex.addrAdded = make(chan struct{})
-		}
-		added := ex.addrAdded
-		ex.mu.Unlock()
-		select {
-		case <-added:
-		case <-timeout.C:
-			return "unknown"
-		case <-ex.ctx.Done():
-			return "unknown"
-		}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if actor, ok := ex.addrs[addr]; ok {
+		return actor
 	}
+	return "unknown"
 }
 
 // peerGone reports whether the other end of conn shut down writing or

@@ -118,5 +118,5 @@ func (m *mirror) recordEOF(s *sock) error {
 
 func (m *mirror) record(e trace.Event) error {
 	e.Actor, e.FD, e.Inferred = m.actor, -1, true
-	return m.ex.record(&e, time.Time{})
+	return m.ex.recordHeld(&e, time.Time{}, nil) // inside the traced call's turn
 }

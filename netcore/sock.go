@@ -72,8 +72,8 @@ func (ex *exchange) newSock(actor string, fd int) (*sock, error) {
 // call describes the call of kind about to be made on s.
 func (s *sock) call(kind trace.Kind) call { return call{actor: s.actor, kind: kind, s: s} }
 
-// record fills the fields every event of s shares and hands e to the session.
-func (s *sock) record(e *trace.Event, began time.Time, err error) error {
+// fill sets the fields every event of s shares.
+func (s *sock) fill(e *trace.Event, err error) {
 	e.Actor = s.actor
 	e.FD = s.fd
 	if e.Conn == "" {
@@ -91,23 +91,67 @@ func (s *sock) record(e *trace.Event, began time.Time, err error) error {
 		hint = s.hint.text
 	}
 	s.ex.sourceLine(e, s.cvar, hint)
+}
+
+// record records e, a call of s that emitted nothing to the peer (it took
+// something in, or set the socket up), in its turn in the session's order;
+// b is the blocked call it ends, or nil.
+func (s *sock) record(e *trace.Event, began time.Time, err error, b *trace.Blocked) error {
+	s.ex.sess.Hold()
+	defer s.ex.sess.Release()
+	return s.recordHeld(e, began, err, b, false)
+}
+
+// recordHeld records e for a caller that holds the session's order, with
+// what surrounds it: before it, the far end's calls that led to it
+// (infer.go) and, unless it emitted, the segments that brought what it took
+// in; after it, the segments it sent and the far end's calls it implies.
+func (s *sock) recordHeld(e *trace.Event, began time.Time, err error, b *trace.Blocked, emitted bool) error {
+	s.fill(e, err)
 	if s.mirror != nil {
-		// The far end's calls that led to this one come first (infer.go).
 		if err := s.mirror.before(s, e); err != nil {
 			return err
 		}
 	}
-	if s.ex.capture != nil {
-		// The segments this call sent or caused come first.
+	if s.ex.capture != nil && !emitted {
 		s.ex.capture.drain()
 	}
-	if err := s.ex.record(e, began); err != nil {
+	if err := s.ex.recordHeld(e, began, b); err != nil {
 		return err
+	}
+	if s.ex.capture != nil && emitted {
+		s.ex.capture.drain()
 	}
 	if s.mirror != nil {
 		return s.mirror.after(s, e)
 	}
 	return nil
+}
+
+// block says that a call of kind on s has to wait: its begin, with what is
+// known at its entry, is recorded before any event recorded while it waits.
+func (s *sock) block(kind trace.Kind, began time.Time, fill func(*trace.Event)) *trace.Blocked {
+	e := trace.Event{Kind: kind}
+	if fill != nil {
+		fill(&e)
+	}
+	s.fill(&e, nil)
+	return s.ex.sess.Block(e, began)
+}
+
+// waitWritable parks until the socket is writable (or connected), untraced:
+// poll(2) with no timeout asks, the runtime poller waits.
+func (s *sock) waitWritable() error {
+	return s.rc.Write(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		for {
+			n, err := unix.Poll(fds, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			return err != nil || n > 0
+		}
+	})
 }
 
 // at says which of several lines making calls of kind on this socket the
@@ -198,7 +242,7 @@ func (ex *exchange) socket(actor string) (*sock, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return s, s.record(&e, began, nil)
+	return s, s.record(&e, began, nil, nil)
 }
 
 // setsockoptInt sets an integer option: setsockopt(fd, level, opt, &v, sizeof v).
@@ -212,7 +256,7 @@ func (s *sock) setsockoptInt(level, opt int, name string, v int) error {
 		serr = err
 	}
 	e := trace.Event{Kind: trace.KindSetsockopt, Option: name, Value: v}
-	if err := s.record(&e, began, serr); err != nil {
+	if err := s.record(&e, began, serr, nil); err != nil {
 		return err
 	}
 	if serr != nil {
@@ -250,7 +294,7 @@ func (s *sock) bindAddr(ap netip.AddrPort) error {
 		berr = err
 	}
 	e := trace.Event{Kind: trace.KindBind, Local: s.local}
-	if err := s.record(&e, began, berr); err != nil {
+	if err := s.record(&e, began, berr, nil); err != nil {
 		return err
 	}
 	if berr != nil {
@@ -278,7 +322,7 @@ func (s *sock) listen(backlog int) error {
 		lerr = err
 	}
 	e := trace.Event{Kind: trace.KindListen, Backlog: backlog, Local: s.local, TCPState: s.tcpState()}
-	if err := s.record(&e, began, lerr); err != nil {
+	if err := s.record(&e, began, lerr, nil); err != nil {
 		return err
 	}
 	if lerr != nil {
@@ -294,9 +338,10 @@ func (s *sock) accept() (*sock, error) {
 		return nil, err
 	}
 	began := time.Now()
-	nfd, blocked := -1, false
+	nfd := -1
 	var sa unix.Sockaddr
 	var aerr error
+	var blk *trace.Blocked // set once the accept has to wait
 	if err := s.rc.Read(func(fd uintptr) bool {
 		for {
 			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
@@ -305,24 +350,25 @@ func (s *sock) accept() (*sock, error) {
 			}
 		}
 		if aerr == unix.EAGAIN {
-			blocked = true
+			if blk == nil {
+				blk = s.block(trace.KindAccept, began, func(e *trace.Event) { e.Local = s.local })
+			}
 			return false
 		}
 		return true
 	}); err != nil {
 		aerr = s.callErr(err)
 	}
-	e := trace.Event{Kind: trace.KindAccept, Blocked: blocked, Ret: nfd}
+	e := trace.Event{Kind: trace.KindAccept, Blocked: blk != nil, Ret: nfd}
 	if aerr != nil {
 		if nfd >= 0 {
 			unix.Close(nfd)
 		}
-		return nil, errors.Join(wrapSyscall("accept", aerr), s.record(&e, began, aerr))
+		return nil, errors.Join(wrapSyscall("accept", aerr), s.record(&e, began, aerr, blk))
 	}
 	c, err := s.ex.newSock(s.actor, nfd)
 	if err != nil {
-		unix.Close(nfd)
-		return nil, errors.Join(err, s.record(&e, began, err))
+		return nil, errors.Join(err, s.record(&e, began, err, blk))
 	}
 	c.cvar = "cfd"
 	c.peer = sockaddrString(sa)
@@ -334,7 +380,7 @@ func (s *sock) accept() (*sock, error) {
 	c.conn = c.peer + "-" + c.local
 	e.Conn, e.Local, e.Peer = c.conn, c.local, c.peer
 	e.TCPState = c.tcpState()
-	return c, s.record(&e, began, nil)
+	return c, s.record(&e, began, nil, blk)
 }
 
 // connect connects to 127.0.0.1:port: connect returns EINPROGRESS on a
@@ -356,24 +402,58 @@ func (s *sock) connectAddr(ap netip.AddrPort) error {
 	began := time.Now()
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	s.peer = ap.String()
-	started, blocked := false, false
 	var cerr error
+	var blk *trace.Blocked // set when the handshake is still under way
+	local := ""
+	// The SYN leaves inside connect(2): hold the order across it.
+	s.ex.sess.Hold()
 	if !ap.Addr().Is4() {
 		cerr = unix.EAFNOSUPPORT // the socket is AF_INET
-	} else if err := s.rc.Write(func(fd uintptr) bool {
-		if !started {
-			started = true
+	} else if err := s.rc.Control(func(fd uintptr) {
+		for {
 			cerr = unix.Connect(int(fd), &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
-			if la, err := unix.Getsockname(int(fd)); err == nil && s.ex.capture != nil {
-				// The port is chosen now: name the SYN's sender.
-				s.ex.noteAddr(sockaddrString(la), s.actor)
+			if cerr != unix.EINTR {
+				break
 			}
-			if cerr == unix.EINPROGRESS || cerr == unix.EINTR {
-				blocked = true
-				return false
-			}
-			return true
 		}
+		if la, err := unix.Getsockname(int(fd)); err == nil {
+			// The port is chosen now: name the SYN's sender before
+			// any segment can be recorded.
+			local = sockaddrString(la)
+			s.ex.noteAddr(local, s.actor)
+		}
+	}); err != nil {
+		cerr = s.callErr(err)
+	}
+	conn := ""
+	if local != "" {
+		conn = local + "-" + s.peer
+	}
+	if cerr == unix.EINPROGRESS {
+		blk = s.block(trace.KindConnect, began, func(e *trace.Event) { e.Conn, e.Local, e.Peer = conn, local, s.peer })
+		if s.ex.capture != nil {
+			s.ex.capture.drain() // the SYN, after the begin
+		}
+		s.ex.sess.Release()
+		cerr = s.finishConnect()
+	} else {
+		s.ex.sess.Release()
+	}
+	if cerr == nil {
+		s.local, s.conn = local, conn
+	}
+	e := trace.Event{Kind: trace.KindConnect, Blocked: blk != nil, Conn: conn, Local: local, Peer: s.peer, TCPState: s.tcpState()}
+	if err := s.record(&e, began, cerr, blk); err != nil {
+		return err
+	}
+	return wrapSyscall("connect "+s.peer, cerr)
+}
+
+// finishConnect waits for a connect in progress to end, as a blocking
+// connect does inside the kernel: for writability, then SO_ERROR.
+func (s *sock) finishConnect() error {
+	var cerr error
+	if err := s.rc.Write(func(fd uintptr) bool {
 		v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
 		switch {
 		case err != nil:
@@ -382,27 +462,15 @@ func (s *sock) connectAddr(ap netip.AddrPort) error {
 			cerr = syscall.Errno(v)
 		default:
 			if _, err := unix.Getpeername(int(fd)); err == unix.ENOTCONN {
-				return false // a spurious wake-up: still connecting
+				return false // still connecting, or a spurious wake-up
 			}
 			cerr = nil
 		}
 		return true
 	}); err != nil {
-		cerr = s.callErr(err)
+		return s.callErr(err)
 	}
-	if cerr == nil {
-		_ = s.rc.Control(func(fd uintptr) {
-			if la, err := unix.Getsockname(int(fd)); err == nil {
-				s.local = sockaddrString(la)
-			}
-		})
-		s.conn = s.local + "-" + s.peer
-	}
-	e := trace.Event{Kind: trace.KindConnect, Blocked: blocked, Local: s.local, Peer: s.peer, TCPState: s.tcpState()}
-	if err := s.record(&e, began, cerr); err != nil {
-		return err
-	}
-	return wrapSyscall("connect "+s.peer, cerr)
+	return cerr
 }
 
 // write performs one write(2) of p, waiting first if the send buffer is
@@ -412,29 +480,42 @@ func (s *sock) write(p []byte) (int, error) {
 		return 0, err
 	}
 	began := time.Now()
-	n, blocked := 0, false
-	var werr error
-	if err := s.rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Write(int(fd), p)
-			if werr != unix.EINTR {
-				break
+	var blk *trace.Blocked // set once the write has to wait
+	n, werr := 0, error(nil)
+	for {
+		// The bytes leave inside write(2): hold the order across it, so
+		// that the read they feed is recorded after this write.
+		s.ex.sess.Hold()
+		if err := s.rc.Control(func(fd uintptr) {
+			for {
+				n, werr = unix.Write(int(fd), p)
+				if werr != unix.EINTR {
+					break
+				}
 			}
+		}); err != nil {
+			werr = err
 		}
-		if werr == unix.EAGAIN {
-			blocked = true
-			return false
+		if werr != unix.EAGAIN {
+			break
 		}
-		return true
-	}); err != nil {
-		werr = s.callErr(err)
+		if blk == nil {
+			blk = s.block(trace.KindSend, began, func(e *trace.Event) { e.Want, e.Offset = len(p), s.sent })
+		}
+		s.ex.sess.Release()
+		if err := s.waitWritable(); err != nil {
+			werr = s.callErr(err)
+			s.ex.sess.Hold()
+			break
+		}
 	}
+	defer s.ex.sess.Release()
 	n = max(n, 0)
-	e := trace.Event{Kind: trace.KindSend, Blocked: blocked, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
+	e := trace.Event{Kind: trace.KindSend, Blocked: blk != nil, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
 	e.SetPayload(p[:n], s.ex.preview)
 	s.sent += int64(n)
 	e.TCPState, e.OutQ = s.sendState()
-	if err := s.record(&e, began, werr); err != nil {
+	if err := s.recordHeld(&e, began, werr, blk, true); err != nil {
 		return n, err
 	}
 	return n, wrapSyscall("write", werr)
@@ -460,8 +541,9 @@ func (s *sock) read(buf []byte) (int, error) {
 		return 0, err
 	}
 	began := time.Now()
-	n, blocked := 0, false
+	n := 0
 	var rerr error
+	var blk *trace.Blocked // set once the read has to wait
 	if err := s.rc.Read(func(fd uintptr) bool {
 		for {
 			n, rerr = unix.Read(int(fd), buf)
@@ -470,7 +552,9 @@ func (s *sock) read(buf []byte) (int, error) {
 			}
 		}
 		if rerr == unix.EAGAIN {
-			blocked = true
+			if blk == nil {
+				blk = s.block(trace.KindRecv, began, func(e *trace.Event) { e.Want, e.Offset = len(buf), s.recvd })
+			}
 			return false
 		}
 		return true
@@ -478,11 +562,11 @@ func (s *sock) read(buf []byte) (int, error) {
 		rerr = s.callErr(err)
 	}
 	n = max(n, 0)
-	e := trace.Event{Kind: trace.KindRecv, Blocked: blocked, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
+	e := trace.Event{Kind: trace.KindRecv, Blocked: blk != nil, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
 	e.SetPayload(buf[:n], s.ex.preview)
 	s.recvd += int64(n)
 	e.TCPState, e.InQ = s.recvState()
-	if err := s.record(&e, began, rerr); err != nil {
+	if err := s.record(&e, began, rerr, blk); err != nil {
 		return n, err
 	}
 	return n, wrapSyscall("read", rerr)
@@ -495,11 +579,14 @@ func (s *sock) shutdown(how int) error {
 	}
 	began := time.Now()
 	var serr error
+	// The FIN leaves inside shutdown(2): hold the order across it.
+	s.ex.sess.Hold()
+	defer s.ex.sess.Release()
 	if err := s.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
 		serr = err
 	}
 	e := trace.Event{Kind: trace.KindShutdown, How: shutHowNames[how], TCPState: s.tcpState()}
-	if err := s.record(&e, began, serr); err != nil {
+	if err := s.recordHeld(&e, began, serr, nil, how != unix.SHUT_RD); err != nil {
 		return err
 	}
 	return wrapSyscall("shutdown", serr)
@@ -518,10 +605,15 @@ func (s *sock) close() error {
 	pauseErr := s.ex.before(s.call(trace.KindClose)) // the socket is closed whatever the pause says
 	began := time.Now()
 	s.stop()
+	// The FIN or RST leaves inside close(2): hold the order across it.
+	// Nothing that holds a reference to this fd waits for the order, so
+	// the close cannot wait for a call that waits for it.
+	s.ex.sess.Hold()
+	defer s.ex.sess.Release()
 	cerr := s.f.Close()
 	s.f = nil
 	e := trace.Event{Kind: trace.KindClose}
-	return errors.Join(pauseErr, s.record(&e, began, cerr), wrapSyscall("close", cerr))
+	return errors.Join(pauseErr, s.recordHeld(&e, began, cerr, nil, true), wrapSyscall("close", cerr))
 }
 
 // wrapSyscall names the call an errno came from, keeping the errno for

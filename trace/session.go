@@ -66,7 +66,15 @@ type Session struct {
 	maxEvents int
 	done      chan struct{} // closed by Finish
 
-	// mu guards the fields below.
+	// order is the session's causal order: whoever holds it is the only
+	// one who may record. A call that emits (write, shutdown, close,
+	// connect) holds it from just before the syscall that moves its bytes
+	// or sends its SYN, FIN or RST until its event is recorded, so that no
+	// call it causes can be recorded before it; Record takes it for every
+	// other event. It is held for one syscall at most, microseconds.
+	order sync.Mutex
+
+	// mu guards the fields below. It is taken after order, never before.
 	mu         sync.Mutex
 	state      State
 	err        string
@@ -74,6 +82,8 @@ type Session struct {
 	actors     []string
 	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
+	blocked    []*Blocked    // calls blocked now whose begin is not recorded yet
+	calls      int           // the last CallID given
 
 	stepOpts       Features
 	stepper        Stepper
@@ -190,14 +200,53 @@ func (s *Session) AddActor(name string) {
 	s.wakeLocked()
 }
 
-// Record appends e as the next event. began is when the call was entered;
-// the call's return is taken as now, read under the session's lock so that
-// t_ns never decreases in seq order. Record fills Seq, TNs and DurNs.
+// Record appends e as the next event in the session's causal order. began
+// is when the call was entered; the call's return is taken as now, read
+// under the session's lock so that t_ns never decreases in seq order.
+// Record fills Seq, TNs and DurNs. It waits while an emitting call holds the
+// order (Hold), so a call that took in what that call emitted is recorded
+// after it.
 func (s *Session) Record(e *Event, began time.Time) error {
+	s.order.Lock()
+	defer s.order.Unlock()
+	return s.RecordHeld(e, began, nil)
+}
+
+// Hold takes the session's causal order for an emitting call: from just
+// before the syscall that moves its bytes (or sends its SYN, FIN or RST)
+// until it has recorded its event with RecordHeld and called Release, no
+// other event can be recorded. On loopback the peer's read of those bytes
+// returns while the write is still inside the kernel; holding the order
+// makes that read wait the microseconds it takes to record the write.
+// Never wait for anything else while holding it.
+func (s *Session) Hold() { s.order.Lock() }
+
+// Release gives back the order taken by Hold.
+func (s *Session) Release() { s.order.Unlock() }
+
+// RecordHeld is Record for a caller that holds the order. b, when not nil,
+// is the blocked call that e ends (Block): e is then recorded as the end of
+// that call if its begin was recorded, else as one event.
+func (s *Session) RecordHeld(e *Event, began time.Time, b *Blocked) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if b != nil {
+		s.unblockLocked(b)
+		if b.published {
+			e.Phase, e.CallID, e.Blocked = PhaseEnd, b.id, true
+		}
+	}
+	return s.recordLocked(e, began)
+}
+
+// recordLocked appends e after the begins of the calls blocked now: they
+// stay blocked while e happens.
+func (s *Session) recordLocked(e *Event, began time.Time) error {
 	if s.state != StateRunning {
 		return fmt.Errorf("record %s on finished session %s", e.Kind, s.id)
+	}
+	for len(s.blocked) > 0 {
+		s.publishLocked(s.blocked[0])
 	}
 	n := s.events.len()
 	if n >= s.maxEvents {
@@ -211,11 +260,99 @@ func (s *Session) Record(e *Event, began time.Time) error {
 		e.TNs = max(e.TNs, s.events.at(n-1).TNs)
 	}
 	if !began.IsZero() {
-		e.DurNs = int64(end.Sub(began))
+		e.DurNs = max(int64(end.Sub(began)), 0)
 	}
 	s.events.append(e)
 	s.wakeLocked()
 	return nil
+}
+
+// Blocked is a call that has to wait: its begin is recorded once another
+// event is recorded while it waits, or once it has waited publishAfter.
+type Blocked struct {
+	s     *Session
+	begin Event
+	began time.Time
+	timer *time.Timer
+	// Guarded by the session's mu:
+	id        int  // its CallID once published
+	published bool // its begin is recorded
+	ended     bool // its end is recorded, or the session finished
+}
+
+// publishAfter is how long a call may wait with nothing else happening
+// before its begin is recorded anyway, so that viewers see it wait.
+const publishAfter = time.Millisecond
+
+// Block says that the call begin describes, entered at began, has to wait.
+// begin holds what is known at the call's entry (actor, kind, fd, conn,
+// want, offset, source line); its result fields stay zero. The call's
+// begin is recorded, with PhaseBegin, before any event recorded from now
+// on while it waits; end it with RecordHeld(e, began, b).
+//
+// A call that emits must call Block while it holds the order, so that
+// what it caused cannot be recorded before its begin; a call that takes in
+// need not, and Block waits for no one but the session's lock.
+func (s *Session) Block(begin Event, began time.Time) *Blocked {
+	b := &Blocked{s: s, begin: begin, began: began}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != StateRunning {
+		b.ended = true
+		return b
+	}
+	s.blocked = append(s.blocked, b)
+	b.timer = time.AfterFunc(publishAfter, b.publishLate)
+	return b
+}
+
+// publishLate records b's begin if it is still waiting.
+func (b *Blocked) publishLate() {
+	s := b.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !b.ended && !b.published && s.state == StateRunning {
+		s.publishLocked(b)
+	}
+}
+
+// publishLocked records b's begin and takes it off the list of blocked
+// calls whose begin is due.
+func (s *Session) publishLocked(b *Blocked) {
+	s.dropBlockedLocked(b)
+	n := s.events.len()
+	if n >= s.maxEvents {
+		return // the call will be one event, if it fits at all
+	}
+	s.calls++
+	b.id, b.published = s.calls, true
+	e := b.begin
+	e.Phase, e.CallID, e.Blocked = PhaseBegin, b.id, true
+	e.Seq, e.DurNs = n, 0
+	e.TNs = max(int64(b.began.Sub(s.startedAt)), 0)
+	if n > 0 {
+		e.TNs = max(e.TNs, s.events.at(n-1).TNs)
+	}
+	s.events.append(&e)
+	s.wakeLocked()
+}
+
+// unblockLocked marks b ended before its end is recorded.
+func (s *Session) unblockLocked(b *Blocked) {
+	b.ended = true
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	s.dropBlockedLocked(b)
+}
+
+func (s *Session) dropBlockedLocked(b *Blocked) {
+	for i, w := range s.blocked {
+		if w == b {
+			s.blocked = append(s.blocked[:i], s.blocked[i+1:]...)
+			return
+		}
+	}
 }
 
 func (s *Session) wakeLocked() {
@@ -239,6 +376,11 @@ func (s *Session) Finish(err error) {
 		s.err = err.Error()
 	}
 	s.finishedAt = time.Now()
+	for _, b := range s.blocked {
+		b.ended = true
+		b.timer.Stop()
+	}
+	s.blocked = nil
 	if s.pending != nil {
 		s.pending = nil
 		s.pendingVersion++
