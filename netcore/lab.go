@@ -162,7 +162,7 @@ func (l *Lab) serveConn(ex *exchange, c *sock, idle *idleTimer) error {
 	if mode == labEcho {
 		reply = held
 	} else {
-		reply = labResults(held)
+		reply = numberedResults(held)
 	}
 	if err := l.write(c, idle, reply); err != nil {
 		return err
@@ -186,9 +186,10 @@ func (l *Lab) write(c *sock, idle *idleTimer, p []byte) error {
 	return nil
 }
 
-// labResults is the serviceclient server's reply: one numbered line per
-// non-empty line received, a trailing \r dropped.
-func labResults(b []byte) []byte {
+// numberedResults is the serviceclient server's reply, in the scenario and
+// at the lab port alike: one numbered line per non-empty line received, a
+// trailing \r dropped, numbered from 1 in every session.
+func numberedResults(b []byte) []byte {
 	var out []byte
 	n := 0
 	for line := range bytes.SplitSeq(b, []byte("\n")) {

@@ -29,8 +29,7 @@ type Runner struct {
 	// trace.DefaultMaxEvents.
 	MaxEvents int
 
-	results resultsBook
-	wg      sync.WaitGroup // running sessions started by Start
+	wg sync.WaitGroup // running sessions started by Start
 }
 
 // Scenarios describes every scenario, in the order a page should offer them.
@@ -132,29 +131,4 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		err = fmt.Errorf("the session was cancelled: %w", err)
 	}
 	sess.Finish(err)
-}
-
-// resultsBook is the serviceclient server's results file: every name it
-// received during the run of the process, numbered, newest kept.
-type resultsBook struct {
-	mu    sync.Mutex // guards count and lines
-	count int
-	lines []string
-}
-
-const resultsKept = 64
-
-// add records names and returns the newest lines of the book, which
-// include all of names.
-func (b *resultsBook) add(names []string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, n := range names {
-		b.count++
-		b.lines = append(b.lines, fmt.Sprintf("%d %s", b.count, n))
-	}
-	if len(b.lines) > resultsKept {
-		b.lines = append(b.lines[:0:0], b.lines[len(b.lines)-resultsKept:]...)
-	}
-	return append([]string(nil), b.lines...)
 }

@@ -48,8 +48,8 @@ var scenarios = []scenario{
 		title: "The lecture's serviceclient",
 		summary: "The client looks up the server, connects, writes each name on its own line, " +
 			"then calls shutdown(fd, SHUT_WR) to say it has no more to send. The server reads lines " +
-			"until read returns 0 (end of file), adds the names to its results file and writes the " +
-			"results back, then closes. The client reads the results until end of file and closes.",
+			"until read returns 0 (end of file), then writes the names back numbered, one per line " +
+			"(this session's names only), and closes. The client reads the results until end of file and closes.",
 		params: []trace.Param{{
 			Name: "names", Type: trace.ParamStrings, Default: []string{"alice", "bob", "carol"},
 			Min: 1, Max: 64, MaxLen: 64, Help: "The names the client sends, one line each (1–64 names, each at most 64 bytes).",
@@ -244,7 +244,7 @@ func (s *sock) readFull(n, bufSize int) ([]byte, error) {
 	return got, nil
 }
 
-func runServiceClient(ex *exchange, p params, r *Runner) error {
+func runServiceClient(ex *exchange, p params, _ *Runner) error {
 	server, client := ex.actor("server"), ex.actor("client")
 	ls, port, err := ex.listener(server, 16, nil)
 	if err != nil {
@@ -260,9 +260,7 @@ func runServiceClient(ex *exchange, p params, r *Runner) error {
 		if err != nil {
 			return err
 		}
-		names := strings.Fields(string(got))
-		lines := r.results.add(names)
-		if err := c.writeAll([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
+		if err := c.writeAll(numberedResults(got)); err != nil {
 			return err
 		}
 		if err := c.close(); err != nil {

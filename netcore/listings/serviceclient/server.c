@@ -1,5 +1,5 @@
-// serviceclient's server: it reads names until end of file, adds them to its
-// results file, and writes the results back.
+// serviceclient's server: it reads names until end of file, then writes
+// them back numbered, one per line: this session's names only.
 //
 //   cc -Wall -o serviceserver server.c && ./serviceserver PORT
 #include <netinet/in.h>
@@ -47,24 +47,29 @@ int main(int argc, char** argv) {
         exit(1);
     }
 
-    // read names until end of file, appending them to the results file
-    FILE* results = fopen("results", "a+");
-    if (!results) {
-        perror("results");
-        exit(1);
-    }
+    // read names until end of file
+    char names[BUFSIZ];
+    size_t len = 0;
     char buf[1024];
     ssize_t n;
     while ((n = read(cfd, buf, sizeof(buf))) > 0) {
-        fwrite(buf, 1, n, results);
+        for (ssize_t i = 0; i < n && len < sizeof(names) - 1; i++) {
+            names[len++] = buf[i];
+        }
     }
+    names[len] = '\0';
 
-    // write the results back
-    char all[BUFSIZ];
-    rewind(results);
-    size_t len = fread(all, 1, sizeof(all), results);
-    fclose(results);
-    write(cfd, all, len);
+    // number this session's names, one per line, and write them back
+    char results[2 * BUFSIZ];
+    int out = 0, count = 0;
+    for (char* name = strtok(names, "\r\n"); name; name = strtok(NULL, "\r\n")) {
+        out += snprintf(results + out, sizeof(results) - out, "%d %s\n", ++count, name);
+        if (out >= (int) sizeof(results)) {
+            out = sizeof(results) - 1; // the rest did not fit
+            break;
+        }
+    }
+    write(cfd, results, out);
 
     close(cfd);
     close(fd);
