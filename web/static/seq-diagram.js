@@ -2700,6 +2700,9 @@ export class SeqDiagram extends Base {
     this.#showMessage('');
     if (rec.id) this.setAttribute('data-session', rec.id);
     else this.removeAttribute('data-session');
+    // The state shown was the session drawn before's: this one's is set
+    // once it runs, or once its events are drawn.
+    this.removeAttribute('data-state');
     this.#offerServerExports(this.#live);
     this.#ui.segBox.checked = true;
     this.#ui.svg.classList.remove('no-segs');
