@@ -6,107 +6,192 @@ import (
 	"strings"
 )
 
-// WriteLadder writes a plain-text ladder diagram: one column per actor,
-// time flowing down, one row per event; a message is drawn on the row of
-// its recv, from the sender's column to the receiver's, with its label.
-// Monospace only, for e-mail and terminals.
+// Ladder layout: one column per actor, each colWidth wide, after a gutter
+// holding the time of the row.
+const (
+	ladderColWidth = 30
+	ladderGutter   = len("12345.678ms ")
+)
+
+// WriteLadder writes a plain-text ladder diagram: one column per actor, time
+// flowing down, one row per row of the record in seq order, which is causal
+// order. A call is a mark on its actor's lifeline with a short label; a
+// write's bytes are one arrow per read that took them, drawn just above
+// that read and labelled with the byte range ("bytes 0–1023"), so one write
+// read by three reads is one write row and three arrows; bytes no read took
+// before the receiver closed end in an x ("--x", lost); a captured TCP
+// segment is a wavy arrow ("~~>") between the two ends, labelled with its
+// flags; a call split in two (one that blocked while others ran) shows
+// "read… <unfinished>" at its begin and "<… read resumed> = 16" at its end,
+// as strace does. Monospace only, for e-mail and terminals.
 func WriteLadder(w io.Writer, rec Record) error {
 	actors := rec.lifelines()
-	const (
-		colWidth = 30
-		gutter   = len("12345.678ms ")
-	)
 	col := map[string]int{}
 	for i, a := range actors {
 		col[a] = i
 	}
-	msgsByRecv := messagesByRecv(rec.Events)
 	var b strings.Builder
 	fmt.Fprintf(&b, "seqd %s session %s (%s)\n\n", rec.Scenario, rec.ID, rec.State)
-	b.WriteString(strings.Repeat(" ", gutter))
+	b.WriteString(strings.Repeat(" ", ladderGutter))
 	for _, a := range actors {
-		fmt.Fprintf(&b, "%-*s", colWidth, center(a, colWidth))
+		fmt.Fprintf(&b, "%-*s", ladderColWidth, center(a, ladderColWidth))
 	}
 	b.WriteString("\n")
-	blank := func() []rune {
-		line := []rune(strings.Repeat(" ", colWidth*len(actors)))
-		for i := range actors {
-			line[i*colWidth+colWidth/2] = '|'
-		}
-		return line
-	}
-	for i := range rec.Events {
-		e := &rec.Events[i]
-		c, ok := col[e.Actor]
-		if !ok || e.Kind == KindSegment {
-			continue // segments are in the pcapng export
-		}
-		x := c*colWidth + colWidth/2
-		for _, m := range msgsByRecv[e.Seq] {
-			fc, ok := col[m.From]
+	l := ladder{cols: len(actors)}
+	for _, r := range diagramRows(rec) {
+		e := r.ev
+		switch r.kind {
+		case rowCall:
+			c, ok := col[e.Actor]
 			if !ok {
 				continue
 			}
-			line := blank()
-			from := fc*colWidth + colWidth/2
-			lo, hi := min(from, x), max(from, x)
-			for j := lo + 1; j < hi; j++ {
-				line[j] = '-'
+			l.mark(&b, e.TNs, c, '*', ladderLabel(e, 10))
+		case rowArrow:
+			from, ok1 := col[r.msg.From]
+			to, ok2 := col[r.msg.To]
+			if ok1 && ok2 {
+				l.arrow(&b, -1, from, to, '-', headFor(from, to), byteRange(r.msg.Offset, r.msg.Bytes))
 			}
-			if from < x {
-				line[x-1] = '>'
+		case rowLost:
+			from, ok1 := col[r.msg.From]
+			to, ok2 := col[r.msg.To]
+			if ok1 && ok2 {
+				l.arrow(&b, -1, from, to, '-', 'x', byteRange(r.msg.Offset, r.msg.Bytes)+" lost")
+			}
+		case rowSegment:
+			from, ok := col[e.Actor]
+			if !ok {
+				continue
+			}
+			if to, ok := col[r.to]; ok && to != from {
+				l.arrow(&b, e.TNs, from, to, '~', headFor(from, to), segmentLabel(e))
 			} else {
-				line[x+1] = '<'
-			}
-			label := []rune(fmt.Sprintf(" %d B ", m.Bytes))
-			if mid := (lo+hi)/2 - len(label)/2; mid > lo && mid+len(label) < hi {
-				copy(line[mid:], label)
-			}
-			fmt.Fprintf(&b, "%*s%s\n", gutter, "", strings.TrimRight(string(line), " "))
-		}
-		line := blank()
-		line[x] = '*'
-		label := []rune(" " + ladderLabel(e))
-		if len(label) > colWidth/2+colWidth/2-2 {
-			label = append(label[:colWidth-3], '…')
-		}
-		start := x + 1
-		if c == len(actors)-1 && len(actors) > 1 {
-			start = max(0, x-len(label)-1)
-			label = []rune(string(label[1:]) + " ")
-		}
-		for j, r := range label {
-			if start+j < len(line) {
-				line[start+j] = r
-			} else {
-				line = append(line, r)
+				l.mark(&b, e.TNs, from, '~', segmentLabel(e))
 			}
 		}
-		fmt.Fprintf(&b, "%9.3fms %s\n", float64(e.TNs)/1e6, strings.TrimRight(string(line), " "))
 	}
 	if rec.Error != "" {
 		fmt.Fprintf(&b, "\nfailed: %s\n", rec.Error)
 	}
 	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// ladderLabel is the short label of an event: the call and what it returned.
-func ladderLabel(e *Event) string {
-	if e.Inferred {
-		return callLabel(e) + " (inferred)"
+	if err != nil {
+		return fmt.Errorf("write ladder: %w", err)
 	}
-	return callLabel(e)
+	return nil
 }
 
-func callLabel(e *Event) string {
+// ladder draws the rows of a ladder diagram with cols lifelines.
+type ladder struct{ cols int }
+
+// blank is a row with nothing but the lifelines.
+func (l ladder) blank() []rune {
+	line := []rune(strings.Repeat(" ", ladderColWidth*l.cols))
+	for i := 0; i < l.cols; i++ {
+		line[l.x(i)] = '|'
+	}
+	return line
+}
+
+// x is the character position of column c's lifeline.
+func (ladder) x(c int) int { return c*ladderColWidth + ladderColWidth/2 }
+
+// emit writes one row, with the time tNs in the gutter unless it is < 0.
+func (ladder) emit(b *strings.Builder, tNs int64, line []rune) {
+	if tNs < 0 {
+		b.WriteString(strings.Repeat(" ", ladderGutter))
+	} else {
+		fmt.Fprintf(b, "%9.3fms ", float64(tNs)/1e6)
+	}
+	b.WriteString(strings.TrimRight(string(line), " "))
+	b.WriteString("\n")
+}
+
+// mark writes a row with mark on column c and label beside it: to its
+// right, or for the last of several columns to its left.
+func (l ladder) mark(b *strings.Builder, tNs int64, c int, mark rune, text string) {
+	line := l.blank()
+	x := l.x(c)
+	line[x] = mark
+	label := []rune(" " + text)
+	if limit := ladderColWidth - 2; len(label) > limit {
+		label = append(label[:limit-1], '…')
+	}
+	start := x + 1
+	if c == l.cols-1 && l.cols > 1 {
+		start = max(0, x-len(label))
+		label = append(label[1:], ' ')
+	}
+	for j, r := range label {
+		if start+j < len(line) {
+			line[start+j] = r
+		} else {
+			line = append(line, r)
+		}
+	}
+	l.emit(b, tNs, line)
+}
+
+// arrow writes a row with a line of body runes from column from to column
+// to, ending in head next to the receiving lifeline, and text in its middle
+// (cut to fit).
+func (l ladder) arrow(b *strings.Builder, tNs int64, from, to int, body, head rune, text string) {
+	line := l.blank()
+	fx, tx := l.x(from), l.x(to)
+	lo, hi := min(fx, tx), max(fx, tx)
+	for j := lo + 1; j < hi; j++ {
+		line[j] = body
+	}
+	if fx < tx {
+		line[tx-1] = head
+	} else {
+		line[tx+1] = head
+	}
+	label := []rune(" " + text + " ")
+	if room := hi - lo - 5; len(label) > room && room > 2 {
+		label = append(label[:room-2], '…', ' ')
+	}
+	if mid := (lo+hi)/2 - len(label)/2; mid > lo+1 && mid+len(label) < hi-1 {
+		copy(line[mid:], label)
+	}
+	l.emit(b, tNs, line)
+}
+
+// headFor is the arrowhead of an arrow from column from to column to.
+func headFor(from, to int) rune {
+	if from < to {
+		return '>'
+	}
+	return '<'
+}
+
+// ladderLabel is the short label of an event in the ladder and Mermaid: the
+// call and what it returned, with previews of at most width runes.
+func ladderLabel(e *Event, width int) string {
+	if e.Inferred {
+		return callLabel(e, width) + " (inferred)"
+	}
+	return callLabel(e, width)
+}
+
+// callLabel labels a call; a split call's begin says it is unfinished and
+// its end that it resumed, as strace does.
+func callLabel(e *Event, width int) string {
+	switch e.Phase {
+	case PhaseBegin:
+		return callName(e) + "… <unfinished>"
+	case PhaseEnd:
+		return "<… " + callName(e) + " resumed> " + resultLabel(e, width)
+	}
 	switch {
 	case e.Errno != "":
 		return fmt.Sprintf("%s -> %s", callName(e), e.Errno)
 	case e.EOF:
 		return "read 0 (EOF)"
-	case e.IsData():
-		return fmt.Sprintf("%s %d %s", callName(e), e.Bytes, e.Preview(10))
+	case e.Kind == KindSend:
+		return strings.TrimSuffix(fmt.Sprintf("write %s %s", bytesOf(e), previewOrEmpty(e, width)), " ")
+	case e.Kind == KindRecv:
+		return strings.TrimSuffix(fmt.Sprintf("read %d B %s", e.Bytes, previewOrEmpty(e, width)), " ")
 	case e.Kind == KindShutdown:
 		return "shutdown " + e.How
 	case e.Kind == KindAccept:
@@ -127,6 +212,39 @@ func callLabel(e *Event) string {
 		return callName(e) // a peer's call: its fd is not known
 	}
 	return fmt.Sprintf("%s(%d)", callName(e), e.FD)
+}
+
+// resultLabel is what a split call's end returned: "= 16 "alice\n"",
+// "= 0 (EOF)", "-> ECONNRESET".
+func resultLabel(e *Event, width int) string {
+	switch {
+	case e.Errno != "":
+		return "-> " + e.Errno
+	case e.EOF:
+		return "= 0 (EOF)"
+	case e.Kind == KindSend && e.Bytes < e.Want:
+		return strings.TrimSuffix(fmt.Sprintf("= %d of %d B %s", e.Bytes, e.Want, previewOrEmpty(e, width)), " ")
+	case e.IsData():
+		return strings.TrimSuffix(fmt.Sprintf("= %d %s", e.Bytes, previewOrEmpty(e, width)), " ")
+	}
+	return fmt.Sprintf("= %d", e.Ret)
+}
+
+// bytesOf is how many bytes a write took: "8192 B", or "6144 of 8192 B" for
+// a short write.
+func bytesOf(e *Event) string {
+	if e.Want > e.Bytes {
+		return fmt.Sprintf("%d of %d B", e.Bytes, e.Want)
+	}
+	return fmt.Sprintf("%d B", e.Bytes)
+}
+
+// previewOrEmpty is e's payload preview, or "" when it kept none.
+func previewOrEmpty(e *Event, width int) string {
+	if e.Data == "" && e.DataB64 == "" {
+		return ""
+	}
+	return e.Preview(width)
 }
 
 // callName is the C function a kind stands for: seqd's send and recv are
@@ -161,15 +279,6 @@ func (rec Record) lifelines() []string {
 			seen[e.Actor] = true
 			out = append(out, e.Actor)
 		}
-	}
-	return out
-}
-
-// messagesByRecv groups the messages of events by the recv that ends them.
-func messagesByRecv(events []Event) map[int][]Message {
-	out := map[int][]Message{}
-	for _, m := range Messages(events) {
-		out[m.RecvSeq] = append(out[m.RecvSeq], m)
 	}
 	return out
 }

@@ -9,9 +9,17 @@ import (
 )
 
 // Call renders e the way strace does: the call with its arguments, its
-// return value and errno, e.g. `write(4, "alice\n", 6) = 6`.
+// return value and errno, e.g. `write(4, "alice\n", 6) = 6`. A call split in
+// two (it blocked while other events were recorded) reads as strace shows
+// one interrupted by another: its begin `read(9, 1024) <unfinished ...>`,
+// its end `<... read resumed> = 16`.
 func (e *Event) Call() string {
 	var b strings.Builder
+	if e.Phase == PhaseEnd {
+		fmt.Fprintf(&b, "<... %s resumed>", callName(e))
+		e.appendResult(&b)
+		return b.String()
+	}
 	switch e.Kind {
 	case KindGetaddrinfo:
 		fmt.Fprintf(&b, "getaddrinfo(%q, %q)", e.Host, e.Service)
@@ -41,17 +49,26 @@ func (e *Event) Call() string {
 	default:
 		fmt.Fprintf(&b, "%s(%d)", e.Kind, e.FD)
 	}
+	if e.Phase == PhaseBegin {
+		b.WriteString(" <unfinished ...>")
+		return b.String()
+	}
+	e.appendResult(&b)
+	return b.String()
+}
+
+// appendResult appends " = RET" and the errno, if any, to b.
+func (e *Event) appendResult(b *strings.Builder) {
 	if e.Kind == KindGetaddrinfo {
-		fmt.Fprintf(&b, " = %s", e.Peer)
+		fmt.Fprintf(b, " = %s", e.Peer)
 	} else {
-		fmt.Fprintf(&b, " = %d", e.Ret)
+		fmt.Fprintf(b, " = %d", e.Ret)
 	}
 	if e.Errno != "" {
-		fmt.Fprintf(&b, " %s (%s)", e.Errno, e.Err)
+		fmt.Fprintf(b, " %s (%s)", e.Errno, e.Err)
 	} else if e.Err != "" {
-		fmt.Fprintf(&b, " (%s)", e.Err)
+		fmt.Fprintf(b, " (%s)", e.Err)
 	}
-	return b.String()
 }
 
 // Preview returns the payload preview as a quoted string of at most width
@@ -91,10 +108,18 @@ func WriteTranscript(w io.Writer, events []Event) error {
 }
 
 // TranscriptLine renders one event for WriteTranscript, the actor padded to
-// width.
+// width. The begin of a split call is its call and `<unfinished ...>` with
+// nothing after; its end is `<... read resumed> = 16 "alice\n…"` with the
+// notes a single event would have.
 func TranscriptLine(e *Event, width int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%4d %10.6f %-*s %s", e.Seq, float64(e.TNs)/1e9, width, e.Actor, e.Call())
+	if e.Phase == PhaseBegin {
+		if e.Inferred {
+			b.WriteString("  [inferred from what seqd's end saw]")
+		}
+		return b.String()
+	}
 	if e.Kind == KindRecv && e.Bytes > 0 {
 		fmt.Fprintf(&b, " %s", e.Preview(32))
 	}

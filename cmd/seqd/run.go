@@ -76,6 +76,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the whole session as JSON (wire format v1) instead of a transcript")
 	ladder := fs.Bool("ladder", false, "print a plain-text ladder diagram after the session")
+	mermaid := fs.Bool("mermaid", false, "print the session as a Mermaid sequenceDiagram after it")
 	timeout := fs.Duration("timeout", netcore.DefaultTimeout, "the session's deadline")
 	preview := fs.Int("preview", netcore.DefaultPreview, "payload bytes kept per read or write")
 	segments := fs.Bool("segments", false, "also capture the TCP segments on the loopback interface (needs CAP_NET_RAW)")
@@ -154,13 +155,21 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
+	if *mermaid {
+		if err := trace.WriteMermaid(stdout, rec); err != nil {
+			return err
+		}
+	}
 	if rec.State == trace.StateFailed {
 		return fmt.Errorf("session %s failed: %s", rec.ID, rec.Error)
 	}
 	return nil
 }
 
-// printLive prints each event's transcript line as it is recorded.
+// printLive prints each event's transcript line as it is recorded. A call
+// that blocked while others ran is two lines, as strace prints it: its
+// begin, `read(9, 1024) <unfinished ...>`, when it was entered, and its end,
+// `<... read resumed> = 16 "alice\n…"`, when it returned.
 func printLive(ctx context.Context, sess *trace.Session, w io.Writer) error {
 	sub := sess.Subscribe(0, 0)
 	for {
