@@ -27,7 +27,7 @@ type exchange struct {
 	mu        sync.Mutex
 	open      map[*sock]struct{}
 	listening map[int]bool               // ports with a listening socket
-	ended     map[string]map[string]bool // conn → actors that shut down writing or closed
+	ended     map[string]map[string]string // conn → actor → "shutdown" or "close": how it ended writing
 	addrs     map[string]string          // socket address → actor, for segments
 }
 
@@ -67,12 +67,14 @@ func (ex *exchange) note(e *trace.Event) {
 		}
 	case e.Conn != "" && (e.Kind == trace.KindClose || e.Kind == trace.KindShutdown && e.How != "SHUT_RD"):
 		if ex.ended == nil {
-			ex.ended = map[string]map[string]bool{}
+			ex.ended = map[string]map[string]string{}
 		}
 		if ex.ended[e.Conn] == nil {
-			ex.ended[e.Conn] = map[string]bool{}
+			ex.ended[e.Conn] = map[string]string{}
 		}
-		ex.ended[e.Conn][e.Actor] = true
+		if ex.ended[e.Conn][e.Actor] != "close" {
+			ex.ended[e.Conn][e.Actor] = string(e.Kind)
+		}
 	}
 }
 
@@ -103,17 +105,19 @@ func (ex *exchange) actorOf(addr string) string {
 	return "unknown"
 }
 
-// peerGone reports whether the other end of conn shut down writing or
-// closed.
-func (ex *exchange) peerGone(conn, actor string) bool {
+// peerEnd says how the other end of conn ended writing: "close" when it
+// closed its socket, "shutdown" when it only shut down writing (the
+// connection is half-closed: it can still read), "" when it did neither.
+func (ex *exchange) peerEnd(conn, actor string) string {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	for a := range ex.ended[conn] {
-		if a != actor {
-			return true
+	how := ""
+	for a, h := range ex.ended[conn] {
+		if a != actor && how != "close" {
+			how = h
 		}
 	}
-	return false
+	return how
 }
 
 // isListening reports whether a socket of this exchange listens on port.

@@ -192,24 +192,37 @@ func (c call) ready() bool {
 }
 
 // question asks the class about a call whose result is worth predicting:
-// a read after the peer shut down or closed, a connect to a port nobody
-// listens on, a write into a full buffer or to a closed peer.
+// a read after the peer shut down writing or closed, a connect to a port
+// nobody listens on, a write into a full buffer or to a peer that shut
+// down or closed. Each text states only what is true when it is asked: a
+// peer that called shutdown(SHUT_WR) has half-closed the connection (it
+// sends nothing more and still reads), which is not closing it. The
+// choices keep their order, which the page's grading relies on.
 func (ex *exchange) question(c call) *trace.Question {
-	gone := c.s != nil && ex.peerGone(c.s.conn, c.actor)
+	end := ""
+	if c.s != nil && c.s.conn != "" {
+		end = ex.peerEnd(c.s.conn, c.actor)
+	}
 	switch {
-	case c.kind == trace.KindRecv && gone:
-		return &trace.Question{Text: "The other end has shut down or closed. What will this read return?",
+	case c.kind == trace.KindRecv && end != "":
+		return &trace.Question{Text: peerEndText[end] + " What will this read return?",
 			Choices: []string{"data", "0: end of file", "it blocks (waits)", "-1: an error (ECONNRESET)"}}
 	case c.kind == trace.KindConnect && !ex.isListening(c.port):
 		return &trace.Question{Text: "Nothing listens on this port. What will connect return?",
 			Choices: []string{"0: connected", "it blocks (waits)", "-1: ECONNREFUSED", "-1: ETIMEDOUT"}}
-	case c.kind == trace.KindSend && (gone || !c.ready()):
+	case c.kind == trace.KindSend && (end != "" || !c.ready()):
 		text := "The send buffer is full. What will this write return?"
-		if gone {
-			text = "The other end has closed. What will this write return?"
+		if end != "" {
+			text = peerEndText[end] + " What will this write return?"
 		}
 		return &trace.Question{Text: text,
 			Choices: []string{"all the bytes", "fewer bytes (a short write)", "it blocks (waits)", "-1: an error (EPIPE)"}}
 	}
 	return nil
+}
+
+// peerEndText states how the other end ended writing, by peerEnd's word.
+var peerEndText = map[string]string{
+	"shutdown": "The other end has called shutdown(SHUT_WR): it will send nothing more, but it can still read (the connection is half-closed).",
+	"close":    "The other end has closed its socket.",
 }

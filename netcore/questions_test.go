@@ -1,0 +1,180 @@
+package netcore
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"seqd/trace"
+)
+
+// TestQuestionsAreTrue steps scenarios call by call with questions on and
+// checks every question's wording against the state recorded when it is
+// asked, and against what the kernel then did: a question must never say
+// more than is true (a peer that shut down writing has not closed).
+func TestQuestionsAreTrue(t *testing.T) {
+	seen := map[string]bool{} // which kinds of question were asked
+	for _, tc := range []struct {
+		scenario string
+		params   map[string]any
+	}{
+		{"serviceclient", nil},
+		{"reset", nil},
+		{"refused", nil},
+		{"backpressure", map[string]any{"total": 16 << 10, "chunk": 8 << 10, "read_delay_ms": 20}},
+	} {
+		t.Run(tc.scenario+"'s questions say what is true when asked", func(t *testing.T) {
+			for _, asked := range stepWithQuestions(t, tc.scenario, tc.params) {
+				seen[checkQuestion(t, asked)] = true
+			}
+		})
+	}
+	for _, kind := range []string{"peer shut down", "peer closed", "nothing listens", "buffer full"} {
+		if !seen[kind] {
+			t.Errorf("no question of the kind %q was asked; the test checks nothing for it", kind)
+		}
+	}
+}
+
+// askedQuestion is a question, the events recorded when it was asked, and
+// the event of the call it asked about.
+type askedQuestion struct {
+	pending trace.Pending
+	before  []trace.Event
+	answer  trace.Event
+}
+
+// stepWithQuestions runs a stepped session with questions to its end, one
+// step at a time, and returns every question asked.
+func stepWithQuestions(t *testing.T, name string, params map[string]any) []askedQuestion {
+	t.Helper()
+	r := &Runner{Timeout: time.Minute}
+	sess, err := r.Prepare(name, params, trace.Features{Step: true, Questions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.Start(ctx, sess)
+	defer r.Wait()
+	type asked struct {
+		p     trace.Pending
+		after int // events recorded when it was asked
+	}
+	var questions []asked
+	for {
+		p := waitPending(ctx, sess)
+		if p == nil {
+			break
+		}
+		if p.Question != nil {
+			questions = append(questions, asked{*p, sess.Meta().Events})
+		}
+		if err := sess.Step(ctx); err != nil {
+			break // the session ended with this step
+		}
+	}
+	rec := sess.Snapshot()
+	if rec.State != trace.StateDone {
+		t.Fatalf("%s ended %s: %s", name, rec.State, rec.Error)
+	}
+	// A call that blocks shows its begin at its step and its end later:
+	// the answer is its first end after the question.
+	var out []askedQuestion
+	for _, q := range questions {
+		answer, ok := answerOf(rec.Events[q.after:], q.p)
+		if !ok {
+			t.Fatalf("no %s event of %s (fd %d) after its question %q", q.p.Kind, q.p.Actor, q.p.FD, q.p.Question.Text)
+		}
+		out = append(out, askedQuestion{q.p, rec.Events[:q.after], answer})
+	}
+	return out
+}
+
+// waitPending waits for the session's next pending call; nil once it ends.
+func waitPending(ctx context.Context, sess *trace.Session) *trace.Pending {
+	for {
+		if p := sess.Pending(); p != nil {
+			return p
+		}
+		select {
+		case <-sess.Done():
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// answerOf finds, among the events a step added, the end of the call p.
+func answerOf(evs []trace.Event, p trace.Pending) (trace.Event, bool) {
+	for _, e := range evs {
+		if e.Actor == p.Actor && e.Kind == p.Kind && e.Phase != trace.PhaseBegin {
+			return e, true
+		}
+	}
+	return trace.Event{}, false
+}
+
+// checkQuestion checks one question against the record and says which kind
+// of question it was.
+func checkQuestion(t *testing.T, q askedQuestion) string {
+	t.Helper()
+	text := q.pending.Question.Text
+	conn := q.answer.Conn
+	peerClosed, peerShut, lastOutQ := false, false, 0
+	for _, e := range q.before {
+		if e.Conn != conn || conn == "" || e.Errno != "" || e.Kind == trace.KindSegment {
+			continue
+		}
+		switch {
+		case e.Actor != q.pending.Actor && e.Kind == trace.KindClose:
+			peerClosed = true
+		case e.Actor != q.pending.Actor && e.Kind == trace.KindShutdown && e.How != "SHUT_RD":
+			peerShut = true
+		case e.Actor == q.pending.Actor && e.Kind == trace.KindSend && e.Phase != trace.PhaseBegin:
+			lastOutQ = e.OutQ
+		}
+	}
+	switch {
+	case strings.Contains(text, "shutdown(SHUT_WR)"):
+		if !peerShut || peerClosed {
+			t.Errorf("%q asked with the peer shut down %v, closed %v", text, peerShut, peerClosed)
+		}
+		if strings.Contains(text, "closed its") {
+			t.Errorf("%q: a half-closed connection is not closed", text)
+		}
+		if q.answer.Kind == trace.KindSend && q.answer.Errno != "" {
+			t.Errorf("%q: the write to a half-closed connection failed with %s", text, q.answer.Errno)
+		}
+		return "peer shut down"
+	case strings.Contains(text, "closed its socket"):
+		if !peerClosed {
+			t.Errorf("%q asked before the peer closed (recorded: shut down %v)", text, peerShut)
+		}
+		return "peer closed"
+	case strings.Contains(text, "Nothing listens"):
+		for _, e := range q.before {
+			if e.Kind == trace.KindListen && samePort(e.Local, q.answer.Peer) {
+				t.Errorf("%q asked, but #%d listens on %s", text, e.Seq, e.Local)
+			}
+		}
+		return "nothing listens"
+	case strings.Contains(text, "send buffer is full"):
+		if lastOutQ == 0 {
+			t.Errorf("%q asked, but the socket's last write left nothing unacknowledged", text)
+		}
+		return "buffer full"
+	}
+	t.Errorf("a question this test does not know: %q", text)
+	return ""
+}
+
+func samePort(a, b string) bool {
+	pa, errA := netip.ParseAddrPort(a)
+	pb, errB := netip.ParseAddrPort(b)
+	return errA == nil && errB == nil && pa.Port() == pb.Port()
+}
