@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"seqd/trace"
@@ -391,5 +394,100 @@ func TestCausalBrowserOpenBar(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkCausalGeometry(t, g, rec)
+	}
+}
+
+// colorScheme emulates prefers-color-scheme: light or dark.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}
+
+// TestCausalBrowserScreenshots takes the pictures to look at, when
+// SEQD_SHOTS_DIR names a directory: the main page at 1280×800 (code pane
+// open) and 390×844, light and dark, of a finished serviceclient session
+// and of a paced one while the server's accept blocks (an open bar).
+func TestCausalBrowserScreenshots(t *testing.T) {
+	dir := os.Getenv("SEQD_SHOTS_DIR")
+	if dir == "" {
+		t.Skip("SEQD_SHOTS_DIR is not set")
+	}
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	done := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	waitDone(t, ts.URL, done)
+	sizes := []struct {
+		name string
+		w, h int64
+		opts []chromedp.EmulateViewportOption
+	}{
+		{"1280x800", 1280, 800, nil},
+		{"390x844", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulatePortrait}},
+	}
+	shoot := func(name string) {
+		t.Helper()
+		if err := chromedp.Do(tab,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`),
+			chromedp.Sleep(300*time.Millisecond),
+		); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, size := range sizes {
+		for _, scheme := range []string{"light", "dark"} {
+			if err := chromedp.Do(tab, chromedp.EmulateViewport(size.w, size.h, size.opts...), colorScheme(scheme)); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+done)); err != nil {
+				t.Fatal(err)
+			}
+			waitDrawn(t, tab, done)
+			shoot(fmt.Sprintf("done-%s-%s", size.name, scheme))
+			if size.w == 1280 && scheme == "light" {
+				for _, scale := range []string{"proportional", "logarithmic"} {
+					if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('seq-diagram').scale = %q`, scale))); err != nil {
+						t.Fatal(err)
+					}
+					shoot(fmt.Sprintf("done-%s-%s-%s", size.name, scheme, scale))
+				}
+				// The transcript, from the client's blocked read on.
+				js := `(() => { const el = document.querySelector('seq-diagram'); el.scale = 'compact';
+				  const b = el.events.find((e) => e.phase === 'begin' && e.actor === 'client');
+				  const row = b && el.shadowRoot.querySelector('.transcript tr[data-seq="' + b.seq + '"]');
+				  if (row) { row.click(); row.scrollIntoView({block: 'start'}); }
+				  el.shadowRoot.querySelector('.transcript-scroll').scrollIntoView({block: 'start'}); })()`
+				if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js), chromedp.Sleep(300*time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+				png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "transcript.png"), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			paced := createSession(t, ts.URL, `{"scenario": "serviceclient", "params": {"pace_ms": 700}}`)
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+paced)); err != nil {
+				t.Fatal(err)
+			}
+			open := fmt.Sprintf(`(() => { const b = %s; return b && b.open && !b.endDrawn && /blocked \d/.test(b.label) ? b : null; })()`, findAcceptBar)
+			if _, err := chromedp.Run(tab, chromedp.Poll[openBar](open, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+				t.Fatalf("no open accept bar to photograph: %v", err)
+			}
+			shoot(fmt.Sprintf("open-%s-%s", size.name, scheme))
+		}
 	}
 }

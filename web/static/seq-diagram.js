@@ -1842,6 +1842,8 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
 .line.pending::after { content: "◂ next call"; color: var(--seq-pending-color); }
 .line.current::after { content: "◂ last call"; color: color-mix(in srgb, var(--seq-accent) 70%, var(--seq-fg)); }
 .line.current.pending::after { content: "◂ last and next call"; }
+.line.blocked { box-shadow: inset 5px 0 var(--seq-pending-color); }
+.line.blocked:not(.current, .pending)::after { content: "◂ blocked"; margin-inline-start: 2ch; font: 700 .85em var(--seq-font); color: var(--seq-pending-color); }
 .line.current .no { color: var(--seq-fg); font-weight: 700; }
 .c-kw { color: var(--seq-code-kw); }
 .c-type { color: var(--seq-code-type); }
@@ -3160,6 +3162,7 @@ export class SeqDiagram extends Base {
       }
       d[key] = items.length;
     };
+    if (!d.actors && L.actors.length) requestAnimationFrame(() => this.#centerLifelines());
     for (; d.actors < L.actors.length; d.actors++) {
       const a = L.actors[d.actors];
       ui.lifelines.insertAdjacentHTML('beforeend', renderLifeline(a, L.spacing));
@@ -3287,6 +3290,25 @@ export class SeqDiagram extends Base {
       }
       if (running) this.#growOpenBars();
     });
+  }
+
+  /**
+   * On a viewport narrower than the diagram (a phone), scrolls it across
+   * to show the lifelines and what passes between them rather than the
+   * gutter and the outer labels. Once a drawing: one layout read.
+   */
+  #centerLifelines() {
+    const vp = this.#ui.viewport;
+    const actors = this.#layout.actors;
+    if (!actors.length || vp.scrollLeft > 0) return;
+    const width = vp.clientWidth;
+    const first = actors[0].x;
+    const last = actors[actors.length - 1].x;
+    // Unscrolled, the lifelines show (and the Δt gutter with them): leave it.
+    if (!width || last + G.r + 20 <= width) return;
+    // The lifelines in the middle when they fit, else from the first one on.
+    const left = last - first + 2 * G.r + 40 <= width ? (first + last) / 2 - width / 2 : first - 40;
+    vp.scrollLeft = Math.max(0, left);
   }
 
   /** The chunk group k of a layer, made (with any before it) if new. */
@@ -4279,6 +4301,8 @@ export class SeqDiagram extends Base {
   /** Forgets the marks of the session drawn before: called lines, current, pending, picked. */
   #resetCode() {
     for (const cls of Object.keys(this.#codeMarks)) this.#markLine(cls, null);
+    for (const el of this.#blockedLines) el.classList.remove('blocked');
+    this.#blockedLines = new Set();
     for (const k of this.#called) {
       const i = k.lastIndexOf(':');
       this.#codeLines.get(k.slice(0, i))?.[Number(k.slice(i + 1)) - 1]?.classList.remove('called');
@@ -4306,7 +4330,27 @@ export class SeqDiagram extends Base {
     for (let i = events.length - 1; i >= Math.max(0, events.length - 64) && !last; i--) if (events[i].line > 0) last = events[i];
     this.#markLine('current', last ? sourceOf(last) : null, true);
     this.#markLine('pending', this.#stepPending ? sourceOf(this.#stepPending) : null, true);
+    this.#markBlockedLines();
   }
+
+  /** Marks the lines of the calls still blocked (a begin without its end): "◂ blocked". */
+  #markBlockedLines() {
+    const events = this.#record?.events ?? [];
+    const L = this.#layout;
+    const lines = new Set();
+    for (const bar of L.openBars) {
+      const ev = events[L.pos.get(bar.seq)];
+      if (!ev?.line) continue;
+      const [file, line] = sourceOf(ev);
+      const el = this.#codeLines.get(file)?.[line - 1];
+      if (el) lines.add(el);
+    }
+    for (const el of this.#blockedLines) if (!lines.has(el)) el.classList.remove('blocked');
+    for (const el of lines) el.classList.add('blocked');
+    this.#blockedLines = lines;
+  }
+
+  #blockedLines = new Set(); // the code lines of calls still blocked
 
   /** Moves class cls (current, pending, hl) to the line [file, line]; null takes it away. */
   #markLine(cls, where, scroll = false) {
