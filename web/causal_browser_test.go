@@ -465,8 +465,9 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 				js := `(() => { const el = document.querySelector('seq-diagram'); el.scale = 'compact';
 				  const b = el.events.find((e) => e.phase === 'begin' && e.actor === 'client');
 				  const row = b && el.shadowRoot.querySelector('.transcript tr[data-seq="' + b.seq + '"]');
-				  if (row) { row.click(); row.scrollIntoView({block: 'start'}); }
-				  el.shadowRoot.querySelector('.transcript-scroll').scrollIntoView({block: 'start'}); })()`
+				  const sc = el.shadowRoot.querySelector('.transcript-scroll');
+				  sc.scrollIntoView({block: 'start'});
+				  if (row) { row.click(); sc.scrollTop = row.offsetTop - 70; } })()`
 				if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js), chromedp.Sleep(300*time.Millisecond)); err != nil {
 					t.Fatal(err)
 				}
@@ -488,6 +489,61 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 				t.Fatalf("no open accept bar to photograph: %v", err)
 			}
 			shoot(fmt.Sprintf("open-%s-%s", size.name, scheme))
+		}
+	}
+}
+
+// TestCausalBrowserServerExports checks that Mermaid and the ladder come
+// from the server (one generator of each, in Go): a live session's buttons
+// fetch them; a record drawn without a server leaves them disabled,
+// saying why.
+func TestCausalBrowserServerExports(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	rec := waitDone(t, ts.URL, id)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	type buttons struct {
+		Disabled []bool   `json:"disabled"`
+		Titles   []string `json:"titles"`
+		Mermaid  string   `json:"mermaid"`
+		Ladder   string   `json:"ladder"`
+		Error    string   `json:"error"`
+	}
+	read := `(async () => {
+	  const el = document.querySelector('seq-diagram');
+	  const bs = [...el.shadowRoot.querySelectorAll('[data-export="mermaid"], [data-export="ladder"]')];
+	  const out = {disabled: bs.map((b) => b.getAttribute('aria-disabled') === 'true' && b.checkVisibility()), titles: bs.map((b) => b.title), mermaid: '', ladder: '', error: ''};
+	  try { out.mermaid = await el.exportText('mermaid'); out.ladder = await el.exportText('ladder'); } catch (err) { out.error = err.message; }
+	  return out;
+	})()`
+	live, err := chromedp.Run(tab, chromedp.Evaluate[buttons](read, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mermaid := do(t, "GET", ts.URL+"/api/sessions/"+id+"/mermaid", "", "")
+	_, ladder := do(t, "GET", ts.URL+"/api/sessions/"+id+"/ladder", "", "")
+	if slices.Contains(live.Disabled, true) || live.Mermaid != string(mermaid) || live.Ladder != string(ladder) || live.Error != "" {
+		t.Errorf("a live session's exports: %+v; want enabled, the server's Mermaid and ladder", live)
+	}
+
+	saved, _ := json.Marshal(rec)
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('seq-diagram').load(%s)`, saved))); err != nil {
+		t.Fatal(err)
+	}
+	offline, err := chromedp.Run(tab, chromedp.Evaluate[buttons](read, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offline.Disabled) != 2 || slices.Contains(offline.Disabled, false) || offline.Mermaid != "" || !strings.Contains(offline.Error, "server") {
+		t.Errorf("a record without a server: %+v; want both buttons shown disabled and no export", offline)
+	}
+	for _, title := range offline.Titles {
+		if !strings.Contains(title, "server") || !strings.Contains(title, "file") {
+			t.Errorf("a disabled export says %q; want the reason (made by the server, loaded from a file)", title)
 		}
 	}
 }

@@ -1579,7 +1579,8 @@ export function renderTranscriptCells(ev, dt, note = '', mark = null) {
   const result = begin ? '' : err ? `${ev.ret} ${ev.errno ?? ''}` : isEOF(ev) ? '0 (EOF)' : String(ev.ret);
   const moving = (ev.kind === 'send' || ev.kind === 'recv') && !begin;
   const bytes = moving ? `${ev.bytes ?? 0}${ev.bytes > 0 ? ` @${ev.offset ?? 0}` : ''}` : '';
-  let detail = begin ? eventLabel(ev) : moving ? preview(ev, 48) : eventLabel(ev);
+  // A begin has no result to preview: its call cell says <unfinished …>.
+  let detail = begin ? '' : moving ? preview(ev, 48) : eventLabel(ev);
   if (err && ev.error) detail = ev.error;
   // The result elides before the TCP state does: a state is never cut.
   const resultCell = svg('td', { role: 'cell', class: 'result' },
