@@ -303,8 +303,8 @@ func TestExportsOfSyntheticSessions(t *testing.T) {
 			name: "two writes read by one read are two arrows into it",
 			rec:  seqd(send("client", 0, "ab"), send("client", 2, "cd"), recv("server", 0, "abcd")),
 			mermaid: []string{
-				`    Note over client: write 2 B #34;ab#34;`,
-				`    Note over client: write 2 B #34;cd#34;`,
+				`    Note over client: write 2 B, bytes 0–1 #34;ab#34;`,
+				`    Note over client: write 2 B, bytes 2–3 #34;cd#34;`,
 				`    client->>server: bytes 0–1 #34;ab#34;`,
 				`    client->>server: bytes 2–3 #34;cd#34;`,
 				`    Note over server: read 4 B: 2 writes#39; bytes in one read`,
@@ -324,7 +324,7 @@ func TestExportsOfSyntheticSessions(t *testing.T) {
 			),
 			mermaid: []string{
 				`    Note over server: read… #60;unfinished#62;`,
-				`    Note over client: write 3 B #34;hi\n#34;`,
+				`    Note over client: write 3 B, bytes 0–2 #34;hi\n#34;`,
 				`    client->>server: bytes 0–2 #34;hi\n#34;`,
 				`    Note over server: #60;… read resumed#62; = 3 #34;hi\n#34;`,
 			},
@@ -334,7 +334,7 @@ func TestExportsOfSyntheticSessions(t *testing.T) {
 			name: "bytes the peer never read before closing are lost at its close",
 			rec:  seqd(send("client", 0, "lost"), Event{Actor: "server", Kind: KindClose, FD: 4, Conn: c}),
 			mermaid: []string{
-				`    Note over client: write 4 B #34;lost#34;`,
+				`    Note over client: write 4 B, bytes 0–3 #34;lost#34;`,
 				`    client-xserver: bytes 0–3 #34;lost#34; never read (lost)`,
 				`    Note over server: close(4)`,
 			},
@@ -358,7 +358,7 @@ func TestExportsOfSyntheticSessions(t *testing.T) {
 				`    Note over client: #60;… connect resumed#62; = 0`,
 				`    client-->>server: PSH,ACK len 16`,
 			},
-			ladder: []string{`connect… <unfinished>`, `|<~~~~~~~~~~~ SYN ~~~~~~~~~~~~|`, `|~~~~~~~~~~ SYN,ACK ~~~~~~~~~>|`, `accept = 6`, `<… connect resumed> = 0`, `PSH,ACK len 16`},
+			ladder: []string{`connect… <unfinished>`, `|<~~~~~~~~~~~~~ SYN ~~~~~~~~~~~~~~|`, `|~~~~~~~~~~~~ SYN,ACK ~~~~~~~~~~~>|`, `accept = 6`, `<… connect resumed> = 0`, `PSH,ACK len 16`},
 		},
 		{
 			name: "bytes still unread in a running session are not called lost",
@@ -367,7 +367,7 @@ func TestExportsOfSyntheticSessions(t *testing.T) {
 				r.State = StateRunning
 				return r
 			}(),
-			mermaid: []string{`    Note over client: write 5 B #34;later#34;`},
+			mermaid: []string{`    Note over client: write 5 B, bytes 0–4 #34;later#34;`},
 		},
 	}
 	for _, tc := range cases {
@@ -492,12 +492,22 @@ func ExampleWriteMermaid() {
 	// sequenceDiagram
 	//     participant server
 	//     participant client
-	//     Note over client: write 8 B #34;abcdefgh#34;
+	//     Note over client: write 8 B, bytes 0–7 #34;abcdefgh#34;
 	//     client->>server: bytes 0–3 #34;abcd#34;
 	//     client->>server: bytes 4–7 #34;efgh#34;
 }
 
 var entity = regexp.MustCompile(`#\d+;`)
+
+func TestSavedRecordsAreInCausalOrder(t *testing.T) {
+	for _, name := range goldenSessions {
+		t.Run(name+".json was recorded in causal order", func(t *testing.T) {
+			for _, v := range CausalViolations(loadRecord(t, name).Events) {
+				t.Error(v)
+			}
+		})
+	}
+}
 
 func TestRecordRoundTrip(t *testing.T) {
 	for _, name := range goldenSessions {

@@ -9,7 +9,7 @@ import (
 // Ladder layout: one column per actor, each colWidth wide, after a gutter
 // holding the time of the row.
 const (
-	ladderColWidth = 30
+	ladderColWidth = 34
 	ladderGutter   = len("12345.678ms ")
 )
 
@@ -46,7 +46,7 @@ func WriteLadder(w io.Writer, rec Record) error {
 			if !ok {
 				continue
 			}
-			l.mark(&b, e.TNs, c, '*', ladderLabel(e, 10))
+			l.mark(&b, e.TNs, c, '*', ladderLabel(e, labelOpts{preview: 10}))
 		case rowArrow:
 			from, ok1 := col[r.msg.From]
 			to, ok2 := col[r.msg.To]
@@ -114,11 +114,16 @@ func (l ladder) mark(b *strings.Builder, tNs int64, c int, mark rune, text strin
 	x := l.x(c)
 	line[x] = mark
 	label := []rune(" " + text)
-	if limit := ladderColWidth - 2; len(label) > limit {
+	right := c == l.cols-1 && l.cols > 1 // the label goes left of the mark
+	limit := ladderColWidth - 2          // a space before the next lifeline
+	if right {
+		limit = ladderColWidth - 1
+	}
+	if len(label) > limit {
 		label = append(label[:limit-1], '…')
 	}
 	start := x + 1
-	if c == l.cols-1 && l.cols > 1 {
+	if right {
 		start = max(0, x-len(label))
 		label = append(label[1:], ' ')
 	}
@@ -165,31 +170,38 @@ func headFor(from, to int) rune {
 	return '<'
 }
 
+// labelOpts says how much a call's label tells.
+type labelOpts struct {
+	preview int  // runes of payload preview at most
+	ranges  bool // a write names the stream bytes it wrote ("bytes 0–8191")
+}
+
 // ladderLabel is the short label of an event in the ladder and Mermaid: the
-// call and what it returned, with previews of at most width runes.
-func ladderLabel(e *Event, width int) string {
+// call and what it returned.
+func ladderLabel(e *Event, o labelOpts) string {
 	if e.Inferred {
-		return callLabel(e, width) + " (inferred)"
+		return callLabel(e, o) + " (inferred)"
 	}
-	return callLabel(e, width)
+	return callLabel(e, o)
 }
 
 // callLabel labels a call; a split call's begin says it is unfinished and
 // its end that it resumed, as strace does.
-func callLabel(e *Event, width int) string {
+func callLabel(e *Event, o labelOpts) string {
+	width := o.preview
 	switch e.Phase {
 	case PhaseBegin:
 		return callName(e) + "… <unfinished>"
 	case PhaseEnd:
-		return "<… " + callName(e) + " resumed> " + resultLabel(e, width)
+		return "<… " + callName(e) + " resumed> " + resultLabel(e, o)
 	}
 	switch {
 	case e.Errno != "":
-		return fmt.Sprintf("%s -> %s", callName(e), e.Errno)
+		return fmt.Sprintf("%s = %d %s", callName(e), e.Ret, e.Errno)
 	case e.EOF:
 		return "read 0 (EOF)"
 	case e.Kind == KindSend:
-		return strings.TrimSuffix(fmt.Sprintf("write %s %s", bytesOf(e), previewOrEmpty(e, width)), " ")
+		return strings.TrimSuffix(fmt.Sprintf("write %s %s", bytesOf(e, o), previewOrEmpty(e, width)), " ")
 	case e.Kind == KindRecv:
 		return strings.TrimSuffix(fmt.Sprintf("read %d B %s", e.Bytes, previewOrEmpty(e, width)), " ")
 	case e.Kind == KindShutdown:
@@ -215,15 +227,16 @@ func callLabel(e *Event, width int) string {
 }
 
 // resultLabel is what a split call's end returned: "= 16 "alice\n"",
-// "= 0 (EOF)", "-> ECONNRESET".
-func resultLabel(e *Event, width int) string {
+// "= 0 (EOF)", "= -1 ECONNRESET".
+func resultLabel(e *Event, o labelOpts) string {
+	width := o.preview
 	switch {
 	case e.Errno != "":
-		return "-> " + e.Errno
+		return fmt.Sprintf("= %d %s", e.Ret, e.Errno)
 	case e.EOF:
 		return "= 0 (EOF)"
-	case e.Kind == KindSend && e.Bytes < e.Want:
-		return strings.TrimSuffix(fmt.Sprintf("= %d of %d B %s", e.Bytes, e.Want, previewOrEmpty(e, width)), " ")
+	case e.Kind == KindSend && e.Bytes > 0:
+		return strings.TrimSuffix(fmt.Sprintf("= %s %s", bytesOf(e, o), previewOrEmpty(e, width)), " ")
 	case e.IsData():
 		return strings.TrimSuffix(fmt.Sprintf("= %d %s", e.Bytes, previewOrEmpty(e, width)), " ")
 	}
@@ -231,12 +244,17 @@ func resultLabel(e *Event, width int) string {
 }
 
 // bytesOf is how many bytes a write took: "8192 B", or "6144 of 8192 B" for
-// a short write.
-func bytesOf(e *Event) string {
+// a short write, with o.ranges the stream bytes they were too ("8192 B,
+// bytes 0–8191").
+func bytesOf(e *Event, o labelOpts) string {
+	s := fmt.Sprintf("%d B", e.Bytes)
 	if e.Want > e.Bytes {
-		return fmt.Sprintf("%d of %d B", e.Bytes, e.Want)
+		s = fmt.Sprintf("%d of %d B", e.Bytes, e.Want)
 	}
-	return fmt.Sprintf("%d B", e.Bytes)
+	if o.ranges && e.Bytes > 0 {
+		s += ", " + byteRange(e.Offset, int64(e.Bytes))
+	}
+	return s
 }
 
 // previewOrEmpty is e's payload preview, or "" when it kept none.

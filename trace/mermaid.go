@@ -55,7 +55,7 @@ func WriteMermaid(w io.Writer, rec Record) error {
 			if e.Kind == KindRecv && e.Errno == "" && r.reads == 1 && e.Phase == "" {
 				continue
 			}
-			label := ladderLabel(e, 16)
+			label := ladderLabel(e, labelOpts{preview: 16, ranges: true})
 			if e.Kind == KindRecv && r.reads > 1 && e.Phase == "" {
 				label = fmt.Sprintf("read %d B: %d writes' bytes in one read", e.Bytes, r.reads)
 			}
