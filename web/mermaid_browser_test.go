@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/netcore"
 	"seqd/trace"
 )
 
@@ -215,6 +216,28 @@ func TestMermaidExportsRenderInMermaid(t *testing.T) {
 				t.Fatalf("mermaid.render failed: %q (svg %v)", res.Error, res.SVG)
 			}
 			shapeOf(string(text)).check(t, res, string(text))
+		})
+	}
+
+	var r netcore.Runner
+	segments, _ := netcore.SegmentsAvailable() // with CAP_NET_RAW, the segments' dotted arrows too
+	for _, sc := range r.Scenarios() {
+		n++
+		t.Run("the "+sc.Name+" scenario, recorded now, renders with every line a statement", func(t *testing.T) {
+			sess, err := r.Prepare(sc.Name, nil, trace.Features{Segments: segments})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Run(context.Background(), sess)
+			var b bytes.Buffer
+			if err := trace.WriteMermaid(&b, sess.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			res := renderMermaid(t, tab, n, b.String())
+			if res.Error != "" || !res.SVG {
+				t.Fatalf("mermaid.render failed: %q (svg %v) on:\n%s", res.Error, res.SVG, b.String())
+			}
+			shapeOf(b.String()).check(t, res, b.String())
 		})
 	}
 
