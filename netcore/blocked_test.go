@@ -9,90 +9,113 @@ import (
 	"seqd/trace"
 )
 
-// TestBlockedCallsAreSplit runs a paced serviceclient, in which the
-// server's accept waits for the client to connect and its first read waits
-// for the client's first write, and checks that each wait is recorded as a
-// begin before every event of the client made while it waited, with a
-// matching end; and that a viewer who subscribes while the accept still
-// waits is sent its begin.
+// TestBlockedCallsAreSplit runs an exchange in which the server's accept
+// waits for a client that connects 20 ms after a viewer has seen the accept
+// waiting, and the server's read waits
+// for a write made 20 ms after the connection, and checks that each wait is
+// recorded as a begin before every event of the client made while it
+// waited, with a matching end; and that a viewer who subscribes while the
+// accept still waits is sent its begin.
 func TestBlockedCallsAreSplit(t *testing.T) {
-	r := &Runner{Timeout: 30 * time.Second}
-	sess, err := r.Prepare("serviceclient", map[string]any{"pace_ms": 30}, trace.Features{})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sess := trace.NewSession("blocked", nil, trace.Options{})
+	ex := &exchange{ctx: ctx, cancel: cancel, sess: sess, preview: DefaultPreview, open: map[*sock]struct{}{}}
+	ls, port, err := ex.listener(ex.actor("server"), 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.Run(context.Background(), sess)
-	}()
+	client := ex.actor("client")
+	const wait = 20 * time.Millisecond
+	joined := make(chan struct{}) // the viewer has checked, mid-block
+	g := &group{ex: ex}
+	g.spawn(func() error {
+		c, err := ls.accept()
+		if err != nil {
+			return err
+		}
+		if _, err := c.readAll(readBufSize); err != nil {
+			return err
+		}
+		if err := c.close(); err != nil {
+			return err
+		}
+		return ls.close()
+	})
+	g.spawn(func() error {
+		<-joined
+		time.Sleep(wait) // the server's accept waits meanwhile
+		s, err := ex.dial(client, port, nil)
+		if err != nil {
+			return err
+		}
+		time.Sleep(wait) // the server's read waits meanwhile
+		if err := s.writeAll([]byte("alice\n")); err != nil {
+			return err
+		}
+		return s.close()
+	})
 
 	t.Run("a viewer joining while accept waits is sent its begin", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for {
-			rec := sess.Snapshot()
-			if b := openCall(rec.Events, "server", trace.KindAccept); b != nil {
-				sub := sess.Subscribe(0, 0)
-				batch, err := sub.Next(ctx, 0, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []trace.Event
-				if err := json.Unmarshal([]byte("["+string(batch.JSON)+"]"), &got); err != nil {
-					t.Fatal(err)
-				}
-				if b.Seq >= len(got) || got[b.Seq].Phase != trace.PhaseBegin || got[b.Seq].Kind != trace.KindAccept {
-					t.Fatalf("the viewer's first batch has %d events; want the accept's begin at seq %d", len(got), b.Seq)
-				}
-				return
-			}
-			if rec.State != trace.StateRunning || ctx.Err() != nil {
-				t.Fatalf("the session ended (%s) or 10 s passed without an open accept", rec.State)
+		defer close(joined)
+		deadline := time.Now().Add(10 * time.Second)
+		for openCall(sess.Snapshot().Events, "server", trace.KindAccept) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("no open accept after 10 s:\n%s", transcript(sess.Snapshot().Events))
 			}
 			time.Sleep(time.Millisecond)
 		}
+		batch, err := sess.Subscribe(0, 0).Next(ctx, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []trace.Event
+		if err := json.Unmarshal([]byte("["+string(batch.JSON)+"]"), &got); err != nil {
+			t.Fatal(err)
+		}
+		if b := openCall(got, "server", trace.KindAccept); b == nil {
+			t.Fatalf("the viewer's first batch (%d events) has no open accept", len(got))
+		}
 	})
-	<-done
-	rec := sess.Snapshot()
-	if rec.State != trace.StateDone {
-		t.Fatalf("session %s: %s", rec.State, rec.Error)
+	if err := g.wait(); err != nil {
+		t.Fatal(err)
 	}
+	ex.closeAll()
+	sess.Finish(nil)
+	rec := sess.Snapshot()
+
 	for _, tc := range []struct {
 		name string
 		kind trace.Kind
-		// what the other actor does while the call waits
-		during func(e trace.Event) bool
+		// the client's call that ends the wait
+		cause trace.Kind
 	}{
-		{"the server's accept is begun before the client connects, and ended after", trace.KindAccept,
-			func(e trace.Event) bool { return e.Kind == trace.KindConnect }},
-		{"the server's first read is begun before the client writes, and ended after", trace.KindRecv,
-			func(e trace.Event) bool { return e.Kind == trace.KindSend }},
+		{"the server's accept is begun before the client connects, and ended after", trace.KindAccept, trace.KindConnect},
+		{"the server's read is begun before the client writes, and ended after", trace.KindRecv, trace.KindSend},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			begin, end := firstSplit(rec.Events, "server", tc.kind)
 			if begin == nil || end == nil {
 				t.Fatalf("no %s of the server recorded as begin and end:\n%s", tc.kind, transcript(rec.Events))
 			}
-			if end.TNs-end.DurNs > begin.TNs || !end.Blocked || end.Ret < 0 {
-				t.Errorf("end #%d (entered %d ns, blocked %v, ret %d) does not match begin #%d at %d ns",
-					end.Seq, end.TNs-end.DurNs, end.Blocked, end.Ret, begin.Seq, begin.TNs)
+			if end.TNs-end.DurNs > begin.TNs || !end.Blocked || end.Ret < 0 || end.DurNs < int64(wait)/2 {
+				t.Errorf("end #%d (entered %d ns, took %d ns, blocked %v, ret %d) does not match begin #%d at %d ns",
+					end.Seq, end.TNs-end.DurNs, end.DurNs, end.Blocked, end.Ret, begin.Seq, begin.TNs)
 			}
 			caused := false
 			for _, e := range rec.Events {
-				if e.Actor != "client" || e.Kind == trace.KindSegment {
+				if e.Actor != client {
 					continue
 				}
-				entered := e.TNs - e.DurNs
-				if entered >= end.TNs-end.DurNs && e.Seq < end.Seq && e.Seq < begin.Seq {
+				if entered := e.TNs - e.DurNs; entered >= begin.TNs && e.Seq < begin.Seq {
 					t.Errorf("#%d client %s entered while the %s waited, but is recorded before its begin #%d", e.Seq, e.Kind, tc.kind, begin.Seq)
 				}
-				if tc.during(e) && e.Seq > begin.Seq && e.Seq < end.Seq {
+				if e.Kind == tc.cause && e.Seq > begin.Seq && e.Seq < end.Seq {
 					caused = true
 				}
 			}
 			if !caused {
-				t.Errorf("the client's call that ends the wait is not between #%d and #%d:\n%s", begin.Seq, end.Seq, transcript(rec.Events))
+				t.Errorf("the client's %s is not between #%d and #%d:\n%s", tc.cause, begin.Seq, end.Seq, transcript(rec.Events))
 			}
 		})
 	}

@@ -72,7 +72,7 @@ type Session struct {
 	// or sends its SYN, FIN or RST until its event is recorded, so that no
 	// call it causes can be recorded before it; Record takes it for every
 	// other event. It is held for one syscall at most, microseconds.
-	order sync.Mutex
+	order fifoLock
 
 	// mu guards the fields below. It is taken after order, never before.
 	mu         sync.Mutex
@@ -638,4 +638,39 @@ func (l *eventLog) copy(from, to int) []Event {
 		out = append(out, *l.at(i))
 	}
 	return out
+}
+
+// fifoLock is a mutual-exclusion lock that serves its waiters in the order
+// they asked. The session's order needs it: a writer that records and at
+// once takes the order for its next write would, with a sync.Mutex, win
+// against the reader waiting to record what the last write fed it, again
+// and again, and the two would no longer run side by side.
+type fifoLock struct {
+	mu            sync.Mutex
+	cond          sync.Cond
+	next, serving uint64 // tickets: the next to give, the one served
+}
+
+// Lock waits for its ticket's turn.
+func (l *fifoLock) Lock() {
+	l.mu.Lock()
+	if l.cond.L == nil {
+		l.cond.L = &l.mu
+	}
+	t := l.next
+	l.next++
+	for l.serving != t {
+		l.cond.Wait()
+	}
+	l.mu.Unlock()
+}
+
+// Unlock serves the next ticket.
+func (l *fifoLock) Unlock() {
+	l.mu.Lock()
+	l.serving++
+	if l.next != l.serving {
+		l.cond.Broadcast()
+	}
+	l.mu.Unlock()
 }
