@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -644,32 +645,37 @@ func (l *eventLog) copy(from, to int) []Event {
 // they asked. The session's order needs it: a writer that records and at
 // once takes the order for its next write would, with a sync.Mutex, win
 // against the reader waiting to record what the last write fed it, again
-// and again, and the two would no longer run side by side.
+// and again, and the two would no longer run side by side. Uncontended, a
+// Lock and Unlock are four atomic operations.
 type fifoLock struct {
-	mu            sync.Mutex
+	next, serving atomic.Uint64 // tickets: the next to give, the one served
+	mu            sync.Mutex    // guards waiting
 	cond          sync.Cond
-	next, serving uint64 // tickets: the next to give, the one served
 }
 
 // Lock waits for its ticket's turn.
 func (l *fifoLock) Lock() {
+	t := l.next.Add(1) - 1
+	if l.serving.Load() == t {
+		return
+	}
 	l.mu.Lock()
 	if l.cond.L == nil {
 		l.cond.L = &l.mu
 	}
-	t := l.next
-	l.next++
-	for l.serving != t {
+	for l.serving.Load() != t {
 		l.cond.Wait()
 	}
 	l.mu.Unlock()
 }
 
-// Unlock serves the next ticket.
+// Unlock serves the next ticket, waking its holder if it waits.
 func (l *fifoLock) Unlock() {
+	if served := l.serving.Add(1); l.next.Load() == served {
+		return // nobody waits: a later Lock sees its turn at once
+	}
 	l.mu.Lock()
-	l.serving++
-	if l.next != l.serving {
+	if l.cond.L != nil {
 		l.cond.Broadcast()
 	}
 	l.mu.Unlock()
