@@ -70,7 +70,7 @@ func Messages(events []Event) []Message {
 	return out
 }
 
-// preview quotes the part of ev's payload that the byte range
+// rangePreview quotes the part of ev's payload that the byte range
 // [offset, offset+n) covers, at most width runes, or "" when the preview
 // does not reach that far. ev is the send or the recv of the range.
 func rangePreview(ev *Event, offset, n int64, width int) string {
@@ -148,7 +148,9 @@ func diagramRows(rec Record) []row {
 	return rows
 }
 
-// sendOf returns the event with seq, which the caller knows exists.
+// sendOf returns the event with seq: events[seq] in a whole session, found
+// by search in a record whose seqs do not start at 0, and an empty event
+// with that seq (no panic) when there is none.
 func sendOf(events []Event, seq int) *Event {
 	if seq >= 0 && seq < len(events) && events[seq].Seq == seq {
 		return &events[seq]
