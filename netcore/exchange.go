@@ -26,9 +26,9 @@ type exchange struct {
 	// mu guards the fields below.
 	mu        sync.Mutex
 	open      map[*sock]struct{}
-	listening map[int]bool               // ports with a listening socket
+	listening map[int]bool                 // ports with a listening socket
 	ended     map[string]map[string]string // conn → actor → "shutdown" or "close": how it ended writing
-	addrs     map[string]string          // socket address → actor, for segments
+	addrs     map[string]string            // socket address → actor, for segments
 }
 
 // record records e in its turn: after any emitting call that holds the

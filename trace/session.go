@@ -282,8 +282,15 @@ type Blocked struct {
 }
 
 // publishAfter is how long a call may wait with nothing else happening
-// before its begin is recorded anyway, so that viewers see it wait.
-const publishAfter = time.Millisecond
+// before its begin is recorded anyway, so that viewers see it wait. A
+// stepped session waits longer: there, nothing else happens until the next
+// step, and a call that completes on its own in a moment (a connect whose
+// handshake the kernel finishes) is better one event than a begin that a
+// later step ends; a call that really waits for the peer still shows it.
+const (
+	publishAfter        = time.Millisecond
+	publishAfterStepped = 100 * time.Millisecond
+)
 
 // Block says that the call begin describes, entered at began, has to wait.
 // begin holds what is known at the call's entry (actor, kind, fd, conn,
@@ -303,7 +310,11 @@ func (s *Session) Block(begin Event, began time.Time) *Blocked {
 		return b
 	}
 	s.blocked = append(s.blocked, b)
-	b.timer = time.AfterFunc(publishAfter, b.publishLate)
+	after := publishAfter
+	if s.stepOpts.Step {
+		after = publishAfterStepped
+	}
+	b.timer = time.AfterFunc(after, b.publishLate)
 	return b
 }
 
