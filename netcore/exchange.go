@@ -29,6 +29,7 @@ type exchange struct {
 	listening map[int]bool                 // ports with a listening socket
 	ended     map[string]map[string]string // conn → actor → "shutdown" or "close": how it ended writing
 	addrs     map[string]string            // socket address → actor, for segments
+	asked     map[askedKey]*trace.Question // calls let through after a question, until their event
 }
 
 // record records e in its turn: after any emitting call that holds the
@@ -42,6 +43,11 @@ func (ex *exchange) record(e *trace.Event, began time.Time) error {
 // recordHeld records e for a caller that holds the session's order; b is
 // the blocked call e ends, or nil.
 func (ex *exchange) recordHeld(e *trace.Event, began time.Time, b *trace.Blocked) error {
+	if ex.step != nil && e.Phase != trace.PhaseBegin {
+		if q := ex.takeAsked(e.Actor, e.Kind); q != nil {
+			e.Answer = q.Grade(e)
+		}
+	}
 	if err := ex.sess.RecordHeld(e, began, b); err != nil {
 		ex.cancel(err)
 		return err
@@ -232,4 +238,32 @@ func (ex *exchange) sleep(d time.Duration) error {
 	case <-ex.ctx.Done():
 		return context.Cause(ex.ctx)
 	}
+}
+
+// askedKey names a call let through after a question: one actor makes one
+// call at a time of each kind.
+type askedKey struct {
+	actor string
+	kind  trace.Kind
+}
+
+// ask notes that c, about which the viewers were asked q, is let through:
+// its event will carry the answer.
+func (ex *exchange) ask(c call, q *trace.Question) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.asked == nil {
+		ex.asked = map[askedKey]*trace.Question{}
+	}
+	ex.asked[askedKey{c.actor, c.kind}] = q
+}
+
+// takeAsked returns, once, the question asked about actor's call of kind.
+func (ex *exchange) takeAsked(actor string, kind trace.Kind) *trace.Question {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	k := askedKey{actor, kind}
+	q := ex.asked[k]
+	delete(ex.asked, k)
+	return q
 }

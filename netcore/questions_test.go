@@ -3,6 +3,7 @@ package netcore
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,9 @@ func checkQuestion(t *testing.T, q askedQuestion) string {
 	t.Helper()
 	text := q.pending.Question.Text
 	conn := q.answer.Conn
+	if q.answer.Answer == "" || !slices.Contains(q.pending.Question.IDs, q.answer.Answer) {
+		t.Errorf("#%d, the call asked about by %q, carries answer %q; want one of %v", q.answer.Seq, text, q.answer.Answer, q.pending.Question.IDs)
+	}
 	peerClosed, peerShut, lastOutQ := false, false, 0
 	for _, e := range q.before {
 		if e.Conn != conn || conn == "" || e.Errno != "" || e.Kind == trace.KindSegment {
@@ -147,8 +151,8 @@ func checkQuestion(t *testing.T, q askedQuestion) string {
 		if strings.Contains(text, "closed its") {
 			t.Errorf("%q: a half-closed connection is not closed", text)
 		}
-		if q.answer.Kind == trace.KindSend && q.answer.Errno != "" {
-			t.Errorf("%q: the write to a half-closed connection failed with %s", text, q.answer.Errno)
+		if q.answer.Kind == trace.KindSend && (q.answer.Errno != "" || q.answer.Answer != trace.ChoiceAll) {
+			t.Errorf("%q: the write to a half-closed connection: %s, answer %q; want all the bytes", text, q.answer.Errno, q.answer.Answer)
 		}
 		return "peer shut down"
 	case strings.Contains(text, "closed its socket"):
@@ -161,6 +165,9 @@ func checkQuestion(t *testing.T, q askedQuestion) string {
 			if e.Kind == trace.KindListen && samePort(e.Local, q.answer.Peer) {
 				t.Errorf("%q asked, but #%d listens on %s", text, e.Seq, e.Local)
 			}
+		}
+		if q.answer.Answer != trace.ChoiceRefused {
+			t.Errorf("%q: answer %q; want %q", text, q.answer.Answer, trace.ChoiceRefused)
 		}
 		return "nothing listens"
 	case strings.Contains(text, "send buffer is full"):

@@ -35,8 +35,9 @@ type stepper struct {
 	mu       sync.Mutex
 	released bool
 	waiting  []*waiter
-	shown    *waiter       // the call the viewers see as pending: the next step lets it through
-	arrived  chan struct{} // closed when a call starts waiting
+	shown    *waiter         // the call the viewers see as pending: the next step lets it through
+	question *trace.Question // what the viewers are asked about shown, or nil
+	arrived  chan struct{}   // closed when a call starts waiting
 }
 
 type waiter struct {
@@ -82,6 +83,7 @@ func (st *stepper) nextLocked() int {
 
 // publishLocked shows the next call to the session's viewers.
 func (st *stepper) publishLocked() {
+	st.question = nil
 	if st.released || len(st.waiting) == 0 {
 		st.shown = nil
 		st.ex.sess.SetPending(nil)
@@ -102,6 +104,7 @@ func (st *stepper) publishLocked() {
 	p.Src, p.Line = e.Src, e.Line
 	if st.ex.sess.Features().Questions {
 		p.Question = st.ex.question(c)
+		st.question = p.Question
 	}
 	st.ex.sess.SetPending(p)
 }
@@ -125,6 +128,9 @@ func (st *stepper) Step(ctx context.Context) error {
 				i = st.nextLocked()
 			}
 			w := st.waiting[i]
+			if w == st.shown && st.question != nil {
+				st.ex.ask(w.call, st.question)
+			}
 			st.waiting = append(st.waiting[:i], st.waiting[i+1:]...)
 			close(w.go_)
 			st.publishLocked()
@@ -196,8 +202,8 @@ func (c call) ready() bool {
 // nobody listens on, a write into a full buffer or to a peer that shut
 // down or closed. Each text states only what is true when it is asked: a
 // peer that called shutdown(SHUT_WR) has half-closed the connection (it
-// sends nothing more and still reads), which is not closing it. The
-// choices keep their order, which the page's grading relies on.
+// sends nothing more and still reads), which is not closing it. Each choice
+// has a stable id; the call's event carries the one it bore out.
 func (ex *exchange) question(c call) *trace.Question {
 	end := ""
 	if c.s != nil && c.s.conn != "" {
@@ -206,17 +212,20 @@ func (ex *exchange) question(c call) *trace.Question {
 	switch {
 	case c.kind == trace.KindRecv && end != "":
 		return &trace.Question{Text: peerEndText[end] + " What will this read return?",
-			Choices: []string{"data", "0: end of file", "it blocks (waits)", "-1: an error (ECONNRESET)"}}
+			Choices: []string{"data", "0: end of file", "it blocks (waits)", "-1: an error (ECONNRESET)"},
+			IDs:     []string{trace.ChoiceData, trace.ChoiceEOF, trace.ChoiceBlocks, trace.ChoiceError}}
 	case c.kind == trace.KindConnect && !ex.isListening(c.port):
 		return &trace.Question{Text: "Nothing listens on this port. What will connect return?",
-			Choices: []string{"0: connected", "it blocks (waits)", "-1: ECONNREFUSED", "-1: ETIMEDOUT"}}
+			Choices: []string{"0: connected", "it blocks (waits)", "-1: ECONNREFUSED", "-1: ETIMEDOUT"},
+			IDs:     []string{trace.ChoiceConnected, trace.ChoiceBlocks, trace.ChoiceRefused, trace.ChoiceTimedOut}}
 	case c.kind == trace.KindSend && (end != "" || !c.ready()):
 		text := "The send buffer is full. What will this write return?"
 		if end != "" {
 			text = peerEndText[end] + " What will this write return?"
 		}
 		return &trace.Question{Text: text,
-			Choices: []string{"all the bytes", "fewer bytes (a short write)", "it blocks (waits)", "-1: an error (EPIPE)"}}
+			Choices: []string{"all the bytes", "fewer bytes (a short write)", "it blocks (waits)", "-1: an error (EPIPE)"},
+			IDs:     []string{trace.ChoiceAll, trace.ChoiceShort, trace.ChoiceBlocks, trace.ChoiceError}}
 	}
 	return nil
 }

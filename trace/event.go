@@ -92,6 +92,11 @@ type Event struct {
 	Src  string `json:"src,omitempty"`
 	Line int    `json:"line,omitempty"`
 
+	// Answer is, on the event of a call a stepped session asked the class
+	// about, the id of the question's choice that the call bore out
+	// (Question.Grade).
+	Answer string `json:"answer,omitempty"`
+
 	// Inferred marks a call seqd did not make or see but deduces from what
 	// its own end saw: a lab or proxy peer's connect from an accept, its
 	// writes from reads, its shutdown from an end of file.
@@ -221,6 +226,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.Line != 0 {
 		dst = appendIntField(dst, "line", int64(e.Line))
 	}
+	dst = appendOptString(dst, "answer", e.Answer)
 	if e.Inferred {
 		dst = append(dst, `,"inferred":true`...)
 	}

@@ -18,11 +18,74 @@ type Pending struct {
 }
 
 // Question asks the class what the pending call will return, before the
-// kernel answers. Tally counts the viewers' answers per choice.
+// kernel answers. IDs name the choices stably (the page must not tie the
+// meaning of a choice to its position); Tally counts the viewers' answers
+// per choice. The event of the call asked about carries, in Answer, the id
+// of the choice it bore out: Grade decides it, here and nowhere else.
 type Question struct {
 	Text    string   `json:"text"`
 	Choices []string `json:"choices"`
+	IDs     []string `json:"choice_ids"`
 	Tally   []int    `json:"tally"`
+}
+
+// The ids of the choices questions offer, by the kind of call asked about.
+const (
+	ChoiceData      = "data"      // recv: bytes
+	ChoiceEOF       = "eof"       // recv: 0, end of file
+	ChoiceBlocks    = "blocks"    // any: the call waits
+	ChoiceError     = "error"     // recv, send: -1 with an errno
+	ChoiceConnected = "connected" // connect: 0
+	ChoiceRefused   = "refused"   // connect: ECONNREFUSED
+	ChoiceTimedOut  = "timedout"  // connect: ETIMEDOUT
+	ChoiceAll       = "all"       // send: every byte taken
+	ChoiceShort     = "short"     // send: fewer bytes than asked
+)
+
+// Grade returns the id of the choice of q that e, the event of the call q
+// asked about (its end, if it was split), bears out; "" when none does.
+func (q *Question) Grade(e *Event) string {
+	failed := e.Errno != "" || e.Ret < 0
+	id := ""
+	switch e.Kind {
+	case KindRecv:
+		switch {
+		case failed:
+			id = ChoiceError
+		case e.EOF:
+			id = ChoiceEOF
+		case e.Blocked:
+			id = ChoiceBlocks
+		default:
+			id = ChoiceData
+		}
+	case KindConnect:
+		switch {
+		case !failed:
+			id = ChoiceConnected
+		case e.Errno == "ECONNREFUSED":
+			id = ChoiceRefused
+		case e.Errno == "ETIMEDOUT":
+			id = ChoiceTimedOut
+		}
+	case KindSend:
+		switch {
+		case failed:
+			id = ChoiceError
+		case e.Bytes < e.Want:
+			id = ChoiceShort
+		case e.Blocked:
+			id = ChoiceBlocks
+		default:
+			id = ChoiceAll
+		}
+	}
+	for _, c := range q.IDs {
+		if c == id {
+			return id
+		}
+	}
+	return ""
 }
 
 // Stepper advances a stepped session: Step lets exactly one call happen
@@ -111,7 +174,7 @@ func (s *Session) pendingLocked() *Pending {
 		for _, c := range s.answers {
 			tally[c]++
 		}
-		p.Question = &Question{Text: q.Text, Choices: q.Choices, Tally: tally}
+		p.Question = &Question{Text: q.Text, Choices: q.Choices, IDs: q.IDs, Tally: tally}
 	}
 	return &p
 }

@@ -334,3 +334,35 @@ func TestRestore(t *testing.T) {
 		})
 	}
 }
+
+func TestGradeNamesTheChoiceTheCallBoreOut(t *testing.T) {
+	recv := &Question{IDs: []string{ChoiceData, ChoiceEOF, ChoiceBlocks, ChoiceError}}
+	conn := &Question{IDs: []string{ChoiceConnected, ChoiceBlocks, ChoiceRefused, ChoiceTimedOut}}
+	send := &Question{IDs: []string{ChoiceAll, ChoiceShort, ChoiceBlocks, ChoiceError}}
+	tests := []struct {
+		name string
+		q    *Question
+		e    Event
+		want string
+	}{
+		{"a read of bytes is data", recv, Event{Kind: KindRecv, Ret: 5, Bytes: 5}, ChoiceData},
+		{"a read of 0 is end of file", recv, Event{Kind: KindRecv, EOF: true}, ChoiceEOF},
+		{"a read that waited and got bytes blocked", recv, Event{Kind: KindRecv, Ret: 5, Bytes: 5, Blocked: true}, ChoiceBlocks},
+		{"a reset read is an error", recv, Event{Kind: KindRecv, Ret: -1, Errno: "ECONNRESET"}, ChoiceError},
+		{"a refused connect is refused", conn, Event{Kind: KindConnect, Ret: -1, Errno: "ECONNREFUSED"}, ChoiceRefused},
+		{"a connect that succeeded connected", conn, Event{Kind: KindConnect, Blocked: true}, ChoiceConnected},
+		{"a connect failing otherwise bears out no choice", conn, Event{Kind: KindConnect, Ret: -1, Errno: "ENETUNREACH"}, ""},
+		{"a short write is short, blocked or not", send, Event{Kind: KindSend, Want: 10, Ret: 4, Bytes: 4, Blocked: true}, ChoiceShort},
+		{"a whole write that waited blocked", send, Event{Kind: KindSend, Want: 10, Ret: 10, Bytes: 10, Blocked: true}, ChoiceBlocks},
+		{"a whole write took all", send, Event{Kind: KindSend, Want: 10, Ret: 10, Bytes: 10}, ChoiceAll},
+		{"EPIPE is an error", send, Event{Kind: KindSend, Want: 10, Ret: -1, Errno: "EPIPE"}, ChoiceError},
+		{"a choice the question does not offer is not given", &Question{IDs: []string{ChoiceData}}, Event{Kind: KindRecv, EOF: true}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.q.Grade(&tt.e); got != tt.want {
+				t.Errorf("Grade(%+v) = %q; want %q", tt.e, got, tt.want)
+			}
+		})
+	}
+}
