@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -657,18 +658,28 @@ func (l *eventLog) copy(from, to int) []Event {
 // once takes the order for its next write would, with a sync.Mutex, win
 // against the reader waiting to record what the last write fed it, again
 // and again, and the two would no longer run side by side. Uncontended, a
-// Lock and Unlock are four atomic operations.
+// Lock and Unlock are four atomic operations; a waiter yields a while
+// before it parks (BenchmarkBulk: parking at once cost a third of the
+// traced throughput).
 type fifoLock struct {
 	next, serving atomic.Uint64 // tickets: the next to give, the one served
 	mu            sync.Mutex    // guards waiting
 	cond          sync.Cond
 }
 
+// lockSpins is how many times Lock yields before it parks.
+const lockSpins = 200
+
 // Lock waits for its ticket's turn.
 func (l *fifoLock) Lock() {
 	t := l.next.Add(1) - 1
-	if l.serving.Load() == t {
-		return
+	// The order is held for one syscall, microseconds: yielding a few
+	// times is far cheaper than parking and being woken.
+	for range lockSpins {
+		if l.serving.Load() == t {
+			return
+		}
+		runtime.Gosched()
 	}
 	l.mu.Lock()
 	if l.cond.L == nil {
