@@ -53,6 +53,7 @@ type front struct {
 	stopped  chan struct{} // closed with stopping
 	closed   bool
 	loopDone chan struct{} // closed when Serve's accept loop has ended
+	started  chan struct{} // closed when the goroutine of Start has ended
 	running  int
 	perIP    map[netip.Addr]int
 }
@@ -266,14 +267,32 @@ func (f *front) release(ip netip.Addr) {
 	}
 }
 
+// Start runs Serve in a goroutine that f owns until Close, which waits for
+// it; Serve's error, if it fails, goes to failed (which may be nil).
+func (f *front) Start(ctx context.Context, failed func(error)) {
+	f.mu.Lock()
+	started := make(chan struct{})
+	f.started = started
+	f.mu.Unlock()
+	go func() {
+		defer close(started)
+		if err := f.Serve(ctx); err != nil && failed != nil {
+			failed(err)
+		}
+	}()
+}
+
 // Close stops accepting connections and closes the listening socket; the
 // sessions running go on until they end or Serve's ctx ends.
 func (f *front) Close() error {
 	f.mu.Lock()
 	f.closed = true
-	done := f.loopDone
+	done, started := f.loopDone, f.started
 	f.mu.Unlock()
 	f.stopAccepting()
+	if started != nil {
+		<-started
+	}
 	if done != nil {
 		<-done
 	}

@@ -31,18 +31,29 @@ type Limits struct {
 	MaxMessageBytes int
 }
 
+// DefaultLimits are the limits a zero field takes; seqd serve's flags
+// default to them.
+var DefaultLimits = Limits{
+	MaxRunning:               256,
+	MaxRunningPerIP:          32,
+	CreatePerMinute:          300,
+	MaxSubscribers:           10_000,
+	MaxSubscribersPerSession: 2_000,
+	MaxMessageBytes:          1 << 20,
+}
+
 func (l *Limits) setDefaults() {
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d
 		}
 	}
-	def(&l.MaxRunning, 256)
-	def(&l.MaxRunningPerIP, 32)
-	def(&l.CreatePerMinute, 300)
-	def(&l.MaxSubscribers, 10_000)
-	def(&l.MaxSubscribersPerSession, 2_000)
-	def(&l.MaxMessageBytes, 1<<20)
+	def(&l.MaxRunning, DefaultLimits.MaxRunning)
+	def(&l.MaxRunningPerIP, DefaultLimits.MaxRunningPerIP)
+	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
+	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
+	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)
+	def(&l.MaxMessageBytes, DefaultLimits.MaxMessageBytes)
 }
 
 // counter counts holders per key and in total under two bounds.

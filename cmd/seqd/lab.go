@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -37,16 +35,9 @@ func registerLabFlags(fs *flag.FlagSet) *labFlags {
 	return lf
 }
 
-// labPort is a running lab port, or nothing when -lab-port is 0: every
-// method of a nil *labPort does nothing.
-type labPort struct {
-	lab    *netcore.Lab
-	served chan error // Serve's result, once it has returned
-}
-
-// open opens the lab port when -lab-port asks for it; its sessions go to
-// srv. serve starts accepting.
-func (lf *labFlags) open(runner *netcore.Runner, srv *web.Server) (*labPort, error) {
+// open opens the lab port when -lab-port asks for it, nil when it does
+// not; its sessions go to srv.
+func (lf *labFlags) open(runner *netcore.Runner, srv *web.Server) (*netcore.Lab, error) {
 	if lf.port == 0 {
 		return nil, nil
 	}
@@ -69,49 +60,18 @@ func (lf *labFlags) open(runner *netcore.Runner, srv *web.Server) (*labPort, err
 		return nil, fmt.Errorf("%w (is another seqd using it? choose another with -lab-port)", err)
 	}
 	srv.EnableLab(lab.Addr().String())
-	return &labPort{lab: lab}, nil
+	return lab, nil
 }
 
-// serve accepts lab connections in the background, each session under ctx
-// (the web server's context, which Close ends), and says where to connect.
-func (p *labPort) serve(ctx context.Context, stdout io.Writer, logger *slog.Logger) {
-	if p == nil {
-		return
-	}
-	a := p.lab.Addr()
+// announceLab says where programs connect to the lab port.
+func announceLab(stdout io.Writer, lab *netcore.Lab) {
+	a := lab.Addr()
 	host := a.Addr().String()
 	if a.Addr().IsUnspecified() {
 		host = "127.0.0.1"
 	}
 	fmt.Fprintf(stdout, "seqd: lab port %s: connect any program, e.g. nc %s %d, or ./serviceclient %s %d alice bob; GET /api/lab lists the sessions\n",
 		a, host, a.Port(), host, a.Port())
-	p.served = make(chan error, 1)
-	go func() {
-		err := p.lab.Serve(ctx)
-		if err != nil {
-			logger.Error("lab port", "err", err)
-		}
-		p.served <- err
-	}()
-}
-
-// close stops accepting lab connections; the sessions running go on.
-func (p *labPort) close() {
-	if p == nil {
-		return
-	}
-	_ = p.lab.Close()
-	if p.served != nil {
-		<-p.served
-		p.served = nil
-	}
-}
-
-// wait waits for the lab's sessions to end.
-func (p *labPort) wait() {
-	if p != nil {
-		p.lab.Wait()
-	}
 }
 
 // parseIPv4 reads an IPv4 address, or localhost (as 127.0.0.1): seqd

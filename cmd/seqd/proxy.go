@@ -6,10 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"time"
 
 	"seqd/netcore"
 	"seqd/trace"
@@ -31,15 +27,9 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:9000", "where clients connect, IPv4 HOST:PORT")
 	target := fs.String("target", "", "the server to forward each connection to, IPv4 HOST:PORT (required);\na loopback address unless -allow-remote-target")
 	allowRemote := fs.Bool("allow-remote-target", false, "let -target be an address other than loopback (127.0.0.0/8)")
-	addr := fs.String("addr", "127.0.0.1:8080", "where to serve the web app, HOST:PORT")
+	common := registerCommonFlags(fs, "127.0.0.1:8080")
 	maxConns := fs.Int("max-conns", netcore.DefaultProxyMaxConns, "connections forwarded at once")
 	idle := fs.Duration("idle-timeout", netcore.DefaultProxyIdleTimeout, "how long a proxied connection may move no bytes")
-	timeout := fs.Duration("session-timeout", netcore.DefaultTimeout, "every session's deadline")
-	preview := fs.Int("preview", netcore.DefaultPreview, "payload bytes kept per read or write event")
-	maxEvents := fs.Int("max-events", trace.DefaultMaxEvents, "events per session")
-	keep := fs.Int("keep", trace.DefaultMaxFinished, "finished sessions kept in memory")
-	grace := fs.Duration("grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,20 +50,18 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-
-	runner := &netcore.Runner{Timeout: *timeout, Preview: *preview, MaxEvents: *maxEvents}
-	srv, err := web.New(runner, &trace.Store{MaxFinished: *keep}, web.Config{Logger: logger})
+	logger, err := common.logger(stderr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	runner := common.runner()
+	srv, err := web.New(runner, common.store(), web.Config{Logger: logger})
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is seqd serve running there? try -addr 127.0.0.1:0)", *addr, err)
+		return err
+	}
+	ln, err := common.listen("is seqd serve running there?")
+	if err != nil {
+		return err
 	}
 	url := "http://" + displayAddr(ln.Addr())
 	p, err := runner.ListenProxy(netcore.ProxyConfig{
@@ -93,27 +81,9 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w (choose another with -listen)", err)
 	}
 	srv.EnableLab(p.Addr().String())
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(stdout, "seqd proxy: %s → %s, both legs traced; watch at %s/ (Ctrl-C stops)\n", p.Addr(), p.Target(), url)
-
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(srv.Context()) }()
-	var failed error
-	select {
-	case err := <-errc:
-		failed = fmt.Errorf("serve: %w", err)
-	case err := <-served:
-		served <- err // for the wait below
-		if err != nil {
-			failed = fmt.Errorf("proxy: %w", err)
-		}
-	case <-ctx.Done():
+	if err := common.serveUntil(ctx, ln, srv, runner, p, true, logger); err != nil {
+		return fmt.Errorf("proxy: %w", err)
 	}
-	logger.Info("shutting down", "grace", *grace)
-	_ = p.Close()
-	<-served
-	shutdown(hs, srv, *grace, logger, runner.Wait, p.Wait)
-	return failed
+	return nil
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"seqd/netcore"
+	"seqd/trace"
+	"seqd/web"
+)
+
+// commonFlags are the flags seqd serve and seqd proxy share: where the web
+// app listens, how sessions are recorded, how it logs and shuts down.
+type commonFlags struct {
+	addr      string
+	timeout   time.Duration
+	preview   int
+	maxEvents int
+	keep      int
+	grace     time.Duration
+	logLevel  string
+}
+
+// registerCommonFlags adds the shared flags to fs; the web app listens on
+// defaultAddr unless -addr says otherwise.
+func registerCommonFlags(fs *flag.FlagSet, defaultAddr string) *commonFlags {
+	c := &commonFlags{}
+	fs.StringVar(&c.addr, "addr", defaultAddr, "where to serve the web app, HOST:PORT")
+	fs.DurationVar(&c.timeout, "session-timeout", netcore.DefaultTimeout, "every session's deadline")
+	fs.IntVar(&c.preview, "preview", netcore.DefaultPreview, "payload bytes kept per read or write event")
+	fs.IntVar(&c.maxEvents, "max-events", trace.DefaultMaxEvents, "events per session")
+	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory")
+	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return c
+}
+
+// logger returns the logger -log-level asks for, writing to w.
+func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// runner returns the Runner the flags describe.
+func (c *commonFlags) runner() *netcore.Runner {
+	return &netcore.Runner{Timeout: c.timeout, Preview: c.preview, MaxEvents: c.maxEvents}
+}
+
+// store returns the store of sessions kept in memory.
+func (c *commonFlags) store() *trace.Store { return &trace.Store{MaxFinished: c.keep} }
+
+// listen opens -addr; hint says what to try when the address is taken.
+func (c *commonFlags) listen(hint string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (%s; try -addr 127.0.0.1:0)", c.addr, err, hint)
+	}
+	return ln, nil
+}
+
+// front is what seqd serves besides the web app: the lab port, or the
+// proxy's listening end (netcore's Lab and Proxy).
+type front interface {
+	Start(ctx context.Context, failed func(error))
+	Close() error
+	Wait()
+}
+
+// serveUntil serves the web app srv on ln and starts f (none when nil)
+// until ctx ends or either fails (f's failure is only logged unless
+// fFatal: the web app of seqd serve outlives its lab port); then it shuts
+// down gracefully: it stops accepting, lets running sessions finish within
+// -grace, closes WebSocket streams with 1001, and returns the failure, if
+// any.
+func (c *commonFlags) serveUntil(ctx context.Context, ln net.Listener, srv *web.Server, runner *netcore.Runner, f front, fFatal bool, logger *slog.Logger) error {
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	failed := make(chan error, 2)
+	go func() { failed <- fmt.Errorf("serve: %w", hs.Serve(ln)) }()
+	waits := []func(){runner.Wait}
+	if f != nil {
+		f.Start(srv.Context(), func(err error) {
+			if fFatal {
+				failed <- err
+			} else {
+				logger.Error("stopped accepting", "err", err)
+			}
+		})
+		waits = append(waits, f.Wait)
+	}
+	var err error
+	select {
+	case err = <-failed:
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", c.grace)
+	if f != nil {
+		_ = f.Close() // no new connections; the running ones may finish
+	}
+	shutdown(hs, srv, c.grace, logger, waits...)
+	return err
+}
+
+// shutdown stops hs from accepting, lets the running sessions (those the
+// waits wait for) finish within grace, then cancels the rest and closes the
+// WebSocket streams with srv.Close, and returns when all have ended.
+func shutdown(hs *http.Server, srv *web.Server, grace time.Duration, logger *slog.Logger, waits ...func()) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("shutdown", "err", err)
+	}
+	finished := make(chan struct{})
+	go func() {
+		for _, wait := range waits {
+			wait()
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+	}
+	srv.Close()
+	<-finished
+	logger.Info("stopped")
+}
