@@ -44,6 +44,9 @@ type Runner interface {
 	Segments() (available bool, reason string)
 }
 
+// DefaultMaxBody is Config.MaxBody's default: 64 KiB.
+const DefaultMaxBody = 64 << 10
+
 // Config configures a Server. Zero fields take their defaults.
 type Config struct {
 	// AllowedOrigins lists the origins (scheme://host[:port]) of course
@@ -51,7 +54,7 @@ type Config struct {
 	// cross-origin. Empty means any page may frame /embed/ and the API
 	// stays same-origin.
 	AllowedOrigins []string
-	// MaxBody bounds a request body in bytes. Defaults to 64 KiB.
+	// MaxBody bounds a request body in bytes. Defaults to DefaultMaxBody.
 	MaxBody int64
 	// MaxLag bounds how many events a WebSocket subscriber may fall
 	// behind a live session before it is cut off. Defaults to 10,000.
@@ -122,7 +125,7 @@ type Server struct {
 // store.
 func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 64 << 10
+		cfg.MaxBody = DefaultMaxBody
 	}
 	if cfg.MaxLag <= 0 {
 		cfg.MaxLag = 10_000
