@@ -221,14 +221,18 @@ func (f *front) acceptOne(ctx context.Context) error {
 	return nil
 }
 
-// finish closes what a session left open and ends it: done, or failed with
-// the first cause.
+// finish closes what a session left open, as the kernel does when a
+// process exits, stops its capture, and ends it: done, or failed with the
+// first cause (not a goroutine's echo of it).
 func finish(ex *exchange, err error) {
 	if err != nil {
 		// Ended first, so that the mirrors draw no orderly end of file.
 		ex.cancel(err)
 	}
 	ex.closeAll()
+	if ex.capture != nil {
+		ex.capture.stop()
+	}
 	if err != nil && ex.ctx.Err() != nil {
 		err = context.Cause(ex.ctx)
 	}

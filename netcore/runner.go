@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -90,45 +89,24 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		sess.Finish(err)
 		return
 	}
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := r.sessionTimeout()
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("the session took longer than its deadline of %s", timeout))
 	defer cancelTimeout()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	preview := r.Preview
-	switch {
-	case preview == 0:
-		preview = DefaultPreview
-	case preview < 0:
-		preview = 0
-	}
 	ex := &exchange{
 		ctx:     ctx,
 		cancel:  cancel,
 		sess:    sess,
 		pace:    time.Duration(p.int("pace_ms")) * time.Millisecond,
-		preview: preview,
+		preview: r.previewLimit(),
 		open:    make(map[*sock]struct{}),
 	}
 	if sess.Features().Step {
 		ex.step = newStepper(ex)
 		sess.SetStepping(ex.step)
 	}
-	err = sc.run(ex, p, r)
-	ex.closeAll()
-	if ex.capture != nil {
-		ex.capture.stop()
-	}
-	if err != nil && ctx.Err() != nil {
-		err = context.Cause(ctx) // the first failure, not a goroutine's echo of it
-	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = fmt.Errorf("the session was cancelled: %w", err)
-	}
-	sess.Finish(err)
+	finish(ex, sc.run(ex, p, r))
 }

@@ -105,9 +105,6 @@ type Session struct {
 type Options struct {
 	// MaxEvents bounds the events a session may record. Defaults to 100,000.
 	MaxEvents int
-	// Now is the clock; it defaults to time.Now. It must carry a monotonic
-	// reading.
-	Now func() time.Time
 	// Features are the session's optional parts: step mode, questions,
 	// segment capture.
 	Features Features
@@ -121,15 +118,11 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 	if opt.MaxEvents <= 0 {
 		opt.MaxEvents = DefaultMaxEvents
 	}
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
 	return &Session{
 		id:        NewID(),
 		scenario:  scenario,
 		params:    params,
-		startedAt: now(),
+		startedAt: time.Now(),
 		maxEvents: opt.MaxEvents,
 		done:      make(chan struct{}),
 		state:     StateRunning,
@@ -435,6 +428,15 @@ func (s *Session) Snapshot() Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Record{Meta: s.metaLocked(), Events: s.events.copy(0, s.events.len())}
+}
+
+// Events returns a copy of the events [from, to), within those recorded.
+func (s *Session) Events(from, to int) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to = min(to, s.events.len())
+	from = min(max(from, 0), to)
+	return s.events.copy(from, to)
 }
 
 // MarshalJSON encodes the session's snapshot.

@@ -74,10 +74,3 @@ func (st *Store) Get(id string) (*Session, bool) {
 	s, ok := st.byID[id]
 	return s, ok
 }
-
-// Len returns the number of sessions kept.
-func (st *Store) Len() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.byID)
-}

@@ -95,16 +95,27 @@ func (e *Event) Preview(width int) string {
 // WriteTranscript writes one line per event, like strace: time, actor, call,
 // result, TCP state, and for reads the bytes read.
 func WriteTranscript(w io.Writer, events []Event) error {
-	width := 6
+	actors := make([]string, len(events))
 	for i := range events {
-		width = max(width, len(events[i].Actor))
+		actors[i] = events[i].Actor
 	}
+	width := TranscriptWidth(actors)
 	for i := range events {
 		if _, err := io.WriteString(w, TranscriptLine(&events[i], width)+"\n"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// TranscriptWidth is the width of the actor column for actors: lines of
+// one session printed in several parts line up when they share it.
+func TranscriptWidth(actors []string) int {
+	width := 6
+	for _, a := range actors {
+		width = max(width, len(a))
+	}
+	return width
 }
 
 // TranscriptLine renders one event for WriteTranscript, the actor padded to

@@ -82,7 +82,6 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	segments := fs.Bool("segments", false, "also capture the TCP segments on the loopback interface (needs CAP_NET_RAW)")
 	raw := map[string]any{}
 	for _, p := range info.Params {
-		p := p
 		switch {
 		case p.Name == "pace_ms":
 			fs.Func("pace", p.Help+" A duration such as 200ms (default 0).", func(s string) error {
@@ -129,7 +128,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		var pe *trace.ParamError
 		if errors.As(err, &pe) {
-			return fmt.Errorf("-%s: %s", strings.TrimSuffix(strings.Replace(pe.Param, "pace_ms", "pace", 1), ""), pe.Msg)
+			return fmt.Errorf("-%s: %s", strings.Replace(pe.Param, "pace_ms", "pace", 1), pe.Msg)
 		}
 		return err
 	}
@@ -178,13 +177,11 @@ func printLive(ctx context.Context, sess *trace.Session, w io.Writer) error {
 			return err
 		}
 		if b.To > b.From {
-			rec := sess.Snapshot() // events are immutable; the copy is simplest and small
-			width := 6
-			for _, a := range rec.Actors {
-				width = max(width, len(a))
-			}
-			for i := b.From; i < b.To; i++ {
-				fmt.Fprintln(w, trace.TranscriptLine(&rec.Events[i], width))
+			width := trace.TranscriptWidth(sess.Meta().Actors)
+			for _, e := range sess.Events(b.From, b.To) {
+				if _, err := fmt.Fprintln(w, trace.TranscriptLine(&e, width)); err != nil {
+					return err
+				}
 			}
 		}
 		if b.Final {
