@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,41 +359,65 @@ func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (create
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return req, http.StatusUnsupportedMediaType, fmt.Errorf("the body must be sent as Content-Type: application/json, not %s (with curl: -H 'Content-Type: application/json')", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var tooBig *http.MaxBytesError
-		var syntax *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooBig):
-			return req, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", tooBig.Limit)
-		case errors.Is(err, io.EOF):
-			return req, http.StatusBadRequest, errors.New(`the body is empty; send {"scenario": NAME, "params": {...}}`)
-		case errors.As(err, &syntax):
-			return req, http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v (at byte %d)", err, syntax.Offset)
-		case errors.As(err, &typ):
-			return req, http.StatusBadRequest, fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return req, http.StatusBadRequest, fmt.Errorf("%s; the body takes only \"scenario\" and \"params\"", strings.TrimPrefix(err.Error(), "json: "))
-		}
-		return req, http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v", err)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return req, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", tooBig.Limit)
+	case err != nil:
+		return req, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
 	}
-	if dec.More() {
-		return req, http.StatusBadRequest, errors.New("the body holds more than one JSON value")
+	// First the object's field names, so that an unknown one is named:
+	// encoding/json's DisallowUnknownFields says so only in an untyped
+	// error's text.
+	var fields map[string]json.RawMessage
+	if status, err := decodeOne(body, &fields); err != nil {
+		return req, status, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return req, http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", tooBig.Limit)
+	for name := range fields {
+		if !slices.Contains(createFields, name) {
+			return req, http.StatusBadRequest, fmt.Errorf("unknown field %q; the body takes %s", name, strings.Join(createFields, ", "))
 		}
-		return req, http.StatusBadRequest, errors.New("the body has data after its JSON object")
+	}
+	if status, err := decodeOne(body, &req); err != nil {
+		return req, status, err
 	}
 	if req.Scenario == "" {
 		return req, http.StatusBadRequest, errors.New(`"scenario" is missing; GET /api/scenarios lists them`)
 	}
 	return req, 0, nil
+}
+
+// createFields are the fields of a createRequest, as JSON names them.
+var createFields = []string{"scenario", "params", "step", "questions", "segments"}
+
+// decodeOne decodes body, which must hold exactly one JSON value, into v
+// (numbers as json.Number), or says what is wrong with it.
+func decodeOne(body []byte, v any) (int, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return http.StatusBadRequest, errors.New(`the body is empty; send {"scenario": NAME, "params": {...}}`)
+		case errors.As(err, &syntax):
+			return http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v (at byte %d)", err, syntax.Offset)
+		case errors.As(err, &typ) && typ.Field == "":
+			return http.StatusBadRequest, fmt.Errorf("the body must be a JSON object, not a JSON %s", typ.Value)
+		case errors.As(err, &typ):
+			return http.StatusBadRequest, fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+		}
+		return http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return http.StatusBadRequest, errors.New("the body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return http.StatusBadRequest, errors.New("the body has data after its JSON value")
+	}
+	return 0, nil
 }
 
 // watch waits for a session to finish, then calls release (if any) to free
