@@ -20,7 +20,7 @@ type exchange struct {
 	pace    time.Duration
 	preview int
 
-	step    *stepper // nil unless the session is stepped
+	gate    *gate    // holds each call until stepped; nil unless the session is stepped
 	capture *capture // nil unless segments are captured; set before the first connect
 
 	// mu guards the fields below.
@@ -43,7 +43,7 @@ func (ex *exchange) record(e *trace.Event, began time.Time) error {
 // recordHeld records e for a caller that holds the session's order; b is
 // the blocked call e ends, or nil.
 func (ex *exchange) recordHeld(e *trace.Event, began time.Time, b *trace.Blocked) error {
-	if ex.step != nil && e.Phase != trace.PhaseBegin {
+	if ex.gate != nil && e.Phase != trace.PhaseBegin {
 		if q := ex.takeAsked(e.Actor, e.Kind); q != nil {
 			e.Answer = q.Grade(e)
 		}
@@ -52,7 +52,7 @@ func (ex *exchange) recordHeld(e *trace.Event, began time.Time, b *trace.Blocked
 		ex.cancel(err)
 		return err
 	}
-	if ex.step != nil && e.Errno == "" {
+	if ex.gate != nil && e.Errno == "" {
 		ex.note(e)
 	}
 	return nil
@@ -164,11 +164,11 @@ func (ex *exchange) closeAll() {
 // can watch the exchange unfold. It returns early with the cause when the
 // exchange ends.
 func (ex *exchange) before(c call) error {
-	if ex.step != nil {
+	if ex.gate != nil {
 		if err := ex.ctx.Err(); err != nil {
 			return context.Cause(ex.ctx)
 		}
-		return ex.step.wait(c)
+		return ex.gate.wait(c)
 	}
 	return ex.sleep(ex.pace)
 }

@@ -105,8 +105,8 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		open:    make(map[*sock]struct{}),
 	}
 	if sess.Features().Step {
-		ex.step = newStepper(ex)
-		sess.SetStepping(ex.step)
+		ex.gate = newGate(ex)
+		sess.SetStepping(ex.gate)
 	}
 	finish(ex, sc.run(ex, p, r))
 }

@@ -20,13 +20,13 @@ type call struct {
 	port   int // connect: the port it connects to
 }
 
-// stepper holds a stepped session's calls at their start until a step
+// gate holds a stepped session's calls at their start until a step
 // lets one through. Of the calls waiting, a step lets through the first
 // that will not block (an accept with a connection queued, a read with data
 // or end of file queued, a write with buffer space), so that each step
 // adds exactly one event; only when every waiting call would block does
 // the oldest go.
-type stepper struct {
+type gate struct {
 	ex *exchange
 
 	stepMu sync.Mutex // one step at a time
@@ -45,13 +45,13 @@ type waiter struct {
 	go_  chan struct{} // closed to let the call through
 }
 
-func newStepper(ex *exchange) *stepper {
-	return &stepper{ex: ex, arrived: make(chan struct{})}
+func newGate(ex *exchange) *gate {
+	return &gate{ex: ex, arrived: make(chan struct{})}
 }
 
 // wait holds c until a step lets it through, the session is released, or
 // the exchange ends.
-func (st *stepper) wait(c call) error {
+func (st *gate) wait(c call) error {
 	st.mu.Lock()
 	if st.released {
 		st.mu.Unlock()
@@ -72,7 +72,7 @@ func (st *stepper) wait(c call) error {
 }
 
 // nextLocked returns the index of the call the next step lets through.
-func (st *stepper) nextLocked() int {
+func (st *gate) nextLocked() int {
 	for i, w := range st.waiting {
 		if w.call.ready() {
 			return i
@@ -82,7 +82,7 @@ func (st *stepper) nextLocked() int {
 }
 
 // publishLocked shows the next call to the session's viewers.
-func (st *stepper) publishLocked() {
+func (st *gate) publishLocked() {
 	st.question = nil
 	if st.released || len(st.waiting) == 0 {
 		st.shown = nil
@@ -111,7 +111,7 @@ func (st *stepper) publishLocked() {
 
 // Step lets one call through and returns once its event is recorded, the
 // session has ended, or ctx ends.
-func (st *stepper) Step(ctx context.Context) error {
+func (st *gate) Step(ctx context.Context) error {
 	st.stepMu.Lock()
 	defer st.stepMu.Unlock()
 	sess := st.ex.sess
@@ -159,7 +159,7 @@ func (st *stepper) Step(ctx context.Context) error {
 }
 
 // Release lets every waiting and future call through.
-func (st *stepper) Release() {
+func (st *gate) Release() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.released {

@@ -87,11 +87,7 @@ type Session struct {
 	blocked    []*Blocked    // calls blocked now whose begin is not recorded yet
 	calls      int           // the last CallID given
 
-	stepOpts       Features
-	stepper        Stepper
-	pending        *Pending       // the next call of a stepped session
-	answers        map[string]int // viewer → choice, for pending's question
-	pendingVersion int            // bumped by every change of pending or answers
+	step stepState // step.go
 
 	// encMu guards the encoding cache: the JSON of events[:len(ends)], joined
 	// by commas, encoded once for every subscriber. Readers fill it; Record
@@ -126,7 +122,7 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		maxEvents: opt.MaxEvents,
 		done:      make(chan struct{}),
 		state:     StateRunning,
-		stepOpts:  opt.Features,
+		step:      stepState{features: opt.Features},
 	}
 }
 
@@ -305,7 +301,7 @@ func (s *Session) Block(begin Event, began time.Time) *Blocked {
 	}
 	s.blocked = append(s.blocked, b)
 	after := publishAfter
-	if s.stepOpts.Step {
+	if s.step.features.Step {
 		after = publishAfterStepped
 	}
 	b.timer = time.AfterFunc(after, b.publishLate)
@@ -387,9 +383,9 @@ func (s *Session) Finish(err error) {
 		b.timer.Stop()
 	}
 	s.blocked = nil
-	if s.pending != nil {
-		s.pending = nil
-		s.pendingVersion++
+	if s.step.pending != nil {
+		s.step.pending = nil
+		s.step.version++
 	}
 	s.wakeLocked()
 	close(s.done)
@@ -412,8 +408,8 @@ func (s *Session) metaLocked() Meta {
 		StartedAt: s.startedAt.Round(0),
 		Actors:    append([]string{}, s.actors...), // [] rather than null before the first lifeline
 		Events:    s.events.len(),
-		Step:      s.stepOpts.Step,
-		Questions: s.stepOpts.Questions,
+		Step:      s.step.features.Step,
+		Questions: s.step.features.Questions,
 		Pending:   s.pendingLocked(),
 	}
 	if !s.finishedAt.IsZero() {
@@ -471,7 +467,7 @@ type Subscription struct {
 	next    int
 	joined  int
 	maxLag  int
-	pending int // the pendingVersion last delivered
+	pending int // the step.version last delivered
 }
 
 // Subscribe starts reading at seq from (0 for the whole history). maxLag
@@ -501,10 +497,10 @@ func (sub *Subscription) Next(ctx context.Context, limit, maxBytes int) (Batch, 
 		s.mu.Lock()
 		n := s.events.len()
 		state, errText := s.state, s.err
-		pendingChanged := s.pendingVersion != sub.pending
+		pendingChanged := s.step.version != sub.pending
 		var pending *Pending
 		if pendingChanged {
-			pending, sub.pending = s.pendingLocked(), s.pendingVersion
+			pending, sub.pending = s.pendingLocked(), s.step.version
 		}
 		var wake chan struct{}
 		if sub.next >= n && state == StateRunning && !pendingChanged {

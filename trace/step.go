@@ -107,25 +107,36 @@ type Features struct {
 	Segments  bool // capture the connections' TCP segments (needs CAP_NET_RAW)
 }
 
+// stepState is a session's step mode, guarded by the session's mu: its
+// features, the stepper that advances it, and the call it makes next with
+// the viewers' answers to its question.
+type stepState struct {
+	features Features
+	stepper  Stepper
+	pending  *Pending       // the next call of a stepped session
+	answers  map[string]int // viewer → choice, for pending's question
+	version  int            // bumped by every change of pending or answers
+}
+
 // SetStepping marks the session as stepped with its stepper; the runner
 // calls it before the first call.
 func (s *Session) SetStepping(st Stepper) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stepper = st
+	s.step.stepper = st
 }
 
 // Features returns the session's optional parts.
 func (s *Session) Features() Features {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stepOpts
+	return s.step.features
 }
 
 // Step lets the next call of a stepped session happen.
 func (s *Session) Step(ctx context.Context) error {
 	s.mu.Lock()
-	st, running := s.stepper, s.state == StateRunning
+	st, running := s.step.stepper, s.state == StateRunning
 	s.mu.Unlock()
 	if st == nil || !running {
 		return ErrNotStepped
@@ -137,7 +148,7 @@ func (s *Session) Step(ctx context.Context) error {
 // session's pace without waiting for steps.
 func (s *Session) RunToEnd() error {
 	s.mu.Lock()
-	st, running := s.stepper, s.state == StateRunning
+	st, running := s.step.stepper, s.state == StateRunning
 	s.mu.Unlock()
 	if st == nil || !running {
 		return ErrNotStepped
@@ -150,9 +161,9 @@ func (s *Session) RunToEnd() error {
 func (s *Session) SetPending(p *Pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = p
-	s.answers = nil
-	s.pendingVersion++
+	s.step.pending = p
+	s.step.answers = nil
+	s.step.version++
 	s.wakeLocked()
 }
 
@@ -165,13 +176,13 @@ func (s *Session) Pending() *Pending {
 }
 
 func (s *Session) pendingLocked() *Pending {
-	if s.pending == nil {
+	if s.step.pending == nil {
 		return nil
 	}
-	p := *s.pending
+	p := *s.step.pending
 	if q := p.Question; q != nil {
 		tally := make([]int, len(q.Choices))
-		for _, c := range s.answers {
+		for _, c := range s.step.answers {
 			tally[c]++
 		}
 		p.Question = &Question{Text: q.Text, Choices: q.Choices, IDs: q.IDs, Tally: tally}
@@ -184,20 +195,20 @@ func (s *Session) pendingLocked() *Pending {
 func (s *Session) Answer(viewer string, choice int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pending == nil || s.pending.Question == nil {
+	if s.step.pending == nil || s.step.pending.Question == nil {
 		return errors.New("there is no question to answer now")
 	}
-	if choice < 0 || choice >= len(s.pending.Question.Choices) {
-		return fmt.Errorf("choice %d: there are %d choices, numbered from 0", choice, len(s.pending.Question.Choices))
+	if choice < 0 || choice >= len(s.step.pending.Question.Choices) {
+		return fmt.Errorf("choice %d: there are %d choices, numbered from 0", choice, len(s.step.pending.Question.Choices))
 	}
-	if s.answers == nil {
-		s.answers = map[string]int{}
+	if s.step.answers == nil {
+		s.step.answers = map[string]int{}
 	}
-	if _, ok := s.answers[viewer]; !ok && len(s.answers) >= maxAnswers {
+	if _, ok := s.step.answers[viewer]; !ok && len(s.step.answers) >= maxAnswers {
 		return errors.New("too many answers to this question")
 	}
-	s.answers[viewer] = choice
-	s.pendingVersion++
+	s.step.answers[viewer] = choice
+	s.step.version++
 	s.wakeLocked()
 	return nil
 }

@@ -12,10 +12,10 @@ import (
 	"seqd/trace"
 )
 
-// stepper authorizes a step request: only the browser that started a
+// authorizeStep checks a step request: only the browser that started a
 // stepped session holds its token; everyone else watches. It answers the
 // request itself when it refuses.
-func (s *Server) stepper(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
+func (s *Server) authorizeStep(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
 	sess, ok := s.session(w, r)
 	if !ok {
 		return nil, false
@@ -38,7 +38,7 @@ func (s *Server) stepper(w http.ResponseWriter, r *http.Request) (*trace.Session
 // step serves POST /api/sessions/{id}/step: the next call happens, and the
 // answer comes once its event is recorded.
 func (s *Server) step(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.stepper(w, r)
+	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
 	}
@@ -58,7 +58,7 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 // runToEnd serves POST /api/sessions/{id}/run: the remaining calls happen
 // without waiting for steps.
 func (s *Server) runToEnd(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.stepper(w, r)
+	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
 	}
