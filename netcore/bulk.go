@@ -79,21 +79,17 @@ func Bulk(ctx context.Context, total, chunk int, traced bool) (time.Duration, er
 // rawWrite and rawRead are write and read through the same poller path as
 // sock.write and sock.read, recording nothing: Bulk's baseline.
 func (s *sock) rawWrite(p []byte) (n int, err error) {
-	if werr := s.rc.Write(func(fd uintptr) bool {
-		n, err = unix.Write(int(fd), p)
-		return err != unix.EAGAIN
-	}); werr != nil {
-		return 0, s.callErr(werr)
-	}
+	err = s.retry(s.rc.Write, func(fd int) (err error) {
+		n, err = unix.Write(fd, p)
+		return err
+	}, nil)
 	return max(n, 0), err
 }
 
 func (s *sock) rawRead(p []byte) (n int, err error) {
-	if rerr := s.rc.Read(func(fd uintptr) bool {
-		n, err = unix.Read(int(fd), p)
-		return err != unix.EAGAIN
-	}); rerr != nil {
-		return 0, s.callErr(rerr)
-	}
+	err = s.retry(s.rc.Read, func(fd int) (err error) {
+		n, err = unix.Read(fd, p)
+		return err
+	}, nil)
 	return max(n, 0), err
 }

@@ -52,7 +52,8 @@ type sock struct {
 
 // newSock wraps a fresh non-blocking fd and ties its deadline to the
 // exchange's context: when the context ends, every call blocked on the
-// socket returns.
+// socket returns. It owns fd from the call on: on failure it has closed
+// it, and the caller must not.
 func (ex *exchange) newSock(actor string, fd int) (*sock, error) {
 	f := os.NewFile(uintptr(fd), "tcp socket "+strconv.Itoa(fd))
 	rc, err := f.SyscallConn()
@@ -137,6 +138,58 @@ func (s *sock) block(kind trace.Kind, began time.Time, fill func(*trace.Event)) 
 	}
 	s.fill(&e, nil)
 	return s.ex.sess.Block(e, began)
+}
+
+// retry makes the syscall attempt on s's fd through wait (s.rc.Read or
+// s.rc.Write) until it does anything but EAGAIN, retrying EINTR at once;
+// the first EAGAIN calls blocked (if not nil) before the goroutine parks in
+// the runtime poller. This is how every blocking call of a blocking socket
+// is made on a non-blocking one.
+func (s *sock) retry(wait func(func(uintptr) bool) error, attempt func(fd int) error, blocked func()) error {
+	var err error
+	if werr := wait(func(fd uintptr) bool {
+		for err = attempt(int(fd)); err == unix.EINTR; err = attempt(int(fd)) {
+		}
+		if err != unix.EAGAIN {
+			return true
+		}
+		if blocked != nil {
+			blocked()
+			blocked = nil
+		}
+		return false
+	}); werr != nil {
+		return s.callErr(werr)
+	}
+	return err
+}
+
+// emit is retry for a call that emits: each attempt is made holding the
+// session's order, and emit returns holding it (the caller records, then
+// releases it); it waits for writability without the order.
+func (s *sock) emit(attempt func(fd int) error, blocked func()) error {
+	for {
+		s.ex.sess.Hold()
+		var err error
+		if cerr := s.rc.Control(func(fd uintptr) {
+			for err = attempt(int(fd)); err == unix.EINTR; err = attempt(int(fd)) {
+			}
+		}); cerr != nil {
+			err = cerr
+		}
+		if err != unix.EAGAIN {
+			return err
+		}
+		if blocked != nil {
+			blocked()
+			blocked = nil
+		}
+		s.ex.sess.Release()
+		if werr := s.waitWritable(); werr != nil {
+			s.ex.sess.Hold()
+			return s.callErr(werr)
+		}
+	}
 }
 
 // waitWritable parks until the socket is writable (or connected), untraced:
@@ -239,7 +292,6 @@ func (ex *exchange) socket(actor string) (*sock, error) {
 	}
 	s, err := ex.newSock(actor, fd)
 	if err != nil {
-		unix.Close(fd)
 		return nil, err
 	}
 	return s, s.record(&e, began, nil, nil)
@@ -340,25 +392,11 @@ func (s *sock) accept() (*sock, error) {
 	began := time.Now()
 	nfd := -1
 	var sa unix.Sockaddr
-	var aerr error
 	var blk *trace.Blocked // set once the accept has to wait
-	if err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			if aerr != unix.EINTR {
-				break
-			}
-		}
-		if aerr == unix.EAGAIN {
-			if blk == nil {
-				blk = s.block(trace.KindAccept, began, func(e *trace.Event) { e.Local = s.local })
-			}
-			return false
-		}
-		return true
-	}); err != nil {
-		aerr = s.callErr(err)
-	}
+	aerr := s.retry(s.rc.Read, func(fd int) (err error) {
+		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		return err
+	}, func() { blk = s.block(trace.KindAccept, began, func(e *trace.Event) { e.Local = s.local }) })
 	e := trace.Event{Kind: trace.KindAccept, Blocked: blk != nil, Ret: nfd}
 	if aerr != nil {
 		if nfd >= 0 {
@@ -481,34 +519,15 @@ func (s *sock) write(p []byte) (int, error) {
 	}
 	began := time.Now()
 	var blk *trace.Blocked // set once the write has to wait
-	n, werr := 0, error(nil)
-	for {
-		// The bytes leave inside write(2): hold the order across it, so
-		// that the read they feed is recorded after this write.
-		s.ex.sess.Hold()
-		if err := s.rc.Control(func(fd uintptr) {
-			for {
-				n, werr = unix.Write(int(fd), p)
-				if werr != unix.EINTR {
-					break
-				}
-			}
-		}); err != nil {
-			werr = err
-		}
-		if werr != unix.EAGAIN {
-			break
-		}
-		if blk == nil {
-			blk = s.block(trace.KindSend, began, func(e *trace.Event) { e.Want, e.Offset = len(p), s.sent })
-		}
-		s.ex.sess.Release()
-		if err := s.waitWritable(); err != nil {
-			werr = s.callErr(err)
-			s.ex.sess.Hold()
-			break
-		}
-	}
+	n := 0
+	// The bytes leave inside write(2): emit holds the order across it, so
+	// that the read they feed is recorded after this write.
+	werr := s.emit(func(fd int) (err error) {
+		n, err = unix.Write(fd, p)
+		return err
+	}, func() {
+		blk = s.block(trace.KindSend, began, func(e *trace.Event) { e.Want, e.Offset = len(p), s.sent })
+	})
 	defer s.ex.sess.Release()
 	n = max(n, 0)
 	e := trace.Event{Kind: trace.KindSend, Blocked: blk != nil, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
@@ -542,25 +561,13 @@ func (s *sock) read(buf []byte) (int, error) {
 	}
 	began := time.Now()
 	n := 0
-	var rerr error
 	var blk *trace.Blocked // set once the read has to wait
-	if err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = unix.Read(int(fd), buf)
-			if rerr != unix.EINTR {
-				break
-			}
-		}
-		if rerr == unix.EAGAIN {
-			if blk == nil {
-				blk = s.block(trace.KindRecv, began, func(e *trace.Event) { e.Want, e.Offset = len(buf), s.recvd })
-			}
-			return false
-		}
-		return true
-	}); err != nil {
-		rerr = s.callErr(err)
-	}
+	rerr := s.retry(s.rc.Read, func(fd int) (err error) {
+		n, err = unix.Read(fd, buf)
+		return err
+	}, func() {
+		blk = s.block(trace.KindRecv, began, func(e *trace.Event) { e.Want, e.Offset = len(buf), s.recvd })
+	})
 	n = max(n, 0)
 	e := trace.Event{Kind: trace.KindRecv, Blocked: blk != nil, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
 	e.SetPayload(buf[:n], s.ex.preview)
