@@ -240,9 +240,17 @@ func (c *capture) decode(frame []byte, ts int64) (trace.Event, bool) {
 	if binary.BigEndian.Uint16(tcp[0:2]) == c.port {
 		client, server = dst, src
 	}
+	// The filter selects by the server's port, which the kernel may give
+	// to another program's socket once this session has closed its own
+	// (the capture goes on for drainWindow): keep only segments between
+	// two of this session's sockets.
+	sender, ok := c.ex.actorOf(src)
+	if _, known := c.ex.actorOf(dst); !ok || !known {
+		return trace.Event{}, false
+	}
 	e := trace.Event{
 		Kind:   trace.KindSegment,
-		Actor:  c.ex.actorOf(src),
+		Actor:  sender,
 		FD:     -1,
 		Conn:   client + "-" + server,
 		Local:  src,

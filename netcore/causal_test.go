@@ -61,6 +61,9 @@ func TestCausalOrder(t *testing.T) {
 							if faulty <= 3 {
 								t.Errorf("run %d of %d: %d violations:\n  %s", i+1, len(recs), len(v), strings.Join(v, "\n  "))
 							}
+							if faulty == 1 {
+								t.Logf("the first faulty run:\n%s", transcript(rec.Events))
+							}
 						}
 						if withSegments && !hasSegment(rec) {
 							t.Errorf("run %d: no segment recorded", i+1)

@@ -98,17 +98,15 @@ func (ex *exchange) noteAddr(addr, actor string) {
 	ex.addrs[addr] = actor
 }
 
-// actorOf returns the actor that owns addr, "unknown" for none. Every
+// actorOf returns the actor that owns addr, and whether one does. Every
 // address is noted before its first segment can be recorded: a connect
 // notes its port inside its turn in the session's order, and segments are
 // recorded only in turn.
-func (ex *exchange) actorOf(addr string) string {
+func (ex *exchange) actorOf(addr string) (string, bool) {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	if actor, ok := ex.addrs[addr]; ok {
-		return actor
-	}
-	return "unknown"
+	actor, ok := ex.addrs[addr]
+	return actor, ok
 }
 
 // peerEnd says how the other end of conn ended writing: "close" when it
@@ -266,4 +264,15 @@ func (ex *exchange) takeAsked(actor string, kind trace.Kind) *trace.Question {
 	q := ex.asked[k]
 	delete(ex.asked, k)
 	return q
+}
+
+// await waits until ready is closed (another goroutine of the scenario
+// hands over the turn) or the exchange ends.
+func (ex *exchange) await(ready <-chan struct{}) error {
+	select {
+	case <-ready:
+		return nil
+	case <-ex.ctx.Done():
+		return context.Cause(ex.ctx)
+	}
 }

@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -244,9 +243,20 @@ func (s *sock) readFull(n, bufSize int) ([]byte, error) {
 	return got, nil
 }
 
-func runServiceClient(ex *exchange, p params, _ *Runner) error {
+// pair is the shape most scenarios share: a server that accepts one client
+// and serves it, then closes the connection and its listening socket; and
+// a client that connects to it and talks, closing its socket itself (with
+// close, or finish). listenOpts, if set, runs on the listening socket
+// before bind; dialOpts on the client's socket before connect.
+type pair struct {
+	listenOpts, dialOpts func(*sock) error
+	serve, talk          func(*sock) error
+}
+
+// run performs the pair's exchange on ex and returns the first error.
+func (pr pair) run(ex *exchange) error {
 	server, client := ex.actor("server"), ex.actor("client")
-	ls, port, err := ex.listener(server, 16, nil)
+	ls, port, err := ex.listener(server, 16, pr.listenOpts)
 	if err != nil {
 		return err
 	}
@@ -256,11 +266,7 @@ func runServiceClient(ex *exchange, p params, _ *Runner) error {
 		if err != nil {
 			return err
 		}
-		got, err := c.readAll(readBufSize)
-		if err != nil {
-			return err
-		}
-		if err := c.writeAll(numberedResults(got)); err != nil {
+		if err := pr.serve(c); err != nil {
 			return err
 		}
 		if err := c.close(); err != nil {
@@ -269,131 +275,107 @@ func runServiceClient(ex *exchange, p params, _ *Runner) error {
 		return ls.close()
 	})
 	g.spawn(func() error {
-		s, err := ex.dial(client, port, nil)
+		s, err := ex.dial(client, port, pr.dialOpts)
 		if err != nil {
 			return err
 		}
-		for _, name := range p.strings("names") {
-			if err := s.writeAll([]byte(name + "\n")); err != nil {
-				return err
-			}
-		}
-		return s.finish()
+		return pr.talk(s)
 	})
 	return g.wait()
 }
 
+func runServiceClient(ex *exchange, p params, _ *Runner) error {
+	return pair{
+		serve: func(c *sock) error {
+			got, err := c.readAll(readBufSize)
+			if err != nil {
+				return err
+			}
+			return c.writeAll(numberedResults(got))
+		},
+		talk: func(s *sock) error {
+			for _, name := range p.strings("names") {
+				if err := s.writeAll([]byte(name + "\n")); err != nil {
+					return err
+				}
+			}
+			return s.finish()
+		},
+	}.run(ex)
+}
+
 func runEcho(ex *exchange, p params, _ *Runner) error {
-	server, client := ex.actor("server"), ex.actor("client")
-	ls, port, err := ex.listener(server, 16, nil)
-	if err != nil {
-		return err
-	}
-	g := &group{ex: ex}
-	g.spawn(func() error {
-		c, err := ls.accept()
-		if err != nil {
-			return err
-		}
-		buf := make([]byte, readBufSize)
-		for {
-			n, err := c.read(buf)
-			if err != nil {
-				return err
+	return pair{
+		serve: func(c *sock) error {
+			buf := make([]byte, readBufSize)
+			for {
+				n, err := c.read(buf)
+				if err != nil || n == 0 {
+					return err
+				}
+				if err := c.writeAll(buf[:n]); err != nil {
+					return err
+				}
 			}
-			if n == 0 {
-				break
+		},
+		talk: func(s *sock) error {
+			for i := 1; i <= p.int("rounds"); i++ {
+				line := fmt.Sprintf("ping %d\n", i)
+				if err := s.writeAll([]byte(line)); err != nil {
+					return err
+				}
+				back, err := s.readFull(len(line), readBufSize)
+				if err != nil {
+					return err
+				}
+				if string(back) != line {
+					return fmt.Errorf("echo: sent %q, got back %q", line, back)
+				}
 			}
-			if err := c.writeAll(buf[:n]); err != nil {
-				return err
-			}
-		}
-		if err := c.close(); err != nil {
-			return err
-		}
-		return ls.close()
-	})
-	g.spawn(func() error {
-		s, err := ex.dial(client, port, nil)
-		if err != nil {
-			return err
-		}
-		for i := 1; i <= p.int("rounds"); i++ {
-			line := fmt.Sprintf("ping %d\n", i)
-			if err := s.writeAll([]byte(line)); err != nil {
-				return err
-			}
-			back, err := s.readFull(len(line), readBufSize)
-			if err != nil {
-				return err
-			}
-			if string(back) != line {
-				return fmt.Errorf("echo: sent %q, got back %q", line, back)
-			}
-		}
-		return s.close()
-	})
-	return g.wait()
+			return s.close()
+		},
+	}.run(ex)
 }
 
 const httpBody = "Hello from seqd!\nThis body is exactly as long as Content-Length says.\n"
 
 func runHTTP(ex *exchange, _ params, _ *Runner) error {
-	server, client := ex.actor("server"), ex.actor("client")
-	ls, port, err := ex.listener(server, 16, nil)
-	if err != nil {
-		return err
-	}
-	g := &group{ex: ex}
-	g.spawn(func() error {
-		c, err := ls.accept()
-		if err != nil {
-			return err
-		}
-		buf := make([]byte, readBufSize)
-		var req []byte
-		for !bytes.Contains(req, []byte("\r\n\r\n")) {
-			n, err := c.read(buf)
+	return pair{
+		serve: func(c *sock) error {
+			buf := make([]byte, readBufSize)
+			var req []byte
+			for !bytes.Contains(req, []byte("\r\n\r\n")) {
+				n, err := c.read(buf)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return errors.New("http server: the request ended before its blank line")
+				}
+				req = append(req, buf[:n]...)
+			}
+			head := "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+				strconv.Itoa(len(httpBody)) + "\r\n\r\n"
+			if err := c.at(trace.KindSend, "head").writeAll([]byte(head)); err != nil {
+				return err
+			}
+			return c.at(trace.KindSend, "body").writeAll([]byte(httpBody))
+		},
+		talk: func(s *sock) error {
+			req := fmt.Sprintf("GET /hello.txt HTTP/1.0\r\nHost: %s\r\nUser-Agent: seqd\r\n\r\n", s.peer)
+			if err := s.writeAll([]byte(req)); err != nil {
+				return err
+			}
+			resp, err := s.readAll(readBufSize)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
-				return errors.New("http server: the request ended before its blank line")
+			if !bytes.HasSuffix(resp, []byte(httpBody)) {
+				return fmt.Errorf("http client: the response ended early: %d bytes", len(resp))
 			}
-			req = append(req, buf[:n]...)
-		}
-		head := "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-			strconv.Itoa(len(httpBody)) + "\r\n\r\n"
-		if err := c.at(trace.KindSend, "head").writeAll([]byte(head)); err != nil {
-			return err
-		}
-		if err := c.at(trace.KindSend, "body").writeAll([]byte(httpBody)); err != nil {
-			return err
-		}
-		if err := c.close(); err != nil {
-			return err
-		}
-		return ls.close()
-	})
-	g.spawn(func() error {
-		s, err := ex.dial(client, port, nil)
-		if err != nil {
-			return err
-		}
-		req := fmt.Sprintf("GET /hello.txt HTTP/1.0\r\nHost: 127.0.0.1:%d\r\nUser-Agent: seqd\r\n\r\n", port)
-		if err := s.writeAll([]byte(req)); err != nil {
-			return err
-		}
-		resp, err := s.readAll(readBufSize)
-		if err != nil {
-			return err
-		}
-		if !bytes.HasSuffix(resp, []byte(httpBody)) {
-			return fmt.Errorf("http client: the response ended early: %d bytes", len(resp))
-		}
-		return s.close()
-	})
-	return g.wait()
+			return s.close()
+		},
+	}.run(ex)
 }
 
 // streamText returns n bytes of numbered text lines, so that previews show
@@ -407,62 +389,42 @@ func streamText(n int) []byte {
 }
 
 func runStream(ex *exchange, p params, _ *Runner) error {
-	server, client := ex.actor("server"), ex.actor("client")
-	ls, port, err := ex.listener(server, 16, nil)
-	if err != nil {
-		return err
-	}
 	size, chunk, writes := p.int("size"), p.int("chunk"), p.int("writes")
 	// piledUp hands the turn to the server once every small write has
 	// returned: their bytes are then all in its receive queue.
 	piledUp := make(chan struct{})
-	g := &group{ex: ex}
-	g.spawn(func() error {
-		c, err := ls.accept()
-		if err != nil {
-			return err
-		}
-		if _, err := c.at(trace.KindRecv, "part").readFull(size, chunk); err != nil {
-			return err
-		}
-		select {
-		case <-piledUp:
-		case <-ex.ctx.Done():
-			return context.Cause(ex.ctx)
-		}
-		if _, err := c.at(trace.KindRecv, "pile").read(make([]byte, 64<<10)); err != nil {
-			return err
-		}
-		if _, err := c.at(trace.KindRecv, "rest").readAll(readBufSize); err != nil {
-			return err
-		}
-		if err := c.close(); err != nil {
-			return err
-		}
-		return ls.close()
-	})
-	g.spawn(func() error {
-		s, err := ex.dial(client, port, nil)
-		if err != nil {
-			return err
-		}
-		// Without Nagle's algorithm every small write leaves at once
-		// instead of waiting for the acknowledgement of the one before.
-		if err := s.setsockoptInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, "TCP_NODELAY", 1); err != nil {
-			return err
-		}
-		if err := s.at(trace.KindSend, "big").writeAll(streamText(size)); err != nil {
-			return err
-		}
-		for i := 1; i <= writes; i++ {
-			if err := s.at(trace.KindSend, "small").writeAll([]byte(fmt.Sprintf("small write %d\n", i))); err != nil {
+	return pair{
+		serve: func(c *sock) error {
+			if _, err := c.at(trace.KindRecv, "part").readFull(size, chunk); err != nil {
 				return err
 			}
-		}
-		close(piledUp)
-		return s.finish()
-	})
-	return g.wait()
+			if err := ex.await(piledUp); err != nil {
+				return err
+			}
+			if _, err := c.at(trace.KindRecv, "pile").read(make([]byte, 64<<10)); err != nil {
+				return err
+			}
+			_, err := c.at(trace.KindRecv, "rest").readAll(readBufSize)
+			return err
+		},
+		talk: func(s *sock) error {
+			// Without Nagle's algorithm every small write leaves at once
+			// instead of waiting for the acknowledgement of the one before.
+			if err := s.setsockoptInt(unix.IPPROTO_TCP, unix.TCP_NODELAY, "TCP_NODELAY", 1); err != nil {
+				return err
+			}
+			if err := s.at(trace.KindSend, "big").writeAll(streamText(size)); err != nil {
+				return err
+			}
+			for i := 1; i <= writes; i++ {
+				if err := s.at(trace.KindSend, "small").writeAll([]byte(fmt.Sprintf("small write %d\n", i))); err != nil {
+					return err
+				}
+			}
+			close(piledUp)
+			return s.finish()
+		},
+	}.run(ex)
 }
 
 func runRefused(ex *exchange, _ params, _ *Runner) error {
@@ -490,48 +452,27 @@ func runRefused(ex *exchange, _ params, _ *Runner) error {
 }
 
 func runReset(ex *exchange, _ params, _ *Runner) error {
-	server, client := ex.actor("server"), ex.actor("client")
-	ls, port, err := ex.listener(server, 16, nil)
-	if err != nil {
-		return err
-	}
 	// wrote hands the turn to the server once the request is in its
 	// receive queue, unread.
 	wrote := make(chan struct{})
-	g := &group{ex: ex}
-	g.spawn(func() error {
-		c, err := ls.accept()
-		if err != nil {
-			return err
-		}
-		select {
-		case <-wrote:
-		case <-ex.ctx.Done():
-			return context.Cause(ex.ctx)
-		}
-		if err := c.close(); err != nil { // unread data: the kernel sends RST
-			return err
-		}
-		return ls.close()
-	})
-	g.spawn(func() error {
-		s, err := ex.dial(client, port, nil)
-		if err != nil {
-			return err
-		}
-		if err := s.at(trace.KindSend, "request").writeAll([]byte("hello? are you reading this?\n")); err != nil {
-			return err
-		}
-		close(wrote)
-		if _, err := s.read(make([]byte, readBufSize)); !errors.Is(err, unix.ECONNRESET) {
-			return unexpected("reset: the client's read", unix.ECONNRESET, err)
-		}
-		if _, err := s.at(trace.KindSend, "again").write([]byte("still there?\n")); !errors.Is(err, unix.EPIPE) {
-			return unexpected("reset: the client's write after the reset", unix.EPIPE, err)
-		}
-		return s.close()
-	})
-	return g.wait()
+	return pair{
+		serve: func(c *sock) error {
+			return ex.await(wrote) // then close with unread data: the kernel sends RST
+		},
+		talk: func(s *sock) error {
+			if err := s.at(trace.KindSend, "request").writeAll([]byte("hello? are you reading this?\n")); err != nil {
+				return err
+			}
+			close(wrote)
+			if _, err := s.read(make([]byte, readBufSize)); !errors.Is(err, unix.ECONNRESET) {
+				return unexpected("reset: the client's read", unix.ECONNRESET, err)
+			}
+			if _, err := s.at(trace.KindSend, "again").write([]byte("still there?\n")); !errors.Is(err, unix.EPIPE) {
+				return unexpected("reset: the client's write after the reset", unix.EPIPE, err)
+			}
+			return s.close()
+		},
+	}.run(ex)
 }
 
 func unexpected(what string, want syscall.Errno, err error) error {
@@ -589,57 +530,39 @@ func runConcurrent(ex *exchange, p params, _ *Runner) error {
 }
 
 func runBackpressure(ex *exchange, p params, _ *Runner) error {
-	server, client := ex.actor("server"), ex.actor("client")
 	total, chunk := p.int("total"), p.int("chunk")
 	delay := time.Duration(p.int("read_delay_ms")) * time.Millisecond
-	ls, port, err := ex.listener(server, 16, func(s *sock) error {
+	return pair{
 		// Set on the listening socket so the accepted one inherits it
 		// before the handshake sizes the window.
-		return s.setsockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF", smallBuffer)
-	})
-	if err != nil {
-		return err
-	}
-	g := &group{ex: ex}
-	g.spawn(func() error {
-		c, err := ls.accept()
-		if err != nil {
-			return err
-		}
-		buf := make([]byte, smallBuffer)
-		for {
-			if err := ex.sleep(delay); err != nil { // the slow reader's work
-				return err
-			}
-			n, err := c.read(buf)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				break
-			}
-		}
-		if err := c.close(); err != nil {
-			return err
-		}
-		return ls.close()
-	})
-	g.spawn(func() error {
-		s, err := ex.dial(client, port, func(s *sock) error {
+		listenOpts: func(s *sock) error {
+			return s.setsockoptInt(unix.SOL_SOCKET, unix.SO_RCVBUF, "SO_RCVBUF", smallBuffer)
+		},
+		dialOpts: func(s *sock) error {
 			return s.setsockoptInt(unix.SOL_SOCKET, unix.SO_SNDBUF, "SO_SNDBUF", smallBuffer)
-		})
-		if err != nil {
-			return err
-		}
-		data := streamText(total)
-		for len(data) > 0 {
-			n, err := s.write(data[:min(chunk, len(data))])
-			if err != nil {
-				return err
+		},
+		serve: func(c *sock) error {
+			buf := make([]byte, smallBuffer)
+			for {
+				if err := ex.sleep(delay); err != nil { // the slow reader's work
+					return err
+				}
+				n, err := c.read(buf)
+				if err != nil || n == 0 {
+					return err
+				}
 			}
-			data = data[n:]
-		}
-		return s.finish()
-	})
-	return g.wait()
+		},
+		talk: func(s *sock) error {
+			data := streamText(total)
+			for len(data) > 0 {
+				n, err := s.write(data[:min(chunk, len(data))])
+				if err != nil {
+					return err
+				}
+				data = data[n:]
+			}
+			return s.finish()
+		},
+	}.run(ex)
 }

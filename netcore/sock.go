@@ -267,15 +267,20 @@ func (s *sock) recvState() (state string, inq int) {
 	}
 	state = tcpStateName(info.State)
 	inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
-	if inq > 0 && finReceived[state] {
-		inq-- // the peer's FIN advanced the counter; SIOCINQ leaves it out too
+	if inq > 0 {
+		// The peer's FIN advances the counter too, and TCP_INFO may show
+		// it before the state that says so: ask SIOCINQ, which leaves the
+		// FIN out. Only when bytes seem left, so a read that emptied the
+		// queue, the usual case, costs no second syscall.
+		_ = s.rc.Control(func(fd uintptr) {
+			if n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
+				inq = n
+			}
+		})
 	}
 	return state, inq
 }
 
-// finReceived are the states a socket reads after its peer's FIN. CLOSE is
-// among them because the fd of a connection in TIME_WAIT reads CLOSE.
-var finReceived = map[string]bool{"CLOSE_WAIT": true, "LAST_ACK": true, "CLOSING": true, "TIME_WAIT": true, "CLOSE": true}
 
 // socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
 func (ex *exchange) socket(actor string) (*sock, error) {
