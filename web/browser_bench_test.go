@@ -61,6 +61,9 @@ func staticPage(b *testing.B, page string, files map[string][]byte) string {
 		w.Write([]byte(page))
 	})
 	files["/seq-diagram.js"] = module
+	for path, text := range elementModules(b) { // the modules seq-diagram.js imports
+		files[path] = []byte(text)
+	}
 	for path, body := range files {
 		mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
 			ct := "application/json"

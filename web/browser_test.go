@@ -249,6 +249,11 @@ func TestElementDrawsASavedSessionWithoutAServer(t *testing.T) {
 		"/seq-diagram.js": {"text/javascript", string(module)},
 		"/session.json":   {"application/json", string(saved)},
 	}
+	// The element is a tree of modules (seq-diagram.js imports sd/, ui/,
+	// core/): the course page copies the whole tree.
+	for path, text := range elementModules(t) {
+		files[path] = struct{ ctype, body string }{"text/javascript", text}
+	}
 	course := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ok := files[r.URL.Path]
 		if !ok {

@@ -223,7 +223,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/s/{id}", s.page("index.html"))
 	r.Get("/embed/{scenario}", s.page("embed.html"))
 	r.Get("/embed/s/{id}", s.page("embed.html"))
-	r.Get("/{file}", s.staticFile)
+	r.Get("/*", s.staticFile)
 	return r
 }
 
@@ -242,17 +242,33 @@ func (s *Server) page(name string) http.HandlerFunc {
 	}
 }
 
-// staticFile serves the page's modules and styles. Only top-level files
-// of the embedded directory are reachable.
+// moduleDirs are the folders of the element's module tree (seq-diagram.js
+// imports sd/define.js, which imports ui/ and core/): course pages on other
+// origins load them as module scripts, so they are served with CORS like
+// seq-diagram.js itself.
+var moduleDirs = []string{"sd/", "ui/", "core/"}
+
+// staticFile serves the page's modules and styles: the top-level files of
+// the embedded directory and the element's module tree. Only regular files
+// that exist in the embedded FS are reachable (fs.ValidPath refuses "..",
+// empty and rooted names); the HTML pages have their own routes.
 func (s *Server) staticFile(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "file")
-	if strings.HasSuffix(name, ".html") || !fs.ValidPath(name) {
+	name := chi.URLParam(r, "*")
+	inTree := false
+	for _, d := range moduleDirs {
+		inTree = inTree || strings.HasPrefix(name, d) && strings.HasSuffix(name, ".js")
+	}
+	if strings.HasSuffix(name, ".html") || !fs.ValidPath(name) || strings.Contains(name, "/") && !inTree {
 		http.NotFound(w, r)
 		return
 	}
-	if name == "seq-diagram.js" {
-		// Course pages on other origins load the element as a module
-		// script, which needs CORS; the file is public code.
+	if fi, err := fs.Stat(s.static, name); err != nil || !fi.Mode().IsRegular() {
+		http.NotFound(w, r)
+		return
+	}
+	if name == "seq-diagram.js" || inTree {
+		// Course pages on other origins load the element as module
+		// scripts, which needs CORS; the files are public code.
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 	}
 	w.Header().Set("Cache-Control", "no-cache")

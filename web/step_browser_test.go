@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -263,45 +264,6 @@ func TestStepBrowserStepsCallByCall(t *testing.T) {
 	}
 }
 
-// rightChoice is the choice a question's revealed event bears out: the
-// rules of docs/protocol.md and netcore's question.
-func rightChoice(e trace.Event) int {
-	switch e.Kind {
-	case trace.KindRecv:
-		switch {
-		case e.Errno != "":
-			return 3
-		case e.EOF:
-			return 1
-		case e.Blocked:
-			return 2
-		}
-		return 0
-	case trace.KindConnect:
-		switch {
-		case e.Ret == 0 && e.Errno == "":
-			return 0
-		case e.Errno == "ECONNREFUSED":
-			return 2
-		case e.Errno == "ETIMEDOUT":
-			return 3
-		case e.Blocked:
-			return 1
-		}
-	case trace.KindSend:
-		switch {
-		case e.Errno != "":
-			return 3
-		case e.Bytes < e.Want:
-			return 1
-		case e.Blocked:
-			return 2
-		}
-		return 0
-	}
-	return -1
-}
-
 // questionView is the question a page shows.
 type questionView struct {
 	Shown    bool     `json:"shown"`
@@ -441,6 +403,10 @@ func TestStepBrowserQuestions(t *testing.T) {
 
 	before := v.Marks
 	asked := q
+	pending = getRecord(t, ts.URL, id).Pending
+	if pending == nil || pending.Question == nil {
+		t.Fatalf("the session asks no question about its pending call: %+v", pending)
+	}
 	pressNext(t, tab, 1)
 	pollStep(t, tab, fmt.Sprintf(`v.marks > %d && (v.state !== 'running' || v.pending)`, before), "the step asked about")
 	rec := getRecord(t, ts.URL, id)
@@ -448,9 +414,15 @@ func TestStepBrowserQuestions(t *testing.T) {
 		t.Fatalf("%d events after the step; want %d", len(rec.Events), before+1)
 	}
 	e := rec.Events[before]
-	want := rightChoice(e)
+	// The one grader is the server's (trace.Question.Grade): the event
+	// names the choice it bore out by id, and the page shows that one.
+	graded := pending.Question.Grade(&e)
+	if e.Answer != graded {
+		t.Errorf("the event of the call asked about carries answer %q; want %q (Question.Grade)", e.Answer, graded)
+	}
+	want := slices.Index(pending.Question.IDs, graded)
 	if want < 0 {
-		t.Fatalf("no choice fits the revealed %s (%+v)", e.Call(), e)
+		t.Fatalf("no choice of %v fits the revealed %s (%+v)", pending.Question.IDs, e.Call(), e)
 	}
 	// The answer shows in the question, or, when the next call asks
 	// another, in the line above it.

@@ -6,7 +6,9 @@
  * The page is served at / and at /s/{id}; the address says which session
  * the diagram shows.
  */
-import { formatDuration, callName } from '/seq-diagram.js';
+import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
+import { fetchJSON, countText, statusText } from './core/api.js';
+import { callName } from './core/record.js';
 
 const diagram = document.getElementById('diagram');
 const list = document.getElementById('scenarios');
@@ -46,14 +48,6 @@ async function main() {
   }
   list.removeAttribute('aria-busy');
   route();
-}
-
-/** Fetches JSON, throwing the server's {"error"} message when it refuses. */
-async function fetchJSON(url, init) {
-  const res = await fetch(url, init);
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(body?.error || `${res.status} ${res.statusText}`);
-  return body;
 }
 
 /** Makes an element with attributes and children (strings become text). */
@@ -285,22 +279,14 @@ function setStatus(text, isError = false) {
 /** The status line for the diagram's session. */
 function describe(state, error) {
   const rec = diagram.record;
-  const n = rec?.events.length ?? 0;
   const title = scenarios.get(rec?.scenario)?.title ?? rec?.scenario ?? 'session';
-  // Captured segments are not calls: they are counted apart.
-  const { calls, segments } = diagram.counts ?? { calls: n, segments: 0 };
-  const events = segments
-    ? `${calls} call${calls === 1 ? '' : 's'}, ${segments} segment${segments === 1 ? '' : 's'}`
-    : `${n} event${n === 1 ? '' : 's'}`;
   const p = diagram.pending;
   if (state === 'running' && p) {
     const who = diagram.canStep ? 'press Next' : 'waiting for the presenter';
+    const events = countText(rec?.events.length ?? 0, diagram.counts);
     return [`${title} — step mode, ${events}; next: ${p.actor} ${callName(p)}(${p.fd >= 0 ? `fd ${p.fd}` : ''}) — ${who}`, false];
   }
-  if (state === 'running') return [`${title} — running: ${events}`, false];
-  if (state === 'failed') return [`${title} — failed: ${error || 'unknown error'}`, true];
-  const took = n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : '';
-  return [`${title} — done${took}: ${events}`, false];
+  return [statusText(state, error, rec, diagram.counts, `${title} — `), state === 'failed'];
 }
 
 // ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@
  *   step=1        (fresh sessions) wait before each call: Next, Space or → steps
  *   questions=1   (with step) ask the viewers to predict some calls
  */
-import { formatDuration } from '/seq-diagram.js';
+import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
+import { fetchJSON, statusText } from './core/api.js';
 
 const diagram = document.getElementById('diagram');
 const replay = document.getElementById('replay');
@@ -66,8 +67,7 @@ async function start(scenario) {
 async function queryParams(scenario) {
   let declared = new Map();
   try {
-    const res = await fetch('/api/scenarios');
-    const all = res.ok ? await res.json() : [];
+    const all = await fetchJSON('/api/scenarios');
     declared = new Map((all.find((s) => s.name === scenario)?.params ?? []).map((p) => [p.name, p.type]));
   } catch {
     // Without the declarations, guess from the values.
@@ -87,10 +87,5 @@ async function queryParams(scenario) {
 function show(state, error) {
   if (recorded) replay.disabled = state === 'running' || !diagram.record;
   const rec = diagram.record;
-  const n = rec?.events.length ?? 0;
-  const { calls, segments } = diagram.counts ?? { calls: n, segments: 0 };
-  const events = segments ? `${calls} call${calls === 1 ? '' : 's'}, ${segments} segment${segments === 1 ? '' : 's'}` : `${n} event${n === 1 ? '' : 's'}`;
-  if (state === 'running') status.textContent = `${rec?.scenario ?? ''} running: ${events}`;
-  else if (state === 'failed') status.textContent = `failed: ${error || 'unknown error'}`;
-  else status.textContent = `${rec?.scenario ?? ''} done${n ? ` in ${formatDuration(rec.events[n - 1].t_ns)}` : ''}: ${events}`;
+  status.textContent = statusText(state, error, rec, diagram.counts, `${rec?.scenario ?? ''} `, '');
 }

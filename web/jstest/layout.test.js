@@ -1,0 +1,57 @@
+// Layout of the saved sessions in trace/testdata: marks, rows, and arrows
+// paired by byte range, compared with the same goldens as Go's
+// trace.Messages (trace/testdata/NAME.messages.json).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { layout, SCALES } from '../static/core/layout.js';
+
+const testdata = new URL('../../trace/testdata/', import.meta.url);
+const SESSIONS = ['serviceclient', 'stream', 'refused', 'reset', 'backpressure'];
+const load = (file) => JSON.parse(readFileSync(new URL(file, testdata), 'utf8'));
+
+/** The layout's arrows as trace.Messages pairs: in recv order, then send order. */
+function pairs(rec, L) {
+  const bySeq = new Map(rec.events.map((e) => [e.seq, e]));
+  return L.arrows
+    .map((a) => ({ conn: bySeq.get(a.sendSeq).conn, from: a.from, to: a.to, send_seq: a.sendSeq, recv_seq: a.recvSeq, offset: a.lo, bytes: a.hi - a.lo }))
+    .sort((a, b) => a.recv_seq - b.recv_seq || a.send_seq - b.send_seq);
+}
+
+for (const name of SESSIONS) {
+  const rec = load(`${name}.json`);
+  test(`${name}: arrows paired by byte range match ${name}.messages.json (trace.Messages)`, () => {
+    for (const scale of SCALES) assert.deepEqual(pairs(rec, layout(rec, { scale })), load(`${name}.messages.json`), scale);
+  });
+  test(`${name}: one mark and one row per event, rows going down`, () => {
+    for (const scale of SCALES) {
+      const L = layout(rec, { scale });
+      assert.equal(L.marks.length, rec.events.length, scale);
+      assert.equal(L.rows.length, rec.events.length, scale);
+      assert.deepEqual(L.marks.map((m) => m.seq), rec.events.map((e) => e.seq), scale);
+      for (let i = 1; i < L.rows.length; i++) assert.ok(L.rows[i].y >= L.rows[i - 1].y, `${scale}: row ${i} above row ${i - 1}`);
+      for (const m of L.marks) assert.ok(L.actors.some((a) => a.name === m.actor && a.x === m.x), `${scale}: mark ${m.seq} off its lifeline`);
+    }
+  });
+  test(`${name}: every arrow points down (its read's mark not above its write's)`, () => {
+    for (const scale of SCALES) {
+      for (const a of layout(rec, { scale }).arrows) assert.ok(a.y2 >= a.y1, `${scale}: ${a.sendSeq}→${a.recvSeq} points up`);
+    }
+  });
+}
+
+test('serviceclient: actors in the record\'s order, whole writes labelled as the write', () => {
+  const rec = load('serviceclient.json');
+  const L = layout(rec);
+  assert.deepEqual(L.actors.map((a) => a.name), rec.actors);
+  const whole = L.arrows.filter((a) => a.whole);
+  assert.ok(whole.length > 0);
+  for (const a of whole) assert.match(a.label, /^write /);
+});
+
+test('stream: one write read by several reads is labelled by byte range', () => {
+  const L = layout(load('stream.json'));
+  const parts = L.arrows.filter((a) => !a.whole);
+  assert.ok(parts.length > 1);
+  for (const a of parts) assert.equal(a.label, `bytes ${a.lo}–${a.hi - 1}`);
+});

@@ -1,0 +1,64 @@
+// Labels, transcript sentences and kernel notes of the saved sessions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural } from '../static/core/words.js';
+import { callName, isEOF, isError } from '../static/core/record.js';
+import { formatDuration, formatTime, preview } from '../static/core/format.js';
+import { countText, statusText } from '../static/core/api.js';
+
+const load = (name) => JSON.parse(readFileSync(new URL(`../../trace/testdata/${name}.json`, import.meta.url), 'utf8'));
+const sc = load('serviceclient');
+const find = (rec, pred) => rec.events.find(pred);
+
+test('calls are named as the program calls them: write and read', () => {
+  assert.equal(callName({ kind: 'send' }), 'write');
+  assert.equal(callName({ kind: 'recv' }), 'read');
+  assert.equal(callName({ kind: 'connect' }), 'connect');
+});
+
+test('labels say what a call returned', () => {
+  const w = find(sc, (e) => e.kind === 'send' && e.actor === 'client');
+  assert.match(eventLabel(w), new RegExp(`^write ${w.bytes} `));
+  const eof = find(sc, (e) => isEOF(e));
+  assert.equal(eventLabel(eof), 'read 0 (EOF)');
+  const refused = find(load('refused'), (e) => e.kind === 'connect' && isError(e));
+  assert.match(eventLabel(refused), /ECONNREFUSED/);
+});
+
+test('every event of every saved session has a label, a sentence and a signature', () => {
+  for (const name of ['serviceclient', 'stream', 'refused', 'reset', 'backpressure']) {
+    for (const ev of load(name).events) {
+      assert.ok(eventLabel(ev), `${name} #${ev.seq}: no label`);
+      if (ev.kind === 'segment') continue;
+      const s = transcriptSentence(ev);
+      assert.ok(s.startsWith(ev.actor), `${name} #${ev.seq}: ${s}`);
+      assert.ok(callSignature(ev).includes(callName(ev)), `${name} #${ev.seq}: ${callSignature(ev)}`);
+    }
+  }
+});
+
+test('transcript sentences of serviceclient', () => {
+  const sentences = sc.events.map((ev) => transcriptSentence(ev));
+  assert.ok(sentences.some((s) => /^client shut down its sending side \(SHUT_WR\)$/.test(s)), 'no sentence for the shutdown');
+  assert.ok(sentences.some((s) => /^server's read returned 0: end of file$/.test(s)), 'no sentence for the end of file');
+  assert.ok(sentences.every((s) => !/\bundefined\b|\bNaN\b/.test(s)), sentences.join('\n'));
+});
+
+test('kernel notes: shutdown(SHUT_WR) sends FIN', () => {
+  const sh = find(sc, (e) => e.kind === 'shutdown');
+  assert.match(explain(sh), /FIN/);
+});
+
+test('durations, times, previews and counts', () => {
+  assert.equal(formatDuration(52_300), '52.3 µs');
+  assert.equal(formatDuration(1_250_000), '1.25 ms');
+  assert.match(formatTime(1_500_000_000), /^1\.500 s$/);
+  assert.equal(preview({ data: 'alice\nbob\n' }), '"alice\\nbob\\n"');
+  assert.equal(beginLabel({ kind: 'recv' }), 'read… blocked');
+  assert.equal(plural(1, 'event'), '1 event');
+  assert.equal(countText(12, null), '12 events');
+  assert.equal(countText(13, { calls: 9, segments: 4 }), '9 calls, 4 segments');
+  assert.equal(statusText('failed', 'boom', null, null, 'Echo — '), 'Echo — failed: boom');
+  assert.equal(statusText('running', '', { events: [{}, {}] }, null, 'x '), 'x running: 2 events');
+});

@@ -1,0 +1,179 @@
+package web_test
+
+import (
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The front end's module tree (web/static): seq-diagram.js is the stable
+// URL, sd/ the element, ui/ its DOM controllers, core/ pure code that node
+// can import. Imports run one way, element → ui → core.
+
+// maxModuleLines is the most lines a file under web/static may have.
+const maxModuleLines = 800
+
+// importLine matches the module specifier of a static import or re-export.
+var importLine = regexp.MustCompile(`(?m)^\s*(?:import|export)\s[^'"]*?\bfrom\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]`)
+
+// moduleLayer is the layer of a module by its path under web/static:
+// "entry" (seq-diagram.js), "sd", "ui", "core", or "page" (app.js,
+// embed.js: the pages' own scripts).
+func moduleLayer(name string) string {
+	switch {
+	case name == "seq-diagram.js":
+		return "entry"
+	case strings.HasPrefix(name, "sd/"):
+		return "sd"
+	case strings.HasPrefix(name, "ui/"):
+		return "ui"
+	case strings.HasPrefix(name, "core/"):
+		return "core"
+	}
+	return "page"
+}
+
+// mayImport says which layers a layer's modules may import.
+var mayImport = map[string][]string{
+	"entry": {"sd", "ui", "core"},
+	"page":  {"entry", "core"},
+	"sd":    {"sd", "ui", "core"},
+	"ui":    {"core"},
+	"core":  {"core"},
+}
+
+// staticModules returns every .js file under web/static by its path there.
+func staticModules(tb testing.TB) map[string]string {
+	tb.Helper()
+	mods := map[string]string{}
+	root := os.DirFS("static")
+	err := fs.WalkDir(root, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") {
+			return err
+		}
+		b, err := fs.ReadFile(root, name)
+		mods[name] = string(b)
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mods
+}
+
+// elementModules returns the element's module tree as a course page would
+// copy it (seq-diagram.js and the folders it imports), by URL path.
+func elementModules(tb testing.TB) map[string]string {
+	tb.Helper()
+	files := map[string]string{}
+	for name, text := range staticModules(tb) {
+		if moduleLayer(name) != "page" {
+			files["/"+name] = text
+		}
+	}
+	return files
+}
+
+func TestModuleImportsRunElementToUIToCore(t *testing.T) {
+	mods := staticModules(t)
+	if len(mods) < 10 {
+		t.Fatalf("%d modules under web/static; want the split tree", len(mods))
+	}
+	for name, text := range mods {
+		layer := moduleLayer(name)
+		for _, m := range importLine.FindAllStringSubmatch(text, -1) {
+			spec := m[1] + m[2]
+			var target string
+			switch {
+			case strings.HasPrefix(spec, "./") || strings.HasPrefix(spec, "../"):
+				target = path.Join(path.Dir(name), spec)
+			case strings.HasPrefix(spec, "/"):
+				target = strings.TrimPrefix(spec, "/")
+			default:
+				t.Errorf("%s imports %q: only relative or same-origin imports (no bare specifiers, no build step)", name, spec)
+				continue
+			}
+			if _, ok := mods[target]; !ok {
+				t.Errorf("%s imports %q, which is no module under web/static", name, spec)
+				continue
+			}
+			to := moduleLayer(target)
+			allowed := false
+			for _, l := range mayImport[layer] {
+				allowed = allowed || l == to
+			}
+			if !allowed {
+				t.Errorf("%s (%s) imports %s (%s); %s may import only %v", name, layer, target, to, layer, mayImport[layer])
+			}
+			if layer == "ui" && to == "ui" {
+				t.Errorf("%s imports %s: ui controllers do not import each other (the element wires them)", name, target)
+			}
+		}
+	}
+}
+
+func TestStaticFilesAreSmall(t *testing.T) {
+	err := fs.WalkDir(os.DirFS("static"), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path.Join("static", name))
+		if n := strings.Count(string(b), "\n"); n > maxModuleLines {
+			t.Errorf("web/static/%s has %d lines; want at most %d", name, n, maxModuleLines)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCoreModulesUseNoDOM(t *testing.T) {
+	dom := regexp.MustCompile(`(?:^|[^.\w$])(document|window|customElements|HTMLElement|sessionStorage|localStorage|requestAnimationFrame)\b`)
+	quoted := regexp.MustCompile(`'(?:[^'\\]|\\.)*'`)
+	for name, text := range staticModules(t) {
+		if moduleLayer(name) != "core" {
+			continue
+		}
+		for i, line := range strings.Split(text, "\n") {
+			code := strings.TrimSpace(line)
+			if strings.HasPrefix(code, "*") || strings.HasPrefix(code, "//") || strings.HasPrefix(code, "/*") {
+				continue
+			}
+			if m := dom.FindStringSubmatch(quoted.ReplaceAllString(line, "''")); m != nil {
+				t.Errorf("web/static/%s:%d uses %s; core modules are pure (no DOM) so node can import them", name, i+1, m[1])
+			}
+		}
+	}
+}
+
+// TestPagesPreloadTheModuleTree checks that index.html and embed.html
+// preload every module of the element, so the browser fetches the tree at
+// once instead of discovering it import by import (the first screen is
+// not slower than with one file).
+func TestPagesPreloadTheModuleTree(t *testing.T) {
+	preload := regexp.MustCompile(`<link rel="modulepreload" href="/([^"]+)">`)
+	for _, page := range []string{"index.html", "embed.html"} {
+		b, err := os.ReadFile(path.Join("static", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, m := range preload.FindAllStringSubmatch(string(b), -1) {
+			got[m[1]] = true
+		}
+		for name := range elementModules(t) {
+			if !got[strings.TrimPrefix(name, "/")] {
+				t.Errorf("%s does not preload %s", page, name)
+			}
+		}
+		for name := range got {
+			if _, err := os.Stat(path.Join("static", name)); err != nil {
+				t.Errorf("%s preloads %s, which does not exist", page, name)
+			}
+		}
+	}
+}

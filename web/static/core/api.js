@@ -1,0 +1,59 @@
+/**
+ * api.js — talking to a seqd server: fetchJSON, the scenarios list, and the
+ * status text the pages show for a session.
+ */
+import { formatDuration } from './format.js';
+import { plural } from './words.js';
+
+/** Fetches JSON; a failure throws an Error carrying the server's message and status. */
+export async function fetchJSON(url, init) {
+  const res = await fetch(url, init);
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON: the status speaks.
+  }
+  if (!res.ok) {
+    const err = new Error(body?.error || `${res.status} ${res.statusText}`.trim());
+    err.status = res.status;
+    throw err;
+  }
+  return body;
+}
+
+/** The scenarios of each server, GET /api/scenarios, fetched once a page. */
+export const scenarioLists = new Map();
+
+/** The scenarios the server at base describes (their sources included). */
+export function scenariosOf(base) {
+  let list = scenarioLists.get(base);
+  if (!list) {
+    list = fetchJSON(`${base}/api/scenarios`);
+    list.catch(() => scenarioLists.delete(base)); // try again next time
+    scenarioLists.set(base, list);
+  }
+  return list;
+}
+
+/**
+ * How many events a session has, as the pages' status lines say it:
+ * "12 events", or with captured segments (not calls) counted apart,
+ * "9 calls, 4 segments". counts is the element's {calls, segments}.
+ */
+export function countText(n, counts) {
+  const { calls, segments } = counts ?? { calls: n, segments: 0 };
+  return segments ? `${plural(calls, 'call')}, ${plural(segments, 'segment')}` : plural(n, 'event');
+}
+
+/**
+ * The status line of a session in state (running, failed, done): prefix
+ * names it ("Echo — "), failedPrefix when it failed.
+ */
+export function statusText(state, error, record, counts, prefix = '', failedPrefix = prefix) {
+  const n = record?.events.length ?? 0;
+  const events = countText(n, counts);
+  if (state === 'running') return `${prefix}running: ${events}`;
+  if (state === 'failed') return `${failedPrefix}failed: ${error || 'unknown error'}`;
+  return `${prefix}done${n ? ` in ${formatDuration(record.events[n - 1].t_ns)}` : ''}: ${events}`;
+}

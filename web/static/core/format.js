@@ -1,0 +1,127 @@
+/**
+ * format.js — durations, times, escaped text, payload previews and hex dumps.
+ */
+
+/** x with three significant digits or so: 52.3, 1.25, 312. */
+export function fixed(x) {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+/** Formats a duration in nanoseconds: "850 ns", "52.3 µs", "1.25 ms", "2.00 s". */
+export function formatDuration(ns) {
+  const a = Math.abs(ns);
+  if (a < 1e3) return `${Math.round(ns)} ns`;
+  if (a < 1e6) return `${fixed(ns / 1e3)} µs`;
+  if (a < 1e9) return `${fixed(ns / 1e6)} ms`;
+  return `${fixed(ns / 1e9)} s`;
+}
+
+/** Formats a time since the session started: "12.345 ms", "3.210 s". */
+export function formatTime(ns) {
+  return ns < 1e9 ? `${(ns / 1e6).toFixed(3)} ms` : `${(ns / 1e9).toFixed(3)} s`;
+}
+
+export const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+
+/**
+ * Makes payload text safe to show on one line: control characters, quotes,
+ * backslashes and the Unicode line and direction controls become visible
+ * escapes ("\n", "\x00", "\u202e").
+ */
+export function escapeText(s) {
+  return s.replace(/[\x00-\x1f\x7f"\\\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    if (ESCAPES[c]) return ESCAPES[c];
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
+export const payloadCache = new WeakMap();
+let textEncoder, textDecoder;
+
+/** The shared strict UTF-8 decoder: it throws on bytes that are not text. */
+export function utf8Decoder() {
+  textDecoder ??= new TextDecoder('utf-8', { fatal: true });
+  return textDecoder;
+}
+
+/** The bytes of an event's payload preview (empty when it has none). */
+export function payloadBytes(ev) {
+  let b = payloadCache.get(ev);
+  if (b) return b;
+  if (ev.data_b64) {
+    const bin = atob(ev.data_b64);
+    b = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+  } else {
+    textEncoder ??= new TextEncoder();
+    b = textEncoder.encode(ev.data ?? '');
+  }
+  payloadCache.set(ev, b);
+  return b;
+}
+
+/** Bytes as hex pairs: "de ad be ef". */
+export function hexBytes(bytes) {
+  return Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/**
+ * A short quoted preview of bytes: `"alice\n"`, `"hello, alice…"`, or for
+ * binary `<de ad be ef…>`. more says that bytes stop short of the payload.
+ */
+export function quote(bytes, max, more) {
+  textDecoder ??= new TextDecoder('utf-8', { fatal: true });
+  let text;
+  try {
+    text = textDecoder.decode(bytes.subarray(0, max * 4));
+  } catch {
+    const shown = bytes.subarray(0, Math.min(max / 3, 8) | 0);
+    return `<${hexBytes(shown)}${more || shown.length < bytes.length ? '…' : ''}>`;
+  }
+  const chars = Array.from(text.slice(0, max * 2));
+  const cut = chars.length > max;
+  return `"${escapeText(chars.slice(0, max).join(''))}${cut || more || max * 4 < bytes.length ? '…' : ''}"`;
+}
+
+/** The quoted preview of an event's payload, at most max characters. */
+export function preview(ev, max = 24) {
+  if (!ev.data && !ev.data_b64) return '';
+  if (ev.data && !ev.data_b64) {
+    // Text needs no byte round trip: cut characters directly.
+    const chars = Array.from(ev.data.slice(0, max * 2));
+    const more = ev.truncated || chars.length > max || ev.data.length > max * 2;
+    return `"${escapeText(chars.slice(0, max).join(''))}${more ? '…' : ''}"`;
+  }
+  return quote(payloadBytes(ev), max, ev.truncated);
+}
+
+/**
+ * The label a mark shows beside its lifeline: `write 6 "alice\n"`,
+ * `read 0 (EOF)`, `connect → ECONNREFUSED`, `accept → fd 5`.
+ */
+
+/** A hex dump of at most max bytes, 16 a line with their ASCII. */
+export function hexdump(bytes, max = 256) {
+  const lines = [];
+  const n = Math.min(bytes.length, max);
+  for (let i = 0; i < n; i += 16) {
+    const row = bytes.subarray(i, Math.min(i + 16, n));
+    const hex = Array.from(row, (x) => x.toString(16).padStart(2, '0'));
+    const left = hex.slice(0, 8).join(' ');
+    const right = hex.slice(8).join(' ');
+    const ascii = Array.from(row, (x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+    lines.push(`${i.toString(16).padStart(4, '0')}  ${left.padEnd(23)}  ${right.padEnd(23)}  ${ascii}`);
+  }
+  if (bytes.length > n) lines.push(`… ${bytes.length - n} more bytes`);
+  return lines.join('\n');
+}
+
+
+export const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for markup text and attribute values. */
+export function esc(s) {
+  s = String(s);
+  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ESC[c]) : s;
+}

@@ -1,0 +1,136 @@
+/**
+ * feed.js — follows a live session over its WebSocket from= the next seq
+ * wanted, reconnecting with backoff, until the final state.
+ */
+import { fetchJSON } from '../core/api.js';
+
+export class Feed {
+  /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
+  c;
+  feed = null; // {close()} of the live WebSocket feed
+  next = 0; // the next seq wanted from the server
+  gap = false; // the feed skipped a seq: reconnect from next
+
+  constructor(c) {
+    this.c = c;
+  }
+
+
+  /** Follows the record's session over a WebSocket from next, reconnecting with backoff. */
+  connect(gen) {
+    const id = this.c.record.id;
+    let attempt = 0;
+    let timer = 0;
+    let ws = null;
+    let ended = false;
+    const feed = {
+      close: () => {
+        ended = true;
+        clearTimeout(timer);
+        ws?.close(1000);
+      },
+    };
+    this.feed = feed;
+    const retry = (fast) => {
+      const delay = fast && attempt === 0 ? 100 : Math.min(10000, 400 * 2 ** attempt) * (0.75 + Math.random() / 2);
+      attempt++;
+      timer = setTimeout(open, delay);
+    };
+    const open = async () => {
+      if (ended || gen !== this.c.gen) return;
+      if (attempt >= 3) {
+        // The socket keeps failing: ask what became of the session.
+        try {
+          const rec = await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`));
+          if (ended || gen !== this.c.gen) return;
+          if (rec.state !== 'running') {
+            ended = true;
+            this.c.painter.enqueue((rec.events ?? []).filter((ev) => ev.seq >= this.next));
+            this.c.painter.pendingFinal = { state: rec.state, error: rec.error };
+            this.c.painter.schedule();
+            return;
+          }
+        } catch (err) {
+          if (ended || gen !== this.c.gen) return;
+          if (err.status === 404) {
+            ended = true;
+            this.c.painter.pendingFinal = { state: 'failed', error: `Session ${id} is gone` };
+            this.c.painter.schedule();
+            return;
+          }
+        }
+      }
+      const url = new URL(this.c.api(`/api/sessions/${encodeURIComponent(id)}/ws?from=${this.next}`), location.href);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      let sock;
+      try {
+        sock = ws = new WebSocket(url);
+      } catch {
+        retry(false);
+        return;
+      }
+      sock.onmessage = (e) => {
+        if (ended || ws !== sock) return;
+        attempt = 0;
+        let msg;
+        try {
+          msg = JSON.parse(e.data);
+        } catch {
+          return;
+        }
+        if (this.receive(msg)) {
+          ended = true;
+        } else if (this.gap) {
+          this.gap = false;
+          ws = null;
+          sock.close(4000, 'gap');
+          retry(true);
+        }
+      };
+      sock.onclose = (e) => {
+        if (ended || ws !== sock || gen !== this.c.gen) return;
+        ws = null;
+        retry(e.code === 1008 || e.code === 1001);
+      };
+    };
+    open();
+  }
+
+  /** Takes one feed message; returns true when it was the final state. */
+  receive(msg) {
+    if (Array.isArray(msg.actors)) {
+      this.c.painter.pendingActors = msg.actors;
+      this.c.painter.schedule();
+    }
+    if (Array.isArray(msg.events)) {
+      const fresh = [];
+      for (const ev of msg.events) {
+        if (ev.seq < this.next) continue;
+        if (ev.seq > this.next) {
+          this.gap = true;
+          break;
+        }
+        fresh.push(ev);
+        this.next++;
+      }
+      this.c.painter.enqueue(fresh, false, true);
+    }
+    if ('pending' in msg) {
+      this.c.stepper.nextPending = msg.pending ?? null;
+      this.c.stepper.pendingDirty = true;
+      this.c.painter.schedule();
+    }
+    if (msg.state && msg.state !== 'running') {
+      this.c.painter.pendingFinal = { state: msg.state, error: msg.error };
+      this.c.painter.schedule();
+      return true;
+    }
+    return false;
+  }
+
+  /** Stops following: closes the WebSocket (or the replay) and its retries. */
+  closeFeed() {
+    this.feed?.close();
+    this.feed = null;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * inspector.js — selection and details: hover, focus, click and keys on
+ * marks, arrows and rows; the details popup; highlights.
+ */
+import { formatDuration, formatTime, escapeText, utf8Decoder, payloadBytes, hexdump } from '../core/format.js';
+import { isError, isBegin, isEnd, sourceOf } from '../core/record.js';
+import { eventLabel, callSignature, detailRows } from '../core/words.js';
+
+/** Fills a description list with [term, value] rows. */
+function fillDL(dl, rows) {
+  for (const [term, value] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = String(value);
+    dl.append(dt, dd);
+  }
+}
+
+export class Inspector {
+  /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
+  c;
+  hl = [];
+  pinned = false;
+  selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
+
+  constructor(c) {
+    this.c = c;
+  }
+
+  /** Listens to pointer, focus, clicks and keys on the marks and arrows. */
+  wire() {
+    const ui = this.c.ui;
+    const item = (e) => e.target.closest?.('.event, .msg');
+    ui.svg.addEventListener('pointerover', (e) => {
+      const el = item(e);
+      if (el && !this.pinned) this.inspect(el);
+    });
+    ui.svg.addEventListener('pointerout', (e) => {
+      const el = item(e);
+      if (el && !el.contains(e.relatedTarget) && !this.pinned) this.inspect(null);
+    });
+    ui.svg.addEventListener('focusin', (e) => {
+      const el = item(e);
+      if (el) {
+        this.pinned = false;
+        this.inspect(el);
+        this.c.transcript.scrollRowIntoView(Number(el.dataset.seq));
+      }
+    });
+    ui.svg.addEventListener('focusout', (e) => {
+      if (!ui.svg.contains(e.relatedTarget)) {
+        this.pinned = false;
+        this.inspect(null);
+      }
+    });
+    ui.svg.addEventListener('click', (e) => this.onClick(item(e)));
+    ui.svg.addEventListener('keydown', (e) => this.onKey(e));
+    ui.root.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !ui.details.hidden) {
+        this.pinned = false;
+        this.inspect(null);
+      }
+    });
+  }
+
+  /** Forgets the highlights and hides the details. */
+  clear() {
+    this.hl = [];
+    this.hideDetails();
+  }
+
+  /** A click on mark or arrow el pins its details and picks it; elsewhere unpicks. */
+  onClick(el) {
+    if (!el) {
+      this.pinned = false;
+      this.inspect(null);
+      this.unselect();
+      return;
+    }
+    this.pinned = true;
+    this.inspect(el);
+    const seq = Number(el.dataset.seq ?? el.dataset.recvSeq);
+    this.c.transcript.scrollRowIntoView(seq);
+    this.select(seq);
+  }
+
+  /** Picks a transcript row: highlights its mark and its line, and scrolls the diagram to it. */
+  activateRow(tr) {
+    const seq = Number(tr.dataset.seq);
+    this.pinned = false;
+    this.hideDetails();
+    this.highlight([seq]);
+    this.scrollMarkIntoView(seq);
+    this.select(seq);
+  }
+
+  /** Keys on a focused mark: ↑/↓ the previous/next event, ←/→ along its arrows, Enter selects. */
+  onKey(e) {
+    const el = e.target.closest?.('.event');
+    if (!el) return;
+    const seq = Number(el.dataset.seq);
+    let to;
+    if (e.key === 'ArrowDown') to = this.markEl(seq + 1);
+    else if (e.key === 'ArrowUp') to = this.markEl(seq - 1);
+    else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const arrow = this.arrowsOf(seq)[0];
+      if (arrow) to = this.markEl(arrow.sendSeq === seq ? arrow.recvSeq : arrow.sendSeq);
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.pinned = true;
+      this.inspect(el);
+      this.select(seq);
+      return;
+    } else return;
+    e.preventDefault();
+    to?.focus();
+  }
+
+  /** The mark of event seq, if drawn. */
+  markEl(seq) {
+    const i = this.c.layout.pos.get(seq);
+    return i === undefined ? null : this.c.painter.markAt(i);
+  }
+
+  /** The arrows that start or end at event seq. */
+  arrowsOf(seq) {
+    return this.c.layout.arrows.filter((a) => a.sendSeq === seq || a.recvSeq === seq);
+  }
+
+  /** Tells listeners that the viewer picked event seq (seq-diagram:event-selected). */
+  select(seq) {
+    const event = this.c.record?.events[this.c.layout.pos.get(seq)];
+    if (!event) return;
+    this.selectedSeq = seq;
+    this.c.painter.drawCallout();
+    if (this.c.code.markLine('hl', sourceOf(event), true)) {
+      const [file, line] = sourceOf(event);
+      this.c.ui.codeInfo.textContent = `#${seq} ${event.actor}: ${eventLabel(event)} — ${file} line ${line}`;
+    }
+    this.c.emit('seq-diagram:event-selected', { seq, event });
+  }
+
+  /** Forgets the event picked: its note and its line go. */
+  unselect() {
+    if (this.selectedSeq == null) return;
+    this.selectedSeq = null;
+    this.c.painter.drawCallout();
+    this.c.code.markLine('hl', null);
+  }
+
+  /** Shows the details of a mark or arrow and highlights it with its rows; null hides them. */
+  inspect(el) {
+    if (!el) {
+      this.hideDetails();
+      this.highlight([]);
+      return;
+    }
+    const seqs = el.classList.contains('msg') ? [Number(el.dataset.sendSeq), Number(el.dataset.recvSeq)] : [Number(el.dataset.seq)];
+    this.highlight(seqs, el);
+    this.showDetails(el, seqs);
+  }
+
+  /** Highlights the marks, rows and arrows of seqs (and extra, an arrow hovered). */
+  highlight(seqs, extra) {
+    for (const el of this.hl) el.classList.remove('hl');
+    const ui = this.c.ui;
+    const hl = [];
+    for (const seq of seqs) {
+      const i = this.c.layout.pos.get(seq);
+      if (i === undefined) continue;
+      const mark = this.c.painter.markAt(i);
+      const row = this.c.transcript.rowAt(i);
+      if (mark) hl.push(mark);
+      if (row) hl.push(row);
+      if (seqs.length === 1) {
+        hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
+        // Either half of a split call lights up the other half and its bar.
+        const other = this.c.layout.partnerOf(seq);
+        const j = other === undefined ? undefined : this.c.layout.pos.get(other);
+        if (j !== undefined) hl.push(...[this.c.painter.markAt(j), this.c.transcript.rowAt(j)].filter(Boolean));
+        const call = this.c.layout.marks[i]?.call;
+        if (call) hl.push(...ui.bars.querySelectorAll(`.bar[data-call="${call}"]`));
+      }
+    }
+    if (extra) hl.push(extra);
+    for (const el of hl) el.classList.add('hl');
+    this.hl = hl;
+  }
+
+  /** Scrolls the diagram (only) to show event seq's mark, from the layout: no page jump. */
+  scrollMarkIntoView(seq) {
+    const m = this.c.layout.marks[this.c.layout.pos.get(seq)];
+    const vp = this.c.ui.viewport;
+    if (!m) return;
+    vp.scrollTop = m.y - vp.clientHeight / 2;
+    if (m.x < vp.scrollLeft || m.x > vp.scrollLeft + vp.clientWidth) vp.scrollLeft = m.x - vp.clientWidth / 2;
+  }
+
+  /** Hides the details popup. */
+  hideDetails() {
+    const d = this.c.ui.details;
+    d.hidden = true;
+    d.classList.remove('pinned');
+    this.c.ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+  }
+
+  /** Fills and places the details popup beside el. */
+  showDetails(el, seqs) {
+    const d = this.c.ui.details;
+    const events = this.c.record?.events ?? [];
+    const L = this.c.layout;
+    const evs = seqs.map((s) => events[L.pos.get(s)]).filter(Boolean);
+    if (!evs.length) return;
+    d.replaceChildren();
+    const h = (tag, text, cls) => {
+      const n = document.createElement(tag);
+      n.textContent = text;
+      if (cls) n.className = cls;
+      d.append(n);
+      return n;
+    };
+    if (evs.length === 2) {
+      const [s, r] = evs;
+      const arrow = L.arrows.find((a) => a.sendSeq === s.seq && a.recvSeq === r.seq);
+      h('h3', `${s.actor} → ${r.actor}: ${arrow ? arrow.hi - arrow.lo : 0} bytes`);
+      const dl = document.createElement('dl');
+      const rows = [
+        ['write', `#${s.seq} ${eventLabel(s)} at ${formatTime(s.t_ns)}`],
+        ['read', `#${r.seq} ${eventLabel(r)} at ${formatTime(r.t_ns)}`],
+      ];
+      if (arrow) rows.push(['stream bytes', `${arrow.lo} – ${arrow.hi - 1}`]);
+      rows.push(['read after write', formatDuration(r.t_ns - s.t_ns)]);
+      fillDL(dl, rows);
+      d.append(dl);
+      if (arrow) {
+        const bytes = payloadBytes(s);
+        this.payload(h, bytes.subarray(arrow.lo - (s.offset ?? 0), arrow.hi - (s.offset ?? 0)), !!s.data_b64);
+      }
+    } else {
+      const ev = evs[0];
+      const mark = L.marks[L.pos.get(ev.seq)];
+      const title = ev.kind === 'segment' ? `${ev.actor} → ${mark?.to || ev.peer || '?'}: segment ${eventLabel(ev)}` : `${ev.actor}: ${eventLabel(ev)}`;
+      h('h3', `#${ev.seq} ${title}`, isError(ev) || mark?.rst ? 'error' : '');
+      const note = mark?.note;
+      if (note) h('p', note, 'note');
+      const partnerSeq = L.partnerOf(ev.seq);
+      const partner = partnerSeq === undefined ? null : events[L.pos.get(partnerSeq)] ?? null;
+      const dl = document.createElement('dl');
+      fillDL(dl, detailRows(ev, mark, partner));
+      d.append(dl);
+      if (isBegin(ev) || isEnd(ev)) this.splitCall(h, ev, partner);
+      const links = this.arrowsOf(ev.seq);
+      if (links.length) {
+        h('h4', 'Arrows');
+        const lines = links.slice(0, 8).map((a) => (a.sendSeq === ev.seq ? `→ read #${a.recvSeq} by ${a.to}` : `← write #${a.sendSeq} by ${a.from}`) + `, bytes ${a.lo}–${a.hi - 1}`);
+        if (links.length > 8) lines.push(`… ${links.length - 8} more`);
+        h('pre', lines.join('\n'));
+      }
+      if (ev.data || ev.data_b64) this.payload(h, payloadBytes(ev), !!ev.data_b64, ev.truncated);
+    }
+    d.hidden = false;
+    d.classList.toggle('pinned', this.pinned);
+    this.c.ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+    el.setAttribute('aria-describedby', 'details');
+    // Place it: reads layout once, on interaction only.
+    const r = el.getBoundingClientRect();
+    const w = d.offsetWidth;
+    const hgt = d.offsetHeight;
+    let left = r.right + 12;
+    if (left + w > innerWidth - 8) left = Math.max(8, r.left - w - 12);
+    const top = Math.min(Math.max(8, r.top - 8), Math.max(8, innerHeight - hgt - 8));
+    d.style.left = `${left}px`;
+    d.style.top = `${top}px`;
+  }
+
+  /**
+   * Adds both halves of a split call to the details, the way strace shows
+   * them: `read(5, 1024) <unfinished …>` at its entry, `<… read resumed> = 16`
+   * when it returned.
+   */
+  splitCall(h, ev, partner) {
+    const begin = isBegin(ev) ? ev : partner;
+    const end = isEnd(ev) ? ev : partner;
+    h('h4', 'Blocked call: both halves');
+    const lines = [];
+    if (begin) lines.push(`#${begin.seq} ${formatTime(begin.t_ns)}  ${callSignature(begin)}`);
+    if (end) {
+      const result = isError(end) ? `${end.ret} ${end.errno ?? ''}`.trim() : String(end.ret);
+      lines.push(`#${end.seq} ${formatTime(end.t_ns)}  ${callSignature(end)} = ${result}  (blocked ${formatDuration(end.dur_ns ?? 0)})`);
+    } else lines.push('  … still blocked: no end recorded yet');
+    h('pre', lines.join('\n'));
+  }
+
+  /** Adds a payload to the details: as text (unless binary) and as a hex dump. */
+  payload(h, bytes, binary, truncated = false) {
+    if (!bytes.length) return;
+    if (!binary) {
+      let text;
+      try {
+        text = utf8Decoder().decode(bytes.subarray(0, 2048));
+      } catch {
+        text = new TextDecoder().decode(bytes.subarray(0, 2048));
+      }
+      h('h4', `Payload as text${truncated || bytes.length > 2048 ? ' (preview)' : ''}`);
+      h('pre', escapeText(text).replace(/\\n/g, '\\n\n'));
+    }
+    h('h4', `Payload as hex${bytes.length > 256 ? ' (first 256 bytes)' : ''}`);
+    h('pre', hexdump(bytes, 256), 'hex');
+  }
+}

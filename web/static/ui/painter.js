@@ -1,0 +1,633 @@
+/**
+ * painter.js — draws the layout into the SVG, frame-budgeted: events queued by the
+ * feed (or a load) are laid out and appended a slice at a time within a
+ * frame's budget, a backlog in tasks between frames; chunks far from the
+ * viewport get their labels when they come near; open bars grow live.
+ */
+import { G, CHUNK, fitPxPerNs, Layout } from '../core/layout.js';
+import { actorClass, renderLifeline, renderSegment, SVG_NS, markName, renderMarkLabel, renderMark, renderArrowDecor, renderArrow, renderBar, barHeight, renderGutter, renderPending, renderCallout } from '../core/markup.js';
+import { beginLabel, plural, burstKey } from '../core/words.js';
+
+/**
+ * The element draws events SLICE at a time, and stops for the frame after
+ * FRAME_BUDGET_MS of work; a backlog (a saved session, a live one's
+ * history) goes on in tasks of BACKLOG_BUDGET_MS between frames.
+ */
+const SLICE = 32;
+
+const FRAME_BUDGET_MS = 8;
+
+const BACKLOG_BUDGET_MS = 45;
+
+/** A live open bar's "blocked 120 ms" changes at most this often. */
+const OPEN_LABEL_MS = 100;
+
+export class Painter {
+  /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
+  c;
+  pending = [];
+  pendingActors = null; // the server's latest list of actors, in its order
+  pendingFinal = null;
+  quiet = false; // the pending events are history: summarise, don't announce
+  frame = 0;
+  timer = 0;
+  drawn = null;
+  openLines = new Map();
+  following = true;
+  ghostKey = '';
+  calloutKey = '';
+  pendingAt = 0; // pending[pendingAt…] are still to draw
+  task = false; // a continue task is queued
+  channel = null;
+  firstScreen = false; // the first screen of the drawing begun last is still to announce
+  decorated = []; // chunk k → true once its items have their texts and hit areas
+  chunkItems = { arrows: [], gutter: [] }; // chunk k → indices of its arrows, Δt labels
+  openBars = new Map(); // bar → its rect, while the call is open
+  barFrame = 0;
+  barLabelAt = 0; // when the open bars' labels were last written
+  clock = { t: 0, at: 0 }; // the newest event's t_ns, and performance.now() when it was drawn
+  near = null; // [first, last] chunk whose labels show
+  scrollTop = 0;
+  viewHeight = 800;
+  canvas = { w: -1, h: -1, shown: -1 }; // the SVG's size (w, h) and the height shown
+  widthShown = 0; // the diagram width the code pane leaves room for
+
+  constructor(c) {
+    this.c = c;
+  }
+
+  /** Listens to the follow button and the viewport's scrolling and size. */
+  wire() {
+    const ui = this.c.ui;
+    ui.follow.addEventListener('click', () => {
+      this.following = true;
+      ui.viewport.scrollTop = this.c.layout.height;
+      this.c.updateInfo();
+    });
+    ui.viewport.addEventListener('scroll', () => {
+      const vp = ui.viewport;
+      this.scrollTop = vp.scrollTop;
+      this.viewHeight = vp.clientHeight;
+      this.following = vp.scrollTop + vp.clientHeight >= vp.scrollHeight - 40;
+      this.showNearLabels();
+      vp.classList.toggle('scrolled', vp.scrollTop > G.nameTop + G.nameHeight);
+      if (!this.c.inspector.pinned) this.c.inspector.hideDetails();
+      this.c.updateInfo();
+    }, { passive: true });
+    new ResizeObserver(([entry]) => {
+      this.viewHeight = entry.contentRect.height;
+      this.showNearLabels();
+    }).observe(ui.viewport);
+  }
+
+  /** Queues events for the next frame. counted says next already counts them. */
+  enqueue(events, quiet = false, counted = false) {
+    if (!events.length) return;
+    if (this.pendingAt >= this.pending.length) this.quiet = quiet;
+    for (const ev of events) this.pending.push(ev);
+    if (!counted) this.c.feed.next = Math.max(this.c.feed.next, events[events.length - 1].seq + 1);
+    this.schedule();
+  }
+
+  /** Flushes on the next animation frame, or soon if frames are not coming (hidden tab). */
+  schedule() {
+    if (this.frame) return;
+    const run = () => this.flush();
+    this.frame = requestAnimationFrame(run);
+    this.timer = setTimeout(run, 250);
+  }
+
+  /**
+   * Goes on drawing a backlog in a task of its own, right after this one:
+   * the browser renders frames in between, so a big session fills in
+   * while the page stays responsive.
+   */
+  continue() {
+    if (this.task) return;
+    this.task = true;
+    if (!this.channel) {
+      this.channel = new MessageChannel();
+      this.channel.port1.onmessage = () => {
+        this.task = false;
+        if (this.pendingAt < this.pending.length || this.pendingFinal) this.flush();
+      };
+    }
+    this.channel.port2.postMessage(0);
+  }
+
+  /**
+   * Whether the drawing would finish with the state final now: only once
+   * every event queued is drawn.
+   */
+  finishWhenDrawn(state, error) {
+    if (this.pendingAt >= this.pending.length) this.c.finish(state, error);
+    else this.pendingFinal = { state, error }; // the drawing under way finishes it
+  }
+
+  /**
+   * Adds pending events to the record, the layout, the drawing and the
+   * transcript: as many as FRAME_BUDGET_MS of work allows, the rest in
+   * the next task or frame. The state changes to done or failed only once
+   * every event is drawn.
+   */
+  flush() {
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.timer);
+    this.frame = 0;
+    this.timer = 0;
+    const rec = this.c.record;
+    if (!rec) return;
+    const t0 = performance.now();
+    const reordered = this.takeActors(rec);
+    const queue = this.pending;
+    const from = this.pendingAt;
+    // The first screen of a drawing first, within a frame's budget; then
+    // a backlog in bigger tasks between frames.
+    const budget = !this.firstScreen && queue.length - from > 4 * CHUNK ? BACKLOG_BUDGET_MS : FRAME_BUDGET_MS;
+    const screen = this.scrollTop + this.viewHeight;
+    const firstMark = this.c.layout.marks.length;
+    const at = this.drawSlices(rec, from, reordered, () => performance.now() - t0 >= budget || (this.firstScreen && this.c.layout.height >= screen));
+    if (at > from) this.clock = { t: queue[at - 1].t_ns ?? 0, at: performance.now() };
+    const drained = at >= queue.length;
+    if (drained) {
+      this.pending = [];
+      this.pendingAt = 0;
+    } else this.pendingAt = at;
+    const events = at > from ? queue.slice(from, at) : [];
+    rec.event_count = rec.events.length;
+    if (this.c.stepper.afterEvents(events, drained)) this.render();
+    this.c.code.syncCode();
+    this.announce(rec, events, drained, firstMark);
+    let shown = false;
+    if (this.firstScreen && (drained || this.c.layout.height >= screen)) {
+      // What the viewer sees is drawn; the rest fills in below, after the
+      // browser has painted it.
+      this.firstScreen = false;
+      shown = true;
+      performance.mark?.('seq-diagram:first-screen');
+      this.c.emit('seq-diagram:first-screen', { id: rec.id ?? '', count: rec.events.length, total: rec.events.length + queue.length - at });
+    }
+    if (drained) this.c.transcript.fillWhenDrained();
+    const final = drained ? this.pendingFinal : null;
+    if (final) {
+      this.pendingFinal = null;
+      this.c.finish(final.state, final.error);
+    }
+    this.c.updateInfo();
+    if (events.length) this.c.emit('seq-diagram:progress', { id: rec.id, count: rec.events.length, state: rec.state });
+    if (!drained && shown) {
+      const gen = this.c.gen;
+      requestAnimationFrame(() => setTimeout(() => { if (gen === this.c.gen) this.continue(); }, 0));
+      this.timer = setTimeout(() => this.flush(), 250); // frames may not come (a hidden tab)
+    } else if (!drained) this.continue();
+    // Follow the newest event, unless this was a finished session drawn at once
+    // (read it from the top) or the viewer scrolled away.
+    if (this.quiet && rec.state !== 'running') return;
+    if (!events.length && !final) return;
+    if (this.following) this.c.ui.viewport.scrollTop = this.c.layout.height + this.extra();
+    this.c.transcript.follow(rec);
+  }
+
+  /** Takes the server's order of lifelines, which wins over the order events showed them in; reports whether it changed. */
+  takeActors(rec) {
+    if (!this.pendingActors) return false;
+    const order = [...new Set([...this.pendingActors, ...rec.actors])];
+    const reordered = rec.actors.some((a, i) => order[i] !== a);
+    rec.actors = order;
+    for (const name of order) this.c.layout.actor(name);
+    this.pendingActors = null;
+    return reordered;
+  }
+
+  /**
+   * Adds the pending events from index from to the record, the layout,
+   * the drawing and the transcript, in slices of SLICE events, until
+   * spent() says the budget is; returns the index of the first event left.
+   */
+  drawSlices(rec, from, reordered, spent) {
+    const queue = this.pending;
+    let L = this.c.layout;
+    let at = from;
+    if (reordered || L.needsRelayout || L.scale !== this.c.el.scale) {
+      this.redraw();
+      L = this.c.layout;
+    }
+    while (at < queue.length) {
+      const end = Math.min(queue.length, at + SLICE);
+      for (; at < end; at++) {
+        const ev = queue[at];
+        rec.events.push(ev);
+        if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
+        L.add(ev);
+      }
+      if (L.needsRelayout || L.scale !== this.c.el.scale) {
+        this.redraw();
+        L = this.c.layout;
+      } else this.render();
+      this.c.transcript.appendTranscript();
+      if (spent()) break;
+    }
+    if (at === from) this.render(); // nothing new: the ghost or the actors may have changed
+    return at;
+  }
+
+  /** Tells screen readers about the events just drawn: each call, or a summary of a history. */
+  announce(rec, events, drained, firstMark) {
+    if (events.length && !this.quiet) {
+      const marks = this.c.layout.marks;
+      for (let i = Math.min(firstMark, marks.length); i < marks.length; i++) {
+        if (marks[i].kind !== 'segment') this.c.announcer.say(marks[i].sentence, burstKey(marks[i]));
+      }
+    } else if (drained && this.quiet && rec.events.length && (events.length || this.pendingFinal)) {
+      this.c.announcer.say(`Showing ${plural(rec.events.length, 'event')} of ${rec.scenario || 'the'} session`);
+    }
+  }
+
+  /** Starts drawing a session afresh: nothing queued, its first screen still to show. */
+  begin() {
+    this.pending = [];
+    this.pendingAt = 0;
+    this.pendingActors = null;
+    this.pendingFinal = null;
+    this.firstScreen = true;
+  }
+
+  /** Empties the drawing's layers. */
+  clearLayers() {
+    const ui = this.c.ui;
+    for (const g of [ui.gutter, ui.lifelines, ui.bars, ui.msgs, ui.events, ui.heads, ui.noteLayer, ui.pendingLayer]) g.replaceChildren();
+    this.ghostKey = '';
+    this.calloutKey = '';
+  }
+
+  /** Forgets the drawing (after clearLayers and a new layout) and scrolls back to the top, following. */
+  clear() {
+    this.near = null;
+    this.resetDrawing();
+    this.scrollTop = 0;
+    this.c.ui.viewport.scrollTop = 0;
+    this.following = true;
+  }
+
+  /** Forgets what has been drawn, so that render draws the layout from the start. */
+  resetDrawing() {
+    this.drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, closed: 0, gutter: 0, paired: 0 };
+    this.openLines.clear();
+    this.openBars.clear();
+    cancelAnimationFrame(this.barFrame);
+    this.barFrame = 0;
+    this.barLabelAt = 0;
+    this.decorated = [];
+    this.chunkItems = { arrows: [], gutter: [] };
+  }
+
+  /**
+   * Gives chunk k's marks, arrows and Δt labels their texts and hit areas,
+   * once: a chunk gets them when it first comes near the viewport.
+   */
+  decorate(k) {
+    if (this.decorated[k]) return;
+    this.decorated[k] = true;
+    const L = this.c.layout;
+    const ui = this.c.ui;
+    const d = this.drawn;
+    const marks = ui.events.children[k];
+    if (marks) {
+      const end = Math.min(d.marks, (k + 1) * CHUNK);
+      for (let i = k * CHUNK; i < end; i++) {
+        const el = marks.children[i - k * CHUNK];
+        if (!el) break;
+        el.setAttribute('aria-label', markName(L.marks[i]));
+        el.insertAdjacentHTML('beforeend', renderMarkLabel(L.marks[i]));
+      }
+    }
+    const msgs = ui.msgs.children[k];
+    const arrows = this.chunkItems.arrows[k];
+    if (msgs && arrows) {
+      for (let j = 0; j < arrows.length; j++) {
+        const el = msgs.children[j];
+        if (!el) break;
+        const [hit, label] = renderArrowDecor(L.arrows[arrows[j]]);
+        el.insertAdjacentHTML('afterbegin', hit);
+        el.insertAdjacentHTML('beforeend', label);
+      }
+    }
+    const gutter = ui.gutter.children[k];
+    const dts = this.chunkItems.gutter[k];
+    if (gutter && dts) gutter.insertAdjacentHTML('beforeend', dts.map((i) => renderGutter(L.gutter[i])).join(''));
+  }
+
+  /** Decorates every chunk drawn (for exports, which show every label). */
+  decorateAll() {
+    const n = Math.max(this.c.ui.events.children.length, this.c.ui.msgs.children.length, this.c.ui.gutter.children.length);
+    for (let k = 0; k < n; k++) this.decorate(k);
+  }
+
+  /** Lays every event out afresh (the scale changed) and draws it. */
+  redraw() {
+    const rec = this.c.record;
+    const ui = this.c.ui;
+    this.clearLayers();
+    this.near = null;
+    this.resetDrawing();
+    this.c.layout = new Layout({ scale: this.c.el.scale, pxPerNs: fitPxPerNs(rec?.events ?? []), actors: rec?.actors ?? [] });
+    for (const ev of rec?.events ?? []) this.c.layout.add(ev);
+    this.render();
+    const keep = this.c.inspector.hl;
+    this.c.inspector.hl = [];
+    this.c.inspector.highlight(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite));
+  }
+
+  /** Appends what the layout holds that is not drawn yet; writes only, no layout reads. */
+  render() {
+    const L = this.c.layout;
+    const d = this.drawn;
+    const ui = this.c.ui;
+    // Appends the new items of a chunked layer, a run of one chunk at a
+    // time. Chunks far from the viewport get their items bare (no texts, no
+    // hit areas): decorate adds those when the chunk comes near.
+    const append = (layer, items, key, render) => {
+      let i = d[key];
+      const index = this.chunkItems[key];
+      while (i < items.length) {
+        const k = items[i].chunk;
+        const full = this.decorated[k] === true;
+        let s = '';
+        const start = i;
+        while (i < items.length && items[i].chunk === k) s += render(items[i++], full);
+        if (index) {
+          const list = (index[k] ??= []);
+          for (let j = start; j < i; j++) list.push(j);
+        }
+        if (s) this.chunk(layer, k).insertAdjacentHTML('beforeend', s);
+        else this.chunk(layer, k);
+      }
+      d[key] = items.length;
+    };
+    if (!d.actors && L.actors.length) requestAnimationFrame(() => this.centerLifelines());
+    for (; d.actors < L.actors.length; d.actors++) {
+      const a = L.actors[d.actors];
+      ui.lifelines.insertAdjacentHTML('beforeend', renderLifeline(a, L.spacing));
+      const head = document.createElement('span');
+      head.className = `actor-head ${actorClass(a.name)}`;
+      head.textContent = a.name;
+      head.style.left = `${a.x}px`;
+      ui.heads.append(head);
+    }
+    const bottom = L.bottom + this.extra();
+    for (const [seg, line] of this.openLines) {
+      line.setAttribute('y2', seg.y2 ?? bottom);
+      if (seg.y2 != null) this.openLines.delete(seg);
+    }
+    for (; d.segments < L.segments.length; d.segments++) {
+      const seg = L.segments[d.segments];
+      const group = ui.lifelines.children[seg.index];
+      group.insertAdjacentHTML('beforeend', renderSegment(seg, bottom));
+      if (seg.y2 == null) this.openLines.set(seg, group.lastElementChild);
+    }
+    const marksBefore = d.marks;
+    append(ui.gutter, L.gutter, 'gutter', (g, full) => (full ? renderGutter(g) : ''));
+    append(ui.msgs, L.arrows, 'arrows', renderArrow);
+    append(ui.events, L.marks, 'marks', renderMark);
+    this.renderBars(bottom);
+    for (; d.paired < L.paired.length; d.paired++) {
+      const i = L.pos.get(L.paired[d.paired]);
+      if (i < marksBefore) this.markAt(i).setAttribute('data-paired', '');
+    }
+    this.sizeSVG();
+    this.showNearLabels(true);
+    this.drawPending();
+    this.drawCallout();
+  }
+
+  /**
+   * Appends the new bars and closes the open ones whose end came: the bar
+   * then spans begin to end, and the begin's label says how long it was
+   * blocked. Open bars are kept to grow in the painter's frames.
+   */
+  renderBars(bottom) {
+    const L = this.c.layout;
+    const d = this.drawn;
+    const ui = this.c.ui;
+    if (d.bars < L.bars.length) {
+      const start = ui.bars.children.length;
+      ui.bars.insertAdjacentHTML('beforeend', L.bars.slice(d.bars).map((b) => renderBar(b, bottom)).join(''));
+      for (let i = d.bars; i < L.bars.length; i++) {
+        if (L.bars[i].open) this.openBars.set(L.bars[i], ui.bars.children[start + i - d.bars]);
+      }
+      d.bars = L.bars.length;
+    }
+    for (; d.closed < L.closed.length; d.closed++) {
+      const bar = L.closed[d.closed];
+      const rect = this.openBars.get(bar);
+      this.openBars.delete(bar);
+      if (rect) {
+        rect.setAttribute('height', barHeight(bar, bottom));
+        rect.removeAttribute('data-open');
+        rect.setAttribute('data-end-seq', bar.endSeq);
+        rect.classList.remove('open');
+      }
+      this.relabel(bar.seq);
+    }
+    if (this.openBars.size) this.growOpenBars();
+  }
+
+  /** Writes the label the layout holds for event seq's mark into its drawn text, if drawn. */
+  relabel(seq) {
+    const i = this.c.layout.pos.get(seq);
+    const text = this.markAt(i)?.querySelector('.label');
+    const label = this.c.layout.marks[i]?.label;
+    if (text && label != null && text.textContent !== label) text.textContent = label;
+  }
+
+  /**
+   * The session's time now, in ns, estimated from the newest event drawn
+   * and the time since; for a live session also from its start on the
+   * wall clock (a viewer who joins while a call blocks sees how long it
+   * has blocked), when that is later and not absurdly so.
+   */
+  sessionNow() {
+    let now = this.clock.t + (performance.now() - this.clock.at) * 1e6;
+    const rec = this.c.record;
+    const started = this.c.live && rec?.state === 'running' ? Date.parse(String(rec.started_at ?? '').replace(/(\.\d{3})\d+/, '$1')) : NaN;
+    if (Number.isFinite(started)) {
+      const wall = (Date.now() - started) * 1e6;
+      if (wall > now && wall - now < 60e9) now = wall;
+    }
+    return now;
+  }
+
+  /**
+   * Grows the open bars to where the newest row is (and, in the
+   * proportional scale, to where time has got to), and writes "read…
+   * blocked 120 ms" into their begins' labels: one rect and one text per
+   * open call, in animation frames, while the session runs.
+   */
+  growOpenBars() {
+    if (this.barFrame || !this.openBars.size) return;
+    this.barFrame = requestAnimationFrame(() => {
+      this.barFrame = 0;
+      const rec = this.c.record;
+      if (!this.openBars.size || !rec) return;
+      const L = this.c.layout;
+      const running = rec.state === 'running';
+      const now = running ? this.sessionNow() : L.rows[L.rows.length - 1]?.t ?? 0;
+      const bottom = L.openBottom(now);
+      const relabel = performance.now() - this.barLabelAt >= OPEN_LABEL_MS;
+      if (relabel) this.barLabelAt = performance.now();
+      for (const [bar, rect] of this.openBars) {
+        const h = String(Math.round(barHeight(bar, bottom) * 10) / 10);
+        if (rect.getAttribute('height') !== h) rect.setAttribute('height', h);
+        if (!relabel) continue;
+        const mark = L.marks[L.pos.get(bar.seq)];
+        const ev = rec.events[L.pos.get(bar.seq)];
+        if (!mark || !ev) continue;
+        mark.label = running ? beginLabel(ev, Math.max(0, now - bar.t)) : `${beginLabel(ev, Math.max(0, now - bar.t))}, no end recorded`;
+        this.relabel(bar.seq);
+      }
+      if (running) this.growOpenBars();
+    });
+  }
+
+  /**
+   * On a viewport narrower than the diagram (a phone), scrolls it across
+   * to show the lifelines and what passes between them rather than the
+   * gutter and the outer labels. Once a drawing: one layout read.
+   */
+  centerLifelines() {
+    const vp = this.c.ui.viewport;
+    const actors = this.c.layout.actors;
+    if (!actors.length || vp.scrollLeft > 0) return;
+    const width = vp.clientWidth;
+    const first = actors[0].x;
+    const last = actors[actors.length - 1].x;
+    // Unscrolled, the lifelines show (and the Δt gutter with them): leave it.
+    if (!width || last + G.r + 20 <= width) return;
+    // The lifelines in the middle when they fit, else from the first one on.
+    const left = last - first + 2 * G.r + 40 <= width ? (first + last) / 2 - width / 2 : first - 40;
+    vp.scrollLeft = Math.max(0, left);
+  }
+
+  /** The chunk group k of a layer, made (with any before it) if new. */
+  chunk(layer, k) {
+    while (layer.children.length <= k) {
+      const g = document.createElementNS(SVG_NS, 'g');
+      g.setAttribute('class', 'chunk');
+      layer.append(g);
+    }
+    return layer.children[k];
+  }
+
+  /** The mark of the event at index i. */
+  markAt(i) {
+    return this.c.ui.events.children[Math.floor(i / CHUNK)]?.children[i % CHUNK] ?? null;
+  }
+
+  /**
+   * Shows the labels of the chunks in and next to the viewport, hides the
+   * others'. near is null when the layers were emptied. Uses the scroll position the scroll handler last read, or the
+   * bottom while following: no layout reads.
+   */
+  showNearLabels(force = false) {
+    const L = this.c.layout;
+    const rows = L.rows;
+    if (!rows.length) return;
+    const top = this.following && this.c.record?.state === 'running' ? Math.max(0, L.height - this.viewHeight) : this.scrollTop;
+    const rowAt = (y) => {
+      let lo = 0;
+      let hi = rows.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rows[mid].y < y) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const first = Math.max(0, Math.floor(rowAt(top) / CHUNK) - 1);
+    const last = Math.floor(rowAt(top + this.viewHeight) / CHUNK) + 1;
+    // force: chunks may have been added in the range since it was shown.
+    if (!force && this.near && this.near[0] === first && this.near[1] === last) return;
+    const ui = this.c.ui;
+    const chunks = Math.max(ui.events.children.length, ui.msgs.children.length, ui.gutter.children.length);
+    for (let k = first; k <= last && k < chunks; k++) this.decorate(k);
+    // Only the chunks that leave or enter the range change class: toggling
+    // a chunk off and on again would restyle (and relayout) all its labels.
+    const [was0, was1] = this.near ?? [0, -1];
+    for (const layer of [ui.events, ui.msgs, ui.gutter]) {
+      const groups = layer.children;
+      for (let k = was0; k <= was1 && k < groups.length; k++) if (k < first || k > last) groups[k].classList.remove('near');
+      for (let k = first; k <= last && k < groups.length; k++) if (!groups[k].classList.contains('near')) groups[k].classList.add('near');
+    }
+    this.near = [first, last];
+  }
+
+  /**
+   * Sizes the drawing (and the sticky names) to the layout. Any change to
+   * the SVG root's size or attributes makes Chromium lay out every text in
+   * it again (SVG text counts as sized relative to the viewport), so the
+   * SVG canvas grows in powers of two and only its clipping box, a div,
+   * follows the layout's height row by row; attributes are written only
+   * when they change.
+   */
+  sizeSVG() {
+    const { width, height } = this.c.layout;
+    const w = this.c.layout.actors.length ? width : 0;
+    const h = this.c.layout.actors.length ? height + this.extra() : 0;
+    const ui = this.c.ui;
+    let canvasH = this.canvas.h;
+    if (h > canvasH || h < canvasH / 4 || !h) canvasH = h ? Math.max(2048, 2 ** Math.ceil(Math.log2(h))) : 0;
+    if (w !== this.canvas.w || canvasH !== this.canvas.h) {
+      this.canvas.w = w;
+      this.canvas.h = canvasH;
+      for (const el of [ui.svg, ui.bg]) {
+        el.setAttribute('width', w);
+        el.setAttribute('height', canvasH);
+      }
+      ui.heads.style.width = `${w}px`;
+      ui.canvas.style.width = `${w}px`;
+    }
+    if (h !== this.canvas.shown) {
+      this.canvas.shown = h;
+      ui.canvas.style.height = `${h}px`;
+    }
+    if (w && w !== this.widthShown) {
+      this.widthShown = w;
+      this.c.ui.split.style.setProperty('--seq-diagram-width', `${w}px`);
+    }
+  }
+
+  /** Room below the last row for the pending call's ghost. */
+  extra() {
+    return this.c.stepper.stepPending ? G.row : 0;
+  }
+
+  /** Draws the pending call as a ghost mark on its lifeline, a row below the last. */
+  drawPending() {
+    const p = this.c.stepper.stepPending;
+    const L = this.c.layout;
+    const layer = this.c.ui.pendingLayer;
+    const actor = p ? L.actors.find((a) => a.name === p.actor) : null;
+    if (!actor) {
+      if (this.ghostKey) layer.replaceChildren();
+      this.ghostKey = '';
+      return;
+    }
+    const last = L.rows[L.rows.length - 1];
+    const y = last ? last.y + G.row : G.top + G.row / 2;
+    const key = `${actor.x} ${y} ${p.kind} ${p.fd} ${p.src} ${p.line} ${Boolean(p.question)}`;
+    if (key === this.ghostKey) return;
+    this.ghostKey = key;
+    layer.innerHTML = renderPending(p, { x: actor.x, y, side: actor.side });
+  }
+
+  /** Draws the note of the event picked under its mark, or none. */
+  drawCallout() {
+    const L = this.c.layout;
+    const seq = this.c.inspector.selectedSeq;
+    const m = seq == null ? null : L.marks[L.pos.get(seq)];
+    const key = m?.note ? `${m.seq} ${m.x} ${m.y} ${L.width}` : '';
+    if (key === this.calloutKey) return;
+    this.calloutKey = key;
+    this.c.ui.noteLayer.innerHTML = key ? renderCallout(m, L.width) : '';
+  }
+}

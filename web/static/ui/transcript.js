@@ -1,0 +1,201 @@
+/**
+ * transcript.js — the transcript table: one row per event in row groups of
+ * CHUNK, bare rows filled when they come into view, following the newest.
+ */
+import { CHUNK } from '../core/layout.js';
+import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
+
+/** A live session's transcript follows its newest row at most this often. */
+const TRANSCRIPT_FOLLOW_MS = 100;
+
+export class Transcript {
+  /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
+  c;
+  rowsDrawn = 0;
+  followingTranscript = true;
+  transcriptMoved = 0;
+  transcriptShown = true; // the transcript's box intersects the document's viewport
+  rowsFilled = []; // row group k → true once its rows have their cells
+  bareRows = false; // some row group still has bare rows
+  idleFill = 0;
+
+  constructor(c) {
+    this.c = c;
+  }
+
+  /** Listens to the transcript's scrolling, visibility, pointer and keys. */
+  wire() {
+    const ui = this.c.ui;
+    new IntersectionObserver((entries) => {
+      const shown = entries[entries.length - 1].isIntersecting;
+      if (shown && !this.transcriptShown && this.followingTranscript && this.c.record?.state === 'running') ui.transcriptScroll.scrollTop = 1e9;
+      this.transcriptShown = shown;
+    }).observe(ui.transcriptScroll);
+    ui.transcriptScroll.addEventListener('scroll', () => {
+      const sc = ui.transcriptScroll;
+      this.followingTranscript = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40;
+    }, { passive: true });
+    ui.table.addEventListener('pointerover', (e) => {
+      const tr = e.target.closest('tr[data-seq]');
+      if (tr && !this.c.inspector.pinned) this.c.inspector.highlight([Number(tr.dataset.seq)]);
+    });
+    ui.table.addEventListener('click', (e) => {
+      const tr = e.target.closest('tr[data-seq]');
+      if (tr) this.c.inspector.activateRow(tr);
+    });
+    ui.table.addEventListener('keydown', (e) => this.onRowKey(e));
+    ui.transcriptScroll.addEventListener('keydown', (e) => {
+      if (e.target !== ui.transcriptScroll || e.key !== 'Enter') return;
+      e.preventDefault();
+      const hl = this.c.inspector.hl.find((el) => el.localName === 'tr');
+      (hl ?? this.firstVisibleRow())?.focus();
+    });
+  }
+
+  /**
+   * Rows take focus from the keyboard: Enter in the transcript moves into
+   * them, ↑ ↓ move between them, Enter or Space picks one, Escape leaves.
+   */
+  onRowKey(e) {
+    const tr = e.target.closest?.('tr[data-seq]');
+    if (!tr) return;
+    const i = this.c.layout.pos.get(Number(tr.dataset.seq));
+    let to = null;
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.c.inspector.activateRow(tr);
+      return;
+    } else if (e.key === 'ArrowDown') to = this.rowAt(i + 1);
+    else if (e.key === 'ArrowUp') to = this.rowAt(i - 1);
+    else if (e.key === 'Escape') to = this.c.ui.transcriptScroll;
+    else return;
+    e.preventDefault();
+    to?.focus();
+  }
+
+  /** The transcript row of the event at index i, its cells filled. */
+  rowAt(i) {
+    const k = Math.floor(i / CHUNK);
+    if (!this.rowsFilled[k]) this.fillRows(k);
+    return this.c.ui.table.tBodies[k]?.rows[i % CHUNK] ?? null;
+  }
+
+  /**
+   * Appends the new events' transcript rows, CHUNK rows a row group. A
+   * backlog's row groups after the first get their rows bare (the row,
+   * no cells): fillRows gives them their cells when the group comes into
+   * view (content-visibility tells), when a row is picked, and in idle
+   * time once the drawing is done.
+   */
+  appendTranscript() {
+    const events = this.c.record?.events ?? [];
+    const table = this.c.ui.table;
+    let i = this.rowsDrawn;
+    const bare = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
+    while (i < events.length) {
+      const k = Math.floor(i / CHUNK);
+      let body = table.tBodies[k];
+      if (!body) {
+        body = table.createTBody();
+        body.setAttribute('role', 'rowgroup');
+        body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped) this.fillRows(k); });
+        if (k === 0 || !bare) this.rowsFilled[k] = true;
+        else this.bareRows = true;
+      }
+      const full = this.rowsFilled[k] === true;
+      let s = '';
+      for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
+        const m = this.c.layout.marks[i];
+        s += full ? renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m) : renderTranscriptRow(events[i], 0, '', null, false);
+      }
+      body.insertAdjacentHTML('beforeend', s);
+    }
+    this.rowsDrawn = events.length;
+  }
+
+  /** Removes every row; the transcript follows the newest again. */
+  clear() {
+    for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
+    this.rowsDrawn = 0;
+    this.rowsFilled = [];
+    this.bareRows = false;
+    this.followingTranscript = true;
+  }
+
+  /** Once every event queued is drawn: fills the bare row groups left, in idle time. */
+  fillWhenDrained() {
+    if (!this.bareRows) return;
+    this.bareRows = false;
+    this.fillRowsWhenIdle();
+  }
+
+  /**
+   * Follows the newest row while the transcript is on screen: scrolled to
+   * its end it lays out and paints every new row, which is wasted off
+   * screen; it jumps to the end when it comes into view. Live, it moves at
+   * most every TRANSCRIPT_FOLLOW_MS: each move costs a layout and paint of
+   * the rows in view.
+   */
+  follow(rec) {
+    const now = performance.now();
+    if (this.followingTranscript && this.transcriptShown && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
+      this.transcriptMoved = now;
+      this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+    }
+  }
+
+  /** Gives the bare rows of row group k their cells. */
+  fillRows(k) {
+    if (this.rowsFilled[k]) return;
+    const body = this.c.ui.table.tBodies[k];
+    if (!body) return;
+    this.rowsFilled[k] = true;
+    const events = this.c.record?.events ?? [];
+    const rows = body.rows;
+    for (let j = 0; j < rows.length; j++) {
+      const i = k * CHUNK + j;
+      const ev = events[i];
+      if (!ev || rows[j].firstChild) continue;
+      const m = this.c.layout.marks[i];
+      rows[j].innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m);
+    }
+  }
+
+  /** Fills the bare row groups left, a few at a time in idle periods. */
+  fillRowsWhenIdle() {
+    if (this.idleFill) return;
+    // Works on whatever is drawn when it runs (a later drawing's rows too).
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
+    const step = (deadline) => {
+      this.idleFill = 0;
+      const n = this.c.ui.table.tBodies.length;
+      let k = 0;
+      while (k < n && this.rowsFilled[k]) k++;
+      for (; k < n && deadline.timeRemaining() > 3; k++) this.fillRows(k);
+      while (k < n && this.rowsFilled[k]) k++;
+      if (k < n) this.idleFill = idle(step, { timeout: 500 });
+    };
+    this.idleFill = idle(step, { timeout: 500 });
+  }
+
+  /** The first transcript row in view (reads layout: on a key press only). */
+  firstVisibleRow() {
+    const sc = this.c.ui.transcriptScroll;
+    const top = sc.getBoundingClientRect().top;
+    for (const body of this.c.ui.table.tBodies) {
+      const r = body.getBoundingClientRect();
+      if (r.bottom < top) continue;
+      for (const row of body.rows) if (row.getBoundingClientRect().bottom > top + 30) return row;
+    }
+    return this.rowAt(0);
+  }
+
+  /** Scrolls the transcript (only) to show event seq's row. */
+  scrollRowIntoView(seq) {
+    const row = this.rowAt(this.c.layout.pos.get(seq));
+    const sc = this.c.ui.transcriptScroll;
+    if (!row || !this.c.ui.transcriptBox.open) return;
+    const top = row.offsetTop - sc.clientHeight / 2;
+    if (row.offsetTop < sc.scrollTop + 30 || row.offsetTop + row.offsetHeight > sc.scrollTop + sc.clientHeight) sc.scrollTop = top;
+  }
+}
