@@ -24,20 +24,23 @@ func startTestLab(t *testing.T, cfg LabConfig) (*Lab, <-chan *trace.Session) {
 	if err != nil {
 		t.Fatalf("ListenLab: %v", err)
 	}
+	serveForTest(t, lab.front)
+	return lab, sessions
+}
+
+// serveForTest serves f (a lab port's or a proxy's) until the test ends,
+// then closes it and waits for its sessions.
+func serveForTest(t *testing.T, f *front) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- lab.Serve(ctx) }()
+	f.Start(ctx, func(err error) { t.Errorf("Serve: %v", err) })
 	t.Cleanup(func() {
 		cancel()
-		if err := lab.Close(); err != nil {
+		if err := f.Close(); err != nil { // waits for Serve
 			t.Errorf("Close: %v", err)
 		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		lab.Wait()
+		f.Wait()
 	})
-	return lab, sessions
 }
 
 // dialTest connects a plain, untraced client with a deadline.

@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,19 +24,7 @@ func startTestProxy(t *testing.T, target netip.AddrPort) (*Proxy, <-chan *trace.
 	if err != nil {
 		t.Fatalf("ListenProxy: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := p.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		p.Wait()
-	})
+	serveForTest(t, p.front)
 	return p, sessions
 }
 

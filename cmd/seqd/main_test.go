@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -21,39 +18,17 @@ import (
 // run's error.
 func startServe(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	errc := make(chan error, 1)
-	go func() {
-		err := run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "error"}, args...), pw, io.Discard)
-		pw.Close()
-		errc <- err
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		cancel()
-		t.Fatalf("serve printed no address: %v (%v)", err, <-errc)
+	lines, stop := startCommand(t, append([]string{"serve", "-addr", "127.0.0.1:0", "-log-level", "error"}, args...)...)
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve printed nothing in 30 s (stopped: %v)", stop())
 	}
-	go io.Copy(io.Discard, pr)
 	url := regexp.MustCompile(`http://[^ ]+/`).FindString(line)
 	if url == "" {
 		t.Fatalf("serve printed %q; want the URL to open", line)
 	}
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(30 * time.Second):
-			return errors.New("serve did not stop within 30 s")
-		}
-	}
-	t.Cleanup(func() { _ = stop() })
 	return strings.TrimSuffix(url, "/"), stop
 }
 
