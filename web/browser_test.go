@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -170,17 +169,7 @@ func TestBrowserDrawsSessions(t *testing.T) {
 	ids := map[string]string{}
 	for _, name := range []string{"serviceclient", "stream", "concurrent", "refused"} {
 		t.Run("pressing "+name+" draws the whole session live", func(t *testing.T) {
-			before, _ := chromedp.Run(tab, chromedp.Evaluate[string](`location.pathname`))
-			if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`button[data-scenario="`+name+`"]`))); err != nil {
-				t.Fatal(err)
-			}
-			path, err := chromedp.Run(tab, chromedp.Poll[string](
-				fmt.Sprintf(`location.pathname.startsWith('/s/') && location.pathname !== %q ? location.pathname : null`, before),
-				chromedp.WithPollingTimeout(10*time.Second)))
-			if err != nil {
-				t.Fatalf("the address never became /s/{id}: %v", err)
-			}
-			id := strings.TrimPrefix(path, "/s/")
+			id := pressScenario(t, tab, name)
 			d := waitDrawn(t, tab, id)
 			rec := getRecord(t, ts.URL, id)
 			if rec.Scenario != name {

@@ -196,16 +196,7 @@ func checkCausalGeometry(t *testing.T, g geometry, rec trace.Record) {
 // SEQD_REQUIRE_SEGMENTS set it must.
 func segmentsAvailable(t *testing.T, base string) bool {
 	t.Helper()
-	_, b := do(t, "GET", base+"/api/capabilities", "", "")
-	var caps struct {
-		Segments struct {
-			Available bool   `json:"available"`
-			Reason    string `json:"reason"`
-		} `json:"segments"`
-	}
-	if err := json.Unmarshal(b, &caps); err != nil {
-		t.Fatalf("capabilities %s: %v", b, err)
-	}
+	caps := getCapabilities(t, base)
 	if !caps.Segments.Available {
 		if os.Getenv("SEQD_REQUIRE_SEGMENTS") != "" {
 			t.Fatalf("segments unavailable: %s", caps.Segments.Reason)

@@ -71,16 +71,7 @@ func pressScenario(t *testing.T, tab context.Context, name string) string {
 
 func TestSegmentsBrowser(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
-	_, b := do(t, "GET", ts.URL+"/api/capabilities", "", "")
-	var caps struct {
-		Segments struct {
-			Available bool   `json:"available"`
-			Reason    string `json:"reason"`
-		} `json:"segments"`
-	}
-	if err := json.Unmarshal(b, &caps); err != nil {
-		t.Fatalf("capabilities %s: %v", b, err)
-	}
+	caps := getCapabilities(t, ts.URL)
 	tab := newTab(t)
 	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`button[data-scenario="serviceclient"]`))); err != nil {
 		t.Fatal(err)
@@ -174,4 +165,22 @@ func TestSegmentsBrowser(t *testing.T) {
 			t.Errorf("%d segments visible with the layer on again; want %d", v.Visible, segs)
 		}
 	})
+}
+
+// capabilities is GET /api/capabilities.
+type capabilities struct {
+	Segments struct {
+		Available bool   `json:"available"`
+		Reason    string `json:"reason"`
+	} `json:"segments"`
+}
+
+func getCapabilities(t *testing.T, base string) capabilities {
+	t.Helper()
+	_, b := do(t, "GET", base+"/api/capabilities", "", "")
+	var caps capabilities
+	if err := json.Unmarshal(b, &caps); err != nil {
+		t.Fatalf("capabilities %s: %v", b, err)
+	}
+	return caps
 }
