@@ -419,22 +419,7 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 		{"1280x800", 1280, 800, nil},
 		{"390x844", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulatePortrait}},
 	}
-	shoot := func(name string) {
-		t.Helper()
-		if err := chromedp.Do(tab,
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`),
-			chromedp.Sleep(300*time.Millisecond),
-		); err != nil {
-			t.Fatal(err)
-		}
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shoot := func(name string) { shootDiagram(t, tab, filepath.Join(dir, name+".png")) }
 	for _, size := range sizes {
 		for _, scheme := range []string{"light", "dark"} {
 			if err := chromedp.Do(tab, chromedp.EmulateViewport(size.w, size.h, size.opts...), colorScheme(scheme)); err != nil {
@@ -538,3 +523,23 @@ func TestCausalBrowserServerExports(t *testing.T) {
 		}
 	}
 }
+
+// shootDiagram scrolls the page's diagram into view and writes a
+// screenshot of the viewport to path, for a person to look at.
+func shootDiagram(t *testing.T, tab context.Context, path string) {
+	t.Helper()
+	if err := chromedp.Do(tab,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`),
+		chromedp.Sleep(400*time.Millisecond),
+	); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+

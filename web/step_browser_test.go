@@ -386,19 +386,7 @@ func TestStepBrowserQuestions(t *testing.T) {
 	if shots != "" {
 		// The README's picture: step mode with the code pane, the pending
 		// call and its question.
-		if err := chromedp.Do(tab,
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`),
-			chromedp.Sleep(400*time.Millisecond),
-		); err != nil {
-			t.Fatal(err)
-		}
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, "step-mode.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		shootDiagram(t, tab, filepath.Join(shots, "step-mode.png"))
 	}
 
 	before := v.Marks
