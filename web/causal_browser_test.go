@@ -542,4 +542,3 @@ func shootDiagram(t *testing.T, tab context.Context, path string) {
 		t.Fatal(err)
 	}
 }
-
