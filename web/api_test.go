@@ -100,45 +100,49 @@ func waitDone(t *testing.T, base, id string) trace.Record {
 }
 
 func TestAPIErrors(t *testing.T) {
-	ts := newTestServer(t, web.Config{MaxBody: 1024})
-	big := `{"scenario":"serviceclient","params":{"names":["` + strings.Repeat("x", 2000) + `"]}}`
-	tests := []struct {
-		name, method, path, ctype, body string
-		status                          int
-		mention                         string // the error must say this
-	}{
-		{"malformed JSON is a 400", "POST", "/api/sessions", "application/json", `{"scenario":`, 400, "not valid JSON"},
-		{"an empty body is a 400", "POST", "/api/sessions", "application/json", ``, 400, "empty"},
-		{"a missing scenario is a 400", "POST", "/api/sessions", "application/json", `{"params":{}}`, 400, "scenario"},
-		{"an unknown field is a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","pace":3}`, 400, "pace"},
-		{"an unknown parameter is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"loops":3}}`, 400, "loops"},
-		{"an ill-typed parameter is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":"three"}}`, 400, "rounds"},
-		{"a parameter out of its limits is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":100000}}`, 400, "rounds"},
-		{"a fractional count is a 400", "POST", "/api/sessions", "application/json", `{"scenario":"concurrent","params":{"clients":2.5}}`, 400, "clients"},
-		{"params that are not an object are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":[1]}`, 400, "params"},
-		{"two JSON values are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo"}{"scenario":"echo"}`, 400, "more than one"},
-		{"an unknown scenario is a 404", "POST", "/api/sessions", "application/json", `{"scenario":"ftp"}`, 404, "ftp"},
-		{"an oversized body is a 413", "POST", "/api/sessions", "application/json", big, 413, "larger than 1024"},
-		{"a body that is not JSON by type is a 415", "POST", "/api/sessions", "text/plain", `{"scenario":"echo"}`, 415, "application/json"},
-		{"an unknown session is a 404", "GET", "/api/sessions/" + trace.NewID(), "", "", 404, "no session"},
-		{"a malformed session id is a 404", "GET", "/api/sessions/..%2f..%2fetc", "", "", 404, "no session"},
-		{"an unknown endpoint is a 404", "GET", "/api/nothing", "", "", 404, "no API endpoint"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, b := do(t, tt.method, ts.URL+tt.path, tt.ctype, tt.body)
-			if resp.StatusCode != tt.status {
-				t.Errorf("status %d; want %d (body %s)", resp.StatusCode, tt.status, b)
+	for _, r := range runners {
+		t.Run("on "+r.name, func(t *testing.T) {
+			ts := newServerWith(t, r.make(), web.Config{MaxBody: 1024})
+			big := `{"scenario":"serviceclient","params":{"names":["` + strings.Repeat("x", 2000) + `"]}}`
+			tests := []struct {
+				name, method, path, ctype, body string
+				status                          int
+				mention                         string // the error must say this
+			}{
+				{"malformed JSON is a 400", "POST", "/api/sessions", "application/json", `{"scenario":`, 400, "not valid JSON"},
+				{"an empty body is a 400", "POST", "/api/sessions", "application/json", ``, 400, "empty"},
+				{"a missing scenario is a 400", "POST", "/api/sessions", "application/json", `{"params":{}}`, 400, "scenario"},
+				{"an unknown field is a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","pace":3}`, 400, "pace"},
+				{"an unknown parameter is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"loops":3}}`, 400, "loops"},
+				{"an ill-typed parameter is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":"three"}}`, 400, "rounds"},
+				{"a parameter out of its limits is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":100000}}`, 400, "rounds"},
+				{"a fractional count is a 400", "POST", "/api/sessions", "application/json", `{"scenario":"concurrent","params":{"clients":2.5}}`, 400, "clients"},
+				{"params that are not an object are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":[1]}`, 400, "params"},
+				{"two JSON values are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo"}{"scenario":"echo"}`, 400, "more than one"},
+				{"an unknown scenario is a 404", "POST", "/api/sessions", "application/json", `{"scenario":"ftp"}`, 404, "ftp"},
+				{"an oversized body is a 413", "POST", "/api/sessions", "application/json", big, 413, "larger than 1024"},
+				{"a body that is not JSON by type is a 415", "POST", "/api/sessions", "text/plain", `{"scenario":"echo"}`, 415, "application/json"},
+				{"an unknown session is a 404", "GET", "/api/sessions/" + trace.NewID(), "", "", 404, "no session"},
+				{"a malformed session id is a 404", "GET", "/api/sessions/..%2f..%2fetc", "", "", 404, "no session"},
+				{"an unknown endpoint is a 404", "GET", "/api/nothing", "", "", 404, "no API endpoint"},
 			}
-			var e struct{ Error string }
-			if err := json.Unmarshal(b, &e); err != nil || e.Error == "" {
-				t.Fatalf("body %q is not a JSON error: %v", b, err)
-			}
-			if !strings.Contains(e.Error, tt.mention) {
-				t.Errorf("error %q does not mention %q", e.Error, tt.mention)
-			}
-			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-				t.Errorf("Content-Type %q; want application/json", ct)
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					resp, b := do(t, tt.method, ts.URL+tt.path, tt.ctype, tt.body)
+					if resp.StatusCode != tt.status {
+						t.Errorf("status %d; want %d (body %s)", resp.StatusCode, tt.status, b)
+					}
+					var e struct{ Error string }
+					if err := json.Unmarshal(b, &e); err != nil || e.Error == "" {
+						t.Fatalf("body %q is not a JSON error: %v", b, err)
+					}
+					if !strings.Contains(e.Error, tt.mention) {
+						t.Errorf("error %q does not mention %q", e.Error, tt.mention)
+					}
+					if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+						t.Errorf("Content-Type %q; want application/json", ct)
+					}
+				})
 			}
 		})
 	}

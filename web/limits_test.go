@@ -18,59 +18,63 @@ import (
 const slowSession = `{"scenario":"echo","params":{"rounds":50,"pace_ms":100}}`
 
 func TestLimits(t *testing.T) {
-	tests := []struct {
-		name    string
-		limits  web.Limits
-		first   int // sessions that must be accepted
-		status  int // the answer to the next one
-		mention string
-	}{
-		{"the server's running limit answers 503", web.Limits{MaxRunning: 2}, 2, http.StatusServiceUnavailable, "most"},
-		{"one address's running limit answers 429", web.Limits{MaxRunningPerIP: 1}, 1, http.StatusTooManyRequests, "running"},
-		{"the creation rate answers 429", web.Limits{CreatePerMinute: 3}, 3, http.StatusTooManyRequests, "minute"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name+" with Retry-After and a JSON error", func(t *testing.T) {
-			ts := newTestServer(t, web.Config{Limits: tt.limits})
-			for i := 0; i < tt.first; i++ {
-				createSession(t, ts.URL, slowSession)
+	for _, r := range runners {
+		t.Run("on "+r.name, func(t *testing.T) {
+			tests := []struct {
+				name    string
+				limits  web.Limits
+				first   int // sessions that must be accepted
+				status  int // the answer to the next one
+				mention string
+			}{
+				{"the server's running limit answers 503", web.Limits{MaxRunning: 2}, 2, http.StatusServiceUnavailable, "most"},
+				{"one address's running limit answers 429", web.Limits{MaxRunningPerIP: 1}, 1, http.StatusTooManyRequests, "running"},
+				{"the creation rate answers 429", web.Limits{CreatePerMinute: 3}, 3, http.StatusTooManyRequests, "minute"},
 			}
-			resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", slowSession)
-			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.mention) {
-				t.Errorf("got %d %s; want %d mentioning %q", resp.StatusCode, b, tt.status, tt.mention)
+			for _, tt := range tests {
+				t.Run(tt.name+" with Retry-After and a JSON error", func(t *testing.T) {
+					ts := newServerWith(t, r.make(), web.Config{Limits: tt.limits})
+					for i := 0; i < tt.first; i++ {
+						createSession(t, ts.URL, slowSession)
+					}
+					resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", slowSession)
+					if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.mention) {
+						t.Errorf("got %d %s; want %d mentioning %q", resp.StatusCode, b, tt.status, tt.mention)
+					}
+					if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 {
+						t.Errorf("Retry-After %q; want seconds", resp.Header.Get("Retry-After"))
+					}
+					if got := metric(t, ts.URL, `seqd_limits_hit_total`); got < 1 {
+						t.Errorf("limits hit metric %v; want ≥ 1", got)
+					}
+				})
 			}
-			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 {
-				t.Errorf("Retry-After %q; want seconds", resp.Header.Get("Retry-After"))
-			}
-			if got := metric(t, ts.URL, `seqd_limits_hit_total`); got < 1 {
-				t.Errorf("limits hit metric %v; want ≥ 1", got)
-			}
+			t.Run("a session's viewer limit closes the next viewer with 1008 and a reason", func(t *testing.T) {
+				ts := newServerWith(t, r.make(), web.Config{Limits: web.Limits{MaxSubscribersPerSession: 1}})
+				id := createSession(t, ts.URL, slowSession)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				first, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer first.CloseNow()
+				if _, _, err := first.Read(ctx); err != nil { // it holds its place
+					t.Fatal(err)
+				}
+				second, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer second.CloseNow()
+				_, _, err = second.Read(ctx)
+				var ce websocket.CloseError
+				if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "viewers") {
+					t.Errorf("second viewer: %v; want close 1008 about viewers", err)
+				}
+			})
 		})
 	}
-	t.Run("a session's viewer limit closes the next viewer with 1008 and a reason", func(t *testing.T) {
-		ts := newTestServer(t, web.Config{Limits: web.Limits{MaxSubscribersPerSession: 1}})
-		id := createSession(t, ts.URL, slowSession)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		first, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer first.CloseNow()
-		if _, _, err := first.Read(ctx); err != nil { // it holds its place
-			t.Fatal(err)
-		}
-		second, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer second.CloseNow()
-		_, _, err = second.Read(ctx)
-		var ce websocket.CloseError
-		if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "viewers") {
-			t.Errorf("second viewer: %v; want close 1008 about viewers", err)
-		}
-	})
 }
 
 func asCloseError(err error, ce *websocket.CloseError) bool {

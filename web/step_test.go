@@ -62,66 +62,70 @@ func waitPending(t *testing.T, base, id string) trace.Meta {
 }
 
 func TestStepMode(t *testing.T) {
-	ts := newTestServer(t, web.Config{})
-	id, token := stepSession(t, ts.URL, `{"scenario":"serviceclient","step":true}`)
+	for _, r := range runners {
+		t.Run("on "+r.name, func(t *testing.T) {
+			ts := newServerWith(t, r.make(), web.Config{})
+			id, token := stepSession(t, ts.URL, `{"scenario":"serviceclient","step":true}`)
 
-	t.Run("a step without the token is refused with 403", func(t *testing.T) {
-		for _, tok := range []string{"", "not-the-token"} {
-			if resp, _ := stepReq(t, ts.URL, id, "step", tok); resp.StatusCode != http.StatusForbidden {
-				t.Errorf("step with token %q: %d; want 403", tok, resp.StatusCode)
-			}
-		}
-	})
-	t.Run("each step makes exactly one call, the one shown as pending", func(t *testing.T) {
-		for i := 0; ; i++ {
-			m := waitPending(t, ts.URL, id)
-			if m.State != trace.StateRunning {
-				break
-			}
-			pending := *m.Pending
-			if pending.Line == 0 || pending.Src == "" {
-				t.Errorf("pending call %+v names no line", pending)
-			}
-			resp, after := stepReq(t, ts.URL, id, "step", token)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("step %d: %d", i, resp.StatusCode)
-			}
-			rec := getRecord(t, ts.URL, id)
-			if after.Events != m.Events+1 {
-				t.Errorf("step %d: %d events after, %d before; want exactly one more", i, after.Events, m.Events)
-			}
-			if e := rec.Events[m.Events]; e.Actor != pending.Actor || e.Kind != pending.Kind || e.Line != pending.Line {
-				t.Errorf("step %d made %s %s (line %d); pending was %s %s (line %d)", i, e.Actor, e.Kind, e.Line, pending.Actor, pending.Kind, pending.Line)
-			}
-			if i > 100 {
-				t.Fatal("more than 100 steps")
-			}
-		}
-		if rec := getRecord(t, ts.URL, id); rec.State != trace.StateDone {
-			t.Errorf("after stepping: %s %s", rec.State, rec.Error)
-		}
-	})
-	t.Run("stepping a finished session is a 409", func(t *testing.T) {
-		if resp, _ := stepReq(t, ts.URL, id, "step", token); resp.StatusCode != http.StatusConflict {
-			t.Errorf("step after the end: %d; want 409", resp.StatusCode)
-		}
-	})
-	t.Run("run releases the rest", func(t *testing.T) {
-		id, token := stepSession(t, ts.URL, `{"scenario":"echo","step":true}`)
-		waitPending(t, ts.URL, id)
-		if resp, _ := stepReq(t, ts.URL, id, "run", token); resp.StatusCode != http.StatusOK {
-			t.Fatalf("run: %d", resp.StatusCode)
-		}
-		if rec := waitDone(t, ts.URL, id); rec.State != trace.StateDone {
-			t.Errorf("after run: %s", rec.State)
-		}
-	})
-	t.Run("questions need step mode", func(t *testing.T) {
-		resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo","questions":true}`)
-		if resp.StatusCode != 400 || !strings.Contains(string(b), "step") {
-			t.Errorf("%d %s", resp.StatusCode, b)
-		}
-	})
+			t.Run("a step without the token is refused with 403", func(t *testing.T) {
+				for _, tok := range []string{"", "not-the-token"} {
+					if resp, _ := stepReq(t, ts.URL, id, "step", tok); resp.StatusCode != http.StatusForbidden {
+						t.Errorf("step with token %q: %d; want 403", tok, resp.StatusCode)
+					}
+				}
+			})
+			t.Run("each step makes exactly one call, the one shown as pending", func(t *testing.T) {
+				for i := 0; ; i++ {
+					m := waitPending(t, ts.URL, id)
+					if m.State != trace.StateRunning {
+						break
+					}
+					pending := *m.Pending
+					if pending.Line == 0 || pending.Src == "" {
+						t.Errorf("pending call %+v names no line", pending)
+					}
+					resp, after := stepReq(t, ts.URL, id, "step", token)
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("step %d: %d", i, resp.StatusCode)
+					}
+					rec := getRecord(t, ts.URL, id)
+					if after.Events != m.Events+1 {
+						t.Errorf("step %d: %d events after, %d before; want exactly one more", i, after.Events, m.Events)
+					}
+					if e := rec.Events[m.Events]; e.Actor != pending.Actor || e.Kind != pending.Kind || e.Line != pending.Line {
+						t.Errorf("step %d made %s %s (line %d); pending was %s %s (line %d)", i, e.Actor, e.Kind, e.Line, pending.Actor, pending.Kind, pending.Line)
+					}
+					if i > 100 {
+						t.Fatal("more than 100 steps")
+					}
+				}
+				if rec := getRecord(t, ts.URL, id); rec.State != trace.StateDone {
+					t.Errorf("after stepping: %s %s", rec.State, rec.Error)
+				}
+			})
+			t.Run("stepping a finished session is a 409", func(t *testing.T) {
+				if resp, _ := stepReq(t, ts.URL, id, "step", token); resp.StatusCode != http.StatusConflict {
+					t.Errorf("step after the end: %d; want 409", resp.StatusCode)
+				}
+			})
+			t.Run("run releases the rest", func(t *testing.T) {
+				id, token := stepSession(t, ts.URL, `{"scenario":"echo","step":true}`)
+				waitPending(t, ts.URL, id)
+				if resp, _ := stepReq(t, ts.URL, id, "run", token); resp.StatusCode != http.StatusOK {
+					t.Fatalf("run: %d", resp.StatusCode)
+				}
+				if rec := waitDone(t, ts.URL, id); rec.State != trace.StateDone {
+					t.Errorf("after run: %s", rec.State)
+				}
+			})
+			t.Run("questions need step mode", func(t *testing.T) {
+				resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo","questions":true}`)
+				if resp.StatusCode != 400 || !strings.Contains(string(b), "step") {
+					t.Errorf("%d %s", resp.StatusCode, b)
+				}
+			})
+		})
+	}
 }
 
 func TestQuestions(t *testing.T) {
