@@ -49,9 +49,6 @@ type Event struct {
 	FD    int    `json:"fd"`
 	Ret   int    `json:"ret"` // the call's return value: -1 on failure
 
-	// Blocked is true when the call had to wait (the socket was not ready
-	// and the goroutine parked in the runtime poller).
-	Blocked bool `json:"blocked,omitempty"`
 	// Phase splits a call that stayed blocked while other events were
 	// recorded, the way strace shows `<unfinished ...>` and
 	// `<... resumed>`: PhaseBegin at its entry, in its causal place, and
@@ -69,15 +66,13 @@ type Event struct {
 	Peer  string `json:"peer,omitempty"`  // the address it talks to, where known
 
 	// send and recv
-	Want      int    `json:"want,omitempty"` // bytes asked for: the buffer length
-	Bytes     int    `json:"bytes"`          // bytes the call moved (send/recv only)
-	Offset    int64  `json:"offset"`         // stream offset of the first byte (send/recv only)
-	Data      string `json:"data,omitempty"`
-	DataB64   string `json:"data_b64,omitempty"`
-	Truncated bool   `json:"truncated,omitempty"`
-	EOF       bool   `json:"eof,omitempty"`
-	InQ       int    `json:"inq"`  // recv: unread bytes left in the receive queue after the call
-	OutQ      int    `json:"outq"` // send: unsent or unacknowledged bytes in the send queue after the call
+	Want    int    `json:"want,omitempty"` // bytes asked for: the buffer length
+	Bytes   int    `json:"bytes"`          // bytes the call moved (send/recv only)
+	Offset  int64  `json:"offset"`         // stream offset of the first byte (send/recv only)
+	Data    string `json:"data,omitempty"`
+	DataB64 string `json:"data_b64,omitempty"`
+	InQ     int    `json:"inq"`  // recv: unread bytes left in the receive queue after the call
+	OutQ    int    `json:"outq"` // send: unsent or unacknowledged bytes in the send queue after the call
 
 	How      string `json:"how,omitempty"`       // shutdown: SHUT_WR, SHUT_RD, SHUT_RDWR
 	Option   string `json:"option,omitempty"`    // setsockopt: "SO_REUSEADDR", …
@@ -97,6 +92,15 @@ type Event struct {
 	// (Question.Grade).
 	Answer string `json:"answer,omitempty"`
 
+	// The flags share one word (an Event is copied once per record).
+
+	// Blocked is true when the call had to wait (the socket was not ready
+	// and the goroutine parked in the runtime poller).
+	Blocked bool `json:"blocked,omitempty"`
+	// Truncated: send and recv keep only the first bytes (Data, DataB64).
+	Truncated bool `json:"truncated,omitempty"`
+	// EOF: a recv returned 0, the end of file.
+	EOF bool `json:"eof,omitempty"`
 	// Inferred marks a call seqd did not make or see but deduces from what
 	// its own end saw: a lab or proxy peer's connect from an accept, its
 	// writes from reads, its shutdown from an end of file.
@@ -107,10 +111,10 @@ type Event struct {
 	// advertised window and the payload length. TSNs is the kernel's
 	// capture time in ns since the session started; Frame holds the
 	// captured bytes (base64), for pcapng export.
-	Flags  []string `json:"flags,omitempty"`
+	Window uint16   `json:"window,omitempty"`
 	TCPSeq uint32   `json:"tcp_seq,omitempty"`
 	TCPAck uint32   `json:"tcp_ack,omitempty"`
-	Window uint16   `json:"window,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
 	Len    int      `json:"len,omitempty"`
 	TSNs   int64    `json:"ts_ns,omitempty"`
 	Frame  string   `json:"frame,omitempty"`
