@@ -177,3 +177,35 @@ func TestPagesPreloadTheModuleTree(t *testing.T) {
 		}
 	}
 }
+
+// maxFunctionLines is the most lines a function or method under
+// web/static may span, its braces included.
+const maxFunctionLines = 80
+
+// funcHead matches the first line of a function, method, getter or setter
+// whose body opens on it: a name, its parameters and "{". Control
+// statements are told apart by their keyword.
+var funcHead = regexp.MustCompile(`^(\s*)(?:export\s+)?(?:async\s+)?(?:function\s*\*?\s*[\w$]+|(?:static\s+|get\s+|set\s+|async\s+)*#?[\w$]+)\s*\(.*\)\s*\{\s*$`)
+
+var controlHead = regexp.MustCompile(`^\s*(?:if|for|while|switch|catch|with|return|else)\b`)
+
+func TestStaticFunctionsAreShort(t *testing.T) {
+	for name, text := range staticModules(t) {
+		lines := strings.Split(text, "\n")
+		for i, line := range lines {
+			m := funcHead.FindStringSubmatch(line)
+			if m == nil || controlHead.MatchString(line) {
+				continue
+			}
+			end := m[1] + "}"
+			for j := i + 1; j < len(lines); j++ {
+				if lines[j] == end {
+					if n := j - i + 1; n > maxFunctionLines {
+						t.Errorf("web/static/%s:%d: %s spans %d lines; want at most %d", name, i+1, strings.TrimSpace(line), n, maxFunctionLines)
+					}
+					break
+				}
+			}
+		}
+	}
+}

@@ -117,7 +117,6 @@ export function hexdump(bytes, max = 256) {
   return lines.join('\n');
 }
 
-
 export const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for markup text and attribute values. */

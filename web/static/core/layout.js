@@ -45,7 +45,6 @@ export function normalizeScale(name) {
   return SCALES.includes(name) ? name : SCALES[0];
 }
 
-
 // Layout: events → rows, marks, arrows, bars, lifeline segments
 
 /** The height the proportional scale gives a session of n events. */

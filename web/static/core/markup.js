@@ -11,7 +11,6 @@ import { segmentLabel, eventLabel, callSignature, who, pendingLabel } from './wo
 // ---------------------------------------------------------------------------
 // Markup: layout items → SVG and table markup strings
 
-
 /**
  * The markup of one element: attributes that are null, undefined or false
  * are left out, true ones are written bare; children are markup already.

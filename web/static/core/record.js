@@ -29,12 +29,10 @@ export function isEnd(ev) {
   return ev?.phase === 'end' && ev.kind !== 'segment';
 }
 
-
 /** Reports whether ev is a captured TCP segment (not a call). */
 export function isSegment(ev) {
   return ev?.kind === 'segment';
 }
-
 
 /** Whether a segment carries flag f. */
 export function hasFlag(ev, f) {
@@ -51,7 +49,6 @@ export function isEOF(ev) {
   return ev.kind === 'recv' && !isBegin(ev) && !isError(ev) && (ev.eof === true || ev.ret === 0);
 }
 
-
 // ---------------------------------------------------------------------------
 // Teaching: what the kernel did, the pending call, questions, the C listings
 
@@ -64,7 +61,6 @@ export function sourceFile(actor) {
 export function sourceOf(ev) {
   return [ev.src || sourceFile(ev.actor), Number(ev.line) || 0];
 }
-
 
 /** Normalises a record: an events array alone is a record too. */
 export function asRecord(data) {

@@ -14,13 +14,11 @@ export function beginLabel(ev, blockedNs = null) {
   return `${callName(ev)}… blocked${blockedNs != null && blockedNs >= 0 ? ` ${formatDuration(blockedNs)}` : ''}`;
 }
 
-
 /** A segment's flags as a label shows them: "SYN,ACK", "PSH,ACK 6". */
 export function segmentLabel(ev) {
   const flags = Array.isArray(ev.flags) && ev.flags.length ? ev.flags.join(',') : 'segment';
   return `${flags}${ev.len > 0 ? ` ${ev.len}` : ''}`;
 }
-
 
 export function eventLabel(ev) {
   if (ev.kind === 'segment') return segmentLabel(ev);
@@ -170,7 +168,6 @@ export const WAITS_FOR = {
   connect: 'for the handshake',
 };
 
-
 /**
  * The rows of an event's details popup, as [term, value] pairs. partner is
  * the other half of a split call (the end of a begin, the begin of an
@@ -235,7 +232,6 @@ export function beginRows(ev, end) {
   } else rows.push(['returned', 'not yet: the call is blocked']);
   return rows;
 }
-
 
 export const SOCKOPT_NOTES = {
   SO_REUSEADDR: 'lets bind take the port even while old connections on it wait in TIME_WAIT',
@@ -356,7 +352,6 @@ export function explainSegment(ev) {
 export function pendingLabel(p) {
   return `next: ${callName(p)}(${p.fd >= 0 ? `fd ${p.fd}` : ''})`;
 }
-
 
 /** How a burst summary names what an actor did. */
 export function burstKey(mark) {

@@ -433,11 +433,10 @@ export class SeqDiagram extends Base {
       this.#c.painter.enqueue(batch);
       if (i < events.length) timer = setTimeout(tick, Math.min(250, at[i] - now));
       else {
-        this.#c.painter.pendingFinal = { state: finalState, error: rec.error };
-        this.#c.painter.schedule();
+        this.#c.painter.finishLater(finalState, rec.error);
       }
     };
-    this.#c.feed.feed = { close: () => clearTimeout(timer) };
+    this.#c.feed.use({ close: () => clearTimeout(timer) });
     tick();
   }
 
@@ -468,7 +467,7 @@ export class SeqDiagram extends Base {
     const events = rec.events;
     const { pending, ...meta } = rec;
     this.#c.record = { ...meta, events: [] };
-    this.#c.feed.next = 0;
+    this.#c.feed.restart();
     this.#c.painter.begin();
     this.#c.stepper.begin(rec, this.#c.live && rec.state === 'running' ? pending ?? null : null);
     this.#clearView();
@@ -511,19 +510,8 @@ export class SeqDiagram extends Base {
     rec.state = state || 'done';
     if (error) rec.error = error;
     this.#c.feed.closeFeed();
-    if (this.#c.stepper.stepPending) {
-      this.#c.stepper.stepPending = null;
-      this.#c.painter.render(); // no ghost, and the lifelines end at the last row again
-      this.#c.code.syncCode();
-      this.#emit('seq-diagram:pending', { id: rec.id ?? '', pending: null });
-    }
-    this.#c.stepper.nextPending = null;
-    this.#c.stepper.stepBusy = false;
-    if (this.#c.stepper.question && !this.#c.stepper.question.revealed) this.#c.stepper.renderQuestion();
-    this.#c.stepper.updateStepbar();
-    // Calls still open never returned in the record: their bars say so.
-    this.#c.painter.barLabelAt = 0;
-    this.#c.painter.growOpenBars();
+    this.#c.stepper.finish(rec);
+    this.#c.painter.endOpenBars();
     this.#setState(rec.state, error);
     const n = plural(rec.events.length, 'event');
     const took = rec.events.length ? ` in ${formatDuration(rec.events[rec.events.length - 1].t_ns)}` : '';

@@ -223,12 +223,8 @@ export class CodePane {
       const [f, l] = sourceOf(ev);
       if (f === file && l === line) seqs.push(ev.seq);
     }
-    this.c.inspector.pinned = false;
-    this.c.inspector.hideDetails();
-    this.c.inspector.highlight(seqs.length > MAX_HIGHLIGHT ? seqs.slice(0, MAX_HIGHLIGHT) : seqs);
+    this.c.inspector.showCalls(seqs.length > MAX_HIGHLIGHT ? seqs.slice(0, MAX_HIGHLIGHT) : seqs, seqs.length === 1 ? seqs[0] : null);
     this.markLine('hl', [file, line]);
-    this.c.inspector.selectedSeq = seqs.length === 1 ? seqs[0] : null;
-    this.c.painter.drawCallout();
     const p = this.c.stepper.stepPending;
     const next = p && sourceOf(p)[0] === file && sourceOf(p)[1] === line ? '; it makes the next call' : '';
     this.c.ui.codeInfo.textContent = `${file} line ${line}: ${seqs.length ? plural(seqs.length, 'call') : 'no calls yet'}${next}`;

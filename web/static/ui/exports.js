@@ -11,7 +11,6 @@ export class Exports {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
 
-
   constructor(c) {
     this.c = c;
   }

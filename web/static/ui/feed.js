@@ -15,7 +15,6 @@ export class Feed {
     this.c = c;
   }
 
-
   /** Follows the record's session over a WebSocket from next, reconnecting with backoff. */
   connect(gen) {
     const id = this.c.record.id;
@@ -46,16 +45,14 @@ export class Feed {
           if (rec.state !== 'running') {
             ended = true;
             this.c.painter.enqueue((rec.events ?? []).filter((ev) => ev.seq >= this.next));
-            this.c.painter.pendingFinal = { state: rec.state, error: rec.error };
-            this.c.painter.schedule();
+            this.c.painter.finishLater(rec.state, rec.error);
             return;
           }
         } catch (err) {
           if (ended || gen !== this.c.gen) return;
           if (err.status === 404) {
             ended = true;
-            this.c.painter.pendingFinal = { state: 'failed', error: `Session ${id} is gone` };
-            this.c.painter.schedule();
+            this.c.painter.finishLater('failed', `Session ${id} is gone`);
             return;
           }
         }
@@ -96,11 +93,25 @@ export class Feed {
     open();
   }
 
+  /** Follows from the first event again (a session begun afresh). */
+  restart() {
+    this.next = 0;
+  }
+
+  /** Follows feed ({close()}, a replay's timer) instead of a WebSocket. */
+  use(feed) {
+    this.feed = feed;
+  }
+
+  /** Notes that the events before seq are had (a load or replay queued them): the feed goes on from there. */
+  skipTo(seq) {
+    this.next = Math.max(this.next, seq);
+  }
+
   /** Takes one feed message; returns true when it was the final state. */
   receive(msg) {
     if (Array.isArray(msg.actors)) {
-      this.c.painter.pendingActors = msg.actors;
-      this.c.painter.schedule();
+      this.c.painter.takeActorsLater(msg.actors);
     }
     if (Array.isArray(msg.events)) {
       const fresh = [];
@@ -116,13 +127,11 @@ export class Feed {
       this.c.painter.enqueue(fresh, false, true);
     }
     if ('pending' in msg) {
-      this.c.stepper.nextPending = msg.pending ?? null;
-      this.c.stepper.pendingDirty = true;
+      this.c.stepper.pendingLater(msg.pending ?? null);
       this.c.painter.schedule();
     }
     if (msg.state && msg.state !== 'running') {
-      this.c.painter.pendingFinal = { state: msg.state, error: msg.error };
-      this.c.painter.schedule();
+      this.c.painter.finishLater(msg.state, msg.error);
       return true;
     }
     return false;

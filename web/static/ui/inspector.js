@@ -64,6 +64,13 @@ export class Inspector {
     });
   }
 
+  /** Highlights again what was highlighted, on a drawing made afresh. */
+  rehighlight() {
+    const keep = this.hl;
+    this.hl = [];
+    this.highlight(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite));
+  }
+
   /** Forgets the highlights and hides the details. */
   clear() {
     this.hl = [];
@@ -93,6 +100,15 @@ export class Inspector {
     this.highlight([seq]);
     this.scrollMarkIntoView(seq);
     this.select(seq);
+  }
+
+  /** Highlights the calls of seqs (a line's), no details shown; picked, if one, gets its note. */
+  showCalls(seqs, picked) {
+    this.pinned = false;
+    this.hideDetails();
+    this.highlight(seqs);
+    this.selectedSeq = picked;
+    this.c.painter.drawCallout();
   }
 
   /** Keys on a focused mark: ↑/↓ the previous/next event, ←/→ along its arrows, Enter selects. */

@@ -80,12 +80,30 @@ export class Painter {
     }).observe(ui.viewport);
   }
 
+  /** The session ended: calls still open never returned in the record, and their bars say so. */
+  endOpenBars() {
+    this.barLabelAt = 0;
+    this.growOpenBars();
+  }
+
+  /** Finishes the drawing in state (with error) once every event queued is drawn, in a frame. */
+  finishLater(state, error) {
+    this.pendingFinal = { state, error };
+    this.schedule();
+  }
+
+  /** Takes the server's order of lifelines (actors) in the next frame. */
+  takeActorsLater(actors) {
+    this.pendingActors = actors;
+    this.schedule();
+  }
+
   /** Queues events for the next frame. counted says next already counts them. */
   enqueue(events, quiet = false, counted = false) {
     if (!events.length) return;
     if (this.pendingAt >= this.pending.length) this.quiet = quiet;
     for (const ev of events) this.pending.push(ev);
-    if (!counted) this.c.feed.next = Math.max(this.c.feed.next, events[events.length - 1].seq + 1);
+    if (!counted) this.c.feed.skipTo(events[events.length - 1].seq + 1);
     this.schedule();
   }
 
@@ -333,9 +351,7 @@ export class Painter {
     this.c.layout = new Layout({ scale: this.c.el.scale, pxPerNs: fitPxPerNs(rec?.events ?? []), actors: rec?.actors ?? [] });
     for (const ev of rec?.events ?? []) this.c.layout.add(ev);
     this.render();
-    const keep = this.c.inspector.hl;
-    this.c.inspector.hl = [];
-    this.c.inspector.highlight(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite));
+    this.c.inspector.rehighlight();
   }
 
   /** Appends what the layout holds that is not drawn yet; writes only, no layout reads. */

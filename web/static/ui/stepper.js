@@ -174,6 +174,26 @@ export class Stepper {
     this.next();
   }
 
+  /** The session rec ended: no pending call, no step under way; the question left unrevealed says so. */
+  finish(rec) {
+    if (this.stepPending) {
+      this.stepPending = null;
+      this.c.painter.render(); // no ghost, and the lifelines end at the last row again
+      this.c.code.syncCode();
+      this.c.emit('seq-diagram:pending', { id: rec.id ?? '', pending: null });
+    }
+    this.nextPending = null;
+    this.stepBusy = false;
+    if (this.question && !this.question.revealed) this.renderQuestion();
+    this.updateStepbar();
+  }
+
+  /** Keeps the pending call the server named last, to show once the events queued are drawn. */
+  pendingLater(p) {
+    this.nextPending = p;
+    this.pendingDirty = true;
+  }
+
   /** Takes the session rec begun: its step token (if this browser holds one) and the pending call it came with. */
   begin(rec, pending) {
     this.stepToken = rec.id && rec.step ? loadToken(rec.id) : '';
