@@ -32,23 +32,34 @@ type exchange struct {
 	asked     map[askedKey]*trace.Question // calls let through after a question, until their event
 }
 
-// record records e in its turn: after any emitting call that holds the
-// session's order has recorded.
+// record records e, a call that emits nothing, in its turn: after any
+// emitting call that holds the session's order and may have fed it.
 func (ex *exchange) record(e *trace.Event, began time.Time) error {
-	ex.sess.Hold()
-	defer ex.sess.Release()
-	return ex.recordHeld(e, began, nil)
+	return ex.recordTaken(e, began, nil)
+}
+
+// recordTaken records e, a call that took something in or emitted nothing,
+// waiting only for an emitting call that may have fed it; b is the blocked
+// call e ends, or nil.
+func (ex *exchange) recordTaken(e *trace.Event, began time.Time, b *trace.Blocked) error {
+	return ex.recordWith(e, func() error { return ex.sess.RecordTaken(e, began, b) })
 }
 
 // recordHeld records e for a caller that holds the session's order; b is
 // the blocked call e ends, or nil.
 func (ex *exchange) recordHeld(e *trace.Event, began time.Time, b *trace.Blocked) error {
+	return ex.recordWith(e, func() error { return ex.sess.RecordHeld(e, began, b) })
+}
+
+// recordWith records e with rec, grading it first if it answers a
+// question, then noting what step mode's questions ask about.
+func (ex *exchange) recordWith(e *trace.Event, rec func() error) error {
 	if ex.gate != nil && e.Phase != trace.PhaseBegin {
 		if q := ex.takeAsked(e.Actor, e.Kind); q != nil {
 			e.Answer = q.Grade(e)
 		}
 	}
-	if err := ex.sess.RecordHeld(e, began, b); err != nil {
+	if err := rec(); err != nil {
 		ex.cancel(err)
 		return err
 	}

@@ -98,9 +98,21 @@ func (s *sock) fill(e *trace.Event, err error) {
 // something in, or set the socket up), in its turn in the session's order;
 // b is the blocked call it ends, or nil.
 func (s *sock) record(e *trace.Event, began time.Time, err error, b *trace.Blocked) error {
+	if s.mirror == nil && s.ex.capture == nil {
+		// Nothing to record around it: wait only for an emitting call
+		// that may have fed it.
+		s.fill(e, err)
+		return s.ex.recordTaken(e, began, b)
+	}
 	s.ex.sess.Hold()
 	defer s.ex.sess.Release()
 	return s.recordHeld(e, began, err, b, false)
+}
+
+// emission describes a call of kind that s is about to make, for the
+// session's order (trace.Session.HoldFor).
+func (s *sock) emission(kind trace.Kind) trace.Emission {
+	return trace.Emission{Actor: s.actor, Kind: kind, Conn: s.conn, Offset: s.sent}
 }
 
 // recordHeld records e for a caller that holds the session's order, with
@@ -164,12 +176,12 @@ func (s *sock) retry(wait func(func(uintptr) bool) error, attempt func(fd int) e
 	return err
 }
 
-// emit is retry for a call that emits: each attempt is made holding the
-// session's order, and emit returns holding it (the caller records, then
-// releases it); it waits for writability without the order.
+// emit is retry for a write: each attempt is made holding the session's
+// order, and emit returns holding it (the caller records, then releases
+// it); it waits for writability without the order.
 func (s *sock) emit(attempt func(fd int) error, blocked func()) error {
 	for {
-		s.ex.sess.Hold()
+		s.ex.sess.HoldFor(s.emission(trace.KindSend))
 		var err error
 		if cerr := s.rc.Control(func(fd uintptr) {
 			for err = attempt(int(fd)); err == unix.EINTR; err = attempt(int(fd)) {
@@ -186,7 +198,7 @@ func (s *sock) emit(attempt func(fd int) error, blocked func()) error {
 		}
 		s.ex.sess.Release()
 		if werr := s.waitWritable(); werr != nil {
-			s.ex.sess.Hold()
+			s.ex.sess.HoldFor(s.emission(trace.KindSend))
 			return s.callErr(werr)
 		}
 	}
@@ -280,7 +292,6 @@ func (s *sock) recvState() (state string, inq int) {
 	}
 	return state, inq
 }
-
 
 // socket creates a TCP socket for actor: socket(AF_INET, SOCK_STREAM, 0).
 func (ex *exchange) socket(actor string) (*sock, error) {
@@ -449,7 +460,7 @@ func (s *sock) connectAddr(ap netip.AddrPort) error {
 	var blk *trace.Blocked // set when the handshake is still under way
 	local := ""
 	// The SYN leaves inside connect(2): hold the order across it.
-	s.ex.sess.Hold()
+	s.ex.sess.HoldFor(s.emission(trace.KindConnect))
 	if !ap.Addr().Is4() {
 		cerr = unix.EAFNOSUPPORT // the socket is AF_INET
 	} else if err := s.rc.Control(func(fd uintptr) {
@@ -592,7 +603,7 @@ func (s *sock) shutdown(how int) error {
 	began := time.Now()
 	var serr error
 	// The FIN leaves inside shutdown(2): hold the order across it.
-	s.ex.sess.Hold()
+	s.ex.sess.HoldFor(s.emission(trace.KindShutdown))
 	defer s.ex.sess.Release()
 	if err := s.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
 		serr = err
@@ -620,7 +631,7 @@ func (s *sock) close() error {
 	// The FIN or RST leaves inside close(2): hold the order across it.
 	// Nothing that holds a reference to this fd waits for the order, so
 	// the close cannot wait for a call that waits for it.
-	s.ex.sess.Hold()
+	s.ex.sess.HoldFor(s.emission(trace.KindClose))
 	defer s.ex.sess.Release()
 	cerr := s.f.Close()
 	s.f = nil

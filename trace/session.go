@@ -85,6 +85,7 @@ type Session struct {
 	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
 	blocked    []*Blocked    // calls blocked now whose begin is not recorded yet
+	emitting   *Emission     // what the holder of the order emits, if it said (HoldFor)
 	calls      int           // the last CallID given
 
 	step stepState // step.go
@@ -203,6 +204,62 @@ func (s *Session) Record(e *Event, began time.Time) error {
 	return s.RecordHeld(e, began, nil)
 }
 
+// Emission is what an emitting call holding the order (HoldFor) is about to
+// send: a call that took something in that it cannot have fed need not
+// wait for it (RecordTaken).
+type Emission struct {
+	Actor  string
+	Kind   Kind   // send, shutdown, close or connect
+	Conn   string // "" for a connect: its port is chosen inside the syscall
+	Offset int64  // send: the stream offset of its first byte
+}
+
+// feeds reports whether em may have caused e: given e the bytes it read,
+// its end of file, its reset, or (a connect) the connection it accepted.
+func (em *Emission) feeds(e *Event) bool {
+	switch {
+	case em.Kind == KindConnect:
+		return e.Kind == KindAccept || e.Kind == KindSegment
+	case em.Conn == "" || em.Conn != e.Conn || em.Actor == e.Actor:
+		return false
+	case e.Kind == KindSegment:
+		return true
+	case e.Errno == "ECONNRESET" || e.Errno == "EPIPE":
+		return em.Kind == KindClose
+	case e.Kind == KindRecv && e.EOF:
+		return em.Kind == KindShutdown || em.Kind == KindClose
+	case e.Kind == KindRecv && e.Bytes > 0:
+		return em.Kind == KindSend && em.Offset < e.Offset+int64(e.Bytes)
+	}
+	return false
+}
+
+// HoldFor is Hold for an emitting call that says what it emits, so that
+// RecordTaken can tell which calls must wait for it.
+func (s *Session) HoldFor(em Emission) {
+	s.order.Lock()
+	s.mu.Lock()
+	s.emitting = &em
+	s.mu.Unlock()
+}
+
+// RecordTaken records e, a call that took something in (or emitted
+// nothing), in its causal place without waiting for an emitting call that
+// cannot have fed it: only one holds the order at a time, and only while
+// it holds it does it emit; when the holder may have fed e, RecordTaken
+// waits its turn like Record. b is the blocked call e ends, or nil.
+func (s *Session) RecordTaken(e *Event, began time.Time, b *Blocked) error {
+	s.mu.Lock()
+	if em := s.emitting; em == nil || !em.feeds(e) {
+		defer s.mu.Unlock()
+		return s.recordEndLocked(e, began, b)
+	}
+	s.mu.Unlock()
+	s.order.Lock()
+	defer s.order.Unlock()
+	return s.RecordHeld(e, began, b)
+}
+
 // Hold takes the session's causal order for an emitting call: from just
 // before the syscall that moves its bytes (or sends its SYN, FIN or RST)
 // until it has recorded its event with RecordHeld and called Release, no
@@ -212,8 +269,13 @@ func (s *Session) Record(e *Event, began time.Time) error {
 // Never wait for anything else while holding it.
 func (s *Session) Hold() { s.order.Lock() }
 
-// Release gives back the order taken by Hold.
-func (s *Session) Release() { s.order.Unlock() }
+// Release gives back the order taken by Hold or HoldFor.
+func (s *Session) Release() {
+	s.mu.Lock()
+	s.emitting = nil
+	s.mu.Unlock()
+	s.order.Unlock()
+}
 
 // RecordHeld is Record for a caller that holds the order. b, when not nil,
 // is the blocked call that e ends (Block): e is then recorded as the end of
@@ -221,6 +283,11 @@ func (s *Session) Release() { s.order.Unlock() }
 func (s *Session) RecordHeld(e *Event, began time.Time, b *Blocked) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.recordEndLocked(e, began, b)
+}
+
+// recordEndLocked records e, the end of b if b is not nil.
+func (s *Session) recordEndLocked(e *Event, began time.Time, b *Blocked) error {
 	if b != nil {
 		s.unblockLocked(b)
 		if b.published {

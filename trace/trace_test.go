@@ -366,3 +366,55 @@ func TestGradeNamesTheChoiceTheCallBoreOut(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordTakenWaitsOnlyForTheCallThatFedIt(t *testing.T) {
+	const conn = "127.0.0.1:1-127.0.0.1:2"
+	read := func(off int64, n int) *Event {
+		return &Event{Actor: "server", Kind: KindRecv, Conn: conn, Offset: off, Bytes: n, Ret: n}
+	}
+	tests := []struct {
+		name  string
+		taken *Event
+		waits bool
+	}{
+		{"a read of bytes the holder is writing waits for its write", read(0, 10), true},
+		{"a read of bytes written before the holder's does not wait", read(0, 5), false},
+		{"an end of file does not wait for a write", &Event{Actor: "server", Kind: KindRecv, Conn: conn, EOF: true}, false},
+		{"a read on another connection does not wait", &Event{Actor: "server", Kind: KindRecv, Conn: "x", Bytes: 3}, false},
+		{"the writer's own read does not wait", &Event{Actor: "client", Kind: KindRecv, Conn: conn, Bytes: 3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSession("test", nil, Options{})
+			s.HoldFor(Emission{Actor: "client", Kind: KindSend, Conn: conn, Offset: 5})
+			done := make(chan error, 1)
+			go func() { done <- s.RecordTaken(tt.taken, time.Time{}, nil) }()
+			waited := false
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(50 * time.Millisecond):
+				waited = true
+			}
+			write := &Event{Actor: "client", Kind: KindSend, Conn: conn, Offset: 5, Bytes: 5, Ret: 5}
+			if err := s.RecordHeld(write, time.Time{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			s.Release()
+			if waited {
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if waited != tt.waits {
+				t.Errorf("waited %v; want %v", waited, tt.waits)
+			}
+			evs := s.Snapshot().Events
+			if tt.waits && (len(evs) != 2 || evs[0].Kind != KindSend) {
+				t.Errorf("recorded %v first; want the write before the read it fed", evs[0].Kind)
+			}
+		})
+	}
+}
