@@ -141,6 +141,13 @@ func (d *Dir) read(id string) (trace.Record, int64, error) {
 		return rec, 0, err
 	}
 	defer f.Close()
+	// A file's size is known before any of it is read: one over the limit
+	// (planted, or from another program) costs a stat, not its bytes.
+	if fi, err := f.Stat(); err != nil {
+		return rec, 0, err
+	} else if fi.Size() > maxFileBytes {
+		return rec, 0, fmt.Errorf("larger than %d bytes (%d): not read", maxFileBytes, fi.Size())
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
 		return rec, 0, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -154,4 +155,32 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOversizedFileIsSkippedUnread plants a 300 MB (sparse) file among the
+// saved sessions: Open must skip it by its size, without reading it.
+func TestOversizedFileIsSkippedUnread(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, trace.NewID()+".json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(300 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	d, skipped, err := Open(dir, Options{Logger: quiet()})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skipped != 1 || d.Len() != 0 {
+		t.Errorf("skipped %d, kept %d; want the big file skipped", skipped, d.Len())
+	}
+	if read := after.TotalAlloc - before.TotalAlloc; read > 8<<20 {
+		t.Errorf("Open allocated %d MiB for a file it must skip by its size", read>>20)
+	}
 }
