@@ -23,6 +23,7 @@ func newTestServer(t *testing.T, cfg web.Config) *httptest.Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	cfg.PublicMetrics = true // the tests read them from the same address
 	srv, err := web.New(runner, &trace.Store{}, cfg)
 	if err != nil {
 		t.Fatal(err)

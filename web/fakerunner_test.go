@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ import (
 // in milliseconds, and again end to end on real sockets.
 type fakeRunner struct {
 	*netcore.Runner
-	wg sync.WaitGroup
+	payload int // bytes of data each event carries
+	wg      sync.WaitGroup
 }
 
 func (f *fakeRunner) Start(ctx context.Context, sess *trace.Session) {
@@ -63,7 +65,7 @@ func (f *fakeRunner) Start(ctx context.Context, sess *trace.Session) {
 					return
 				}
 			}
-			e := trace.Event{Actor: "server", Kind: trace.KindSocket, FD: 3 + i, Ret: 3 + i, Src: "server.c", Line: 1}
+			e := trace.Event{Actor: "server", Kind: trace.KindSocket, FD: 3 + i, Ret: 3 + i, Src: "server.c", Line: 1, Data: strings.Repeat("x", f.payload)}
 			if err := sess.Record(&e, time.Now()); err != nil {
 				sess.Finish(err)
 				return
@@ -149,6 +151,7 @@ func newServerWith(t *testing.T, runner interface {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	cfg.PublicMetrics = true // the tests read them from the same address
 	srv, err := web.New(runner, &trace.Store{}, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -45,8 +46,12 @@ type Runner interface {
 	Segments() (available bool, reason string)
 }
 
-// DefaultMaxBody is Config.MaxBody's default: 64 KiB.
-const DefaultMaxBody = 64 << 10
+// Defaults of Config's fields.
+const (
+	DefaultMaxBody         = 64 << 10
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultResponseTimeout = 30 * time.Second
+)
 
 // Config configures a Server. Zero fields take their defaults.
 type Config struct {
@@ -84,6 +89,21 @@ type Config struct {
 	// Archive keeps finished sessions across restarts; nil keeps them in
 	// memory only.
 	Archive Archive
+	// Hosts, when not empty, are the only Host header values (host or
+	// host:port, as a browser sends them) the server answers; any other
+	// gets 421, so that a page of another name that resolves here (DNS
+	// rebinding) cannot drive a local seqd. seqd serve -public-url sets it.
+	Hosts []string
+	// ReadTimeout bounds the reading of a request's body, ResponseTimeout
+	// the writing of a response (an export to a slow reader), for every
+	// request but the WebSocket streams, which have their own
+	// (WriteTimeout, pings). Default DefaultReadTimeout and
+	// DefaultResponseTimeout.
+	ReadTimeout, ResponseTimeout time.Duration
+	// PublicMetrics serves /metrics on the main handler too. Off by
+	// default: MetricsHandler serves them on an address of their own
+	// (seqd serve -metrics-addr), out of visitors' reach.
+	PublicMetrics bool
 }
 
 // Archive saves finished sessions and loads them back by id; Load's error
@@ -143,6 +163,12 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = DefaultResponseTimeout
+	}
 	cfg.Limits.setDefaults()
 	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics()}
 	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
@@ -168,6 +194,12 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// MetricsHandler serves the server's metrics in Prometheus text format, to
+// be served on an address of its own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
 // Context is the server's own context, under which sessions should run; it
 // ends when Close is called.
 func (s *Server) Context() context.Context { return s.ctx }
@@ -190,14 +222,16 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
-	r.Use(s.logRequests, s.securityHeaders)
-	r.Get("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP)
+	r.Use(s.deadlines, s.logRequests, s.checkHost, s.securityHeaders, middleware.GetHead)
+	if s.cfg.PublicMetrics {
+		r.Get("/metrics", s.MetricsHandler().ServeHTTP)
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
 	r.Route("/api", func(r chi.Router) {
-		r.Use(s.cors)
+		r.Use(s.cors, middleware.GetHead)
 		r.Get("/scenarios", s.listScenarios)
 		r.Get("/lab", s.listLab)
 		r.Get("/capabilities", s.capabilities)
@@ -371,8 +405,11 @@ func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (create
 	var req createRequest
 	// Requiring the JSON type also makes a cross-origin browser ask first
 	// (a CORS preflight), so other sites cannot start sessions with plain
-	// form posts.
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	// form posts or no-cors fetches (which may send no type at all).
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		if ct == "" {
+			ct = "none"
+		}
 		return req, http.StatusUnsupportedMediaType, fmt.Errorf("the body must be sent as Content-Type: application/json, not %s (with curl: -H 'Content-Type: application/json')", ct)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -402,6 +439,12 @@ func decodeCreate(w http.ResponseWriter, r *http.Request, maxBody int64) (create
 		return req, http.StatusBadRequest, errors.New(`"scenario" is missing; GET /api/scenarios lists them`)
 	}
 	return req, 0, nil
+}
+
+// isJSON reports whether a Content-Type header names JSON.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // createFields are the fields of a createRequest, as JSON names them.

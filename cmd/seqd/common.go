@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"seqd/netcore"
@@ -19,13 +21,17 @@ import (
 // commonFlags are the flags seqd serve and seqd proxy share: where the web
 // app listens, how sessions are recorded, how it logs and shuts down.
 type commonFlags struct {
-	addr      string
-	timeout   time.Duration
-	preview   int
-	maxEvents int
-	keep      int
-	grace     time.Duration
-	logLevel  string
+	addr        string
+	publicURL   string
+	metricsAddr string
+	timeout     time.Duration
+	preview     int
+	maxEvents   int
+	keep        int
+	grace       time.Duration
+	logLevel    string
+
+	readTimeout, responseTimeout, idleTimeout time.Duration
 }
 
 // registerCommonFlags adds the shared flags to fs; the web app listens on
@@ -39,7 +45,25 @@ func registerCommonFlags(fs *flag.FlagSet, defaultAddr string) *commonFlags {
 	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.publicURL, "public-url", "", "the address people open, such as https://seqd.course.example.edu; when set, requests\nfor any other host get 421 (no DNS rebinding of a local seqd)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this HOST:PORT of its own; empty: no metrics (never on -addr)")
+	fs.DurationVar(&c.readTimeout, "read-timeout", web.DefaultReadTimeout, "how long a client may take to send a request body")
+	fs.DurationVar(&c.responseTimeout, "response-timeout", web.DefaultResponseTimeout, "how long a client may take to read a response (not the live streams)")
+	fs.DurationVar(&c.idleTimeout, "keepalive-timeout", 60*time.Second, "how long an idle keep-alive HTTP connection stays open")
 	return c
+}
+
+// webConfig fills the fields of cfg the shared flags set.
+func (c *commonFlags) webConfig(cfg web.Config) (web.Config, error) {
+	cfg.ReadTimeout, cfg.ResponseTimeout = c.readTimeout, c.responseTimeout
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return cfg, fmt.Errorf("-public-url %q: want scheme://host[:port], such as https://seqd.course.example.edu", c.publicURL)
+		}
+		cfg.Hosts = []string{strings.ToLower(u.Host)}
+	}
+	return cfg, nil
 }
 
 // logger returns the logger -log-level asks for, writing to w.
@@ -83,9 +107,20 @@ type front interface {
 // -grace, closes WebSocket streams with 1001, and returns the failure, if
 // any.
 func (c *commonFlags) serveUntil(ctx context.Context, ln net.Listener, srv *web.Server, runner *netcore.Runner, f front, fFatal bool, logger *slog.Logger) error {
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	failed := make(chan error, 2)
+	hs := c.httpServer(srv.Handler(), logger)
+	failed := make(chan error, 3)
 	go func() { failed <- fmt.Errorf("serve: %w", hs.Serve(ln)) }()
+	if c.metricsAddr != "" {
+		mln, err := net.Listen("tcp", c.metricsAddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("-metrics-addr %s: %w", c.metricsAddr, err)
+		}
+		ms := c.httpServer(srv.MetricsHandler(), logger)
+		defer ms.Close()
+		go func() { failed <- fmt.Errorf("serve metrics: %w", ms.Serve(mln)) }()
+		logger.Info("metrics", "addr", mln.Addr().String())
+	}
 	waits := []func(){runner.Wait}
 	if f != nil {
 		f.Start(srv.Context(), func(err error) {
@@ -108,6 +143,13 @@ func (c *commonFlags) serveUntil(ctx context.Context, ln net.Listener, srv *web.
 	}
 	shutdown(hs, srv, c.grace, logger, waits...)
 	return err
+}
+
+// httpServer is the http.Server for h: header and idle timeouts on every
+// connection (the web package bounds bodies and responses per request).
+func (c *commonFlags) httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: c.idleTimeout,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // shutdown stops hs from accepting, lets the running sessions (those the

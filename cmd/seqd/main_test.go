@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -141,5 +144,33 @@ func TestRunCommand(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", tt.wantOut, out.String())
 			}
 		})
+	}
+}
+
+func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
+	base, _ := startServe(t, "-data", "none", "-keepalive-timeout", "200ms")
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Idle now, kept alive: the server must close it after 200 ms.
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("reading an idle kept-alive connection: %v; want EOF", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the idle connection was closed after %v; want about 200 ms", took)
 	}
 }

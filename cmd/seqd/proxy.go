@@ -55,7 +55,11 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	runner := common.runner()
-	srv, err := web.New(runner, common.store(), web.Config{Logger: logger})
+	cfg, err := common.webConfig(web.Config{Logger: logger})
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(runner, common.store(), cfg)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, o := range splitList(*origins) {
 		allowed = append(allowed, strings.TrimSuffix(o, "/"))
 	}
-	cfg := web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies)}
+	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies)})
+	if err != nil {
+		return err
+	}
 	if *data != "none" {
 		dir := *data
 		if dir == "" {

@@ -1,0 +1,186 @@
+package web_test
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"seqd/netcore"
+	"seqd/trace"
+	"seqd/web"
+)
+
+// Tests of what a hostile visitor tries (issue 13's findings), each on a
+// real server on loopback, bounded in count and time.
+
+// newHostileServer serves seqd with cfg as given (no test conveniences:
+// metrics stay off the main handler unless cfg says otherwise).
+func newHostileServer(t *testing.T, cfg web.Config) (*httptest.Server, *web.Server) {
+	return newHostileServerWith(t, &fakeRunner{Runner: &netcore.Runner{}}, cfg)
+}
+
+func newHostileServerWith(t *testing.T, runner *fakeRunner, cfg web.Config) (*httptest.Server, *web.Server) {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := web.New(runner, &trace.Store{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+		runner.Wait()
+	})
+	return ts, srv
+}
+
+func TestSessionCreationWithoutAContentTypeIsRefused(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{})
+	// What a cross-site no-cors fetch can send without a preflight.
+	req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(`{"scenario":"echo"}`))
+	req.Header.Del("Content-Type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("POST without Content-Type: %d; want 415", resp.StatusCode)
+	}
+}
+
+func TestTheSecurityPolicyHoldsNoRequestText(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{})
+	req, _ := http.NewRequest("GET", ts.URL+"/", nil)
+	req.Host = "evil.example;script-src *"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "evil") || csp == "" {
+		t.Errorf("CSP %q; want one without the request's Host", csp)
+	}
+}
+
+func TestOtherHostsGet421WhenTheServerKnowsItsName(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{Hosts: []string{"seqd.course.example.edu"}})
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"seqd.course.example.edu", http.StatusOK},
+		{"SEQD.course.example.edu", http.StatusOK},
+		{"rebound.attacker.example", http.StatusMisdirectedRequest},
+		{strings.TrimPrefix(ts.URL, "http://"), http.StatusMisdirectedRequest},
+	} {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/scenarios", nil)
+		req.Host = tc.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %q: %d; want %d", tc.host, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestHEADIsAnsweredOnEveryGETRoute(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{})
+	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`)
+	for _, path := range []string{"/", "/healthz", "/api/scenarios", "/api/lab", "/api/capabilities",
+		"/api/sessions/" + id, "/api/sessions/" + id + "/ladder", "/s/" + id, "/embed/s/" + id, "/seq-diagram.js", "/style.css"} {
+		resp, err := http.Head(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("HEAD %s: %d; want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestMetricsAreOffThePublicListener(t *testing.T) {
+	ts, srv := newHostileServer(t, web.Config{})
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Errorf("GET /metrics on the public handler: 200; want no metrics there")
+	}
+	ms := httptest.NewServer(srv.MetricsHandler())
+	defer ms.Close()
+	_, b := do(t, "GET", ms.URL+"/", "", "")
+	if !strings.Contains(string(b), "seqd_") {
+		t.Errorf("the metrics handler serves %q; want seqd's metrics", b[:min(len(b), 200)])
+	}
+}
+
+func TestSlowClientsAreCutOff(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	// Events of 32 KiB each: an export far larger than the sockets' buffers.
+	big := &fakeRunner{Runner: &netcore.Runner{}, payload: 32 << 10}
+	ts, _ := newHostileServerWith(t, big, web.Config{ReadTimeout: timeout, ResponseTimeout: timeout})
+	addr := strings.TrimPrefix(ts.URL, "http://")
+
+	t.Run("an unfinished request body is cut off at the read timeout", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"scen")
+		start := time.Now()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.ReadAll(c) // the server answers and closes, or just closes
+		if took := time.Since(start); took > 10*timeout {
+			t.Errorf("the connection stayed open %v with an unfinished body; want it closed near %v", took, timeout)
+		}
+	})
+	t.Run("a reader that stops reading a big export is cut off at the response timeout", func(t *testing.T) {
+		id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1000}}`)
+		big.Wait() // the session has finished: 32 MiB recorded
+		c, err := net.DialTCP("tcp", nil, mustResolve(t, addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadBuffer(4096)
+		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(4 * timeout) // read nothing while the server writes
+		start := time.Now()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+		}
+		if err == nil {
+			t.Errorf("the whole export arrived after stalling %v; want the connection cut", 4*timeout)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("reading the cut response took %v", took)
+		}
+	})
+}
+
+func mustResolve(t *testing.T, addr string) *net.TCPAddr {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
