@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"seqd/netcore"
 	"seqd/trace"
@@ -183,4 +186,28 @@ func mustResolve(t *testing.T, addr string) *net.TCPAddr {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func TestOneAddressCannotTakeEveryViewerSlot(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{Limits: web.Limits{MaxSubscribers: 10, MaxSubscribersPerIP: 3}})
+	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":50,"pace_ms":100}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := 0; i < 4; i++ {
+		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		_, _, err = c.Read(ctx)
+		if i < 3 && err != nil {
+			t.Fatalf("viewer %d of the address's 3: %v", i+1, err)
+		}
+		if i == 3 {
+			var ce websocket.CloseError
+			if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "your address") {
+				t.Errorf("the address's 4th viewer: %v; want close 1008 naming the address's limit", err)
+			}
+		}
+	}
 }

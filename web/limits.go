@@ -26,6 +26,10 @@ type Limits struct {
 	// MaxSubscribersPerSession bounds one session's viewers. Defaults to
 	// 2,000.
 	MaxSubscribersPerSession int
+	// MaxSubscribersPerIP bounds one client IP's viewers, so that one
+	// address cannot take every viewer slot. Defaults to 2,500 (a quarter
+	// of MaxSubscribers: a lecture hall behind one NAT still fits).
+	MaxSubscribersPerIP int
 	// MaxMessageBytes bounds one WebSocket message; a longer history goes
 	// in several. Defaults to 1 MiB.
 	MaxMessageBytes int
@@ -39,6 +43,7 @@ var DefaultLimits = Limits{
 	CreatePerMinute:          300,
 	MaxSubscribers:           10_000,
 	MaxSubscribersPerSession: 2_000,
+	MaxSubscribersPerIP:      2_500,
 	MaxMessageBytes:          1 << 20,
 }
 
@@ -53,6 +58,7 @@ func (l *Limits) setDefaults() {
 	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
 	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
 	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)
+	def(&l.MaxSubscribersPerIP, DefaultLimits.MaxSubscribersPerIP)
 	def(&l.MaxMessageBytes, DefaultLimits.MaxMessageBytes)
 }
 

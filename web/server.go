@@ -133,6 +133,7 @@ type Server struct {
 	metrics     *metrics
 	running     counter // running sessions, by client IP
 	subscribers counter // WebSocket viewers, by session id
+	viewersByIP counter // the same viewers, by client address
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -173,6 +174,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics()}
 	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
+	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return nil, fmt.Errorf("trusted proxy %q: want an address prefix such as 10.0.0.0/8: %w", p, err)

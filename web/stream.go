@@ -41,14 +41,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	// the request's goroutine returns, and with it the deep stack that
 	// routing and the handshake grew, so that an idle viewer stays small.
 	s.wsWG.Add(1)
-	go s.follow(c, sess, from)
+	go s.follow(c, sess, from, clientIP(r))
 }
 
 // follow streams the session to one viewer until the session ends, the
 // viewer leaves or is cut off, or the server shuts down.
-func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int) {
+func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip string) {
 	defer s.wsWG.Done()
 	defer c.CloseNow()
+	// One address may hold a share of all viewers, not all of them.
+	if ok, _ := s.viewersByIP.acquire(ip); !ok {
+		s.metrics.limitsHit.WithLabelValues("subscribers_per_ip").Inc()
+		c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("your address has %d viewers open, its most; close some and try again", s.cfg.Limits.MaxSubscribersPerIP))
+		return
+	}
+	defer s.viewersByIP.release(ip)
 	if ok, full := s.subscribers.acquire(sess.ID()); !ok {
 		s.metrics.limitsHit.WithLabelValues("subscribers_" + full).Inc()
 		reason := "this session has its most viewers; try again later"

@@ -31,6 +31,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.CreatePerMinute, "create-per-minute", def.CreatePerMinute, "sessions one client address may start per minute")
 	fs.IntVar(&limits.MaxSubscribers, "max-viewers", def.MaxSubscribers, "WebSocket viewers in all")
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", def.MaxSubscribersPerSession, "WebSocket viewers of one session")
+	fs.IntVar(&limits.MaxSubscribersPerIP, "max-viewers-per-ip", def.MaxSubscribersPerIP, "WebSocket viewers from one client address")
 	fs.IntVar(&limits.MaxMessageBytes, "max-message", def.MaxMessageBytes, "bytes in one WebSocket message")
 	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
 	labFlags := registerLabFlags(fs) // lab.go
