@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,8 +40,8 @@ const (
 
 // Options bounds a Dir.
 type Options struct {
-	MaxFiles int          // files kept; defaults to DefaultMaxFiles
-	MaxBytes int64        // bytes kept; defaults to DefaultMaxBytes
+	MaxFiles int          // files kept per class of session (trace.Class); defaults to DefaultMaxFiles
+	MaxBytes int64        // bytes kept per class; defaults to DefaultMaxBytes
 	Logger   *slog.Logger // defaults to slog.Default()
 }
 
@@ -53,12 +54,19 @@ type Dir struct {
 	mu    sync.Mutex
 	files map[string]file
 	order []string // ids, oldest first
+	usage map[string]*quota
+}
+
+// quota is what one class of sessions holds on disk.
+type quota struct {
+	files int
 	bytes int64
 }
 
 type file struct {
 	size     int64
 	finished time.Time
+	class    string // trace.Class of its scenario: its quota
 }
 
 // Open opens (creating it if needed) the directory at path and indexes the
@@ -77,7 +85,7 @@ func Open(path string, opt Options) (*Dir, int, error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, 0, fmt.Errorf("open session directory: %w", err)
 	}
-	d := &Dir{path: path, opt: opt, files: map[string]file{}}
+	d := &Dir{path: path, opt: opt, files: map[string]file{}, usage: map[string]*quota{}}
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open session directory: %w", err)
@@ -100,15 +108,16 @@ func Open(path string, opt Options) (*Dir, int, error) {
 			opt.Logger.Warn("skipping saved session", "file", filepath.Join(path, name), "err", err)
 			continue
 		}
-		d.files[id] = file{size: size, finished: finishedAt(rec)}
-		d.bytes += size
+		d.add(id, file{size: size, finished: finishedAt(rec), class: trace.Class(rec.Scenario)})
 	}
 	for id := range d.files {
 		d.order = append(d.order, id)
 	}
 	sort.Slice(d.order, func(i, j int) bool { return d.files[d.order[i]].finished.Before(d.files[d.order[j]].finished) })
 	d.mu.Lock()
-	d.pruneLocked()
+	for class := range d.usage {
+		d.pruneLocked(class)
+	}
 	d.mu.Unlock()
 	return d, skipped, nil
 }
@@ -215,28 +224,57 @@ func (d *Dir) Save(rec trace.Record) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	f := file{size: int64(len(b)), finished: finishedAt(rec), class: trace.Class(rec.Scenario)}
 	if old, ok := d.files[rec.ID]; ok {
-		d.bytes -= old.size
-	} else {
-		d.order = append(d.order, rec.ID)
+		d.drop(rec.ID, old)
 	}
-	d.files[rec.ID] = file{size: int64(len(b)), finished: finishedAt(rec)}
-	d.bytes += int64(len(b))
-	d.pruneLocked()
+	d.order = append(d.order, rec.ID)
+	d.add(rec.ID, f)
+	d.pruneLocked(f.class)
 	return nil
 }
 
-// pruneLocked removes the oldest files while the directory holds more than
-// its limits. Sessions are saved as they finish, so order is oldest first.
-func (d *Dir) pruneLocked() {
-	for len(d.order) > 0 && (len(d.files) > d.opt.MaxFiles || d.bytes > d.opt.MaxBytes) {
-		id := d.order[0]
-		d.order = d.order[1:]
+// add indexes a file; d.order is the caller's.
+func (d *Dir) add(id string, f file) {
+	d.files[id] = f
+	q := d.usage[f.class]
+	if q == nil {
+		q = &quota{}
+		d.usage[f.class] = q
+	}
+	q.files++
+	q.bytes += f.size
+}
+
+// drop forgets a file of the index, and its place in d.order.
+func (d *Dir) drop(id string, f file) {
+	delete(d.files, id)
+	if q := d.usage[f.class]; q != nil {
+		q.files--
+		q.bytes -= f.size
+	}
+	if i := slices.Index(d.order, id); i >= 0 {
+		d.order = slices.Delete(d.order, i, i+1)
+	}
+}
+
+// pruneLocked removes the oldest files of class while the class holds more
+// than its limits: each class (trace.Class) has MaxFiles and MaxBytes of
+// its own, so that one class can never remove another's sessions.
+// Sessions are saved as they finish, so order is oldest first.
+func (d *Dir) pruneLocked(class string) {
+	q := d.usage[class]
+	for i := 0; q != nil && (q.files > d.opt.MaxFiles || q.bytes > d.opt.MaxBytes) && i < len(d.order); {
+		id := d.order[i]
+		f := d.files[id]
+		if f.class != class {
+			i++
+			continue
+		}
 		if err := os.Remove(filepath.Join(d.path, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			d.opt.Logger.Warn("retention: could not remove a saved session", "id", id, "err", err)
 		}
-		d.bytes -= d.files[id].size
-		delete(d.files, id)
+		d.drop(id, f)
 	}
 }
 

@@ -56,6 +56,28 @@ type front struct {
 	started  chan struct{} // closed when the goroutine of Start has ended
 	running  int
 	perIP    map[netip.Addr]int
+	recent   minuteCounts // connections per address in the last minute
+}
+
+// minuteCounts counts events per address in fixed one-minute windows, to
+// bound how many connections an address may make a minute. Its map holds
+// only addresses seen in the current window.
+type minuteCounts struct {
+	perMinute int
+	window    time.Time // when the current minute began
+	counts    map[netip.Addr]int
+}
+
+// allow counts one event of ip at now, unless ip had perMinute already.
+func (m *minuteCounts) allow(ip netip.Addr, now time.Time) bool {
+	if now.Sub(m.window) >= time.Minute || m.counts == nil {
+		m.window, m.counts = now, map[netip.Addr]int{}
+	}
+	if m.counts[ip] >= m.perMinute {
+		return false
+	}
+	m.counts[ip]++
+	return true
 }
 
 // listen opens f's listening socket on addr: socket, setsockopt
@@ -174,11 +196,31 @@ func (f *front) isStopping() bool {
 // acceptOne accepts one connection into a new session and starts serving it
 // in a goroutine that f owns until the session ends.
 func (f *front) acceptOne(ctx context.Context) error {
+	began := time.Now()
+	nfd, sa, err := f.ls.accept4(nil)
+	if err != nil {
+		return err
+	}
+	// Over a limit, the connection is refused before it becomes a session:
+	// what a visitor does beyond its share is never shown, kept or saved.
+	peer := sockaddrString(sa)
+	ip := netip.Addr{}
+	if ap, err := netip.ParseAddrPort(peer); err == nil {
+		ip = ap.Addr()
+	}
+	if refused := f.acquire(ip, began); refused != nil {
+		// One line for the person at the other end (nc shows it), then
+		// the close; a tiny write to a fresh socket never blocks.
+		_, _ = unix.Write(nfd, []byte("seqd: "+refused.Error()+"\n"))
+		unix.Close(nfd)
+		return nil
+	}
 	timeout := f.r.sessionTimeout()
 	sctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("the session took longer than its deadline of %s", timeout))
 	sctx, cancel := context.WithCancelCause(sctx)
 	params := maps.Clone(f.params)
+	params["client"] = peer
 	sess := trace.NewSession(f.scenario, params, trace.Options{MaxEvents: f.r.MaxEvents})
 	ex := &exchange{ctx: sctx, cancel: cancel, sess: sess, preview: f.r.previewLimit(), open: make(map[*sock]struct{})}
 	for _, a := range f.actors {
@@ -187,21 +229,15 @@ func (f *front) acceptOne(ctx context.Context) error {
 	m := newMirror(ex, "client")
 	view := f.ls.viewIn(ex)
 	view.mirror = m
-	c, err := view.accept()
+	c, err := view.accepted(nfd, sa, began, nil, nil)
 	if err != nil {
+		f.release(ip)
 		cancel(err)
 		cancelTimeout()
 		sess.Finish(err)
 		return err
 	}
 	c.mirror = m
-	// params is not shared yet: the session is shown only below.
-	params["client"] = c.peer
-	ip := netip.Addr{}
-	if ap, err := netip.ParseAddrPort(c.peer); err == nil {
-		ip = ap.Addr()
-	}
-	refused := f.acquire(ip)
 	if f.onSession != nil {
 		f.onSession(sess, c.peer)
 	}
@@ -209,13 +245,10 @@ func (f *front) acceptOne(ctx context.Context) error {
 	go func() {
 		defer f.wg.Done()
 		defer cancelTimeout()
-		err := refused
-		if err == nil {
-			idle := startIdle(ex, f.idle, f.idleErr)
-			err = f.serveConn(ex, c, idle)
-			idle.stop()
-			f.release(ip)
-		}
+		idle := startIdle(ex, f.idle, f.idleErr)
+		err := f.serveConn(ex, c, idle)
+		idle.stop()
+		f.release(ip)
 		finish(ex, err)
 	}()
 	return nil
@@ -243,9 +276,10 @@ func finish(ex *exchange, err error) {
 	ex.sess.Finish(err)
 }
 
-// acquire takes a place for a connection from ip, or says which bound it
-// is over.
-func (f *front) acquire(ip netip.Addr) error {
+// acquire takes a place for a connection from ip that arrived at now, or
+// says which bound it is over: connections at once in all or from ip, or
+// connections from ip in the last minute.
+func (f *front) acquire(ip netip.Addr, now time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.running >= f.maxConns {
@@ -253,6 +287,9 @@ func (f *front) acquire(ip netip.Addr) error {
 	}
 	if f.perIP[ip] >= f.maxPerIP {
 		return fmt.Errorf("too many connections from %s: the %s serves at most %d at once from one address; close one and try again", ip, f.scenario, f.maxPerIP)
+	}
+	if !f.recent.allow(ip, now) {
+		return fmt.Errorf("too many connections from %s: the %s takes at most %d a minute from one address; wait a minute and try again", ip, f.scenario, f.recent.perMinute)
 	}
 	if f.perIP == nil {
 		f.perIP = map[netip.Addr]int{}

@@ -16,6 +16,10 @@ const (
 	DefaultLabMaxConns      = 64
 	DefaultLabMaxBytes      = 64 << 10
 	DefaultLabIdleTimeout   = 30 * time.Second
+	// DefaultMaxConnsPerMinute bounds the connections one address may make
+	// to the lab port (or the proxy) in a minute: a class opening a
+	// connection or two a minute each, not a script opening hundreds.
+	DefaultMaxConnsPerMinute = 30
 )
 
 // LabConfig configures the lab port. Zero fields take their defaults.
@@ -24,9 +28,14 @@ type LabConfig struct {
 	// zero value listens on 127.0.0.1, on a port the kernel chooses.
 	Addr netip.AddrPort
 	// MaxConnsPerIP bounds the connections served at once from one client
-	// address; one more is accepted, then failed and closed. Defaults to
+	// address; one more is refused (accepted, told why in one line, and
+	// closed) before it becomes a session. Defaults to
 	// DefaultLabMaxConnsPerIP.
 	MaxConnsPerIP int
+	// MaxConnsPerMinute bounds the connections one address may make in a
+	// minute; one more is refused likewise. Defaults to
+	// DefaultMaxConnsPerMinute.
+	MaxConnsPerMinute int
 	// MaxConns bounds the connections served at once from all addresses.
 	// Defaults to DefaultLabMaxConns.
 	MaxConns int
@@ -85,6 +94,7 @@ func (r *Runner) ListenLab(cfg LabConfig) (*Lab, error) {
 		idleErr:   fmt.Errorf("the connection was idle for %s: no bytes moved either way, and the lab port closes idle connections", cfg.IdleTimeout),
 		maxConns:  cfg.MaxConns,
 		maxPerIP:  cfg.MaxConnsPerIP,
+		recent:    minuteCounts{perMinute: orDefault(cfg.MaxConnsPerMinute, DefaultMaxConnsPerMinute)},
 		onSession: cfg.OnSession,
 		serveConn: l.serveConn,
 	}

@@ -282,28 +282,6 @@ func TestLabBoundsFailSessions(t *testing.T) {
 				}
 			},
 		},
-		{
-			name: "one connection too many from one address fails at once",
-			cfg:  LabConfig{MaxConnsPerIP: 1},
-			client: func(t *testing.T, addr netip.AddrPort) {
-				held := dialTest(t, addr) // served, and idle until the test ends
-				_ = held
-				c := dialTest(t, addr)
-				if _, err := io.ReadAll(c); err != nil {
-					t.Logf("the second client's read: %v", err)
-				}
-			},
-			wantErr: "too many connections from 127.0.0.1",
-			check: func(t *testing.T, rec trace.Record) {
-				var kinds []string
-				for _, e := range rec.Events {
-					kinds = append(kinds, e.Actor+" "+string(e.Kind))
-				}
-				if got := strings.Join(kinds, ", "); got != "client connect, server accept, server close, client close" {
-					t.Errorf("events %s; want the connect, accept and both closes only", got)
-				}
-			},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -319,6 +297,48 @@ func TestLabBoundsFailSessions(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, rec)
+			}
+		})
+	}
+}
+
+// TestLabRefusesConnectionsOverItsLimits checks that a connection over a
+// limit is refused before it becomes a session: the client reads why, then
+// end of file, and no session is shown, kept or saved for it.
+func TestLabRefusesConnectionsOverItsLimits(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     LabConfig
+		held    int // connections opened and kept first
+		closed  int // connections opened and closed first
+		wantErr string
+	}{
+		{"one connection too many at once from one address is refused", LabConfig{MaxConnsPerIP: 1}, 1, 0, "at most 1 at once from one address"},
+		{"one connection too many at once in all is refused", LabConfig{MaxConns: 2}, 2, 0, "at most 2 at once"},
+		{"one connection too many in a minute from one address is refused", LabConfig{MaxConnsPerMinute: 3}, 0, 3, "at most 3 a minute"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lab, sessions := startTestLab(t, tt.cfg)
+			for range tt.held {
+				dialTest(t, lab.Addr()) // served, and idle until the test ends
+				<-sessions
+			}
+			for range tt.closed {
+				c := dialTest(t, lab.Addr())
+				c.CloseWrite()
+				io.ReadAll(c)
+				<-sessions
+			}
+			c := dialTest(t, lab.Addr())
+			got, _ := io.ReadAll(c)
+			if !strings.Contains(string(got), tt.wantErr) {
+				t.Errorf("the refused client read %q; want the reason, %q", got, tt.wantErr)
+			}
+			select {
+			case s := <-sessions:
+				t.Errorf("the refused connection became session %s (%s)", s.ID(), s.Scenario())
+			case <-time.After(200 * time.Millisecond):
 			}
 		})
 	}

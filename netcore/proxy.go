@@ -40,8 +40,12 @@ type ProxyConfig struct {
 	// AllowRemoteTarget lets Target be an address other than loopback.
 	AllowRemoteTarget bool
 	// MaxConns bounds the connections forwarded at once; one more is
-	// accepted, then failed and closed. Defaults to DefaultProxyMaxConns.
+	// refused (accepted, told why, closed) before it becomes a session.
+	// Defaults to DefaultProxyMaxConns.
 	MaxConns int
+	// MaxConnsPerMinute bounds the connections one address may make in a
+	// minute. Defaults to DefaultMaxConnsPerMinute.
+	MaxConnsPerMinute int
 	// IdleTimeout fails a session whose connections move no bytes for
 	// that long. Defaults to DefaultProxyIdleTimeout.
 	IdleTimeout time.Duration
@@ -96,6 +100,7 @@ func (r *Runner) ListenProxy(cfg ProxyConfig) (*Proxy, error) {
 		idleErr:   fmt.Errorf("the connections were idle for %s: no bytes moved either way, and the proxy closes idle connections", cfg.IdleTimeout),
 		maxConns:  cfg.MaxConns,
 		maxPerIP:  cfg.MaxConns,
+		recent:    minuteCounts{perMinute: orDefault(cfg.MaxConnsPerMinute, DefaultMaxConnsPerMinute)},
 		onSession: cfg.OnSession,
 		serveConn: p.serveConn,
 	}

@@ -406,13 +406,26 @@ func (s *sock) accept() (*sock, error) {
 		return nil, err
 	}
 	began := time.Now()
-	nfd := -1
-	var sa unix.Sockaddr
 	var blk *trace.Blocked // set once the accept has to wait
-	aerr := s.retry(s.rc.Read, func(fd int) (err error) {
+	nfd, sa, aerr := s.accept4(func() { blk = s.block(trace.KindAccept, began, func(e *trace.Event) { e.Local = s.local }) })
+	return s.accepted(nfd, sa, began, aerr, blk)
+}
+
+// accept4 makes one accept4 call, waiting as a blocking accept does;
+// blocked (if not nil) is called when it first has to wait.
+func (s *sock) accept4(blocked func()) (nfd int, sa unix.Sockaddr, err error) {
+	nfd = -1
+	err = s.retry(s.rc.Read, func(fd int) (err error) {
 		nfd, sa, err = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		return err
-	}, func() { blk = s.block(trace.KindAccept, began, func(e *trace.Event) { e.Local = s.local }) })
+	}, blocked)
+	return nfd, sa, err
+}
+
+// accepted records the accept entered at began that returned nfd and sa,
+// or failed with aerr, and returns the connection's socket, owned by the
+// same actor; blk is the wait it ends, or nil.
+func (s *sock) accepted(nfd int, sa unix.Sockaddr, began time.Time, aerr error, blk *trace.Blocked) (*sock, error) {
 	e := trace.Event{Kind: trace.KindAccept, Blocked: blk != nil, Ret: nfd}
 	if aerr != nil {
 		if nfd >= 0 {

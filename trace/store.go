@@ -5,11 +5,24 @@ import "sync"
 // DefaultMaxFinished is the default number of finished sessions a Store keeps.
 const DefaultMaxFinished = 1000
 
+// Class names the quota a session's scenario counts against: "lab" and
+// "proxy" for the sessions of programs that connect to seqd, "api" for
+// those started through the API. Each class keeps its own finished
+// sessions, so that nothing one class does can push out another's.
+func Class(scenario string) string {
+	switch scenario {
+	case "lab", "proxy":
+		return scenario
+	}
+	return "api"
+}
+
 // Store keeps sessions readable by id: every running session, and the most
-// recently added finished ones up to a bound, the oldest going first.
+// recently added finished ones up to a bound per Class, the oldest of the
+// class going first.
 type Store struct {
-	// MaxFinished bounds the finished sessions kept. Defaults to
-	// DefaultMaxFinished.
+	// MaxFinished bounds the finished sessions kept per class. Defaults
+	// to DefaultMaxFinished.
 	MaxFinished int
 
 	// mu guards byID and order.
@@ -36,20 +49,24 @@ func (st *Store) evictLocked() {
 	if limit <= 0 {
 		limit = DefaultMaxFinished
 	}
-	finished := 0
+	finished := map[string]int{}
 	for _, s := range st.order {
 		if isDone(s) {
-			finished++
+			finished[Class(s.Scenario())]++
 		}
 	}
-	if finished <= limit {
+	over := false
+	for _, n := range finished {
+		over = over || n > limit
+	}
+	if !over {
 		return
 	}
 	kept := st.order[:0]
 	for _, s := range st.order {
-		if finished > limit && isDone(s) {
+		if c := Class(s.Scenario()); finished[c] > limit && isDone(s) {
 			delete(st.byID, s.ID())
-			finished--
+			finished[c]--
 			continue
 		}
 		kept = append(kept, s)

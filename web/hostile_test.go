@@ -8,12 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"seqd/archive"
 	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
@@ -208,6 +211,64 @@ func TestOneAddressCannotTakeEveryViewerSlot(t *testing.T) {
 			if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "your address") {
 				t.Errorf("the address's 4th viewer: %v; want close 1008 naming the address's limit", err)
 			}
+		}
+	}
+}
+
+// TestLabConnectionsCannotEraseOtherPermalinks opens 1,000 lab connections
+// from one address against a server that keeps few sessions, and checks
+// that the API sessions' saved files and permalinks are all still there:
+// most connections are refused before they become sessions, and those
+// that do count against the lab's own quota.
+func TestLabConnectionsCannotEraseOtherPermalinks(t *testing.T) {
+	dir := t.TempDir()
+	saved, _, err := archive.Open(dir, archive.Options{MaxFiles: 5, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, lab := newLabServerWith(t, netcore.LabConfig{}, web.Config{Archive: saved}, &trace.Store{MaxFinished: 5})
+	var ids []string
+	for range 3 {
+		id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`)
+		waitDone(t, ts.URL, id)
+		ids = append(ids, id)
+	}
+	// Let the archive save them (it does as they finish).
+	deadline := time.Now().Add(10 * time.Second)
+	for _, id := range ids {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, id+".json")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("session %s was never saved", id)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	refused := 0
+	for range 1000 {
+		c, err := net.DialTimeout("tcp", lab.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.(*net.TCPConn).CloseWrite() // nothing to send: the session ends at once
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if strings.Contains(string(b), "too many connections") {
+			refused++
+		}
+	}
+	if refused < 900 {
+		t.Errorf("%d of 1,000 connections refused; want all but the minute's allowance", refused)
+	}
+	for _, id := range ids {
+		if _, err := os.Stat(filepath.Join(dir, id+".json")); err != nil {
+			t.Errorf("API session %s: saved file gone: %v", id, err)
+		}
+		if resp, _ := do(t, "GET", ts.URL+"/api/sessions/"+id, "", ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("API session %s: permalink answers %d", id, resp.StatusCode)
 		}
 	}
 }

@@ -26,9 +26,16 @@ import (
 // newLabServer serves seqd with a lab port on 127.0.0.1 behind it, wired
 // as seqd serve -lab-port wires them.
 func newLabServer(t *testing.T, cfg netcore.LabConfig) (*httptest.Server, *netcore.Lab) {
+	return newLabServerWith(t, cfg, web.Config{}, &trace.Store{})
+}
+
+// newLabServerWith is newLabServer with the web server's configuration
+// and store.
+func newLabServerWith(t *testing.T, cfg netcore.LabConfig, wcfg web.Config, store *trace.Store) (*httptest.Server, *netcore.Lab) {
 	t.Helper()
 	runner := &netcore.Runner{Timeout: 30 * time.Second, Preview: 1 << 20}
-	srv, err := web.New(runner, &trace.Store{}, web.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	wcfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := web.New(runner, store, wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +267,7 @@ func TestLabSessionIsLiveWhileConnected(t *testing.T) {
 }
 
 func TestLabListIsNewestFirstAndBounded(t *testing.T) {
-	ts, lab := newLabServer(t, netcore.LabConfig{})
+	ts, lab := newLabServer(t, netcore.LabConfig{MaxConnsPerMinute: 100}) // one address makes them all
 	const n = 53
 	for range n {
 		c, err := net.DialTimeout("tcp", lab.Addr().String(), 5*time.Second)

@@ -18,6 +18,7 @@ type labFlags struct {
 	port        int
 	addr        string
 	maxPerIP    int
+	perMinute   int
 	maxConns    int
 	maxBytes    int
 	idleTimeout time.Duration
@@ -29,6 +30,7 @@ func registerLabFlags(fs *flag.FlagSet) *labFlags {
 	fs.IntVar(&lf.port, "lab-port", 0, "open the lab port: a traced server that any program (nc, the lecture's C client) can\nconnect to, each connection a live session; 0: off")
 	fs.StringVar(&lf.addr, "lab-addr", "127.0.0.1", "the IPv4 address the lab port listens on (0.0.0.0: every interface)")
 	fs.IntVar(&lf.maxPerIP, "lab-max-conns-per-ip", netcore.DefaultLabMaxConnsPerIP, "lab connections served at once from one client address")
+	fs.IntVar(&lf.perMinute, "lab-max-conns-per-minute", netcore.DefaultMaxConnsPerMinute, "lab connections one client address may open in a minute; more are refused before they become sessions")
 	fs.IntVar(&lf.maxConns, "lab-max-conns", netcore.DefaultLabMaxConns, "lab connections served at once in all")
 	fs.IntVar(&lf.maxBytes, "lab-max-bytes", netcore.DefaultLabMaxBytes, "bytes the lab's server reads on one connection")
 	fs.DurationVar(&lf.idleTimeout, "lab-idle-timeout", netcore.DefaultLabIdleTimeout, "how long a lab connection may move no bytes")
@@ -49,12 +51,13 @@ func (lf *labFlags) open(runner *netcore.Runner, srv *web.Server) (*netcore.Lab,
 		return nil, fmt.Errorf("-lab-addr: %w", err)
 	}
 	lab, err := runner.ListenLab(netcore.LabConfig{
-		Addr:          netip.AddrPortFrom(ip, uint16(lf.port)),
-		MaxConnsPerIP: lf.maxPerIP,
-		MaxConns:      lf.maxConns,
-		MaxBytes:      lf.maxBytes,
-		IdleTimeout:   lf.idleTimeout,
-		OnSession:     srv.AddLabSession,
+		Addr:              netip.AddrPortFrom(ip, uint16(lf.port)),
+		MaxConnsPerIP:     lf.maxPerIP,
+		MaxConnsPerMinute: lf.perMinute,
+		MaxConns:          lf.maxConns,
+		MaxBytes:          lf.maxBytes,
+		IdleTimeout:       lf.idleTimeout,
+		OnSession:         srv.AddLabSession,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (is another seqd using it? choose another with -lab-port)", err)
