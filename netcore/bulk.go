@@ -18,7 +18,7 @@ import (
 func Bulk(ctx context.Context, total, chunk int, traced bool) (time.Duration, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sess := trace.NewSession("bulk", nil, trace.Options{MaxEvents: 1 << 30})
+	sess := trace.NewSession("bulk", nil, trace.Options{MaxEvents: 1 << 30, MaxBytes: 1 << 40})
 	ex := &exchange{ctx: ctx, cancel: cancel, sess: sess, preview: DefaultPreview, open: map[*sock]struct{}{}}
 	defer ex.closeAll()
 	ls, port, err := ex.listener("server", 1, nil)

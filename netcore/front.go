@@ -221,7 +221,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 	sctx, cancel := context.WithCancelCause(sctx)
 	params := maps.Clone(f.params)
 	params["client"] = peer
-	sess := trace.NewSession(f.scenario, params, trace.Options{MaxEvents: f.r.MaxEvents})
+	sess := trace.NewSession(f.scenario, params, trace.Options{MaxEvents: f.r.MaxEvents, MaxBytes: f.r.maxBytes()})
 	ex := &exchange{ctx: sctx, cancel: cancel, sess: sess, preview: f.r.previewLimit(), open: make(map[*sock]struct{})}
 	for _, a := range f.actors {
 		ex.actor(a)

@@ -27,6 +27,10 @@ type Runner struct {
 	// MaxEvents bounds each session's events. Defaults to
 	// trace.DefaultMaxEvents.
 	MaxEvents int
+	// MaxBytes is each session's memory budget for its events: Prepare
+	// refuses parameters that would not fit it, and a session that
+	// reaches it anyway fails. Defaults to trace.DefaultMaxBytes.
+	MaxBytes int64
 
 	wg sync.WaitGroup // running sessions started by Start
 }
@@ -54,7 +58,10 @@ func (r *Runner) Prepare(name string, raw map[string]any, features trace.Feature
 	if err != nil {
 		return nil, err
 	}
-	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, Features: features}), nil
+	if err := sc.fits(p, r.previewLimit(), r.maxBytes()); err != nil {
+		return nil, err
+	}
+	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, MaxBytes: r.maxBytes(), Features: features}), nil
 }
 
 // Start runs the prepared session in a goroutine that the Runner owns until
@@ -109,4 +116,12 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		sess.SetStepping(ex.gate)
 	}
 	finish(ex, sc.run(ex, p, r))
+}
+
+// maxBytes is every session's memory budget.
+func (r *Runner) maxBytes() int64 {
+	if r.MaxBytes <= 0 {
+		return trace.DefaultMaxBytes
+	}
+	return r.MaxBytes
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,28 @@ type scenario struct {
 	name, title, summary string
 	params               []trace.Param // besides pace_ms
 	run                  func(ex *exchange, p params, r *Runner) error
+	// cost, when set, estimates a run's events and payload bytes kept
+	// with previews of preview bytes, and names the parameter to change
+	// when they are too many: the parameters' own bounds leave
+	// combinations (a 1 MiB write read a byte at a time) that would not
+	// fit a session's budget.
+	cost func(p params, preview int) (events int, payload int64, param, advice string)
+}
+
+// fits reports, as a *trace.ParamError naming the parameter to change,
+// whether a run of sc with p fits a session's budget of maxBytes.
+func (sc *scenario) fits(p params, preview int, maxBytes int64) error {
+	if sc.cost == nil {
+		return nil
+	}
+	events, payload, param, advice := sc.cost(p, preview)
+	need := int64(events)*(int64(unsafe.Sizeof(trace.Event{}))+256) + 2*payload
+	if need <= maxBytes {
+		return nil
+	}
+	return &trace.ParamError{Param: param, Msg: fmt.Sprintf(
+		"these parameters make about %d events, %d MiB, more than a session may record (%d MiB); %s",
+		events, need>>20, maxBytes>>20, advice)}
 }
 
 func (sc *scenario) allParams() []trace.Param {
@@ -90,6 +113,12 @@ var scenarios = []scenario{
 				Help: "How many small writes pile up before the server reads."},
 		},
 		run: runStream,
+		cost: func(p params, preview int) (int, int64, string, string) {
+			size, chunk, writes := p.int("size"), p.int("chunk"), p.int("writes")
+			reads := size/chunk + 1
+			return reads + 2*writes + 30, int64(min(size, preview)) + int64(reads)*int64(min(chunk, preview)),
+				"chunk", fmt.Sprintf("use a larger chunk (at least %d for this size) or a smaller size", max(size/4096, 1))
+		},
 	},
 	{
 		name:  "refused",
@@ -127,7 +156,7 @@ var scenarios = []scenario{
 			"sockets are non-blocking, like a server's that waits with poll; a blocking socket " +
 			"would wait until it had taken every byte.)",
 		params: []trace.Param{
-			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 4 << 20, Unit: "bytes",
+			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 1 << 20, Unit: "bytes",
 				Help: "Bytes the client writes in all."},
 			{Name: "chunk", Type: trace.ParamInt, Default: 32 << 10, Min: 1024, Max: 1 << 20, Unit: "bytes",
 				Help: "Bytes the client asks each write to take."},
@@ -135,6 +164,13 @@ var scenarios = []scenario{
 				Help: "How long the server works between reads."},
 		},
 		run: runBackpressure,
+		cost: func(p params, preview int) (int, int64, string, string) {
+			total, chunk := p.int("total"), p.int("chunk")
+			reads := total/smallBuffer + 1
+			writes := total/min(chunk, smallBuffer) + 1 // short writes of about a buffer
+			return reads + 2*writes + 30, int64(reads)*int64(min(smallBuffer, preview)) + int64(writes)*int64(min(chunk, preview)),
+				"total", "write fewer bytes in all"
+		},
 	},
 }
 

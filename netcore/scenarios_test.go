@@ -416,3 +416,19 @@ func TestThousandSessionsLeakNothing(t *testing.T) {
 		t.Errorf("goroutines: %d after 1,000 sessions, %d before", after, goroutines)
 	}
 }
+
+func TestASessionStopsAtItsBudget(t *testing.T) {
+	r := &Runner{MaxBytes: 64 << 10, Timeout: 30 * time.Second}
+	sess, err := r.Prepare("echo", map[string]any{"rounds": 1000}, trace.Features{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), sess)
+	rec := sess.Snapshot()
+	if rec.State != trace.StateFailed || !strings.Contains(rec.Error, "budget") {
+		t.Fatalf("session %s (%q); want failed at its budget", rec.State, rec.Error)
+	}
+	if got := sess.Bytes(); got > 64<<10 {
+		t.Errorf("the session holds %d bytes of events; want at most its budget, %d", got, 64<<10)
+	}
+}

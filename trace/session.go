@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // State is where a session is in its life.
@@ -28,6 +29,31 @@ const (
 // ErrTooManyEvents is returned by Record once a session holds its limit of
 // events; the session's runner should stop and fail the session.
 var ErrTooManyEvents = errors.New("the session reached its limit of events")
+
+// ErrBudget is returned by Record once a session's events would take more
+// memory than its budget (Options.MaxBytes); the runner stops and fails the
+// session, whose error says so.
+var ErrBudget = errors.New("the session reached its memory budget: choose smaller parameters (fewer rounds or writes, larger read buffers)")
+
+// EventCost is what one event costs a session's budget, in bytes: its slot,
+// its payload preview and frame, and the preview's share of the shared
+// JSON cache.
+func EventCost(e *Event) int64 {
+	payload := int64(len(e.Data) + len(e.DataB64) + len(e.Frame))
+	return eventSlot + 2*payload + jsonOverhead
+}
+
+// eventSlot and jsonOverhead are an Event's size in the log and its JSON's
+// beyond the payload, roughly.
+const (
+	eventSlot    = int64(unsafe.Sizeof(Event{}))
+	jsonOverhead = 256
+)
+
+// DefaultMaxBytes is the budget netcore gives a session unless told
+// otherwise: enough for every scenario within its parameters' bounds, a
+// few hundred sessions in 2 GiB.
+const DefaultMaxBytes = 8 << 20
 
 // ErrTooSlow is returned by Subscription.Next when the subscriber fell further
 // behind the live events than its MaxLag allows. It can subscribe again from
@@ -66,6 +92,7 @@ type Session struct {
 	params    map[string]any
 	startedAt time.Time // wall clock and monotonic origin of t_ns
 	maxEvents int
+	maxBytes  int64
 	done      chan struct{} // closed by Finish
 
 	// order is the session's causal order: whoever holds it is the only
@@ -84,6 +111,7 @@ type Session struct {
 	actors     []string
 	events     eventLog
 	wake       chan struct{} // made by a waiting reader, closed by the next change
+	bytes      int64         // the events' cost against maxBytes
 	blocked    []*Blocked    // calls blocked now whose begin is not recorded yet
 	emitting   *Emission     // what the holder of the order emits, if it said (HoldFor)
 	calls      int           // the last CallID given
@@ -102,6 +130,11 @@ type Session struct {
 type Options struct {
 	// MaxEvents bounds the events a session may record. Defaults to 100,000.
 	MaxEvents int
+	// MaxBytes bounds the memory a session's events may take (EventCost
+	// each); 0 sets no bound (for sessions made in process, such as
+	// benchmarks'). netcore gives every session it runs a budget,
+	// DefaultMaxBytes unless told otherwise.
+	MaxBytes int64
 	// Features are the session's optional parts: step mode, questions,
 	// segment capture.
 	Features Features
@@ -121,6 +154,7 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		params:    params,
 		startedAt: time.Now(),
 		maxEvents: opt.MaxEvents,
+		maxBytes:  opt.MaxBytes,
 		done:      make(chan struct{}),
 		state:     StateRunning,
 		step:      stepState{features: opt.Features},
@@ -161,10 +195,18 @@ func Restore(rec Record) (*Session, error) {
 			return nil, fmt.Errorf("restore session %s: event %d goes back in time", rec.ID, i)
 		}
 		last = e.TNs
+		s.bytes += EventCost(e)
 		s.events.append(e)
 	}
 	close(s.done)
 	return s, nil
+}
+
+// Bytes returns what the session's events cost so far (EventCost each).
+func (s *Session) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
 }
 
 // ID returns the session's id.
@@ -310,6 +352,11 @@ func (s *Session) recordLocked(e *Event, began time.Time) error {
 	if n >= s.maxEvents {
 		return ErrTooManyEvents
 	}
+	cost := EventCost(e)
+	if s.bytes+cost > s.maxBytes && s.maxBytes > 0 {
+		return ErrBudget
+	}
+	s.bytes += cost
 	end := time.Now()
 	e.Seq = n
 	e.TNs = int64(end.Sub(s.startedAt))
@@ -398,6 +445,7 @@ func (s *Session) publishLocked(b *Blocked) {
 	e := b.begin
 	e.Phase, e.CallID, e.Blocked = PhaseBegin, b.id, true
 	e.Seq, e.DurNs = n, 0
+	s.bytes += EventCost(&e) // within a moment of the end that the budget checks
 	e.TNs = max(int64(b.began.Sub(s.startedAt)), 0)
 	if n > 0 {
 		e.TNs = max(e.TNs, s.events.at(n-1).TNs)

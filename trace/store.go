@@ -2,8 +2,11 @@ package trace
 
 import "sync"
 
-// DefaultMaxFinished is the default number of finished sessions a Store keeps.
-const DefaultMaxFinished = 1000
+// Defaults for Store's bounds, per class.
+const (
+	DefaultMaxFinished      = 1000
+	DefaultMaxFinishedBytes = 256 << 20
+)
 
 // Class names the quota a session's scenario counts against: "lab" and
 // "proxy" for the sessions of programs that connect to seqd, "api" for
@@ -18,12 +21,15 @@ func Class(scenario string) string {
 }
 
 // Store keeps sessions readable by id: every running session, and the most
-// recently added finished ones up to a bound per Class, the oldest of the
-// class going first.
+// recently added finished ones up to bounds per Class (how many, and how
+// much memory they take), the oldest of the class going first.
 type Store struct {
 	// MaxFinished bounds the finished sessions kept per class. Defaults
 	// to DefaultMaxFinished.
 	MaxFinished int
+	// MaxFinishedBytes bounds the memory the finished sessions kept take,
+	// per class (Session.Bytes). Defaults to DefaultMaxFinishedBytes.
+	MaxFinishedBytes int64
 
 	// mu guards byID and order.
 	mu    sync.Mutex
@@ -45,28 +51,42 @@ func (st *Store) Add(s *Session) {
 }
 
 func (st *Store) evictLocked() {
-	limit := st.MaxFinished
+	limit, byteLimit := st.MaxFinished, st.MaxFinishedBytes
 	if limit <= 0 {
 		limit = DefaultMaxFinished
 	}
-	finished := map[string]int{}
+	if byteLimit <= 0 {
+		byteLimit = DefaultMaxFinishedBytes
+	}
+	type usage struct {
+		n     int
+		bytes int64
+	}
+	finished := map[string]*usage{}
 	for _, s := range st.order {
 		if isDone(s) {
-			finished[Class(s.Scenario())]++
+			c := Class(s.Scenario())
+			if finished[c] == nil {
+				finished[c] = &usage{}
+			}
+			finished[c].n++
+			finished[c].bytes += s.Bytes()
 		}
 	}
-	over := false
-	for _, n := range finished {
-		over = over || n > limit
+	over := func(u *usage) bool { return u != nil && (u.n > limit || u.bytes > byteLimit) }
+	any := false
+	for _, u := range finished {
+		any = any || over(u)
 	}
-	if !over {
+	if !any {
 		return
 	}
 	kept := st.order[:0]
 	for _, s := range st.order {
-		if c := Class(s.Scenario()); finished[c] > limit && isDone(s) {
+		if u := finished[Class(s.Scenario())]; over(u) && isDone(s) {
 			delete(st.byID, s.ID())
-			finished[c]--
+			u.n--
+			u.bytes -= s.Bytes()
 			continue
 		}
 		kept = append(kept, s)

@@ -418,3 +418,33 @@ func TestRecordTakenWaitsOnlyForTheCallThatFedIt(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreBoundsFinishedSessionsByBytesPerClass(t *testing.T) {
+	st := &Store{MaxFinished: 100, MaxFinishedBytes: 10_000}
+	add := func(scenario string, events int) *Session {
+		s := NewSession(scenario, nil, Options{})
+		for range events {
+			e := Event{Actor: "a", Kind: KindSend, Data: strings.Repeat("x", 100)}
+			if err := s.Record(&e, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Finish(nil)
+		st.Add(s)
+		return s
+	}
+	api := add("echo", 5)
+	var labs []*Session
+	for range 20 {
+		labs = append(labs, add("lab", 5))
+	}
+	if _, ok := st.Get(api.ID()); !ok {
+		t.Errorf("the API session was evicted by lab sessions")
+	}
+	if _, ok := st.Get(labs[0].ID()); ok {
+		t.Errorf("the oldest lab session is kept beyond the lab's byte bound")
+	}
+	if _, ok := st.Get(labs[len(labs)-1].ID()); !ok {
+		t.Errorf("the newest lab session was evicted")
+	}
+}
