@@ -27,7 +27,9 @@ type commonFlags struct {
 	timeout     time.Duration
 	preview     int
 	maxEvents   int
+	maxBytes    int64
 	keep        int
+	keepBytes   int64
 	grace       time.Duration
 	logLevel    string
 
@@ -42,7 +44,9 @@ func registerCommonFlags(fs *flag.FlagSet, defaultAddr string) *commonFlags {
 	fs.DurationVar(&c.timeout, "session-timeout", netcore.DefaultTimeout, "every session's deadline")
 	fs.IntVar(&c.preview, "preview", netcore.DefaultPreview, "payload bytes kept per read or write event")
 	fs.IntVar(&c.maxEvents, "max-events", trace.DefaultMaxEvents, "events per session")
-	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory")
+	fs.Int64Var(&c.maxBytes, "session-bytes", trace.DefaultMaxBytes, "every session's memory budget for its events, in bytes: larger parameters are refused")
+	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory, per class (API, lab, proxy)")
+	fs.Int64Var(&c.keepBytes, "keep-memory", trace.DefaultMaxFinishedBytes, "bytes of finished sessions kept in memory, per class")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.publicURL, "public-url", "", "the address people open, such as https://seqd.course.example.edu; when set, requests\nfor any other host get 421 (no DNS rebinding of a local seqd)")
@@ -77,11 +81,13 @@ func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 
 // runner returns the Runner the flags describe.
 func (c *commonFlags) runner() *netcore.Runner {
-	return &netcore.Runner{Timeout: c.timeout, Preview: c.preview, MaxEvents: c.maxEvents}
+	return &netcore.Runner{Timeout: c.timeout, Preview: c.preview, MaxEvents: c.maxEvents, MaxBytes: c.maxBytes}
 }
 
 // store returns the store of sessions kept in memory.
-func (c *commonFlags) store() *trace.Store { return &trace.Store{MaxFinished: c.keep} }
+func (c *commonFlags) store() *trace.Store {
+	return &trace.Store{MaxFinished: c.keep, MaxFinishedBytes: c.keepBytes}
+}
 
 // listen opens -addr; hint says what to try when the address is taken.
 func (c *commonFlags) listen(hint string) (net.Listener, error) {
