@@ -96,11 +96,6 @@ export function preview(ev, max = 24) {
   return quote(payloadBytes(ev), max, ev.truncated);
 }
 
-/**
- * The label a mark shows beside its lifeline: `write 6 "alice\n"`,
- * `read 0 (EOF)`, `connect → ECONNREFUSED`, `accept → fd 5`.
- */
-
 /** A hex dump of at most max bytes, 16 a line with their ASCII. */
 export function hexdump(bytes, max = 256) {
   const lines = [];

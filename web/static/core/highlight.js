@@ -77,5 +77,3 @@ export function highlightC(text) {
     return out + esc(line.slice(i));
   });
 }
-
-// ---------------------------------------------------------------------------

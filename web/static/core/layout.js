@@ -7,7 +7,7 @@ import { isError, isBegin, isEnd, hasFlag, isData, isEOF } from './record.js';
 import { beginLabel, segmentLabel, eventLabel, transcriptSentence, explain, explainSegment } from './words.js';
 
 // ---------------------------------------------------------------------------
-// Geometry and text
+// Geometry
 
 /** Geometry of the diagram, in CSS pixels. */
 export const G = Object.freeze({

@@ -72,10 +72,10 @@ export function markShape({ kind, x, y, data, eof, error, phase }) {
   return svg('circle', { class: 'shape hollow', cx: x, cy: y, r: 4 });
 }
 
-/** Setup calls, drawn as small squares; kinds not known at all get a hollow circle. */
 /** The SVG namespace, for the elements made with createElementNS. */
 export const SVG_NS = 'http://www.w3.org/2000/svg';
 
+/** Setup calls, drawn as small squares; kinds not known at all get a hollow circle. */
 export const KNOWN = new Set(['getaddrinfo', 'socket', 'setsockopt', 'bind', 'listen']);
 
 /**

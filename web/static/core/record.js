@@ -50,7 +50,7 @@ export function isEOF(ev) {
 }
 
 // ---------------------------------------------------------------------------
-// Teaching: what the kernel did, the pending call, questions, the C listings
+// The listing and line a call names
 
 /** The program an actor runs: server.c for the server, client.c for every client. */
 export function sourceFile(actor) {

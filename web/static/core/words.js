@@ -20,6 +20,10 @@ export function segmentLabel(ev) {
   return `${flags}${ev.len > 0 ? ` ${ev.len}` : ''}`;
 }
 
+/**
+ * The label a mark shows beside its lifeline: `write 6 "alice\n"`,
+ * `read 0 (EOF)`, `connect → ECONNREFUSED`, `accept → fd 5`.
+ */
 export function eventLabel(ev) {
   if (ev.kind === 'segment') return segmentLabel(ev);
   if (isBegin(ev)) return beginLabel(ev);

@@ -6,11 +6,10 @@
  * transcript lists them, the inspector picks them, the code pane and the
  * stepper teach with them, exports saves them, the announcer says them.
  */
-import { fetchJSON } from '../core/api.js';
+import { fetchJSON, countText } from '../core/api.js';
 import { formatDuration } from '../core/format.js';
-import { normalizeScale, fitPxPerNs, Layout, layout } from '../core/layout.js';
-import { svg } from '../core/markup.js';
-import { isError, asRecord } from '../core/record.js';
+import { normalizeScale, fitPxPerNs, Layout } from '../core/layout.js';
+import { asRecord } from '../core/record.js';
 import { HOST_CSS } from '../core/styles.js';
 import { plural } from '../core/words.js';
 import { TEMPLATE, constructedSheet } from './template.js';
@@ -539,8 +538,8 @@ export class SeqDiagram extends Base {
   #updateInfo() {
     const rec = this.#c.record;
     const ui = this.#c.ui;
-    const { calls, segments } = this.counts;
-    const what = segments ? `${plural(calls, 'call')}, ${plural(segments, 'segment')}` : plural(calls, 'event');
+    const { segments } = this.counts;
+    const what = countText(rec?.events.length ?? 0, this.counts);
     ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}` : '';
     ui.follow.hidden = this.#c.painter.following || rec?.state !== 'running';
     // The segment layer's toggle and the pcapng export, once there are segments.

@@ -10,7 +10,6 @@ import { plural } from '../core/words.js';
 
 /** A listing's line height and top padding in pixels (its CSS says the same). */
 const LINE_PX = 18;
-
 const LISTING_PAD = 4;
 
 /** Picking a line highlights at most this many of its calls. */

@@ -14,9 +14,7 @@ import { beginLabel, plural, burstKey } from '../core/words.js';
  * history) goes on in tasks of BACKLOG_BUDGET_MS between frames.
  */
 const SLICE = 32;
-
 const FRAME_BUDGET_MS = 8;
-
 const BACKLOG_BUDGET_MS = 45;
 
 /** A live open bar's "blocked 120 ms" changes at most this often. */

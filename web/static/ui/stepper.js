@@ -13,7 +13,6 @@ import { eventLabel, plural } from '../core/words.js';
  * not allowed.
  */
 const stepTokens = new Map();
-
 const TOKEN_PREFIX = 'seqd-step-token:';
 
 export function saveToken(id, token) {
