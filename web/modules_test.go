@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"io/fs"
+	"net/http"
 	"os"
 	"path"
 	"regexp"
 	"strings"
 	"testing"
+
+	"seqd/web"
 )
 
 // The front end's module tree (web/static): seq-diagram.js is the stable
@@ -206,6 +209,49 @@ func TestStaticFunctionsAreShort(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// TestModuleTreeIsServed checks that the server serves every module of
+// the element like seq-diagram.js (JavaScript, CORS for course pages,
+// no-cache with an ETag to revalidate) and nothing else: no folders, no
+// files outside the embedded tree, no way out of it.
+func TestModuleTreeIsServed(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	for name := range elementModules(t) {
+		resp, _ := do(t, "GET", ts.URL+name, "", "")
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("GET %s: %d %q; want 200 text/javascript", name, resp.StatusCode, resp.Header.Get("Content-Type"))
+			continue
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET %s: CORS %q, Cache-Control %q; want * and no-cache like /seq-diagram.js", name, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Cache-Control"))
+		}
+		tag := resp.Header.Get("ETag")
+		if tag == "" {
+			t.Errorf("GET %s: no ETag", name)
+			continue
+		}
+		req, _ := http.NewRequest("GET", ts.URL+name, nil)
+		req.Header.Set("If-None-Match", tag)
+		again, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Body.Close()
+		if again.StatusCode != http.StatusNotModified {
+			t.Errorf("GET %s If-None-Match %s: %d; want 304", name, tag, again.StatusCode)
+		}
+	}
+	for _, path := range []string{
+		"/sd/", "/core", "/ui/", "/core/nope.js", "/jstest/layout.test.js", "/core/../index.html",
+		"/core/%2e%2e/index.html", "/sd/..%2findex.html", "/static/app.js", "/core/styles.css", "/index.html",
+	} {
+		// A path with ".." may be answered with a redirect to its clean
+		// form (which is then a page or a 404 itself); never with a file.
+		if resp, _ := do(t, "GET", ts.URL+path, "", ""); resp.StatusCode != 404 && resp.StatusCode != 301 {
+			t.Errorf("GET %s: %d %s; want 404", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 	}
 }
