@@ -185,3 +185,36 @@ func samePort(a, b string) bool {
 	pb, errB := netip.ParseAddrPort(b)
 	return errA == nil && errB == nil && pa.Port() == pb.Port()
 }
+
+// TestASteppedSessionLastsWhileItsPresenterSteps checks that a stepped
+// session outlives the session timeout while steps keep coming, and ends
+// when they stop for that long.
+func TestASteppedSessionLastsWhileItsPresenterSteps(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	r := &Runner{Timeout: idle}
+	sess, err := r.Prepare("echo", map[string]any{"rounds": 100}, trace.Features{Step: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.Start(ctx, sess)
+	defer r.Wait()
+	for end := time.Now().Add(4 * idle); time.Now().Before(end); {
+		if p := waitPending(ctx, sess); p == nil {
+			t.Fatalf("the session ended while its presenter stepped: %s", sess.Meta().Error)
+		}
+		if err := sess.Step(ctx); err != nil {
+			t.Fatalf("step: %v (%s)", err, sess.Meta().Error)
+		}
+		time.Sleep(idle / 3)
+	}
+	select {
+	case <-sess.Done():
+	case <-time.After(10 * idle):
+		t.Fatal("the session went on without steps")
+	}
+	if m := sess.Meta(); m.State != trace.StateFailed || !strings.Contains(m.Error, "no step for") {
+		t.Errorf("session %s (%q); want failed for want of steps", m.State, m.Error)
+	}
+}

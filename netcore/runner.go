@@ -12,7 +12,8 @@ import (
 // Defaults for Runner's fields.
 const (
 	DefaultPreview = 4096
-	DefaultTimeout = 5 * time.Minute
+	DefaultTimeout     = 5 * time.Minute
+	DefaultStepTimeout = 3 * time.Hour
 )
 
 // Runner performs scenarios and records them. Its zero value is ready to
@@ -24,6 +25,9 @@ type Runner struct {
 	// Timeout is every session's deadline: a session still running then is
 	// cancelled and fails. Defaults to DefaultTimeout.
 	Timeout time.Duration
+	// StepTimeout is a stepped session's deadline; it also ends when no
+	// step comes for Timeout. Defaults to DefaultStepTimeout.
+	StepTimeout time.Duration
 	// MaxEvents bounds each session's events. Defaults to
 	// trace.DefaultMaxEvents.
 	MaxEvents int
@@ -97,6 +101,13 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		return
 	}
 	timeout := r.sessionTimeout()
+	stepped := sess.Features().Step
+	if stepped {
+		// A lecture is longer than a session's deadline: a stepped session
+		// ends when its presenter stops stepping for that long (gate), or
+		// at StepTimeout.
+		timeout = r.stepTimeout()
+	}
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("the session took longer than its deadline of %s", timeout))
 	defer cancelTimeout()
@@ -111,8 +122,9 @@ func (r *Runner) Run(ctx context.Context, sess *trace.Session) {
 		preview: r.previewLimit(),
 		open:    make(map[*sock]struct{}),
 	}
-	if sess.Features().Step {
-		ex.gate = newGate(ex)
+	if stepped {
+		ex.gate = newGate(ex, r.sessionTimeout())
+		defer ex.gate.stop()
 		sess.SetStepping(ex.gate)
 	}
 	finish(ex, sc.run(ex, p, r))
@@ -125,3 +137,12 @@ func (r *Runner) maxBytes() int64 {
 	}
 	return r.MaxBytes
 }
+
+// stepTimeout is every stepped session's deadline.
+func (r *Runner) stepTimeout() time.Duration {
+	if r.StepTimeout <= 0 {
+		return DefaultStepTimeout
+	}
+	return r.StepTimeout
+}
+

@@ -2,8 +2,10 @@ package netcore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -27,7 +29,9 @@ type call struct {
 // adds exactly one event; only when every waiting call would block does
 // the oldest go.
 type gate struct {
-	ex *exchange
+	ex        *exchange
+	idle      time.Duration
+	idleTimer *time.Timer // fails the session when no step comes for idle
 
 	stepMu sync.Mutex // one step at a time
 
@@ -38,6 +42,7 @@ type gate struct {
 	shown    *waiter         // the call the viewers see as pending: the next step lets it through
 	question *trace.Question // what the viewers are asked about shown, or nil
 	arrived  chan struct{}   // closed when a call starts waiting
+	deadline *time.Timer     // after Release: the session has idle to finish
 }
 
 type waiter struct {
@@ -45,8 +50,25 @@ type waiter struct {
 	go_  chan struct{} // closed to let the call through
 }
 
-func newGate(ex *exchange) *gate {
-	return &gate{ex: ex, arrived: make(chan struct{})}
+// newGate holds ex's calls until stepped; the session fails when no step
+// comes for idle (its presenter has gone), and after Release it has idle
+// to finish.
+func newGate(ex *exchange, idle time.Duration) *gate {
+	g := &gate{ex: ex, arrived: make(chan struct{}), idle: idle}
+	g.idleTimer = time.AfterFunc(idle, func() {
+		ex.cancel(fmt.Errorf("no step for %s: a stepped session ends when its presenter stops stepping for that long", idle))
+	})
+	return g
+}
+
+// stop stops the gate's timers.
+func (st *gate) stop() {
+	st.idleTimer.Stop()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.deadline != nil {
+		st.deadline.Stop()
+	}
 }
 
 // wait holds c until a step lets it through, the session is released, or
@@ -114,6 +136,7 @@ func (st *gate) publishLocked() {
 func (st *gate) Step(ctx context.Context) error {
 	st.stepMu.Lock()
 	defer st.stepMu.Unlock()
+	st.idleTimer.Reset(st.idle) // the presenter is here
 	sess := st.ex.sess
 	sub := sess.Subscribe(sess.Meta().Events, 0)
 	for {
@@ -166,6 +189,13 @@ func (st *gate) Release() {
 		return
 	}
 	st.released = true
+	// From now on the session runs like any other: it has a session's
+	// deadline to finish.
+	st.idleTimer.Stop()
+	ex := st.ex
+	st.deadline = time.AfterFunc(st.idle, func() {
+		ex.cancel(fmt.Errorf("the session took longer than its deadline of %s after it was run to its end", st.idle))
+	})
 	for _, w := range st.waiting {
 		close(w.go_)
 	}

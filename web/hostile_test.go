@@ -2,8 +2,8 @@ package web_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -287,5 +287,48 @@ func TestOneLegalRequestCannotMakeAHugeSession(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, `parameter "`+tc.param+`"`) || !strings.Contains(e.Error, "MiB") {
 			t.Errorf("%s: %d %s; want 400 naming %q and the budget", tc.body, resp.StatusCode, b, tc.param)
 		}
+	}
+}
+
+// TestALectureHallBehindOneAddressCanAllWatch starts 300 paced sessions
+// from one address within a minute with the default limits, as a hall
+// behind one NAT would, and watches each: every one must be accepted. One
+// address's share of each global capacity stays bounded by the defaults.
+func TestALectureHallBehindOneAddressCanAllWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("300 sessions")
+	}
+	def := web.DefaultLimits
+	if def.MaxRunningPerIP*2 > def.MaxRunning || def.MaxSteppedPerIP*2 > def.MaxStepped || def.MaxSubscribersPerIP*2 > def.MaxSubscribers {
+		t.Errorf("default limits %+v let one address take more than half of a capacity", def)
+	}
+	runner := &netcore.Runner{Timeout: time.Minute}
+	srv, err := web.New(runner, &trace.Store{}, web.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close(); runner.Wait() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	for i := range 300 {
+		resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"serviceclient","params":{"pace_ms":100}}`)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("student %d of 300: %d %s", i+1, resp.StatusCode, b)
+		}
+		var m struct{ ID string }
+		_ = json.Unmarshal(b, &m)
+		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, m.ID, ""), nil)
+		if err != nil {
+			t.Fatalf("student %d watches: %v", i+1, err)
+		}
+		defer c.CloseNow()
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatalf("student %d's first message: %v", i+1, err)
+		}
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("starting 300 sessions took %v; the test means within a minute", took)
 	}
 }

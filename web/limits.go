@@ -13,13 +13,19 @@ import (
 // Limits bound what one server does at once, so that no one user can take
 // it from the others. Zero fields take their defaults.
 type Limits struct {
-	// MaxRunning bounds sessions running at once. Defaults to 256.
+	// MaxRunning bounds sessions running at once. Defaults to 1,024.
 	MaxRunning int
 	// MaxRunningPerIP bounds one client IP's running sessions. Defaults to
-	// 32: a lecture hall behind one NAT shares an address.
+	// 512, half of MaxRunning: a lecture hall behind one NAT shares an
+	// address, and still cannot take the whole server.
 	MaxRunningPerIP int
+	// MaxStepped and MaxSteppedPerIP bound the stepped sessions, which
+	// wait for their presenters most of their lives and so take slots of
+	// their own, not running ones. Default 256 and 64.
+	MaxStepped, MaxSteppedPerIP int
 	// CreatePerMinute bounds the sessions one client IP may start per
-	// minute. Defaults to 300.
+	// minute. Defaults to 600: 300 students behind one address can each
+	// start a session or two in a minute.
 	CreatePerMinute int
 	// MaxSubscribers bounds WebSocket viewers in all. Defaults to 10,000.
 	MaxSubscribers int
@@ -38,9 +44,11 @@ type Limits struct {
 // DefaultLimits are the limits a zero field takes; seqd serve's flags
 // default to them.
 var DefaultLimits = Limits{
-	MaxRunning:               256,
-	MaxRunningPerIP:          32,
-	CreatePerMinute:          300,
+	MaxRunning:               1024,
+	MaxRunningPerIP:          512,
+	MaxStepped:               256,
+	MaxSteppedPerIP:          64,
+	CreatePerMinute:          600,
 	MaxSubscribers:           10_000,
 	MaxSubscribersPerSession: 2_000,
 	MaxSubscribersPerIP:      2_500,
@@ -55,6 +63,8 @@ func (l *Limits) setDefaults() {
 	}
 	def(&l.MaxRunning, DefaultLimits.MaxRunning)
 	def(&l.MaxRunningPerIP, DefaultLimits.MaxRunningPerIP)
+	def(&l.MaxStepped, DefaultLimits.MaxStepped)
+	def(&l.MaxSteppedPerIP, DefaultLimits.MaxSteppedPerIP)
 	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
 	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
 	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)

@@ -136,6 +136,7 @@ type Server struct {
 	running     counter // running sessions, by client IP
 	subscribers counter // WebSocket viewers, by session id
 	viewersByIP counter // the same viewers, by client address
+	stepping    counter // stepped sessions, by client address
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -177,6 +178,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
+	s.stepping = counter{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return nil, fmt.Errorf("trusted proxy %q: want an address prefix such as 10.0.0.0/8: %w", p, err)
@@ -394,13 +396,19 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := clientIP(r)
-	if ok, full := s.running.acquire(ip); !ok {
+	// A stepped session spends its life waiting for its presenter: it
+	// holds a slot of its own, not one of the running sessions'.
+	slots, what, most, mostPerIP := &s.running, "running", s.cfg.Limits.MaxRunning, s.cfg.Limits.MaxRunningPerIP
+	if req.Step {
+		slots, what, most, mostPerIP = &s.stepping, "stepped", s.cfg.Limits.MaxStepped, s.cfg.Limits.MaxSteppedPerIP
+	}
+	if ok, full := slots.acquire(ip); !ok {
 		if full == "total" {
-			s.refuse(w, http.StatusServiceUnavailable, "running_total", 5*time.Second,
-				"the server is running %d sessions, its most; try again in a few seconds", s.cfg.Limits.MaxRunning)
+			s.refuse(w, http.StatusServiceUnavailable, what+"_total", 5*time.Second,
+				"the server has %d %s sessions, its most; try again in a few seconds", most, what)
 		} else {
-			s.refuse(w, http.StatusTooManyRequests, "running_per_ip", 5*time.Second,
-				"you have %d sessions running, the most for one address; wait for one to finish", s.cfg.Limits.MaxRunningPerIP)
+			s.refuse(w, http.StatusTooManyRequests, what+"_per_ip", 5*time.Second,
+				"you have %d %s sessions, the most for one address; wait for one to finish", mostPerIP, what)
 		}
 		return
 	}
@@ -417,7 +425,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.store.Add(sess)
 	s.runner.Start(s.ctx, sess)
 	s.watch(sess, func() {
-		s.running.release(ip)
+		slots.release(ip)
 		s.tokensMu.Lock()
 		delete(s.stepTokens, sess.ID())
 		s.tokensMu.Unlock()

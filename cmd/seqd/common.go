@@ -25,6 +25,7 @@ type commonFlags struct {
 	publicURL   string
 	metricsAddr string
 	timeout     time.Duration
+	stepTimeout time.Duration
 	preview     int
 	maxEvents   int
 	maxBytes    int64
@@ -41,7 +42,8 @@ type commonFlags struct {
 func registerCommonFlags(fs *flag.FlagSet, defaultAddr string) *commonFlags {
 	c := &commonFlags{}
 	fs.StringVar(&c.addr, "addr", defaultAddr, "where to serve the web app, HOST:PORT")
-	fs.DurationVar(&c.timeout, "session-timeout", netcore.DefaultTimeout, "every session's deadline")
+	fs.DurationVar(&c.timeout, "session-timeout", netcore.DefaultTimeout, "every session's deadline; a stepped session's time without a step")
+	fs.DurationVar(&c.stepTimeout, "step-timeout", netcore.DefaultStepTimeout, "a stepped session's deadline, however often it is stepped")
 	fs.IntVar(&c.preview, "preview", netcore.DefaultPreview, "payload bytes kept per read or write event")
 	fs.IntVar(&c.maxEvents, "max-events", trace.DefaultMaxEvents, "events per session")
 	fs.Int64Var(&c.maxBytes, "session-bytes", trace.DefaultMaxBytes, "every session's memory budget for its events, in bytes: larger parameters are refused")
@@ -81,7 +83,7 @@ func (c *commonFlags) logger(w io.Writer) (*slog.Logger, error) {
 
 // runner returns the Runner the flags describe.
 func (c *commonFlags) runner() *netcore.Runner {
-	return &netcore.Runner{Timeout: c.timeout, Preview: c.preview, MaxEvents: c.maxEvents, MaxBytes: c.maxBytes}
+	return &netcore.Runner{Timeout: c.timeout, StepTimeout: c.stepTimeout, Preview: c.preview, MaxEvents: c.maxEvents, MaxBytes: c.maxBytes}
 }
 
 // store returns the store of sessions kept in memory.

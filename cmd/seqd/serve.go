@@ -28,6 +28,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	def := web.DefaultLimits
 	fs.IntVar(&limits.MaxRunning, "max-running", def.MaxRunning, "sessions running at once")
 	fs.IntVar(&limits.MaxRunningPerIP, "max-running-per-ip", def.MaxRunningPerIP, "sessions running at once per client address")
+	fs.IntVar(&limits.MaxStepped, "max-stepped", def.MaxStepped, "stepped sessions (waiting for their presenters) at once")
+	fs.IntVar(&limits.MaxSteppedPerIP, "max-stepped-per-ip", def.MaxSteppedPerIP, "stepped sessions at once per client address")
 	fs.IntVar(&limits.CreatePerMinute, "create-per-minute", def.CreatePerMinute, "sessions one client address may start per minute")
 	fs.IntVar(&limits.MaxSubscribers, "max-viewers", def.MaxSubscribers, "WebSocket viewers in all")
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", def.MaxSubscribersPerSession, "WebSocket viewers of one session")
