@@ -156,7 +156,7 @@ var scenarios = []scenario{
 			"sockets are non-blocking, like a server's that waits with poll; a blocking socket " +
 			"would wait until it had taken every byte.)",
 		params: []trace.Param{
-			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 1 << 20, Unit: "bytes",
+			{Name: "total", Type: trace.ParamInt, Default: 128 << 10, Min: 16 << 10, Max: 4 << 20, Unit: "bytes",
 				Help: "Bytes the client writes in all."},
 			{Name: "chunk", Type: trace.ParamInt, Default: 32 << 10, Min: 1024, Max: 1 << 20, Unit: "bytes",
 				Help: "Bytes the client asks each write to take."},

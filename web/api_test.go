@@ -16,10 +16,12 @@ import (
 	"seqd/web"
 )
 
-// newTestServer serves seqd with real sockets behind it.
+// newTestServer serves seqd with real sockets behind it. Its sessions may
+// take 64 MiB each, for the tests that need sessions heavier than every
+// buffer between the server and a viewer.
 func newTestServer(t *testing.T, cfg web.Config) *httptest.Server {
 	t.Helper()
-	runner := &netcore.Runner{Timeout: 30 * time.Second}
+	runner := &netcore.Runner{Timeout: 30 * time.Second, MaxBytes: 64 << 20}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

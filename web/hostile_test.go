@@ -138,7 +138,7 @@ func TestMetricsAreOffThePublicListener(t *testing.T) {
 func TestSlowClientsAreCutOff(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	// Events of 32 KiB each: an export far larger than the sockets' buffers.
-	big := &fakeRunner{Runner: &netcore.Runner{}, payload: 32 << 10}
+	big := &fakeRunner{Runner: &netcore.Runner{MaxBytes: 1 << 30}, payload: 32 << 10}
 	ts, _ := newHostileServerWith(t, big, web.Config{ReadTimeout: timeout, ResponseTimeout: timeout})
 	addr := strings.TrimPrefix(ts.URL, "http://")
 
