@@ -11,7 +11,7 @@ import (
 
 // Defaults for Runner's fields.
 const (
-	DefaultPreview = 4096
+	DefaultPreview     = 4096
 	DefaultTimeout     = 5 * time.Minute
 	DefaultStepTimeout = 3 * time.Hour
 )
@@ -145,4 +145,3 @@ func (r *Runner) stepTimeout() time.Duration {
 	}
 	return r.StepTimeout
 }
-
