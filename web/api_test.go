@@ -236,11 +236,41 @@ func TestPagesAndHeaders(t *testing.T) {
 			t.Errorf("no CORS on /seq-diagram.js")
 		}
 	})
-	t.Run("allowed origins bound who may frame embeds", func(t *testing.T) {
-		ts := newTestServer(t, web.Config{AllowedOrigins: []string{"https://course.example.edu"}})
+	t.Run("frame ancestors bound who may frame embeds; allowed origins do not", func(t *testing.T) {
+		ts := newTestServer(t, web.Config{FrameAncestors: []string{"https://course.example.edu"}})
 		resp, _ := do(t, "GET", ts.URL+"/embed/echo", "", "")
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'self' https://course.example.edu") {
 			t.Errorf("CSP %q", csp)
+		}
+		ts = newTestServer(t, web.Config{AllowedOrigins: []string{"https://course.example.edu"}})
+		resp, _ = do(t, "GET", ts.URL+"/embed/echo", "", "")
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") {
+			t.Errorf("with allowed origins, CSP %q; want any page may still frame embeds", csp)
+		}
+	})
+	t.Run("reading a session answers any origin; starting one does not", func(t *testing.T) {
+		id := createSession(t, ts.URL, `{"scenario":"refused"}`)
+		waitDone(t, ts.URL, id)
+		req, _ := http.NewRequest("GET", ts.URL+"/api/sessions/"+id, nil)
+		req.Header.Set("Origin", "https://lms.example.org")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Errorf("GET a session from another origin: Access-Control-Allow-Origin %q; want *", got)
+		}
+		req, _ = http.NewRequest("OPTIONS", ts.URL+"/api/sessions", nil)
+		req.Header.Set("Origin", "https://lms.example.org")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("a preflight to start a session from another origin: Access-Control-Allow-Origin %q; want none", got)
 		}
 	})
 	t.Run("a bad allowed origin is refused at start", func(t *testing.T) {

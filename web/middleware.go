@@ -15,8 +15,8 @@ import (
 // rest only by this server's own pages.
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	frameAll := "frame-ancestors *"
-	if len(s.cfg.AllowedOrigins) > 0 {
-		frameAll = "frame-ancestors 'self' " + strings.Join(s.cfg.AllowedOrigins, " ")
+	if len(s.cfg.FrameAncestors) > 0 {
+		frameAll = "frame-ancestors 'self' " + strings.Join(s.cfg.FrameAncestors, " ")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		frame := "frame-ancestors 'self'"
@@ -65,15 +65,22 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 }
 
 // cors lets the allowed origins' pages call the API: a <seq-diagram
-// scenario=… server=…> on a course page starts and reads sessions.
+// scenario=… server=…> on a course page starts and steps sessions. Reading
+// is public and read-only (a session's id is its capability, and no
+// cookie is involved), so any page may GET: a <seq-diagram session=…
+// server=…> draws a finished session on a default server.
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && slices.Contains(s.cfg.AllowedOrigins, o) {
+		o := r.Header.Get("Origin")
+		switch {
+		case o != "" && slices.Contains(s.cfg.AllowedOrigins, o):
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", o)
 			h.Set("Access-Control-Allow-Methods", "GET, POST")
 			h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 			h.Add("Vary", "Origin")
+		case o != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Access-Control-Allow-Origin", "*")
 		}
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusNoContent) // a preflight: the headers above are the answer

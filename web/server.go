@@ -58,9 +58,9 @@ const (
 // Config configures a Server. Zero fields take their defaults.
 type Config struct {
 	// AllowedOrigins lists the origins (scheme://host[:port]) of course
-	// pages that may frame /embed/ pages and use the API and WebSocket
-	// cross-origin. Empty means any page may frame /embed/ and the API
-	// stays same-origin.
+	// pages that may start and step sessions and follow their WebSocket
+	// streams cross-origin. Reading a session (GET) answers any origin;
+	// framing is FrameAncestors'.
 	AllowedOrigins []string
 	// MaxBody bounds a request body in bytes. Defaults to DefaultMaxBody.
 	MaxBody int64
@@ -91,6 +91,9 @@ type Config struct {
 	// Archive keeps finished sessions across restarts; nil keeps them in
 	// memory only.
 	Archive Archive
+	// FrameAncestors lists the origins whose pages may frame /embed/
+	// pages (CSP frame-ancestors); empty means any page may.
+	FrameAncestors []string
 	// Hosts, when not empty, are the only Host header values (host or
 	// host:port, as a browser sends them) the server answers; any other
 	// gets 421, so that a page of another name that resolves here (DNS
@@ -182,6 +185,11 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return nil, fmt.Errorf("trusted proxy %q: want an address prefix such as 10.0.0.0/8: %w", p, err)
+		}
+	}
+	for _, o := range cfg.FrameAncestors {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" && u.Path != "/" || strings.ContainsAny(o, " ;,'") {
+			return nil, fmt.Errorf("frame ancestor %q: want scheme://host[:port], such as https://lms.example.edu", o)
 		}
 	}
 	for _, o := range cfg.AllowedOrigins {

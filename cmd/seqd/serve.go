@@ -19,7 +19,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("seqd serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	common := registerCommonFlags(fs, "127.0.0.1:8080")
-	origins := fs.String("allow-origins", "", "comma-separated origins (https://course.example.edu) whose pages may frame\n/embed/ pages and use the API and WebSocket; empty: any page may frame /embed/,\nthe API stays same-origin")
+	origins := fs.String("allow-origins", "", "comma-separated origins (https://course.example.edu) whose pages may start and step\nsessions and follow live streams; empty: only seqd's own pages (reading a session is open to any page)")
+	frames := fs.String("frame-ancestors", "", "comma-separated origins whose pages may frame /embed/ pages; empty: any page")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "request body limit in bytes")
 	data := fs.String("data", "", "directory of saved sessions (default $XDG_STATE_HOME/seqd/sessions or ~/.local/state/seqd/sessions); \"none\" keeps them in memory only")
 	keepFiles := fs.Int("keep-files", archive.DefaultMaxFiles, "saved sessions kept on disk; the oldest go first")
@@ -52,7 +53,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, o := range splitList(*origins) {
 		allowed = append(allowed, strings.TrimSuffix(o, "/"))
 	}
-	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies)})
+	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies), FrameAncestors: splitList(*frames)})
 	if err != nil {
 		return err
 	}
