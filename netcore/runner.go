@@ -65,7 +65,18 @@ func (r *Runner) Prepare(name string, raw map[string]any, features trace.Feature
 	if err := sc.fits(p, r.previewLimit(), r.maxBytes()); err != nil {
 		return nil, err
 	}
-	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, MaxBytes: r.maxBytes(), Features: features}), nil
+	calls, d := sc.estimate(p)
+	if limit := r.sessionTimeout(); !features.Step && d > limit {
+		more := ""
+		if sc.count != "" {
+			more = " or " + sc.count
+		}
+		return nil, &trace.ParamError{Param: "pace_ms", Msg: fmt.Sprintf(
+			"at %d ms a call, this session would take about %s, longer than a session may run (%s); lower pace_ms%s, or step it instead",
+			p.int("pace_ms"), d.Round(time.Second), limit, more)}
+	}
+	return trace.NewSession(sc.name, p, trace.Options{MaxEvents: r.MaxEvents, MaxBytes: r.maxBytes(), Features: features,
+		ExpectedEvents: calls, Expected: d}), nil
 }
 
 // Start runs the prepared session in a goroutine that the Runner owns until

@@ -28,6 +28,27 @@ type scenario struct {
 	// combinations (a 1 MiB write read a byte at a time) that would not
 	// fit a session's budget.
 	cost func(p params, preview int) (events int, payload int64, param, advice string)
+	// calls estimates how many calls a run makes (server and clients),
+	// and count names the parameter that makes it long, if one does.
+	calls func(p params) int
+	count string
+}
+
+// estimate returns how many calls a run of sc with p makes and how long it
+// takes, roughly: every call waits the pace first, and the server's calls
+// and the client's run side by side, so about half of them add up; the
+// backpressure server works read_delay_ms before each read.
+func (sc *scenario) estimate(p params) (calls int, d time.Duration) {
+	calls = 20
+	if sc.calls != nil {
+		calls = sc.calls(p)
+	}
+	pace := time.Duration(p.int("pace_ms")) * time.Millisecond
+	d = time.Duration(calls) * pace / 2
+	if _, ok := p["read_delay_ms"]; ok {
+		d += time.Duration(p.int("total")/smallBuffer+1) * time.Duration(p.int("read_delay_ms")) * time.Millisecond
+	}
+	return calls, d
 }
 
 // fits reports, as a *trace.ParamError naming the parameter to change,
@@ -76,7 +97,9 @@ var scenarios = []scenario{
 			Name: "names", Type: trace.ParamStrings, Default: []string{"alice", "bob", "carol"},
 			Min: 1, Max: 64, MaxLen: 64, Help: "The names the client sends, one line each (1–64 names, each at most 64 bytes).",
 		}},
-		run: runServiceClient,
+		run:   runServiceClient,
+		calls: func(p params) int { return 18 + len(p.strings("names")) },
+		count: "names",
 	},
 	{
 		name:  "echo",
@@ -88,7 +111,9 @@ var scenarios = []scenario{
 			Name: "rounds", Type: trace.ParamInt, Default: 3, Min: 1, Max: 1000,
 			Help: "How many request/response round trips (1–1000).",
 		}},
-		run: runEcho,
+		run:   runEcho,
+		calls: func(p params) int { return 12 + 4*p.int("rounds") },
+		count: "rounds",
 	},
 	{
 		name:  "http",
@@ -96,7 +121,8 @@ var scenarios = []scenario{
 		summary: "The client sends an HTTP/1.0 GET request; the server reads until the blank line " +
 			"that ends the headers, writes a response with a Content-Length header and a body, " +
 			"and closes. HTTP/1.0 uses the end of the connection to end the exchange.",
-		run: runHTTP,
+		run:   runHTTP,
+		calls: func(params) int { return 20 },
 	},
 	{
 		name:  "stream",
@@ -112,7 +138,9 @@ var scenarios = []scenario{
 			{Name: "writes", Type: trace.ParamInt, Default: 5, Min: 2, Max: 100,
 				Help: "How many small writes pile up before the server reads."},
 		},
-		run: runStream,
+		run:   runStream,
+		calls: func(p params) int { return 20 + p.int("writes") + p.int("size")/p.int("chunk") },
+		count: "size",
 		cost: func(p params, preview int) (int, int64, string, string) {
 			size, chunk, writes := p.int("size"), p.int("chunk"), p.int("writes")
 			reads := size/chunk + 1
@@ -125,7 +153,8 @@ var scenarios = []scenario{
 		title: "Connection refused",
 		summary: "The server has bound a port but never called listen, so nothing accepts connections " +
 			"there. The kernel answers the client's SYN with a reset and connect fails with ECONNREFUSED.",
-		run: runRefused,
+		run:   runRefused,
+		calls: func(params) int { return 8 },
 	},
 	{
 		name:  "reset",
@@ -133,7 +162,8 @@ var scenarios = []scenario{
 		summary: "The client writes a request, but the server closes its socket without reading it. " +
 			"Closing with unread data makes the kernel send a reset (RST) instead of a FIN: the " +
 			"client's read fails with ECONNRESET and its next write with EPIPE.",
-		run: runReset,
+		run:   runReset,
+		calls: func(params) int { return 14 },
 	},
 	{
 		name:  "concurrent",
@@ -145,7 +175,9 @@ var scenarios = []scenario{
 			Name: "clients", Type: trace.ParamInt, Default: 3, Min: 2, Max: 16,
 			Help: "How many clients connect at the same time (2–16).",
 		}},
-		run: runConcurrent,
+		run:   runConcurrent,
+		calls: func(p params) int { return 6 + 13*p.int("clients") },
+		count: "clients",
 	},
 	{
 		name:  "backpressure",
@@ -164,6 +196,10 @@ var scenarios = []scenario{
 				Help: "How long the server works between reads."},
 		},
 		run: runBackpressure,
+		calls: func(p params) int {
+			return 12 + p.int("total")/smallBuffer + p.int("total")/min(p.int("chunk"), smallBuffer)
+		},
+		count: "total",
 		cost: func(p params, preview int) (int, int64, string, string) {
 			total, chunk := p.int("total"), p.int("chunk")
 			reads := total/smallBuffer + 1

@@ -74,6 +74,11 @@ type Meta struct {
 	Step       bool           `json:"step,omitempty"`      // created in step mode
 	Questions  bool           `json:"questions,omitempty"` // with questions before some calls
 	Pending    *Pending       `json:"pending,omitempty"`   // the call a stepped session makes next
+	// ExpectedEvents and ExpectedNs estimate, before it runs, how many
+	// calls a session makes and how long it takes (at its pace), for a
+	// page to show progress; 0 when not estimated.
+	ExpectedEvents int   `json:"expected_events,omitempty"`
+	ExpectedNs     int64 `json:"expected_ns,omitempty"`
 }
 
 // Record is a whole session: its metadata and its events. It is the JSON
@@ -93,6 +98,7 @@ type Session struct {
 	startedAt time.Time // wall clock and monotonic origin of t_ns
 	maxEvents int
 	maxBytes  int64
+	expected  Options       // its ExpectedEvents and Expected
 	done      chan struct{} // closed by Finish
 
 	// order is the session's causal order: whoever holds it is the only
@@ -138,6 +144,10 @@ type Options struct {
 	// Features are the session's optional parts: step mode, questions,
 	// segment capture.
 	Features Features
+	// ExpectedEvents and Expected estimate the session's calls and
+	// duration (Meta's ExpectedEvents and ExpectedNs).
+	ExpectedEvents int
+	Expected       time.Duration
 }
 
 // DefaultMaxEvents is the default for Options.MaxEvents.
@@ -155,6 +165,7 @@ func NewSession(scenario string, params map[string]any, opt Options) *Session {
 		startedAt: time.Now(),
 		maxEvents: opt.MaxEvents,
 		maxBytes:  opt.MaxBytes,
+		expected:  Options{ExpectedEvents: opt.ExpectedEvents, Expected: opt.Expected},
 		done:      make(chan struct{}),
 		state:     StateRunning,
 		step:      stepState{features: opt.Features},
@@ -526,6 +537,9 @@ func (s *Session) metaLocked() Meta {
 		Step:      s.step.features.Step,
 		Questions: s.step.features.Questions,
 		Pending:   s.pendingLocked(),
+
+		ExpectedEvents: s.expected.ExpectedEvents,
+		ExpectedNs:     int64(s.expected.Expected),
 	}
 	if !s.finishedAt.IsZero() {
 		t := s.finishedAt.Round(0)

@@ -111,3 +111,28 @@ func (st *Store) Get(id string) (*Session, bool) {
 	s, ok := st.byID[id]
 	return s, ok
 }
+
+// Recent returns up to limit sessions of class, newest first, added before
+// the session with id before (or the newest when before is ""), for a list
+// of recent runs that pages back.
+func (st *Store) Recent(class string, limit int, before string) []*Session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	end := len(st.order)
+	if before != "" {
+		end = 0
+		for i, s := range st.order {
+			if s.ID() == before {
+				end = i
+				break
+			}
+		}
+	}
+	var out []*Session
+	for i := end - 1; i >= 0 && len(out) < limit; i-- {
+		if s := st.order[i]; Class(s.Scenario()) == class {
+			out = append(out, s)
+		}
+	}
+	return out
+}

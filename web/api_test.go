@@ -279,3 +279,55 @@ func TestPagesAndHeaders(t *testing.T) {
 		}
 	})
 }
+
+func TestRecentSessionsAreListedNewestFirst(t *testing.T) {
+	ts := newServerWith(t, &fakeRunner{Runner: &netcore.Runner{}}, web.Config{})
+	var ids []string
+	for range 5 {
+		ids = append(ids, createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`))
+	}
+	type list struct {
+		Sessions []struct {
+			ID, URL string
+		}
+	}
+	get := func(query string) list {
+		resp, b := do(t, "GET", ts.URL+"/api/sessions"+query, "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/sessions%s: %d %s", query, resp.StatusCode, b)
+		}
+		var l list
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	first := get("?limit=3")
+	if len(first.Sessions) != 3 || first.Sessions[0].ID != ids[4] || first.Sessions[2].ID != ids[2] || first.Sessions[0].URL != "/s/"+ids[4] {
+		t.Errorf("first page %+v; want the newest 3 of %v, newest first", first.Sessions, ids)
+	}
+	next := get("?limit=3&before=" + ids[2])
+	if len(next.Sessions) != 2 || next.Sessions[0].ID != ids[1] || next.Sessions[1].ID != ids[0] {
+		t.Errorf("next page %+v; want the 2 before %s", next.Sessions, ids[2])
+	}
+	if resp, _ := do(t, "GET", ts.URL+"/api/sessions?limit=1000", "", ""); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("limit=1000: %d; want 400", resp.StatusCode)
+	}
+}
+
+func TestAnOverlongPacedSessionIsRefused(t *testing.T) {
+	ts := newServerWith(t, &fakeRunner{Runner: &netcore.Runner{}}, web.Config{})
+	resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":1000,"pace_ms":2000}}`)
+	var e struct{ Error string }
+	_ = json.Unmarshal(b, &e)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, `"pace_ms"`) || !strings.Contains(e.Error, "rounds") {
+		t.Errorf("echo of 1,000 rounds at 2 s a call: %d %s; want 400 naming pace_ms and rounds", resp.StatusCode, b)
+	}
+	// The creation response estimates how long an accepted one takes.
+	_, b = do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":3,"pace_ms":100}}`)
+	var m trace.Meta
+	_ = json.Unmarshal(b, &m)
+	if m.ExpectedEvents <= 0 || m.ExpectedNs <= 0 {
+		t.Errorf("creation response %s; want expected_events and expected_ns", b)
+	}
+}

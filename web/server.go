@@ -250,6 +250,7 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/lab", s.listLab)
 		r.Get("/capabilities", s.capabilities)
 		r.With(s.rateLimit()).Post("/sessions", s.createSession)
+		r.Get("/sessions", s.listSessions)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Get("/", s.getSession)
 			r.Get("/ws", s.stream)
@@ -590,6 +591,46 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="seqd-`+rec.Scenario+"-"+rec.ID+`.json"`)
 	}
 	writeJSON(w, http.StatusOK, rec)
+}
+
+// recentSession is one row of GET /api/sessions.
+type recentSession struct {
+	ID        string      `json:"id"`
+	Scenario  string      `json:"scenario"`
+	State     trace.State `json:"state"`
+	StartedAt time.Time   `json:"started_at"`
+	Events    int         `json:"event_count"`
+	URL       string      `json:"url"`
+}
+
+// listSessions answers GET /api/sessions?limit=N&before=ID: the newest
+// sessions started through the API (the lab's are in /api/lab), newest
+// first, before the one named when paging back.
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, "limit %q: want a number from 1 to 100", v)
+			return
+		}
+		limit = n
+	}
+	before := q.Get("before")
+	if before != "" && !trace.ValidID(before) {
+		writeError(w, http.StatusBadRequest, "before %q: want a session id", before)
+		return
+	}
+	out := struct {
+		Sessions []recentSession `json:"sessions"`
+	}{Sessions: []recentSession{}}
+	for _, sess := range s.store.Recent("api", limit, before) {
+		m := sess.Meta()
+		out.Sessions = append(out.Sessions, recentSession{ID: m.ID, Scenario: m.Scenario, State: m.State, StartedAt: m.StartedAt, Events: m.Events, URL: "/s/" + m.ID})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
 }
 
 // exportText serves a text rendering of a session.
