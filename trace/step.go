@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Pending is the call a stepped session will make next, shown before it
@@ -115,6 +116,7 @@ type stepState struct {
 	stepper  Stepper
 	pending  *Pending       // the next call of a stepped session
 	answers  map[string]int // viewer → choice, for pending's question
+	tally    []int          // answers per choice
 	version  int            // bumped by every change of pending or answers
 }
 
@@ -162,7 +164,10 @@ func (s *Session) SetPending(p *Pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.step.pending = p
-	s.step.answers = nil
+	s.step.answers, s.step.tally = nil, nil
+	if p != nil && p.Question != nil {
+		s.step.tally = make([]int, len(p.Question.Choices))
+	}
 	s.step.version++
 	s.wakeLocked()
 }
@@ -181,11 +186,7 @@ func (s *Session) pendingLocked() *Pending {
 	}
 	p := *s.step.pending
 	if q := p.Question; q != nil {
-		tally := make([]int, len(q.Choices))
-		for _, c := range s.step.answers {
-			tally[c]++
-		}
-		p.Question = &Question{Text: q.Text, Choices: q.Choices, IDs: q.IDs, Tally: tally}
+		p.Question = &Question{Text: q.Text, Choices: q.Choices, IDs: q.IDs, Tally: slices.Clone(s.step.tally)}
 	}
 	return &p
 }
@@ -204,9 +205,16 @@ func (s *Session) Answer(viewer string, choice int) error {
 	if s.step.answers == nil {
 		s.step.answers = map[string]int{}
 	}
-	if _, ok := s.step.answers[viewer]; !ok && len(s.step.answers) >= maxAnswers {
+	old, answered := s.step.answers[viewer]
+	if !answered && len(s.step.answers) >= maxAnswers {
 		return errors.New("too many answers to this question")
 	}
+	// The tally is kept as answers come: counting one costs the same
+	// with ten answers or ten thousand.
+	if answered {
+		s.step.tally[old]--
+	}
+	s.step.tally[choice]++
 	s.step.answers[viewer] = choice
 	s.step.version++
 	s.wakeLocked()

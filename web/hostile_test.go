@@ -332,3 +332,30 @@ func TestALectureHallBehindOneAddressCanAllWatch(t *testing.T) {
 		t.Errorf("starting 300 sessions took %v; the test means within a minute", took)
 	}
 }
+
+func TestAnswersNeedAViewerTokenAndJSON(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{Limits: web.Limits{AnswersPerMinute: 5}})
+	id, _ := stepSession(t, ts.URL, `{"scenario":"echo","step":true,"questions":true}`)
+	answer := func(ctype, body string) int {
+		resp, _ := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", ctype, body)
+		return resp.StatusCode
+	}
+	if got := answer("text/plain", `{"viewer":"x","choice":0}`); got != http.StatusUnsupportedMediaType {
+		t.Errorf("a text/plain answer (a cross-site form can send one): %d; want 415", got)
+	}
+	if got := answer("application/json", `{"viewer":"made-up","choice":0}`); got != http.StatusForbidden {
+		t.Errorf("an answer with a made-up viewer: %d; want 403", got)
+	}
+	other, _ := stepSession(t, ts.URL, `{"scenario":"echo","step":true,"questions":true}`)
+	if got := answer("application/json", `{"viewer":"`+viewerToken(t, ts.URL, other)+`","choice":0}`); got != http.StatusForbidden {
+		t.Errorf("an answer with another session's viewer token: %d; want 403", got)
+	}
+	token := viewerToken(t, ts.URL, id)
+	statuses := []int{}
+	for range 5 {
+		statuses = append(statuses, answer("application/json", `{"viewer":"`+token+`","choice":0}`))
+	}
+	if last := statuses[len(statuses)-1]; last != http.StatusTooManyRequests {
+		t.Errorf("answers past the address's limit per minute: %v; want the last refused with 429", statuses)
+	}
+}

@@ -23,6 +23,9 @@ type Limits struct {
 	// wait for their presenters most of their lives and so take slots of
 	// their own, not running ones. Default 256 and 64.
 	MaxStepped, MaxSteppedPerIP int
+	// AnswersPerMinute bounds the answers to questions one client IP may
+	// send per minute. Defaults to 1,200.
+	AnswersPerMinute int
 	// CreatePerMinute bounds the sessions one client IP may start per
 	// minute. Defaults to 600: 300 students behind one address can each
 	// start a session or two in a minute.
@@ -49,6 +52,7 @@ var DefaultLimits = Limits{
 	MaxStepped:               256,
 	MaxSteppedPerIP:          64,
 	CreatePerMinute:          600,
+	AnswersPerMinute:         1_200,
 	MaxSubscribers:           10_000,
 	MaxSubscribersPerSession: 2_000,
 	MaxSubscribersPerIP:      2_500,
@@ -66,6 +70,7 @@ func (l *Limits) setDefaults() {
 	def(&l.MaxStepped, DefaultLimits.MaxStepped)
 	def(&l.MaxSteppedPerIP, DefaultLimits.MaxSteppedPerIP)
 	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
+	def(&l.AnswersPerMinute, DefaultLimits.AnswersPerMinute)
 	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
 	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)
 	def(&l.MaxSubscribersPerIP, DefaultLimits.MaxSubscribersPerIP)
@@ -143,5 +148,17 @@ func (s *Server) rateLimit() func(http.Handler) http.Handler {
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, http.StatusTooManyRequests, "create_rate", 10*time.Second,
 				"you started more than %d sessions in a minute; wait a little and try again", s.cfg.Limits.CreatePerMinute)
+		}))
+}
+
+// answerLimit bounds the answers one client IP may send a minute: enough
+// for a hall behind one NAT to answer every question, not for a script to
+// flood the tallies.
+func (s *Server) answerLimit() func(http.Handler) http.Handler {
+	return httprate.LimitBy(s.cfg.Limits.AnswersPerMinute, time.Minute,
+		func(r *http.Request) (string, error) { return clientIP(r), nil },
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			s.refuse(w, http.StatusTooManyRequests, "answer_rate", 10*time.Second,
+				"your address sent more than %d answers in a minute; wait a little and try again", s.cfg.Limits.AnswersPerMinute)
 		}))
 }

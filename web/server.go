@@ -140,6 +140,7 @@ type Server struct {
 	subscribers counter // WebSocket viewers, by session id
 	viewersByIP counter // the same viewers, by client address
 	stepping    counter // stepped sessions, by client address
+	viewers     *viewerTokens
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -177,7 +178,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 		cfg.ResponseTimeout = DefaultResponseTimeout
 	}
 	cfg.Limits.setDefaults()
-	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics()}
+	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics(), viewers: newViewerTokens()}
 	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
@@ -259,7 +260,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/pcapng", s.exportPcapng)
 			r.Post("/step", s.step)
 			r.Post("/run", s.runToEnd)
-			r.Post("/answer", s.answer)
+			r.With(s.answerLimit()).Post("/answer", s.answer)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "no API endpoint %s %s; see docs/protocol.md", r.Method, r.URL.Path)

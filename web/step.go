@@ -2,7 +2,11 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -71,21 +75,32 @@ func (s *Server) runToEnd(w http.ResponseWriter, r *http.Request) {
 
 // answerRequest is a viewer's answer to the pending question.
 type answerRequest struct {
-	Viewer string `json:"viewer"` // an id the page makes up once, so a viewer counts once
+	Viewer string `json:"viewer"` // the token the viewer's WebSocket stream handed out
 	Choice *int   `json:"choice"`
 }
 
-// answer serves POST /api/sessions/{id}/answer: any viewer may answer.
+// answer serves POST /api/sessions/{id}/answer: a viewer of the session
+// answers its pending question, with the token its WebSocket stream handed
+// it (so a viewer counts once, and nobody answers without watching), in a
+// JSON body (so another site's form cannot post it).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	sess, ok := s.session(w, r)
 	if !ok {
 		return
 	}
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		writeError(w, http.StatusUnsupportedMediaType, "send the answer as Content-Type: application/json")
+		return
+	}
 	var req answerRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Choice == nil || req.Viewer == "" || len(req.Viewer) > 64 {
-		writeError(w, http.StatusBadRequest, `send {"viewer": "a made-up id of at most 64 bytes", "choice": N}`)
+	if err := dec.Decode(&req); err != nil || req.Choice == nil || req.Viewer == "" {
+		writeError(w, http.StatusBadRequest, `send {"viewer": TOKEN, "choice": N}, with the token of your WebSocket stream's first message`)
+		return
+	}
+	if !s.viewers.valid(sess.ID(), req.Viewer) {
+		writeError(w, http.StatusForbidden, "viewer %q: not a token this session's stream handed out; answer with the \"viewer\" of the stream's first message", req.Viewer)
 		return
 	}
 	if err := sess.Answer(req.Viewer, *req.Choice); err != nil {
@@ -93,4 +108,35 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// viewerTokens hands each WebSocket viewer of a session a token to answer
+// with, and checks them, keeping nothing: a token is a nonce and an HMAC of
+// the session id and the nonce under a key of this process.
+type viewerTokens struct{ key [32]byte }
+
+func newViewerTokens() *viewerTokens {
+	var v viewerTokens
+	_, _ = rand.Read(v.key[:]) // crypto/rand.Read never fails on Linux
+	return &v
+}
+
+// issue returns a fresh token for a viewer of session id.
+func (v *viewerTokens) issue(id string) string {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	n := hex.EncodeToString(nonce[:])
+	return n + "." + v.mac(id, n)
+}
+
+// valid reports whether token was issued for session id.
+func (v *viewerTokens) valid(id, token string) bool {
+	n, mac, ok := strings.Cut(token, ".")
+	return ok && len(n) == 16 && hmac.Equal([]byte(mac), []byte(v.mac(id, n)))
+}
+
+func (v *viewerTokens) mac(id, nonce string) string {
+	h := hmac.New(sha256.New, v.key[:])
+	h.Write([]byte(id + "|" + nonce))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

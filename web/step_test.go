@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"seqd/trace"
 	"seqd/web"
@@ -146,7 +149,8 @@ func TestQuestions(t *testing.T) {
 		}
 		stepReq(t, ts.URL, id, "step", token)
 	}
-	for i, viewer := range []string{"ann", "bo", "ann"} { // ann changes her mind
+	ann, bo := viewerToken(t, ts.URL, id), viewerToken(t, ts.URL, id)
+	for i, viewer := range []string{ann, bo, ann} { // ann changes her mind
 		resp, b := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"`+viewer+`","choice":`+[]string{"0", "2", "2"}[i]+`}`)
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("answer: %d %s", resp.StatusCode, b)
@@ -155,7 +159,7 @@ func TestQuestions(t *testing.T) {
 	if tally := getRecord(t, ts.URL, id).Pending.Question.Tally; tally[2] != 2 || tally[0] != 0 {
 		t.Errorf("tally %v; want two answers for choice 2", tally)
 	}
-	if resp, _ := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"x","choice":9}`); resp.StatusCode != http.StatusConflict {
+	if resp, _ := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"`+bo+`","choice":9}`); resp.StatusCode != http.StatusConflict {
 		t.Errorf("an answer out of range: %d; want 409", resp.StatusCode)
 	}
 	stepReq(t, ts.URL, id, "step", token)
@@ -163,4 +167,26 @@ func TestQuestions(t *testing.T) {
 	if last := rec.Events[len(rec.Events)-1]; last.Kind != trace.KindConnect || last.Errno != "ECONNREFUSED" {
 		t.Errorf("the revealed call: %s %s", last.Kind, last.Errno)
 	}
+}
+
+// viewerToken opens a viewer's stream of session id and returns the token
+// its first message hands out for answering questions.
+func viewerToken(t *testing.T, base, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(base, id, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first struct{ Viewer string }
+	if err := json.Unmarshal(b, &first); err != nil || first.Viewer == "" {
+		t.Fatalf("first message %s hands out no viewer token: %v", b, err)
+	}
+	return first.Viewer
 }

@@ -77,7 +77,7 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip str
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
 	sub := sess.Subscribe(from, s.cfg.MaxLag)
-	if err := s.send(ctx, c, actorsMessage(sess.Meta().Actors)); err != nil {
+	if err := s.send(ctx, c, firstMessage(sess.Meta().Actors, s.viewers.issue(sess.ID()))); err != nil {
 		return
 	}
 	for {
@@ -160,10 +160,13 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip str
 	}
 }
 
-func actorsMessage(actors []string) []byte {
+// firstMessage is a stream's first message: the lifelines, and the token
+// this viewer answers questions with.
+func firstMessage(actors []string, viewer string) []byte {
 	b, _ := json.Marshal(struct {
 		Actors []string `json:"actors"`
-	}{actors})
+		Viewer string   `json:"viewer"`
+	}{actors, viewer})
 	return b
 }
 

@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.MaxStepped, "max-stepped", def.MaxStepped, "stepped sessions (waiting for their presenters) at once")
 	fs.IntVar(&limits.MaxSteppedPerIP, "max-stepped-per-ip", def.MaxSteppedPerIP, "stepped sessions at once per client address")
 	fs.IntVar(&limits.CreatePerMinute, "create-per-minute", def.CreatePerMinute, "sessions one client address may start per minute")
+	fs.IntVar(&limits.AnswersPerMinute, "answers-per-minute", def.AnswersPerMinute, "answers to questions one client address may send per minute")
 	fs.IntVar(&limits.MaxSubscribers, "max-viewers", def.MaxSubscribers, "WebSocket viewers in all")
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", def.MaxSubscribersPerSession, "WebSocket viewers of one session")
 	fs.IntVar(&limits.MaxSubscribersPerIP, "max-viewers-per-ip", def.MaxSubscribersPerIP, "WebSocket viewers from one client address")
