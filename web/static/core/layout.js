@@ -5,6 +5,7 @@
 import { formatDuration } from './format.js';
 import { isError, isBegin, isEnd, hasFlag, isData, isEOF } from './record.js';
 import { beginLabel, segmentLabel, eventLabel, transcriptSentence, explain, explainSegment } from './words.js';
+import { fitGeometry, elide, charCount, textBox, BoxIndex, placeArrowLabel, shaftBox } from './place.js';
 
 // ---------------------------------------------------------------------------
 // Geometry
@@ -20,6 +21,7 @@ export const G = Object.freeze({
   nameHeight: 30,
   top: 64, // the first row's top
   row: 30, // one row in the compact scale
+  minGap: 20, // the proportional scale's least gap between rows: room for a label
   pad: 40, // below the last row
   r: 5, // a mark's radius
   logMin: 22, // the logarithmic scale's least step…
@@ -103,13 +105,18 @@ export function getOrMake(map, key, make) {
  */
 export class Layout {
   /**
-   * @param {{scale?: string, pxPerNs?: number, actors?: string[]}} options
-   *   actors seeds the lifelines' order; pxPerNs is the proportional scale's.
+   * @param {{scale?: string, pxPerNs?: number, actors?: string[], width?: number}} options
+   *   actors seeds the lifelines' order; pxPerNs is the proportional
+   *   scale's; width, the CSS pixels to fit into (0: the widest geometry).
    */
-  constructor({ scale, pxPerNs = 0, actors = [] } = {}) {
+  constructor({ scale, pxPerNs = 0, actors = [], width = 0 } = {}) {
     this.scale = normalizeScale(scale);
     this.pxPerNs = pxPerNs > 0 ? pxPerNs : fitPxPerNs([]);
-    this.spacing = actors.length > G.manyActors ? G.narrow : G.spacing;
+    this.fitWidth = width > 0 ? width : 0;
+    this._geoN = Math.max(1, actors.length);
+    this.geo = fitGeometry(this.fitWidth, this._geoN);
+    this.spacing = this.geo.spacing;
+    this.boxes = new BoxIndex(); // the boxes of the labels and marks placed, for placing more without overlap
     this.actors = []; // {name, index, x, side}
     this.rows = []; // {seq, t, y, dt}, in seq order
     this.marks = []; // one per event, in seq order; chunk = its row's index / CHUNK
@@ -144,7 +151,7 @@ export class Layout {
 
   /** The diagram's width. */
   get width() {
-    return G.gutter + 2 * G.side + Math.max(0, this.actors.length - 1) * this.spacing;
+    return this.geo.gutter + 2 * this.geo.side + Math.max(0, this.actors.length - 1) * this.spacing;
   }
 
   /** The diagram's height. */
@@ -165,14 +172,16 @@ export class Layout {
     const actor = {
       name,
       index,
-      x: G.gutter + G.side + index * this.spacing,
+      x: this.geo.gutter + this.geo.side + index * this.spacing,
       side: index === 0 ? 'left' : 'right',
     };
+    // The room for its labels: the side beside an outer lifeline, else up to the next one.
+    actor.room = (index === 0 || index >= this._geoN - 1 ? this.geo.side : this.spacing) - 16;
     this.actors.push(actor);
     const life = { actor, open: new Set(), half: new Set(), seg: null };
     this._life.set(name, life);
     this._segment(life, G.nameTop + G.nameHeight, false);
-    if (this.actors.length > G.manyActors && this.spacing !== G.narrow) this.needsRelayout = true;
+    if (this.actors.length > this._geoN) this.needsRelayout = true; // the geometry was for fewer
     return actor;
   }
 
@@ -186,8 +195,9 @@ export class Layout {
     this.rows.push({ seq: ev.seq, t: ev.t_ns, y, dt });
     this.pos.set(ev.seq, index);
 
-    if (y - this._gutterY >= G.gutterGap) {
-      this.gutter.push({ seq: ev.seq, y, chunk: Math.floor(index / CHUNK), text: index ? `+${formatDuration(dt)}` : '0' });
+    if (this.geo.gutter && y - this._gutterY >= G.gutterGap) {
+      const text = index ? `+${formatDuration(dt)}` : '0';
+      this.gutter.push({ seq: ev.seq, y, x: this.geo.gutter - 8, chunk: Math.floor(index / CHUNK), text: this.geo.phone ? compactDuration(text) : text });
       this._gutterY = y;
     }
     if (this.scale === 'proportional' && y > G.top + 2 * fitHeight(index + 1)) this.needsRelayout = true;
@@ -248,7 +258,41 @@ export class Layout {
       ...extra,
     };
     this.marks.push(mark);
+    this.fitLabel(mark, mark.label, true);
     return mark;
+  }
+
+  /**
+   * Sets a mark's label to text, shortened to the room beside its
+   * lifeline (mark.full keeps it whole for the details), and, the first
+   * time (place), reserves its box so that no arrow's label goes there,
+   * or, where an arrow's label is already, shortens it more.
+   */
+  fitLabel(mark, text, place = false) {
+    const g = this.geo;
+    const actor = this._life.get(mark.actor)?.actor;
+    const room = actor ? actor.room : g.side - 20;
+    const tcpW = mark.tcp ? 8 + charCount(mark.tcp) * 11 * 0.61 : 0;
+    mark.full = text;
+    let label = shortenLabel(text, Math.floor((room - tcpW) / g.charW));
+    if (mark.tcp && charCount(label) < Math.min(charCount(text), 10)) {
+      // Too little room for both: the label first, the state in the details.
+      mark.tcpHidden = true;
+      label = shortenLabel(text, Math.floor(room / g.charW));
+    }
+    if (place && mark.kind !== 'segment') {
+      const left = mark.side === 'left';
+      const x = left ? mark.x - 12 : mark.x + 12;
+      const width = (l) => (mark.phase === 'begin' ? room : charCount(l) * g.charW + (mark.tcp && !mark.tcpHidden ? tcpW : 0));
+      let box = textBox(x, mark.y + 4.5, width(label), g.font, left ? 'end' : 'start');
+      while (label && this.boxes.hit(box, false)) {
+        label = elide(label, charCount(label) - 3);
+        box = textBox(x, mark.y + 4.5, width(label), g.font, left ? 'end' : 'start');
+      }
+      if (label) this.boxes.add(box);
+      this.boxes.add({ cx: mark.x, cy: mark.y, hw: 8, hh: 8, angle: 0 });
+    }
+    mark.label = label;
   }
 
   /** Says on an inferred call's mark that seqd deduced it. */
@@ -290,7 +334,7 @@ export class Layout {
       bar.y2 = Math.max(y + 3, bar.y1 + 6);
       bar.endSeq = ev.seq;
       bar.open = false;
-      mark.label = beginLabel(open.ev, ev.dur_ns ?? ev.t_ns - open.ev.t_ns);
+      this.fitLabel(mark, beginLabel(open.ev, ev.dur_ns ?? ev.t_ns - open.ev.t_ns));
       this.calls.set(ev.call, { begin: bar.seq, end: ev.seq });
       this.closed.push(bar);
       return;
@@ -428,7 +472,10 @@ export class Layout {
 
   /** The y of the next row. */
   _y(ev, prev, dt) {
-    if (this.scale === 'proportional') return G.top + G.row / 2 + Math.max(0, ev.t_ns) * this.pxPerNs;
+    if (this.scale === 'proportional') {
+      const y = G.top + G.row / 2 + Math.max(0, ev.t_ns) * this.pxPerNs;
+      return prev ? Math.max(y, prev.y + G.minGap) : y;
+    }
     if (!prev) return G.top + G.row / 2;
     if (this.scale === 'logarithmic') {
       return prev.y + Math.min(G.logMax, G.logMin + G.logK * Math.log10(1 + dt / 1e3));
@@ -494,8 +541,8 @@ export class Layout {
     // A whole write is labelled as the write; part of one by its byte range
     // (the read's own label shows what it got).
     const whole = lo === s.lo && hi === s.hi;
-    const label = whole ? eventLabel(s.ev) : `bytes ${lo}–${hi - 1}`;
-    this.arrows.push({
+    const full = whole ? eventLabel(s.ev) : `bytes ${lo}–${hi - 1}`;
+    const arrow = {
       sendSeq: s.seq,
       recvSeq: r.seq,
       at,
@@ -503,7 +550,10 @@ export class Layout {
       to: to.name,
       lo,
       hi,
-      label,
+      label: '',
+      full,
+      t: 0.5,
+      angle: 0,
       whole,
       inferred: s.mark.inferred || r.mark.inferred,
       chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
@@ -511,7 +561,16 @@ export class Layout {
       y1: s.mark.y,
       x2: to.x - dir * (G.r + 1),
       y2: r.mark.y,
-    });
+    };
+    const placed = placeArrowLabel(arrow, full, this.boxes, this.geo);
+    if (placed) {
+      arrow.label = placed.text;
+      arrow.t = placed.t;
+      arrow.angle = placed.angle;
+      this.boxes.add(placed.box);
+    }
+    this.boxes.add(shaftBox(arrow));
+    this.arrows.push(arrow);
     if (!s.mark.paired) {
       s.mark.paired = true;
       this.paired.push(s.seq);
@@ -550,6 +609,32 @@ export class Layout {
   }
 }
 
+/** A Δt label in at most six characters, for the phone's narrow gutter: "+13.7 µs" → "+14µs". */
+export function compactDuration(text) {
+  const m = /^(\+?)([\d.]+) ?(\S+)$/.exec(text);
+  if (!m) return text;
+  const v = Number(m[2]);
+  return `${m[1]}${v >= 10 ? Math.round(v) : Number(v.toFixed(1))}${m[3]}`;
+}
+
+/**
+ * A label shortened to max characters: whole if it fits; else, for
+ * "call args → result", the result kept ("connect → ECONNREFUSED",
+ * "→ ECONNREFUSED"); else elided with "…".
+ */
+export function shortenLabel(text, max) {
+  text = String(text ?? '');
+  if (charCount(text) <= max) return text;
+  const arrow = text.indexOf(' → ');
+  if (arrow > 0) {
+    const result = text.slice(arrow + 3);
+    const short = `${text.slice(0, arrow).split(' ')[0]} → ${result}`;
+    if (charCount(short) <= max) return short;
+    if (charCount(result) + 2 <= max) return `→ ${result}`;
+  }
+  return elide(text, max);
+}
+
 /**
  * Lays a session record out: events in seq order become rows (y), actors
  * lifelines (x), each event a mark, and each overlap between a send and a
@@ -558,12 +643,13 @@ export class Layout {
  * @param {{events?: object[], actors?: string[]}} record
  * @param {{scale?: string}} options compact, proportional or logarithmic
  */
-export function layout(record, { scale } = {}) {
+export function layout(record, { scale, width = 0 } = {}) {
   const events = record.events ?? [];
-  const L = new Layout({ scale, pxPerNs: fitPxPerNs(events), actors: record.actors ?? [] });
+  const L = new Layout({ scale, pxPerNs: fitPxPerNs(events), actors: record.actors ?? [], width });
   for (const ev of events) L.add(ev);
   return {
     scale: L.scale,
+    geo: L.geo,
     width: L.width,
     height: L.height,
     actors: L.actors.map((a) => ({ ...a })),

@@ -5,6 +5,7 @@
 import { formatDuration, formatTime, preview, esc } from './format.js';
 import { highlightC } from './highlight.js';
 import { G } from './layout.js';
+import { CHAR_EM, elide } from './place.js';
 import { CALL, isError, isBegin, isEnd, hasFlag, isEOF, sourceOf } from './record.js';
 import { segmentLabel, eventLabel, callSignature, who, pendingLabel } from './words.js';
 
@@ -118,17 +119,16 @@ export function segmentMarkLabel(m) {
 export function renderMarkLabel(m) {
   if (m.kind === 'segment') return segmentMarkLabel(m);
   const left = m.side === 'left';
-  // The TCP state follows the label on the right; on the left, where labels
-  // run toward the gutter, it sits just inside the lifeline, under the row.
-  const tcp = !m.tcp ? '' : left
-    ? svg('text', { class: 'tcp', x: m.x + 9, y: m.y + 15 }, esc(m.tcp))
-    : svg('tspan', { class: 'tcp', dx: 8 }, esc(m.tcp));
+  // The TCP state follows the label, on either side of the lifeline; where
+  // there is no room for both (a phone), the details show the state.
+  const tcp = m.tcp && !m.tcpHidden ? svg('tspan', { class: 'tcp', dx: 8 }, esc(m.tcp)) : '';
+  if (!m.label && !tcp) return '';
   return svg(
     'text',
     { class: 'label', x: left ? m.x - 12 : m.x + 12, y: m.y + 4.5, 'text-anchor': left ? 'end' : 'start' },
     esc(m.label),
-    left ? '' : tcp,
-  ) + (left ? tcp : '');
+    tcp,
+  );
 }
 
 /**
@@ -170,20 +170,16 @@ export function renderMark(m, labels = true) {
 export function renderArrowDecor(a) {
   const dx = a.x2 - a.x1;
   const dy = a.y2 - a.y1;
-  const len = Math.hypot(dx, dy) || 1;
   const r = (v) => Math.round(v * 10) / 10;
-  // The label runs along the arrow, upright, just above it and as near as
-  // it fits to the write's end for a whole write (several writes may go
-  // into one read), to the read's end for part of one (one write may go to
-  // several reads): arrows that share an end keep their labels apart.
-  const angle = (Math.atan2(dx < 0 ? -dy : dy, Math.abs(dx)) * 180) / Math.PI;
-  const fromEnd = Math.min(len / 2, Array.from(a.label).length * 3.9 + 14); // 7.8px a character
-  const t = a.whole ? fromEnd / len : 1 - fromEnd / len;
+  // The label runs along the arrow, upright, just above it, where the
+  // layout found room for it (placeArrowLabel); none where there was none.
+  const hit = svg('line', { class: 'hit', x1: a.x1, y1: a.y1, x2: a.x2, y2: a.y2 });
+  if (!a.label) return [hit, ''];
   return [
-    svg('line', { class: 'hit', x1: a.x1, y1: a.y1, x2: a.x2, y2: a.y2 }),
+    hit,
     svg(
       'text',
-      { class: 'label', transform: `translate(${r(a.x1 + t * dx)} ${r(a.y1 + t * dy)}) rotate(${r(angle)})`, y: -5, 'text-anchor': 'middle' },
+      { class: 'label', transform: `translate(${r(a.x1 + a.t * dx)} ${r(a.y1 + a.t * dy)}) rotate(${r(a.angle)})`, y: -5, 'text-anchor': 'middle' },
       esc(a.label),
     ),
   ];
@@ -245,15 +241,18 @@ export function barHeight(b, bottom) {
 
 /** A Δt label in the left gutter. */
 export function renderGutter(g) {
-  return svg('text', { class: 'dt', x: G.gutter - 10, y: g.y + 4, 'text-anchor': 'end' }, esc(g.text));
+  return svg('text', { class: 'dt', x: g.x ?? G.gutter - 10, y: g.y + 4, 'text-anchor': 'end' }, esc(g.text));
 }
 
 /**
  * The ghost mark of the call a stepped session makes next, on its lifeline
  * one row below the last: a dashed outline and "next: read(fd 8)".
  */
-export function renderPending(p, { x, y, side }) {
+export function renderPending(p, { x, y, side, max = Infinity }) {
   const left = side === 'left';
+  // "? predict" takes ten characters of the room, when there is room for it.
+  const ask = p.question && max >= 24;
+  const label = elide(pendingLabel(p), ask ? max - 10 : max);
   const [file, line] = sourceOf(p);
   return svg(
     'g',
@@ -268,14 +267,13 @@ export function renderPending(p, { x, y, side }) {
     svg(
       'text',
       { class: 'label', x: left ? x - 14 : x + 14, y: y + 4.5, 'text-anchor': left ? 'end' : 'start' },
-      esc(pendingLabel(p)),
-      p.question ? svg('tspan', { class: 'ask', dx: 8 }, '? predict') : '',
+      esc(label),
+      ask ? svg('tspan', { class: 'ask', dx: 8 }, '? predict') : '',
     ),
   );
 }
 
-/** Width of one character of the diagram's monospace text at size px. */
-export const CHAR_EM = 0.61;
+export { CHAR_EM };
 
 /** Breaks text into lines of at most max characters, at spaces. */
 export function wrapText(text, max) {

@@ -9,6 +9,8 @@
 /** Styles of the diagram itself, inlined (resolved) into exported SVG. */
 export const DIAGRAM_CSS = `
 .seq-diagram { font-family: var(--seq-mono-font); font-size: 13px; }
+.seq-diagram.phone { font-size: 11px; }
+.seq-diagram.phone .name { font-size: 13px; }
 .seq-diagram .bg { fill: var(--seq-bg); }
 .seq-diagram text { fill: var(--seq-fg); }
 .seq-diagram .name-box { fill: var(--seq-bg); stroke-width: 2; }
@@ -114,6 +116,10 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 :focus-visible { outline: 3px solid var(--seq-accent); outline-offset: 2px; }
 .toolbar { display: flex; flex-wrap: wrap; align-items: center; gap: .4em .8em; padding: .4em .5em;
   font-size: .9em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
+.toolbar .zoom { display: inline-flex; align-items: center; gap: .25em; }
+.toolbar .zoom button { min-width: 2.2em; }
+.toolbar .zoom button[aria-disabled="true"] { opacity: .55; cursor: default; }
+.toolbar .zoom-level { min-width: 3.2em; color: var(--seq-muted); font-variant-numeric: tabular-nums; }
 .toolbar .info { color: var(--seq-muted); font-variant-numeric: tabular-nums; }
 .toolbar .exports { margin-inline-start: auto; display: flex; flex-wrap: wrap; gap: .3em; align-items: center; }
 .toolbar .pcapng { border: 1px solid var(--seq-muted); border-radius: 6px; padding: .2em .6em; color: inherit; text-decoration: none; }

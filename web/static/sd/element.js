@@ -8,7 +8,7 @@
  */
 import { fetchJSON, countText } from '../core/api.js';
 import { formatDuration } from '../core/format.js';
-import { normalizeScale, fitPxPerNs, Layout } from '../core/layout.js';
+import { normalizeScale, Layout } from '../core/layout.js';
 import { asRecord } from '../core/record.js';
 import { HOST_CSS } from '../core/styles.js';
 import { plural } from '../core/words.js';
@@ -21,9 +21,10 @@ import { Inspector } from '../ui/inspector.js';
 import { Painter } from '../ui/painter.js';
 import { Stepper, saveToken } from '../ui/stepper.js';
 import { Transcript } from '../ui/transcript.js';
+import { Zoom } from '../ui/zoom.js';
 
 /** The controllers, in the order they wire their listeners. */
-const CONTROLLERS = ['painter', 'transcript', 'inspector', 'stepper', 'code', 'exports'];
+const CONTROLLERS = ['painter', 'transcript', 'inspector', 'stepper', 'code', 'exports', 'zoom'];
 
 const Base = globalThis.HTMLElement ?? class {};
 const definedClasses = new WeakSet();
@@ -157,8 +158,12 @@ export class SeqDiagram extends Base {
     c.stepper = new Stepper(c);
     c.code = new CodePane(c);
     c.exports = new Exports(c);
+    c.zoom = new Zoom(c);
     return c;
   }
+
+  /** The width, in CSS pixels, the diagram is laid out to fit (0: the widest, it had no box). */
+  get layoutWidth() { return Math.round(this.#c.layout.fitWidth); }
 
   /** The URL of a saved session record (JSON) to draw; needs no server. */
   get src() { return this.getAttribute('src') ?? ''; }
@@ -480,7 +485,7 @@ export class SeqDiagram extends Base {
     this.#c.exports.offerServerExports(this.#c.live);
     this.#c.ui.segBox.checked = true;
     this.#c.ui.svg.classList.remove('no-segs');
-    this.#c.layout = new Layout({ scale: this.scale, pxPerNs: fitPxPerNs(events), actors: rec.actors });
+    this.#c.layout = this.#c.painter.newLayout(events, rec.actors);
     this.#c.painter.enqueue(events, true);
     this.#c.painter.flush();
   }
@@ -493,7 +498,7 @@ export class SeqDiagram extends Base {
     c.code.resetCode();
     c.stepper.clear();
     c.transcript.clear();
-    c.layout = new Layout({ scale: this.scale });
+    c.layout = c.painter.newLayout();
     c.painter.clear();
     c.inspector.clear();
     c.announcer.reset();

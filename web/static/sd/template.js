@@ -15,6 +15,12 @@ export const TEMPLATE = `
     </select>
   </label>
   <label class="seg-toggle" hidden title="Show the TCP segments the kernel sent (thin arrows)"><input type="checkbox" class="segs" checked> segments</label>
+  <span class="zoom" role="group" aria-label="Zoom">
+    <button type="button" data-zoom="out" title="Zoom out (Ctrl+wheel, pinch)"><span aria-hidden="true">−</span><span class="sr-only">Zoom out</span></button>
+    <button type="button" data-zoom="fit" title="Fit the diagram to its box">Fit</button>
+    <button type="button" data-zoom="in" title="Zoom in (Ctrl+wheel, pinch)"><span aria-hidden="true">+</span><span class="sr-only">Zoom in</span></button>
+    <span class="zoom-level" aria-live="polite">fit</span>
+  </span>
   <span class="info"></span>
   <button type="button" class="follow" hidden>Follow newest ↓</button>
   <span class="exports" role="group" aria-label="Export">

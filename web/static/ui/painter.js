@@ -6,6 +6,7 @@
  */
 import { G, CHUNK, fitPxPerNs, Layout } from '../core/layout.js';
 import { actorClass, renderLifeline, renderSegment, SVG_NS, markName, renderMarkLabel, renderMark, renderArrowDecor, renderArrow, renderBar, barHeight, renderGutter, renderPending, renderCallout } from '../core/markup.js';
+import { fitGeometry, geometryWidth } from '../core/place.js';
 import { beginLabel, plural, burstKey } from '../core/words.js';
 
 /**
@@ -346,10 +347,15 @@ export class Painter {
     this.clearLayers();
     this.near = null;
     this.resetDrawing();
-    this.c.layout = new Layout({ scale: this.c.el.scale, pxPerNs: fitPxPerNs(rec?.events ?? []), actors: rec?.actors ?? [] });
+    this.c.layout = this.newLayout(rec?.events ?? [], rec?.actors ?? []);
     for (const ev of rec?.events ?? []) this.c.layout.add(ev);
     this.render();
     this.c.inspector.rehighlight();
+  }
+
+  /** A new layout in the element's scale, fitting the width the zoom says, for events (to scale time) and actors. */
+  newLayout(events = [], actors = []) {
+    return new Layout({ scale: this.c.el.scale, pxPerNs: fitPxPerNs(events), actors, width: this.c.zoom?.layoutWidth() ?? 0 });
   }
 
   /** Appends what the layout holds that is not drawn yet; writes only, no layout reads. */
@@ -496,7 +502,7 @@ export class Painter {
         const mark = L.marks[L.pos.get(bar.seq)];
         const ev = rec.events[L.pos.get(bar.seq)];
         if (!mark || !ev) continue;
-        mark.label = running ? beginLabel(ev, Math.max(0, now - bar.t)) : `${beginLabel(ev, Math.max(0, now - bar.t))}, no end recorded`;
+        L.fitLabel(mark, running ? beginLabel(ev, Math.max(0, now - bar.t)) : `${beginLabel(ev, Math.max(0, now - bar.t))}, no end recorded`);
         this.relabel(bar.seq);
       }
       if (running) this.growOpenBars();
@@ -546,7 +552,9 @@ export class Painter {
     const L = this.c.layout;
     const rows = L.rows;
     if (!rows.length) return;
-    const top = this.following && this.c.record?.state === 'running' ? Math.max(0, L.height - this.viewHeight) : this.scrollTop;
+    const z = this.c.zoom?.z ?? 1;
+    const view = this.viewHeight / z;
+    const top = this.following && this.c.record?.state === 'running' ? Math.max(0, L.height - view) : this.scrollTop / z;
     const rowAt = (y) => {
       let lo = 0;
       let hi = rows.length - 1;
@@ -558,7 +566,7 @@ export class Painter {
       return lo;
     };
     const first = Math.max(0, Math.floor(rowAt(top) / CHUNK) - 1);
-    const last = Math.floor(rowAt(top + this.viewHeight) / CHUNK) + 1;
+    const last = Math.floor(rowAt(top + view) / CHUNK) + 1;
     // force: chunks may have been added in the range since it was shown.
     if (!force && this.near && this.near[0] === first && this.near[1] === last) return;
     const ui = this.c.ui;
@@ -604,9 +612,14 @@ export class Painter {
       this.canvas.shown = h;
       ui.canvas.style.height = `${h}px`;
     }
-    if (w && w !== this.widthShown) {
-      this.widthShown = w;
-      this.c.ui.split.style.setProperty('--seq-diagram-width', `${w}px`);
+    ui.svg.classList.toggle('phone', this.c.layout.geo.phone);
+    // The code pane takes the room the widest drawing would leave: not the
+    // fitted one's, which follows the room the code pane leaves.
+    const n = this.c.layout.actors.length;
+    const natural = n ? geometryWidth(fitGeometry(0, n), n) : 0;
+    if (natural && natural !== this.widthShown) {
+      this.widthShown = natural;
+      this.c.ui.split.style.setProperty('--seq-diagram-width', `${natural}px`);
     }
   }
 
@@ -631,7 +644,7 @@ export class Painter {
     const key = `${actor.x} ${y} ${p.kind} ${p.fd} ${p.src} ${p.line} ${Boolean(p.question)}`;
     if (key === this.ghostKey) return;
     this.ghostKey = key;
-    layer.innerHTML = renderPending(p, { x: actor.x, y, side: actor.side });
+    layer.innerHTML = renderPending(p, { x: actor.x, y, side: actor.side, max: Math.floor((actor.room - 2) / L.geo.charW) });
   }
 
   /** Draws the note of the event picked under its mark, or none. */

@@ -414,7 +414,7 @@ export class Stepper {
     const b = document.createElement('strong');
     b.textContent = 'Last call: ';
     const call = document.createElement('code');
-    call.textContent = `${m.actor} ${m.label}`;
+    call.textContent = `${m.actor} ${m.full ?? m.label}`;
     const what = document.createElement('span');
     what.className = 'what';
     what.textContent = m.note ? ` — ${m.note}` : '';

@@ -1,0 +1,215 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"seqd/web"
+)
+
+// legibleView is one screen the diagram must be legible on.
+type legibleView struct {
+	name   string
+	w, h   int64
+	mobile bool
+	scheme string
+}
+
+var legibleViews = []legibleView{
+	{"1280x800-light", 1280, 800, false, "light"},
+	{"1280x800-dark", 1280, 800, false, "dark"},
+	{"390x844-light", 390, 844, true, "light"},
+	{"390x844-dark", 390, 844, true, "dark"},
+}
+
+// legibleScenarios are every scenario with small parameters.
+var legibleScenarios = []struct{ name, params string }{
+	{"serviceclient", `{}`},
+	{"echo", `{"rounds": 3}`},
+	{"http", `{}`},
+	{"stream", `{"size": 4096, "chunk": 1024, "writes": 3}`},
+	{"refused", `{}`},
+	{"reset", `{}`},
+	{"concurrent", `{"clients": 3}`},
+	{"backpressure", `{"total": 65536, "chunk": 16384, "read_delay_ms": 2}`},
+}
+
+// legibility is what checkLegible found on one screen.
+type legibility struct {
+	Labels    int      `json:"labels"`    // labels in view, checked
+	Lifelines int      `json:"lifelines"` // lifelines checked
+	Problems  []string `json:"problems"`
+	Fit       bool     `json:"fit"` // the layout was made for the viewport's width
+}
+
+// checkLegible reads the diagram's texts on screen: every label (mark,
+// arrow, TCP state, Δt, lifeline name) whose box is in view — between the
+// sticky lifeline names (when they show) and the bottom of the viewport
+// and of the window — is tested against every other one (as rotated
+// rectangles, from getBBox and getScreenCTM: the separating axis test),
+// against the viewport's and the window's left and right edges, and by
+// elementFromPoint at both of its ends, which must find the label itself
+// (a transparent hit area does not count as covering). Every lifeline
+// must be within the viewport and the window.
+const checkLegible = `(() => {
+  const el = document.querySelector('seq-diagram');
+  const r = el.shadowRoot;
+  const vp = r.querySelector('.viewport');
+  const v = vp.getBoundingClientRect();
+  const problems = [];
+  const c = r.querySelector('.canvas').getBoundingClientRect();
+  const left = Math.max(0, v.left, c.left), right = Math.min(innerWidth, v.left + vp.clientWidth, c.right);
+  let top = Math.max(0, v.top);
+  const bottom = Math.min(innerHeight, v.top + vp.clientHeight);
+  if (vp.classList.contains('scrolled')) {
+    for (const h of r.querySelectorAll('.actor-head')) top = Math.max(top, h.getBoundingClientRect().bottom);
+  }
+  const poly = (t) => {
+    const b = t.getBBox();
+    const m = t.getScreenCTM();
+    return [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
+      .map(([x, y]) => { const p = new DOMPoint(x, y).matrixTransform(m); return [p.x, p.y]; });
+  };
+  const sat = (P, Q) => {
+    for (const poly of [P, Q]) for (let i = 0; i < 4; i++) {
+      const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4];
+      const nx = y1 - y2, ny = x2 - x1;
+      const pr = (pts) => pts.map(([x, y]) => x * nx + y * ny);
+      const a = pr(P), b = pr(Q), len = Math.hypot(nx, ny) || 1;
+      if ((Math.max(...a) - Math.min(...b)) / len <= 1 || (Math.max(...b) - Math.min(...a)) / len <= 1) return false;
+    }
+    return true;
+  };
+  const texts = [...r.querySelectorAll('svg.seq-diagram text')].filter((t) => t.textContent.trim() && t.getClientRects().length && t.checkVisibility({visibilityProperty: true}));
+  const inView = [];
+  for (const t of texts) {
+    const P = poly(t);
+    const ys = P.map((p) => p[1]), xs = P.map((p) => p[0]);
+    const y0 = Math.min(...ys), y1 = Math.max(...ys), x0 = Math.min(...xs), x1 = Math.max(...xs);
+    if (y0 < top || y1 > bottom) continue; // scrolled (partly) out of view
+    const name = t.textContent + ' (' + (t.closest('[data-seq]')?.dataset.seq ?? t.closest('[data-send-seq]')?.dataset.sendSeq ?? t.getAttribute('class')) + ')';
+    if (x0 < left - 0.5 || x1 > right + 0.5) problems.push('cut by an edge: ' + name + ' spans x ' + Math.round(x0) + '…' + Math.round(x1) + ' of ' + Math.round(left) + '…' + Math.round(right));
+    inView.push({t, P, name});
+  }
+  for (let i = 0; i < inView.length; i++) for (let j = i + 1; j < inView.length; j++) {
+    if (sat(inView[i].P, inView[j].P)) problems.push('overlap: ' + inView[i].name + ' and ' + inView[j].name);
+  }
+  for (const {t, P, name} of inView) {
+    // Both ends, on the text's midline, 2 px in.
+    const mid = (a, b) => [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    const l = mid(P[0], P[3]), rr = mid(P[1], P[2]);
+    const len = Math.hypot(rr[0] - l[0], rr[1] - l[1]) || 1;
+    const ux = (rr[0] - l[0]) / len, uy = (rr[1] - l[1]) / len;
+    for (const [x, y] of [[l[0] + 2 * ux, l[1] + 2 * uy], [rr[0] - 2 * ux, rr[1] - 2 * uy]]) {
+      const hit = r.elementsFromPoint(x, y).find((e) => !e.classList.contains('hit'));
+      if (!hit || hit.closest('text') !== t) problems.push('covered: ' + name + ' at ' + Math.round(x) + ',' + Math.round(y) + ' by ' + (hit ? hit.tagName + '.' + (hit.getAttribute('class') || '') : 'nothing'));
+    }
+  }
+  const lines = [...r.querySelectorAll('svg.seq-diagram .lifeline')];
+  for (const g of lines) {
+    const b = g.querySelector('.name-box').getBoundingClientRect();
+    const x = (b.left + b.right) / 2;
+    if (x < left || x > right) problems.push('lifeline ' + g.dataset.actor + ' at x ' + Math.round(x) + ' is out of the viewport ' + Math.round(left) + '…' + Math.round(right));
+  }
+  return {labels: inView.length, lifelines: lines.length, problems, fit: true};
+})()`
+
+// TestLegibleBrowserLabels draws every scenario, unpaced and paced, at
+// 1280×800 with the code pane open and at 390×844 (a phone), light and
+// dark, and requires what checkLegible checks: no two labels overlap, none
+// in view is cut by an edge or covered, every lifeline is in view. One tab
+// goes through the four screens by resizing it, so the diagram refits
+// itself to each. With SEQD_SCREENSHOT naming a directory, each case is
+// photographed there.
+func TestLegibleBrowserLabels(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	dir := os.Getenv("SEQD_SCREENSHOT")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sc := range legibleScenarios {
+		for _, paced := range []bool{false, true} {
+			name := sc.name
+			params := sc.params
+			if paced {
+				name += "-paced"
+				params = strings.Replace(params, "{", `{"pace_ms": 15, `, 1)
+				params = strings.Replace(params, ", }", "}", 1)
+			}
+			t.Run(name, func(t *testing.T) {
+				id := createSession(t, ts.URL, fmt.Sprintf(`{"scenario": %q, "params": %s}`, sc.name, params))
+				if !paced {
+					waitDone(t, ts.URL, id)
+				}
+				for i, v := range legibleViews {
+					setView(t, tab, v)
+					if i == 0 {
+						if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					waitDrawn(t, tab, id)
+					if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`)); err != nil {
+						t.Fatal(err)
+					}
+					waitFitted(t, tab)
+					res, err := chromedp.Run(tab, chromedp.Evaluate[legibility](checkLegible))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if dir != "" {
+						png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, v.name)), png, 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if res.Labels == 0 || res.Lifelines == 0 {
+						t.Errorf("%s: %d labels and %d lifelines in view; want some", v.name, res.Labels, res.Lifelines)
+					}
+					for _, p := range res.Problems {
+						t.Errorf("%s: %s", v.name, p)
+					}
+				}
+			})
+		}
+	}
+}
+
+// setView sizes the tab (a phone with mobile emulation) and sets its colour scheme.
+func setView(t *testing.T, tab context.Context, v legibleView) {
+	t.Helper()
+	var opts []chromedp.EmulateViewportOption
+	if v.mobile {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait, chromedp.EmulateScale(1))
+	}
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(v.w, v.h, opts...), colorScheme(v.scheme)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFitted waits until the diagram is laid out for the width its
+// viewport has now, and two frames have been drawn since.
+func waitFitted(t *testing.T, tab context.Context) {
+	t.Helper()
+	const fitted = `(() => { const el = document.querySelector('seq-diagram');
+	  return el.layoutWidth === Math.round(el.shadowRoot.querySelector('.viewport').clientWidth); })()`
+	if _, err := chromedp.Run(tab, chromedp.Poll[bool](fitted, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the diagram never fitted its viewport: %v", err)
+	}
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+}
