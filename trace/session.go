@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sort"
 	"sync"
@@ -562,6 +563,38 @@ func (s *Session) Events(from, to int) []Event {
 	to = min(to, s.events.len())
 	from = min(max(from, 0), to)
 	return s.events.copy(from, to)
+}
+
+// WriteJSON writes the session as Snapshot's JSON would be, without
+// copying its events: the metadata, then the events from the encoding cache
+// that the WebSocket subscribers share, a batch at a time. The events are
+// those recorded when it starts.
+func (s *Session) WriteJSON(w io.Writer) error {
+	s.mu.Lock()
+	m, n := s.metaLocked(), s.events.len()
+	s.mu.Unlock()
+	head, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	head = append(head[:len(head)-1], `,"events":[`...) // the object goes on
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	for from := 0; from < n; {
+		to, b := s.encodedRange(from, n, n, 256<<10)
+		if from > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		from = to
+	}
+	_, err = io.WriteString(w, "]}\n")
+	return err
 }
 
 // MarshalJSON encodes the session's snapshot.

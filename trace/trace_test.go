@@ -448,3 +448,28 @@ func TestStoreBoundsFinishedSessionsByBytesPerClass(t *testing.T) {
 		t.Errorf("the newest lab session was evicted")
 	}
 }
+
+func TestWriteJSONIsTheSnapshotsJSON(t *testing.T) {
+	s := NewSession("echo", map[string]any{"rounds": 1}, Options{})
+	s.AddActor("client")
+	for i := range 700 {
+		e := Event{Actor: "client", Kind: KindSend, Bytes: 1, Data: strings.Repeat("x", i%50)}
+		if err := s.Record(&e, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Finish(nil)
+	var b strings.Builder
+	if err := s.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got, want Record
+	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
+		t.Fatalf("WriteJSON wrote invalid JSON: %v", err)
+	}
+	wantJSON, _ := json.Marshal(s.Snapshot())
+	_ = json.Unmarshal(wantJSON, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("WriteJSON's record differs from the snapshot's (%d vs %d events)", len(got.Events), len(want.Events))
+	}
+}

@@ -164,7 +164,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		_ = c.SetReadBuffer(4096)
+		// (Default buffers: a tiny receive buffer makes TCP's own window
+		// probes, not the server, the slow part.)
 		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		time.Sleep(4 * timeout) // read nothing while the server writes
 		start := time.Now()
@@ -357,5 +358,44 @@ func TestAnswersNeedAViewerTokenAndJSON(t *testing.T) {
 	}
 	if last := statuses[len(statuses)-1]; last != http.StatusTooManyRequests {
 		t.Errorf("answers past the address's limit per minute: %v; want the last refused with 429", statuses)
+	}
+}
+
+func TestDownloadsPerAddressAreBounded(t *testing.T) {
+	big := &fakeRunner{Runner: &netcore.Runner{MaxBytes: 1 << 30}, payload: 32 << 10}
+	ts, _ := newHostileServerWith(t, big, web.Config{Limits: web.Limits{MaxDownloadsPerIP: 2}})
+	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1000}}`)
+	big.Wait()
+	// Two slow downloads hold the address's places; a third is refused.
+	for range 2 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, b := do(t, "GET", ts.URL+"/api/sessions/"+id+"/ladder", "", "")
+		if resp.StatusCode == http.StatusTooManyRequests && strings.Contains(string(b), "downloads") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a third download from one address: %d; want 429 while two are under way", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTheServerRefusesWorkAtItsMemoryBudget(t *testing.T) {
+	// A budget the test process is already over: everything new is refused.
+	ts, _ := newHostileServer(t, web.Config{MemoryLimit: 1 << 20})
+	resp, b := do(t, "POST", ts.URL+"/api/sessions", "application/json", `{"scenario":"echo"}`)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "memory") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a session at the memory budget: %d %s; want 503 naming memory, with Retry-After", resp.StatusCode, b)
+	}
+	if resp, _ := do(t, "GET", ts.URL+"/healthz", "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz at the memory budget: %d; want 200", resp.StatusCode)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	runtimemetrics "runtime/metrics"
 	"strconv"
 	"sync"
 	"time"
@@ -23,6 +24,10 @@ type Limits struct {
 	// wait for their presenters most of their lives and so take slots of
 	// their own, not running ones. Default 256 and 64.
 	MaxStepped, MaxSteppedPerIP int
+	// MaxDownloads and MaxDownloadsPerIP bound the sessions and exports
+	// being sent at once (a slow reader holds one until the response
+	// timeout). Default 64 and 4.
+	MaxDownloads, MaxDownloadsPerIP int
 	// AnswersPerMinute bounds the answers to questions one client IP may
 	// send per minute. Defaults to 1,200.
 	AnswersPerMinute int
@@ -53,6 +58,8 @@ var DefaultLimits = Limits{
 	MaxSteppedPerIP:          64,
 	CreatePerMinute:          600,
 	AnswersPerMinute:         1_200,
+	MaxDownloads:             64,
+	MaxDownloadsPerIP:        4,
 	MaxSubscribers:           10_000,
 	MaxSubscribersPerSession: 2_000,
 	MaxSubscribersPerIP:      2_500,
@@ -71,6 +78,8 @@ func (l *Limits) setDefaults() {
 	def(&l.MaxSteppedPerIP, DefaultLimits.MaxSteppedPerIP)
 	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
 	def(&l.AnswersPerMinute, DefaultLimits.AnswersPerMinute)
+	def(&l.MaxDownloads, DefaultLimits.MaxDownloads)
+	def(&l.MaxDownloadsPerIP, DefaultLimits.MaxDownloadsPerIP)
 	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
 	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)
 	def(&l.MaxSubscribersPerIP, DefaultLimits.MaxSubscribersPerIP)
@@ -162,3 +171,50 @@ func (s *Server) answerLimit() func(http.Handler) http.Handler {
 				"your address sent more than %d answers in a minute; wait a little and try again", s.cfg.Limits.AnswersPerMinute)
 		}))
 }
+
+// boundDownloads holds a download place for the request's address while it
+// is answered, or refuses it: 429 past the address's share, 503 past the
+// server's, and 503 when memory is near the server's budget.
+func (s *Server) boundDownloads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.memoryFull() {
+			s.refuse(w, http.StatusServiceUnavailable, "memory", 5*time.Second, "the server is at its memory budget; try again in a few seconds")
+			return
+		}
+		ip := clientIP(r)
+		if ok, full := s.downloads.acquire(ip); !ok {
+			if full == "total" {
+				s.refuse(w, http.StatusServiceUnavailable, "downloads_total", 5*time.Second, "the server is sending %d downloads, its most; try again in a few seconds", s.cfg.Limits.MaxDownloads)
+			} else {
+				s.refuse(w, http.StatusTooManyRequests, "downloads_per_ip", 5*time.Second, "your address has %d downloads under way, its most; wait for one to finish", s.cfg.Limits.MaxDownloadsPerIP)
+			}
+			return
+		}
+		defer s.downloads.release(ip)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// memorySamples are the runtime metrics memoryFull reads: all the memory
+// the Go runtime has mapped, and what of it it has given back to the OS.
+var memorySamples = []string{"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes"}
+
+// memoryFull reports whether the process's Go memory is within a
+// session's budget (plus a margin for viewers and buffers) of MemoryLimit,
+// when one is set.
+func (s *Server) memoryFull() bool {
+	if s.cfg.MemoryLimit <= 0 {
+		return false
+	}
+	samples := make([]runtimemetrics.Sample, len(memorySamples))
+	for i, name := range memorySamples {
+		samples[i].Name = name
+	}
+	runtimemetrics.Read(samples)
+	used := int64(samples[0].Value.Uint64() - samples[1].Value.Uint64())
+	return used+memoryHeadroom > s.cfg.MemoryLimit
+}
+
+// memoryHeadroom is what memoryFull keeps free below the limit: more than
+// one session's budget and a burst of viewers.
+const memoryHeadroom = 32 << 20

@@ -99,6 +99,11 @@ type Config struct {
 	// gets 421, so that a page of another name that resolves here (DNS
 	// rebinding) cannot drive a local seqd. seqd serve -public-url sets it.
 	Hosts []string
+	// MemoryLimit, when set, is the memory the server may use, in bytes:
+	// it refuses new sessions, viewers and downloads (503) once its Go
+	// memory comes within a session's budget of it. seqd serve
+	// -memory-limit also sets the runtime's soft limit to it.
+	MemoryLimit int64
 	// ReadTimeout bounds the reading of a request's body, ResponseTimeout
 	// the writing of a response (an export to a slow reader), for every
 	// request but the WebSocket streams, which have their own
@@ -141,6 +146,7 @@ type Server struct {
 	viewersByIP counter // the same viewers, by client address
 	stepping    counter // stepped sessions, by client address
 	viewers     *viewerTokens
+	downloads   counter // sessions and exports being sent, by client address
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -183,6 +189,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
 	s.stepping = counter{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
+	s.downloads = counter{total: cfg.Limits.MaxDownloads, perKey: cfg.Limits.MaxDownloadsPerIP}
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			return nil, fmt.Errorf("trusted proxy %q: want an address prefix such as 10.0.0.0/8: %w", p, err)
@@ -253,11 +260,11 @@ func (s *Server) Handler() http.Handler {
 		r.With(s.rateLimit()).Post("/sessions", s.createSession)
 		r.Get("/sessions", s.listSessions)
 		r.Route("/sessions/{id}", func(r chi.Router) {
-			r.Get("/", s.getSession)
+			r.With(s.boundDownloads).Get("/", s.getSession)
 			r.Get("/ws", s.stream)
-			r.Get("/mermaid", s.exportText(trace.WriteMermaid))
-			r.Get("/ladder", s.exportText(trace.WriteLadder))
-			r.Get("/pcapng", s.exportPcapng)
+			r.With(s.boundDownloads).Get("/mermaid", s.exportText(trace.WriteMermaid))
+			r.With(s.boundDownloads).Get("/ladder", s.exportText(trace.WriteLadder))
+			r.With(s.boundDownloads).Get("/pcapng", s.exportPcapng)
 			r.Post("/step", s.step)
 			r.Post("/run", s.runToEnd)
 			r.With(s.answerLimit()).Post("/answer", s.answer)
@@ -381,6 +388,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	req, status, err := decodeCreate(w, r, s.cfg.MaxBody)
 	if err != nil {
 		writeError(w, status, "%s", err)
+		return
+	}
+	if s.memoryFull() {
+		s.refuse(w, http.StatusServiceUnavailable, "memory", 5*time.Second, "the server is at its memory budget; try again in a few seconds")
 		return
 	}
 	if req.Questions && !req.Step {
@@ -587,11 +598,15 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec := sess.Snapshot()
 	if r.URL.Query().Has("download") {
-		w.Header().Set("Content-Disposition", `attachment; filename="seqd-`+rec.Scenario+"-"+rec.ID+`.json"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="seqd-`+sess.Scenario()+"-"+sess.ID()+`.json"`)
 	}
-	writeJSON(w, http.StatusOK, rec)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// Streamed from the encoding cache the viewers share: a download costs
+	// no copy of the session.
+	if err := sess.WriteJSON(w); err != nil {
+		s.cfg.Logger.Debug("download cut short", "id", sess.ID(), "err", err)
+	}
 }
 
 // recentSession is one row of GET /api/sessions.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"strings"
 
 	"seqd/archive"
@@ -37,6 +38,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", def.MaxSubscribersPerSession, "WebSocket viewers of one session")
 	fs.IntVar(&limits.MaxSubscribersPerIP, "max-viewers-per-ip", def.MaxSubscribersPerIP, "WebSocket viewers from one client address")
 	fs.IntVar(&limits.MaxMessageBytes, "max-message", def.MaxMessageBytes, "bytes in one WebSocket message")
+	memLimit := fs.Int64("memory-limit", 0, "the memory the server may use, in bytes (e.g. 1073741824): it refuses new sessions,\nviewers and downloads near it, and the Go runtime collects garbage to stay under it; 0: no limit")
+	fs.IntVar(&limits.MaxDownloads, "max-downloads", def.MaxDownloads, "sessions and exports being sent at once")
+	fs.IntVar(&limits.MaxDownloadsPerIP, "max-downloads-per-ip", def.MaxDownloadsPerIP, "sessions and exports being sent at once to one client address")
 	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
 	labFlags := registerLabFlags(fs) // lab.go
 	if err := fs.Parse(args); err != nil {
@@ -49,12 +53,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *memLimit > 0 {
+		debug.SetMemoryLimit(*memLimit)
+	}
 	runner := common.runner()
 	var allowed []string
 	for _, o := range splitList(*origins) {
 		allowed = append(allowed, strings.TrimSuffix(o, "/"))
 	}
-	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies), FrameAncestors: splitList(*frames)})
+	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies), FrameAncestors: splitList(*frames), MemoryLimit: *memLimit})
 	if err != nil {
 		return err
 	}
