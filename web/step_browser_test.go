@@ -363,23 +363,24 @@ func TestStepBrowserQuestions(t *testing.T) {
 	}
 	pollQuestion(t, viewer, `q.shown && !q.revealed && q.choices.length >= 3`, "the question on the viewer's page")
 
-	// The stepper's tab and the viewer's tab answer (the same browser, so
-	// the same viewer id: one answer, changed), and two more viewers answer
-	// through the API.
+	// The stepper's tab and the viewer's tab answer, each with the token
+	// its stream handed it (two viewers), and two more viewers answer
+	// through the API with tokens of their own streams.
 	clickChoice(t, tab, 0)
 	pollQuestion(t, viewer, `q.counts[0] === 1`, "the viewer's tally to count the stepper's answer")
 	clickChoice(t, viewer, 1)
-	for i, who := range []string{"ann", "bo"} {
-		resp, b := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", fmt.Sprintf(`{"viewer":%q,"choice":%d}`, who, i))
+	for i := range 2 {
+		token := viewerToken(t, ts.URL, id)
+		resp, b := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", fmt.Sprintf(`{"viewer":%q,"choice":%d}`, token, i))
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("answer: %d %s", resp.StatusCode, b)
 		}
 	}
-	q = pollQuestion(t, tab, `q.counts[0] === 1 && q.counts[1] === 2`, "the live tally on the stepper's page")
+	q = pollQuestion(t, tab, `q.counts[0] === 2 && q.counts[1] === 2`, "the live tally on the stepper's page")
 	if q.Pressed != 0 {
 		t.Errorf("the stepper's page marks choice %d as its answer; want 0", q.Pressed)
 	}
-	if w := pollQuestion(t, viewer, `q.counts[0] === 1 && q.counts[1] === 2`, "the live tally on the viewer's page"); w.Pressed != 1 {
+	if w := pollQuestion(t, viewer, `q.counts[0] === 2 && q.counts[1] === 2`, "the live tally on the viewer's page"); w.Pressed != 1 {
 		t.Errorf("the viewer's page marks choice %d as its answer; want 1", w.Pressed)
 	}
 

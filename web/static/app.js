@@ -206,6 +206,8 @@ async function run(sc, form) {
     markCurrent(sc.name);
     showShare(id, sc.name);
     revealDiagram();
+    // The keyboard goes where the session is drawn: arrow keys move between its calls.
+    diagram.focusDiagram();
   } catch (err) {
     showFormError(form, err.message);
     setStatus(`failed: ${err.message}`, true);

@@ -23,17 +23,40 @@ export function formatTime(ns) {
 
 export const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 
+/** One character as a visible escape: "\x00", "\u200b", "\u{e0001}". */
+export function escapeChar(c) {
+  if (ESCAPES[c]) return ESCAPES[c];
+  const code = c.codePointAt(0);
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
 /**
- * Makes payload text safe to show on one line: control characters, quotes,
- * backslashes and the Unicode line and direction controls become visible
- * escapes ("\n", "\x00", "\u202e").
+ * The characters that do not show, or show as something else: controls
+ * (Unicode Cc, U+0085 among them), format characters (Cf: U+200B,
+ * U+FEFF, the bidi overrides and isolates, soft hyphen), and the line and
+ * paragraph separators (Zl, Zp).
+ */
+export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * Makes payload text safe to show on one line: every invisible character
+ * (INVISIBLE), quotes and backslashes become visible escapes ("\n",
+ * "\x00", "\u200b", "\u202e").
  */
 export function escapeText(s) {
-  return s.replace(/[\x00-\x1f\x7f"\\\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    if (ESCAPES[c]) return ESCAPES[c];
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
-  });
+  return String(s).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}"\\]/gu, escapeChar);
+}
+
+/**
+ * Shows text that is not payload (an actor's name, an address, an
+ * error) with its invisible characters as visible escapes, quotes and
+ * backslashes as they are.
+ */
+export function showInvisible(s) {
+  s = String(s ?? '');
+  INVISIBLE.lastIndex = 0;
+  return INVISIBLE.test(s) ? s.replace(INVISIBLE, escapeChar) : s;
 }
 
 export const payloadCache = new WeakMap();

@@ -2,7 +2,7 @@
  * layout.js — events → rows, marks, arrows (paired by byte range), bars and
  * lifeline segments: the diagram's geometry, a pure function of the record.
  */
-import { formatDuration } from './format.js';
+import { formatDuration, showInvisible } from './format.js';
 import { isError, isBegin, isEnd, hasFlag, isData, isEOF } from './record.js';
 import { beginLabel, segmentLabel, eventLabel, transcriptSentence, explain, explainSegment } from './words.js';
 import { fitGeometry, elide, charCount, textBox, BoxIndex, placeArrowLabel, shaftBox } from './place.js';
@@ -274,6 +274,7 @@ export class Layout {
     const room = actor ? actor.room : g.side - 20;
     const tcpW = mark.tcp ? 8 + charCount(mark.tcp) * 11 * 0.61 : 0;
     mark.full = text;
+    text = showInvisible(text);
     let label = shortenLabel(text, Math.floor((room - tcpW) / g.charW));
     if (mark.tcp && charCount(label) < Math.min(charCount(text), 10)) {
       // Too little room for both: the label first, the state in the details.
@@ -541,7 +542,7 @@ export class Layout {
     // A whole write is labelled as the write; part of one by its byte range
     // (the read's own label shows what it got).
     const whole = lo === s.lo && hi === s.hi;
-    const full = whole ? eventLabel(s.ev) : `bytes ${lo}–${hi - 1}`;
+    const full = showInvisible(whole ? eventLabel(s.ev) : `bytes ${lo}–${hi - 1}`);
     const arrow = {
       sendSeq: s.seq,
       recvSeq: r.seq,

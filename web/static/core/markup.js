@@ -2,7 +2,7 @@
  * markup.js — layout items → SVG and table markup strings, through one
  * small svg() helper and esc().
  */
-import { formatDuration, formatTime, preview, esc } from './format.js';
+import { formatDuration, formatTime, preview, esc, showInvisible } from './format.js';
 import { highlightC } from './highlight.js';
 import { G } from './layout.js';
 import { CHAR_EM, elide } from './place.js';
@@ -38,7 +38,7 @@ export function renderLifeline(actor, spacing = G.spacing) {
     'g',
     { class: `lifeline ${actorClass(actor.name)}`, 'data-actor': actor.name },
     svg('rect', { class: 'name-box', x: actor.x - w / 2, y: G.nameTop, width: w, height: G.nameHeight, rx: 6 }),
-    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(actor.name)),
+    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(showInvisible(actor.name))),
   );
 }
 
@@ -85,31 +85,37 @@ export const KNOWN = new Set(['getaddrinfo', 'socket', 'setsockopt', 'bind', 'li
  * with its flags and payload length.
  */
 export function renderSegmentMark(m, labels = true) {
-  const r = (v) => Math.round(v * 10) / 10;
-  let body = `<circle class="shape" cx="${r(m.x)}" cy="${r(m.y)}" r="2.5"></circle>`;
+  let body = svg('circle', { class: 'shape', cx: m.x, cy: m.y, r: 2.5 });
   if (m.x2 != null) {
     const dir = m.x2 > m.x ? 1 : -1;
-    const x1 = m.x + dir * 4;
-    const x2 = m.x2 - dir * 1.5;
-    const bx = x2 - dir * 7;
-    body += `<path class="seg-line" d="M${r(x1)},${r(m.y)}L${r(bx)},${r(m.y)}M${r(x2)},${r(m.y)}L${r(bx)},${r(m.y - 3.5)}L${r(bx)},${r(m.y + 3.5)}Z"></path>`;
+    const r = (v) => Math.round(v * 10) / 10;
+    const x1 = r(m.x + dir * 4);
+    const x2 = r(m.x2 - dir * 1.5);
+    const bx = r(x2 - dir * 7);
+    const y = r(m.y);
+    body += svg('path', { class: 'seg-line', d: `M${x1},${y}L${bx},${y}M${x2},${y}L${bx},${r(y - 3.5)}L${bx},${r(y + 3.5)}Z` });
   }
   if (labels) body += segmentMarkLabel(m);
-  const name = labels ? ` aria-label="${esc(markName(m))}"` : '';
-  return `<g class="event seg k-segment ${actorClass(m.actor)}${m.rst ? ' rst' : ''}" data-seq="${m.seq}" data-actor="${esc(m.actor)}" tabindex="0" role="img"${name}>${body}</g>`;
+  return svg('g', {
+    class: `event seg k-segment ${actorClass(m.actor)}${m.rst ? ' rst' : ''}`,
+    'data-seq': m.seq,
+    'data-actor': m.actor,
+    tabindex: -1,
+    role: 'img',
+    'aria-label': labels ? markName(m) : null,
+  }, body);
 }
 
 /** A mark's accessible name: what happened, its event number and time. */
 export function markName(m) {
-  return `${m.sentence} (${m.kind === 'segment' ? 'segment, ' : ''}event ${m.seq}, at ${formatTime(m.t)})`;
+  return `${showInvisible(m.sentence)} (${m.kind === 'segment' ? 'segment, ' : ''}event ${m.seq}, at ${formatTime(m.t)})`;
 }
 
 /** A segment's label: over the middle of its arrow, or beside its mark. */
 export function segmentMarkLabel(m) {
-  const r = (v) => Math.round(v * 10) / 10;
-  if (m.x2 != null) return `<text class="label" x="${r((m.x + m.x2) / 2)}" y="${r(m.y - 4)}" text-anchor="middle">${esc(m.label)}</text>`;
+  if (m.x2 != null) return svg('text', { class: 'label', x: (m.x + m.x2) / 2, y: m.y - 4, 'text-anchor': 'middle' }, esc(m.label));
   const left = m.side === 'left';
-  return `<text class="label" x="${r(left ? m.x - 8 : m.x + 8)}" y="${r(m.y + 4)}" text-anchor="${left ? 'end' : 'start'}">${esc(m.label)}</text>`;
+  return svg('text', { class: 'label', x: left ? m.x - 8 : m.x + 8, y: m.y + 4, 'text-anchor': left ? 'end' : 'start' }, esc(m.label));
 }
 
 /**
@@ -154,7 +160,7 @@ export function renderMark(m, labels = true) {
       'data-phase': m.phase || null,
       'data-call': m.call || null,
       'data-paired': m.paired,
-      tabindex: 0,
+      tabindex: -1, // the viewport is the diagram's one Tab stop; arrow keys move between marks
       role: 'img',
       'aria-label': labels ? markName(m) : null,
     },
@@ -340,8 +346,8 @@ export function transcriptRowClass(ev) {
 
 /** The cells of an event's transcript row (see renderTranscriptRow). */
 export function renderTranscriptCells(ev, dt, note = '', mark = null) {
-  const td = (text) => svg('td', { role: 'cell' }, esc(text));
-  const noteCell = svg('td', { role: 'cell', class: 'note' }, esc(note));
+  const td = (text) => svg('td', { role: 'cell' }, esc(showInvisible(text)));
+  const noteCell = svg('td', { role: 'cell', class: 'note' }, esc(showInvisible(note)));
   if (ev.kind === 'segment') {
     const nums = `seq ${mark?.relSeq ?? ev.tcp_seq ?? 0}${mark?.relAck != null ? ` ack ${mark.relAck}` : ''} win ${ev.window ?? 0}`;
     return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
@@ -358,9 +364,9 @@ export function renderTranscriptCells(ev, dt, note = '', mark = null) {
   if (err && ev.error) detail = ev.error;
   // The result elides before the TCP state does: a state is never cut.
   const resultCell = svg('td', { role: 'cell', class: 'result' },
-    svg('span', { class: 'ret' }, esc(result)),
-    ev.tcp_state ? svg('span', { class: 'tcp' }, esc(ev.tcp_state)) : '');
+    svg('span', { class: 'ret' }, esc(showInvisible(result))),
+    ev.tcp_state ? svg('span', { class: 'tcp' }, esc(showInvisible(ev.tcp_state))) : '');
   return td(ev.seq) + td(formatTime(ev.t_ns)) + td(`+${formatDuration(dt)}`) + td(ev.actor ?? '') +
-    svg('td', { role: 'cell', class: 'call', title: callSignature(ev) }, esc(callSignature(ev))) +
+    svg('td', { role: 'cell', class: 'call', title: showInvisible(callSignature(ev)) }, esc(showInvisible(callSignature(ev)))) +
     resultCell + td(bytes) + td(detail) + noteCell;
 }

@@ -62,11 +62,93 @@ export function sourceOf(ev) {
   return [ev.src || sourceFile(ev.actor), Number(ev.line) || 0];
 }
 
-/** Normalises a record: an events array alone is a record too. */
+// ---------------------------------------------------------------------------
+// Trusting nothing: the types of what a record or a feed brings
+
+/** Event fields that are numbers (finite), strings, booleans; flags is a list of strings. */
+const NUMBERS = ['seq', 't_ns', 'dur_ns', 'fd', 'ret', 'call', 'want', 'bytes', 'offset', 'inq', 'outq', 'value', 'backlog', 'line', 'window', 'tcp_seq', 'tcp_ack', 'len', 'ts_ns'];
+const STRINGS = ['actor', 'kind', 'phase', 'errno', 'error', 'conn', 'local', 'peer', 'data', 'data_b64', 'how', 'option', 'host', 'service', 'tcp_state', 'src', 'answer', 'frame'];
+const BOOLEANS = ['blocked', 'truncated', 'eof', 'inferred'];
+
+/**
+ * An event with only the fields it may have, of the types they must
+ * have: a field of another type is left out (as if absent), data_b64
+ * that is not base64 too. Returns null for what is not an event at all
+ * (not an object, or no whole seq ≥ 0). Everything that draws events
+ * takes them through here first.
+ */
+export function cleanEvent(ev) {
+  if (!ev || typeof ev !== 'object' || Array.isArray(ev)) return null;
+  if (!Number.isSafeInteger(ev.seq) || ev.seq < 0) return null;
+  const out = {};
+  for (const k of NUMBERS) if (typeof ev[k] === 'number' && Number.isFinite(ev[k])) out[k] = ev[k];
+  for (const k of STRINGS) if (typeof ev[k] === 'string') out[k] = ev[k];
+  for (const k of BOOLEANS) if (typeof ev[k] === 'boolean') out[k] = ev[k];
+  if (Array.isArray(ev.flags)) out.flags = ev.flags.filter((f) => typeof f === 'string');
+  if (out.data_b64 !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(out.data_b64)) delete out.data_b64;
+  out.t_ns ??= 0;
+  out.actor ??= '?';
+  out.kind ??= 'call';
+  return out;
+}
+
+/** The events of a list that are events, cleaned (cleanEvent), in the order given. */
+export function cleanEvents(list) {
+  if (!Array.isArray(list)) return [];
+  const out = [];
+  for (const ev of list) {
+    const c = cleanEvent(ev);
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+/** A list of strings from v: its strings, or [] when it is not a list. */
+export function stringList(v) {
+  return Array.isArray(v) ? v.filter((s) => typeof s === 'string') : [];
+}
+
+/**
+ * The pending call of a stepped session, its types checked: null when it
+ * is not one. Its question keeps text, choices, choice_ids and tally of
+ * the right types.
+ */
+export function cleanPending(p) {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) return null;
+  const out = {};
+  for (const k of ['actor', 'kind', 'src', 'how', 'option', 'host', 'service', 'local', 'peer']) if (typeof p[k] === 'string') out[k] = p[k];
+  for (const k of ['fd', 'line', 'want', 'bytes', 'seq']) if (typeof p[k] === 'number' && Number.isFinite(p[k])) out[k] = p[k];
+  const q = p.question;
+  if (q && typeof q === 'object' && !Array.isArray(q) && typeof q.text === 'string') {
+    out.question = {
+      text: q.text,
+      choices: stringList(q.choices),
+      choice_ids: stringList(q.choice_ids),
+      tally: Array.isArray(q.tally) ? q.tally.map((n) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)) : [],
+    };
+  }
+  return out.actor ? out : null;
+}
+
+/** The record's own fields that are strings. */
+const RECORD_STRINGS = ['id', 'scenario', 'state', 'error', 'started_at', 'finished_at', 'step_token', 'viewer'];
+
+/** Normalises a record: an events array alone is a record too. Fields of the wrong type are dropped. */
 export function asRecord(data) {
-  const rec = Array.isArray(data) ? { events: data } : { ...data };
-  rec.events = (rec.events ?? []).slice().sort((a, b) => a.seq - b.seq);
-  rec.actors = Array.isArray(rec.actors) ? rec.actors.slice() : [];
+  const src = Array.isArray(data) ? { events: data } : data && typeof data === 'object' ? data : {};
+  const rec = {};
+  for (const k of RECORD_STRINGS) if (typeof src[k] === 'string') rec[k] = src[k];
+  for (const k of ['step', 'questions']) if (typeof src[k] === 'boolean') rec[k] = src[k];
+  for (const k of ['expected_events', 'expected_ns']) if (typeof src[k] === 'number' && Number.isFinite(src[k]) && src[k] >= 0) rec[k] = src[k];
+  if (src.params && typeof src.params === 'object' && !Array.isArray(src.params)) rec.params = src.params;
+  const pending = cleanPending(src.pending);
+  if (pending) rec.pending = pending;
+  if (Array.isArray(src.sources)) {
+    rec.sources = src.sources.filter((f) => f && typeof f.file === 'string' && typeof f.text === 'string').map((f) => ({ file: f.file, text: f.text }));
+  }
+  if (!['running', 'done', 'failed'].includes(rec.state)) delete rec.state;
+  rec.events = cleanEvents(src.events).sort((a, b) => a.seq - b.seq);
+  rec.actors = stringList(src.actors);
   for (const ev of rec.events) if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
   rec.state ??= 'done';
   rec.event_count = rec.events.length;

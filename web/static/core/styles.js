@@ -295,4 +295,32 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
 .transcript thead tr { border-bottom: 2px solid var(--seq-muted); }
 .details .note { margin: 0 0 .5em; padding: .3em .5em; border-inline-start: 4px solid var(--seq-accent);
   background: color-mix(in srgb, var(--seq-accent) 10%, transparent); font-size: .95em; }
+/* A phone: the diagram first, then the step bar and question (under the
+   thumb, stuck to the bottom while the diagram shows), the code, the
+   transcript as a list of call, result and preview. */
+@media (max-width: 600px) {
+  :host { display: flex; flex-direction: column; }
+  .toolbar { order: 0; font-size: .85em; gap: .3em .5em; }
+  .message { order: 1; }
+  .stage { order: 2; }
+  .stepbar { order: 3; position: sticky; bottom: 0; z-index: 3; box-shadow: 0 -2px 8px rgb(0 0 0 / .15); }
+  .transcript-box { order: 4; }
+  .step-hint { display: none; }
+  .step-controls { flex: 1 1 100%; }
+  .step-controls button { flex: 1; min-height: 48px; }
+  .q-choices .choice { min-height: 48px; }
+  .toolbar button, .toolbar select { min-height: 40px; }
+  .viewport { max-height: var(--seq-height, 62vh); }
+  table.transcript { min-width: 0; }
+  .transcript thead { display: none; }
+  .transcript tr { grid-template-columns: 4ch minmax(0, 1fr) auto; column-gap: .4em; padding: .3em 0; }
+  .transcript tbody tr.actor-client { box-shadow: inset 3px 0 var(--seq-client-color); }
+  .transcript tbody tr.actor-server { box-shadow: inset 3px 0 var(--seq-server-color); }
+  .transcript td:is(:nth-child(2), :nth-child(3), :nth-child(4), :nth-child(7)) { display: none; }
+  .transcript td:nth-child(1) { grid-row: 1 / span 2; color: var(--seq-muted); }
+  .transcript td.call { white-space: normal; overflow-wrap: anywhere; }
+  .transcript td:nth-child(8) { grid-column: 2 / -1; white-space: pre-wrap; overflow-wrap: anywhere; }
+  .transcript td:nth-child(8):empty { display: none; }
+  .transcript :is(td, th).note { grid-column: 2 / -1; }
+}
 `;

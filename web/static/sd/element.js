@@ -456,6 +456,7 @@ export class SeqDiagram extends Base {
     this.#showMessage('Loading…');
     try {
       const data = await fetchJSON(new URL(src, document.baseURI).href);
+      if (!data || typeof data !== 'object') throw new Error('it is not a session record (a JSON object or an array of events)');
       if (gen === this.#c.gen) this.load(data);
     } catch (err) {
       if (gen === this.#c.gen) {
@@ -563,6 +564,11 @@ export class SeqDiagram extends Base {
   }
 
   // --- exports and step mode, done by their controllers
+
+  /** Moves the focus to the diagram (its one Tab stop): arrow keys then move between its calls. */
+  focusDiagram() {
+    this.#c.ui.viewport.focus({ preventScroll: true });
+  }
 
   /** A standalone SVG document of the diagram, its styles resolved. */
   exportSVG() {

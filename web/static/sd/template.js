@@ -22,7 +22,7 @@ export const TEMPLATE = `
     <span class="zoom-level" aria-live="polite">fit</span>
   </span>
   <span class="info"></span>
-  <button type="button" class="follow" hidden>Follow newest ↓</button>
+  <button type="button" class="follow" hidden>Jump to latest ↓</button>
   <span class="exports" role="group" aria-label="Export">
     <span aria-hidden="true">Export</span>
     <button type="button" data-export="svg">SVG</button>

@@ -3,6 +3,7 @@
  * wanted, reconnecting with backoff, until the final state.
  */
 import { fetchJSON } from '../core/api.js';
+import { asRecord, cleanEvents, cleanPending, stringList } from '../core/record.js';
 
 export class Feed {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
@@ -40,12 +41,12 @@ export class Feed {
       if (attempt >= 3) {
         // The socket keeps failing: ask what became of the session.
         try {
-          const rec = await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`));
+          const rec = asRecord(await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`)));
           if (ended || gen !== this.c.gen) return;
           if (rec.state !== 'running') {
             ended = true;
-            this.c.painter.enqueue((rec.events ?? []).filter((ev) => ev.seq >= this.next));
-            this.c.painter.finishLater(rec.state, rec.error);
+            this.c.painter.enqueue(rec.events.filter((ev) => ev.seq >= this.next));
+            this.c.painter.finishLater(rec.state ?? 'done', rec.error);
             return;
           }
         } catch (err) {
@@ -110,12 +111,14 @@ export class Feed {
 
   /** Takes one feed message; returns true when it was the final state. */
   receive(msg) {
+    if (!msg || typeof msg !== 'object') return false;
+    if (typeof msg.viewer === 'string') this.c.viewer = msg.viewer;
     if (Array.isArray(msg.actors)) {
-      this.c.painter.takeActorsLater(msg.actors);
+      this.c.painter.takeActorsLater(stringList(msg.actors));
     }
     if (Array.isArray(msg.events)) {
       const fresh = [];
-      for (const ev of msg.events) {
+      for (const ev of cleanEvents(msg.events)) {
         if (ev.seq < this.next) continue;
         if (ev.seq > this.next) {
           this.gap = true;
@@ -127,11 +130,11 @@ export class Feed {
       this.c.painter.enqueue(fresh, false, true);
     }
     if ('pending' in msg) {
-      this.c.stepper.pendingLater(msg.pending ?? null);
+      this.c.stepper.pendingLater(cleanPending(msg.pending));
       this.c.painter.schedule();
     }
-    if (msg.state && msg.state !== 'running') {
-      this.c.painter.finishLater(msg.state, msg.error);
+    if (typeof msg.state === 'string' && msg.state && msg.state !== 'running') {
+      this.c.painter.finishLater(msg.state === 'failed' ? 'failed' : 'done', typeof msg.error === 'string' ? msg.error : '');
       return true;
     }
     return false;

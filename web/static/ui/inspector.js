@@ -56,6 +56,7 @@ export class Inspector {
     });
     ui.svg.addEventListener('click', (e) => this.onClick(item(e)));
     ui.svg.addEventListener('keydown', (e) => this.onKey(e));
+    ui.viewport.addEventListener('keydown', (e) => this.onViewportKey(e));
     ui.root.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && !ui.details.hidden) {
         this.pinned = false;
@@ -117,8 +118,11 @@ export class Inspector {
     if (!el) return;
     const seq = Number(el.dataset.seq);
     let to;
+    const rows = this.c.layout.rows;
     if (e.key === 'ArrowDown') to = this.markEl(seq + 1);
     else if (e.key === 'ArrowUp') to = this.markEl(seq - 1);
+    else if (e.key === 'Home' && rows.length) to = this.markEl(rows[0].seq);
+    else if (e.key === 'End' && rows.length) to = this.markEl(rows[rows.length - 1].seq);
     else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
       const arrow = this.arrowsOf(seq)[0];
       if (arrow) to = this.markEl(arrow.sendSeq === seq ? arrow.recvSeq : arrow.sendSeq);
@@ -131,6 +135,30 @@ export class Inspector {
     } else return;
     e.preventDefault();
     to?.focus();
+  }
+
+  /**
+   * Keys on the diagram itself (its one Tab stop): ↑, ↓, Home or End moves the focus into its marks — to the one picked, else the
+   * first in view (Home: the first, End: the last).
+   */
+  onViewportKey(e) {
+    const ui = this.c.ui;
+    // ← and → are left to step mode (→ lets the next call happen).
+    if (e.target !== ui.viewport || !/^(Arrow(Up|Down)|Home|End)$/.test(e.key)) return;
+    const L = this.c.layout;
+    if (!L.rows.length) return;
+    let seq;
+    if (e.key === 'Home') seq = L.rows[0].seq;
+    else if (e.key === 'End') seq = L.rows[L.rows.length - 1].seq;
+    else if (this.selectedSeq != null && this.markEl(this.selectedSeq)) seq = this.selectedSeq;
+    else {
+      const top = ui.viewport.scrollTop / (this.c.zoom?.z ?? 1);
+      seq = (L.rows.find((r) => r.y >= top + 40) ?? L.rows[L.rows.length - 1]).seq;
+    }
+    const to = this.markEl(seq);
+    if (!to) return;
+    e.preventDefault();
+    to.focus();
   }
 
   /** The mark of event seq, if drawn. */

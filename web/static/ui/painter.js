@@ -7,6 +7,7 @@
 import { G, CHUNK, fitPxPerNs, Layout } from '../core/layout.js';
 import { actorClass, renderLifeline, renderSegment, SVG_NS, markName, renderMarkLabel, renderMark, renderArrowDecor, renderArrow, renderBar, barHeight, renderGutter, renderPending, renderCallout } from '../core/markup.js';
 import { fitGeometry, geometryWidth } from '../core/place.js';
+import { showInvisible } from '../core/format.js';
 import { beginLabel, plural, burstKey } from '../core/words.js';
 
 /**
@@ -390,7 +391,7 @@ export class Painter {
       ui.lifelines.insertAdjacentHTML('beforeend', renderLifeline(a, L.spacing));
       const head = document.createElement('span');
       head.className = `actor-head ${actorClass(a.name)}`;
-      head.textContent = a.name;
+      head.textContent = showInvisible(a.name);
       head.style.left = `${a.x}px`;
       ui.heads.append(head);
     }

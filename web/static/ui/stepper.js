@@ -42,27 +42,6 @@ export function dropToken(id) {
   }
 }
 
-let viewer = '';
-
-/** This browser's made-up viewer id for answering questions, kept in localStorage. */
-export function viewerId() {
-  if (viewer) return viewer;
-  try {
-    viewer = localStorage.getItem('seqd-viewer') ?? '';
-  } catch {
-    // No storage: an id for this page.
-  }
-  if (!/^[\w-]{8,64}$/.test(viewer)) {
-    const bytes = crypto.getRandomValues(new Uint8Array(12));
-    viewer = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    try {
-      localStorage.setItem('seqd-viewer', viewer);
-    } catch {
-      // Kept for this page only.
-    }
-  }
-  return viewer;
-}
 
 export class Stepper {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
@@ -113,13 +92,18 @@ export class Stepper {
     const q = this.question;
     const rec = this.c.record;
     if (!q || q.revealed || !rec?.id || rec.state !== 'running' || !(choice >= 0 && choice < q.choices.length)) return false;
+    // The token the session's stream handed this viewer: one answer per viewer.
+    if (!this.c.viewer) {
+      this.c.ui.qResult.textContent = 'Your answer cannot be counted yet: the live stream has not connected.';
+      return false;
+    }
     q.mine = choice;
     this.renderQuestion();
     try {
       await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(rec.id)}/answer`), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ viewer: viewerId(), choice }),
+        body: JSON.stringify({ viewer: this.c.viewer, choice }),
       });
       return true;
     } catch (err) {
