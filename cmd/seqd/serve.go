@@ -54,7 +54,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *memLimit > 0 {
+		// Within the budget: half for running sessions at their own budget
+		// each, a quarter for the finished ones kept in memory, the rest
+		// for viewers, downloads and the runtime.
 		debug.SetMemoryLimit(*memLimit)
+		limits.MaxRunning = int(max(min(int64(limits.MaxRunning), *memLimit/2/common.maxBytes), 1))
+		limits.MaxRunningPerIP = max(min(limits.MaxRunningPerIP, limits.MaxRunning/2), 1)
+		limits.MaxStepped = int(max(min(int64(limits.MaxStepped), *memLimit/8/common.maxBytes), 1))
+		limits.MaxSteppedPerIP = max(min(limits.MaxSteppedPerIP, limits.MaxStepped/2), 1)
+		common.keepBytes = min(common.keepBytes, *memLimit/4/3) // three classes
+		logger.Info("memory budget", "bytes", *memLimit, "running", limits.MaxRunning, "stepped", limits.MaxStepped, "kept_bytes_per_class", common.keepBytes)
 	}
 	runner := common.runner()
 	var allowed []string
