@@ -84,8 +84,11 @@ async function queryParams(scenario) {
   return params;
 }
 
+const heading = document.getElementById('embed-title');
+
 function show(state, error) {
   if (recorded) replay.disabled = state === 'running' || !diagram.record;
   const rec = diagram.record;
+  if (heading && rec?.scenario) heading.textContent = `seqd diagram: ${rec.scenario}${rec.id ? ` (session ${rec.id})` : ''}`;
   status.textContent = statusText(state, error, rec, diagram.counts, `${rec?.scenario ?? ''} `, '');
 }

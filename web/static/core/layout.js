@@ -276,7 +276,7 @@ export class Layout {
     mark.full = text;
     text = showInvisible(text);
     let label = shortenLabel(text, Math.floor((room - tcpW) / g.charW));
-    if (mark.tcp && charCount(label) < Math.min(charCount(text), 10)) {
+    if (mark.tcp && label !== text && (mark.error || charCount(label) < Math.min(charCount(text), 16))) {
       // Too little room for both: the label first, the state in the details.
       mark.tcpHidden = true;
       label = shortenLabel(text, Math.floor(room / g.charW));

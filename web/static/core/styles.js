@@ -58,15 +58,16 @@ export const HOST_CSS = `
   --seq-mono-font: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace;
   --seq-bg: #ffffff;
   --seq-fg: #1f2328;
-  --seq-muted: #6e7781;
+  --seq-muted: #59636e;
   --seq-client-color: #0969da;
   --seq-server-color: #8250df;
   --seq-error-color: #cf222e;
   --seq-arrow-color: #424a53;
   --seq-accent: #bf8700;
-  --seq-pending-color: #9a6700;
+  --seq-pending-color: #7d5400;
   --seq-right-color: #1a7f37;
   --seq-code-bg: #f6f8fa;
+  --seq-current-bg: #fdf3d0;
   --seq-code-kw: #cf222e;
   --seq-code-type: #0550ae;
   --seq-code-str: #0a3069;
@@ -94,6 +95,7 @@ export const HOST_CSS = `
     --seq-pending-color: #d29922;
     --seq-right-color: #3fb950;
     --seq-code-bg: #151b23;
+    --seq-current-bg: #2e2818;
     --seq-code-kw: #ff7b72;
     --seq-code-type: #79c0ff;
     --seq-code-str: #a5d6ff;
@@ -217,6 +219,7 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
 .q-choices { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 13em), 1fr)); gap: .4em; }
 .q-choices .choice { position: relative; display: flex; align-items: center; gap: .6em; text-align: start; overflow: hidden; padding: .4em .7em; }
 .q-choices .choice > span { position: relative; }
+.q-choices .choice > .sr-only { position: absolute; }
 .q-choices .choice .text { flex: 1; }
 .q-choices .choice .count { font-variant-numeric: tabular-nums; font-weight: 700; color: var(--seq-muted); }
 .q-choices .choice .share { position: absolute; inset: 0 auto 0 0; width: var(--share, 0%);
@@ -253,7 +256,7 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
 .line.called .no { color: var(--seq-fg); }
 .line:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
 .line.hl { background: color-mix(in srgb, var(--seq-client-color) 18%, transparent); }
-.line.current { background: color-mix(in srgb, var(--seq-accent) 32%, transparent); box-shadow: inset 5px 0 var(--seq-accent); }
+.line.current { background: var(--seq-current-bg); box-shadow: inset 5px 0 var(--seq-accent); }
 .line.pending { background: repeating-linear-gradient(-45deg, color-mix(in srgb, var(--seq-pending-color) 22%, transparent) 0 5px, transparent 5px 10px);
   box-shadow: inset 5px 0 var(--seq-pending-color), inset 0 0 0 1px var(--seq-pending-color); }
 .line.pending .no { color: var(--seq-pending-color); font-weight: 700; }
@@ -309,7 +312,9 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   .step-controls { flex: 1 1 100%; }
   .step-controls button { flex: 1; min-height: 48px; }
   .q-choices .choice { min-height: 48px; }
-  .toolbar button, .toolbar select { min-height: 40px; }
+  .toolbar button, .toolbar select { min-height: 40px; padding: .1em .45em; }
+  .toolbar .scale-name, .toolbar .exports > [aria-hidden="true"] { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .toolbar .info { flex-basis: 100%; order: -1; }
   .viewport { max-height: var(--seq-height, 62vh); }
   table.transcript { min-width: 0; }
   .transcript thead { display: none; }

@@ -28,6 +28,7 @@ const CONTROLLERS = ['painter', 'transcript', 'inspector', 'stepper', 'code', 'e
 
 const Base = globalThis.HTMLElement ?? class {};
 const definedClasses = new WeakSet();
+let instances = 0; // elements made, to name each one's regions apart
 
 /**
  * <seq-diagram>: draws a session record as a message sequence diagram with
@@ -58,6 +59,8 @@ export class SeqDiagram extends Base {
   #key = ''; // the source the attributes named last
 
   #syncQueued = false;
+
+  #n = ++instances; // this element's number on the page
 
   #onDocKey = (e) => this.#c.stepper.docKey(e);
 
@@ -478,6 +481,7 @@ export class SeqDiagram extends Base {
     this.#clearView();
     this.#c.code.loadSources();
     this.#showMessage('');
+    this.#nameRegions(rec);
     if (rec.id) this.setAttribute('data-session', rec.id);
     else this.removeAttribute('data-session');
     // The state shown was the session drawn before's: this one's is set
@@ -489,6 +493,20 @@ export class SeqDiagram extends Base {
     this.#c.layout = this.#c.painter.newLayout(events, rec.actors);
     this.#c.painter.enqueue(events, true);
     this.#c.painter.flush();
+  }
+
+  /**
+   * Names the element's regions after the session shown (and the
+   * element's number after the first), so that several diagrams on one
+   * page have landmarks a screen reader tells apart.
+   */
+  #nameRegions(rec) {
+    const ui = this.#c.ui;
+    const what = [rec.scenario, rec.id ? `session ${rec.id}` : ''].filter(Boolean).join(', ');
+    const suffix = `${this.#n > 1 ? ` ${this.#n}` : ''}${what ? ` (${what})` : ''}`;
+    ui.viewport.setAttribute('aria-label', `Sequence diagram${suffix}`);
+    ui.transcriptScroll.setAttribute('aria-label', `Transcript${suffix} (Enter moves into the rows)`);
+    ui.code.setAttribute('aria-label', `The programs' source code${suffix}`);
   }
 
   /** Empties the drawing and the transcript. */

@@ -7,7 +7,7 @@ import { HOST_CSS } from '../core/styles.js';
 
 export const TEMPLATE = `
 <div class="toolbar" part="toolbar">
-  <label>Time scale
+  <label><span class="scale-name">Time scale</span>
     <select class="scale">
       <option value="compact">compact: one row per call</option>
       <option value="proportional">proportional to time</option>

@@ -318,7 +318,8 @@ export class Stepper {
         b.type = 'button';
         b.className = 'choice';
         b.dataset.choice = String(i);
-        for (const [cls, t] of [['share', ''], ['text', text], ['count', '0']]) {
+        // Named by what it shows: the choice, its count, then (unseen) "answers".
+        for (const [cls, t] of [['share', ''], ['text', text], ['count', '0'], ['sr-only said', ' answers']]) {
           const span = document.createElement('span');
           span.className = cls;
           span.textContent = t;
@@ -332,12 +333,12 @@ export class Stepper {
     const over = q.revealed || this.c.record?.state !== 'running';
     Array.from(ui.qChoices.children).forEach((b, i) => {
       const n = Number(q.tally[i]) || 0;
-      b.lastElementChild.textContent = String(n);
+      b.querySelector('.count').textContent = String(n);
+      b.querySelector('.said').textContent = `${n === 1 ? ' answer' : ' answers'}${q.revealed && i === q.right ? ' — what the kernel did' : ''}`;
       b.firstElementChild.style.setProperty('--share', total ? `${Math.round((1000 * n) / total) / 10}%` : '0%');
       b.setAttribute('aria-pressed', String(q.mine === i));
       b.disabled = over;
       b.classList.toggle('right', q.revealed && i === q.right);
-      b.setAttribute('aria-label', `${q.choices[i]}: ${plural(n, 'answer')}${q.revealed && i === q.right ? ' — what the kernel did' : ''}`);
     });
     const r = ui.qResult;
     if (q.revealed) {
