@@ -449,15 +449,16 @@ func (b *Blocked) publishLate() {
 func (s *Session) publishLocked(b *Blocked) {
 	s.dropBlockedLocked(b)
 	n := s.events.len()
-	if n >= s.maxEvents {
-		return // the call will be one event, if it fits at all
+	cost := EventCost(&b.begin)
+	if n >= s.maxEvents || s.maxBytes > 0 && s.bytes+cost > s.maxBytes {
+		return // no room: the call will be one event, if it fits at all
 	}
+	s.bytes += cost
 	s.calls++
 	b.id, b.published = s.calls, true
 	e := b.begin
 	e.Phase, e.CallID, e.Blocked = PhaseBegin, b.id, true
 	e.Seq, e.DurNs = n, 0
-	s.bytes += EventCost(&e) // within a moment of the end that the budget checks
 	e.TNs = max(int64(b.began.Sub(s.startedAt)), 0)
 	if n > 0 {
 		e.TNs = max(e.TNs, s.events.at(n-1).TNs)

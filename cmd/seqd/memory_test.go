@@ -32,6 +32,12 @@ func TestHeavyMixStaysUnderTheMemoryBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 30 s load test")
 	}
+	// Its /healthz figure is only meaningful with the machine to itself:
+	// `go test ./...` runs packages side by side (the browser tests among
+	// them). CI runs it alone, after the suite.
+	if os.Getenv("SEQD_LOAD_ALONE") == "" {
+		t.Skip("set SEQD_LOAD_ALONE=1 and run it alone: go test -run TestHeavyMix ./cmd/seqd (CI does)")
+	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to build seqd with")
