@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,13 +160,11 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	t.Run("a reader that stops reading a big export is cut off at the response timeout", func(t *testing.T) {
 		id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1000}}`)
 		big.Wait() // the session has finished: 32 MiB recorded
-		c, err := net.DialTCP("tcp", nil, mustResolve(t, addr))
-		if err != nil {
-			t.Fatal(err)
-		}
+		// A receive buffer far smaller than the export, set before the
+		// connection opens (loopback's can grow to 32 MiB here), but not
+		// so small that TCP's window probes are the slow part.
+		c := dialWithReceiveBuffer(t, addr, 256<<10)
 		defer c.Close()
-		// (Default buffers: a tiny receive buffer makes TCP's own window
-		// probes, not the server, the slow part.)
 		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
 		time.Sleep(4 * timeout) // read nothing while the server writes
 		start := time.Now()
@@ -184,13 +183,24 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	})
 }
 
-func mustResolve(t *testing.T, addr string) *net.TCPAddr {
+// dialWithReceiveBuffer connects to addr with SO_RCVBUF set to size before
+// the handshake, so that the window it advertises stays small.
+func dialWithReceiveBuffer(t *testing.T, addr string, size int) net.Conn {
 	t.Helper()
-	a, err := net.ResolveTCPAddr("tcp", addr)
+	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return c
 }
 
 func TestOneAddressCannotTakeEveryViewerSlot(t *testing.T) {
@@ -369,12 +379,10 @@ func TestDownloadsPerAddressAreBounded(t *testing.T) {
 	big.Wait()
 	// Two slow downloads hold the address's places; a third is refused.
 	for range 2 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dialWithReceiveBuffer(t, strings.TrimPrefix(ts.URL, "http://"), 4096)
 		defer c.Close()
 		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(300 * time.Millisecond) // its handler has taken its place
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
