@@ -33,7 +33,7 @@ func messagesJSON(t *testing.T, msgs []Message) []byte {
 	}
 	b.WriteString("[\n")
 	for i, m := range msgs {
-		line, err := json.Marshal(goldenMessage{m.Conn, m.From, m.To, m.SendSeq, m.RecvSeq, m.Offset, m.Bytes})
+		line, err := json.Marshal(goldenMessage(m))
 		if err != nil {
 			t.Fatal(err)
 		}
