@@ -7,6 +7,11 @@
  *   code=1        the programs' C source beside the diagram
  *   step=1        (fresh sessions) wait before each call: Next, Space or → steps
  *   questions=1   (with step) ask the viewers to predict some calls
+ *   theme=light   light (the default), dark, or auto (the reader's preference)
+ *   height=600    the diagram's box in CSS pixels; rows=30: room for 30 calls (default 20)
+ * The page tells the page that frames it its height whenever it changes,
+ * as a message {type: "seqd:height", height}; the README's one-line
+ * listener sizes the iframe to it.
  */
 import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
 import { fetchJSON, statusText } from './core/api.js';
@@ -15,16 +20,23 @@ const diagram = document.getElementById('diagram');
 const replay = document.getElementById('replay');
 const status = document.getElementById('status');
 const open = document.getElementById('open');
+const heading = document.getElementById('embed-title');
 
 const recorded = /^\/embed\/s\/([^/]+)\/?$/.exec(location.pathname);
 const fresh = /^\/embed\/([^/]+)\/?$/.exec(location.pathname);
 
 /** The page's own options in the query; the rest are scenario parameters. */
-const OPTIONS = ['code', 'step', 'questions'];
+const OPTIONS = ['code', 'step', 'questions', 'theme', 'height', 'rows'];
 const query = new URLSearchParams(location.search);
 const option = (name) => query.has(name) && !/^(0|false|no|off)$/i.test(query.get(name).trim());
 if (option('code')) diagram.setAttribute('code', query.get('code') === 'collapsed' ? 'collapsed' : '');
 const steps = { step: option('step'), questions: option('step') && option('questions') };
+const theme = ['light', 'dark', 'auto'].includes(query.get('theme')) ? query.get('theme') : 'light';
+diagram.setAttribute('theme', theme);
+document.documentElement.dataset.theme = theme;
+if (query.get('height')) diagram.setAttribute('height', query.get('height'));
+else diagram.setAttribute('rows', /^\d+$/.test(query.get('rows') ?? '') ? query.get('rows') : '20');
+postHeight();
 
 diagram.addEventListener('seq-diagram:state', (e) => show(e.detail.state, e.detail.error));
 diagram.addEventListener('seq-diagram:progress', (e) => {
@@ -84,11 +96,35 @@ async function queryParams(scenario) {
   return params;
 }
 
-const heading = document.getElementById('embed-title');
-
 function show(state, error) {
   if (recorded) replay.disabled = state === 'running' || !diagram.record;
   const rec = diagram.record;
   if (heading && rec?.scenario) heading.textContent = `seqd diagram: ${rec.scenario}${rec.id ? ` (session ${rec.id})` : ''}`;
   status.textContent = statusText(state, error, rec, diagram.counts, `${rec?.scenario ?? ''} `, '');
+}
+
+/**
+ * Tells the page that frames this one how tall it is, whenever that
+ * changes: {type: "seqd:height", height} (CSS pixels), for any origin —
+ * the height is no secret.
+ */
+function postHeight() {
+  if (window.parent === window) return;
+  let last = 0;
+  const post = () => {
+    const h = Math.ceil(document.body.getBoundingClientRect().height);
+    if (h === last) return;
+    last = h;
+    window.parent.postMessage({ type: 'seqd:height', height: h }, '*');
+  };
+  const ro = new ResizeObserver(post);
+  ro.observe(document.body);
+  ro.observe(diagram);
+  // A frame out of view may get no frames (Chromium throttles offscreen
+  // cross-origin frames): the diagram's events and a slow timer post too.
+  for (const type of ['seq-diagram:state', 'seq-diagram:progress', 'seq-diagram:code', 'seq-diagram:first-screen']) {
+    diagram.addEventListener(type, () => setTimeout(post, 50));
+  }
+  setInterval(post, 1000);
+  post();
 }

@@ -17,9 +17,28 @@ export async function fetchJSON(url, init) {
   if (!res.ok) {
     const err = new Error(body?.error || `${res.status} ${res.statusText}`.trim());
     err.status = res.status;
+    err.retryAfter = Number(res.headers.get('Retry-After')) || 0;
     throw err;
   }
   return body;
+}
+
+/**
+ * fetchJSON, trying again when the server says it is busy for now (429,
+ * 503: a course page with several diagrams may ask for more at once than
+ * one address may download), after its Retry-After (at most 5 s) or a
+ * second and a bit, up to tries times.
+ */
+export async function fetchPatiently(url, init, tries = 6) {
+  for (let i = 1; ; i++) {
+    try {
+      return await fetchJSON(url, init);
+    } catch (err) {
+      if (i >= tries || (err.status !== 429 && err.status !== 503)) throw err;
+      const wait = Math.min(5, err.retryAfter || 1) * 1000 * (0.5 + Math.random());
+      await new Promise((ok) => setTimeout(ok, wait));
+    }
+  }
 }
 
 /** The scenarios of each server, GET /api/scenarios, fetched once a page. */

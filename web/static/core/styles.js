@@ -12,6 +12,7 @@ export const DIAGRAM_CSS = `
 .seq-diagram.phone { font-size: 11px; }
 .seq-diagram.phone .name { font-size: 13px; }
 .seq-diagram .bg { fill: var(--seq-bg); }
+.seq-diagram .title { font-family: var(--seq-font); font-size: 14px; font-weight: 600; fill: var(--seq-fg); }
 .seq-diagram text { fill: var(--seq-fg); }
 .seq-diagram .name-box { fill: var(--seq-bg); stroke-width: 2; }
 .seq-diagram .name { font-family: var(--seq-font); font-size: 15px; font-weight: 700; }
@@ -51,6 +52,31 @@ export const DIAGRAM_CSS = `
 .seq-diagram.no-segs .seg { display: none; }
 `;
 
+/** The dark theme's colours. */
+const DARK = `
+  --seq-bg: #0d1117;
+  --seq-fg: #e6edf3;
+  --seq-muted: #8b949e;
+  --seq-client-color: #58a6ff;
+  --seq-server-color: #d2a8ff;
+  --seq-error-color: #ff7b72;
+  --seq-arrow-color: #b1bac4;
+  --seq-accent: #e3b341;
+  --seq-pending-color: #d29922;
+  --seq-right-color: #3fb950;
+  --seq-code-bg: #151b23;
+  --seq-current-bg: #2e2818;
+  --seq-code-kw: #ff7b72;
+  --seq-code-type: #79c0ff;
+  --seq-code-str: #a5d6ff;
+  --seq-code-com: #9198a1;
+  --seq-code-num: #79c0ff;
+  --seq-code-pp: #d2a8ff;
+  --seq-code-const: #ffa657;
+  --seq-code-call: #d2a8ff;
+  color-scheme: dark;
+`;
+
 /** Styles of the element's shadow tree. */
 export const HOST_CSS = `
 :host {
@@ -76,35 +102,18 @@ export const HOST_CSS = `
   --seq-code-pp: #8250df;
   --seq-code-const: #953800;
   --seq-code-call: #8250df;
+  color-scheme: light;
   display: block;
   position: relative;
   font-family: var(--seq-font);
   color: var(--seq-fg);
   background: var(--seq-bg);
 }
+/* Themes: light by default (embeds, course pages, exports), dark, or
+   auto (the reader's preference, as on seqd's own page). */
+:host([theme="dark"]) {${DARK}}
 @media (prefers-color-scheme: dark) {
-  :host {
-    --seq-bg: #0d1117;
-    --seq-fg: #e6edf3;
-    --seq-muted: #8b949e;
-    --seq-client-color: #58a6ff;
-    --seq-server-color: #d2a8ff;
-    --seq-error-color: #ff7b72;
-    --seq-arrow-color: #b1bac4;
-    --seq-accent: #e3b341;
-    --seq-pending-color: #d29922;
-    --seq-right-color: #3fb950;
-    --seq-code-bg: #151b23;
-    --seq-current-bg: #2e2818;
-    --seq-code-kw: #ff7b72;
-    --seq-code-type: #79c0ff;
-    --seq-code-str: #a5d6ff;
-    --seq-code-com: #9198a1;
-    --seq-code-num: #79c0ff;
-    --seq-code-pp: #d2a8ff;
-    --seq-code-const: #ffa657;
-    --seq-code-call: #d2a8ff;
-  }
+  :host([theme="auto"]) {${DARK}}
 }
 :host([hidden]) { display: none; }
 [hidden] { display: none !important; }

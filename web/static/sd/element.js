@@ -6,7 +6,7 @@
  * transcript lists them, the inspector picks them, the code pane and the
  * stepper teach with them, exports saves them, the announcer says them.
  */
-import { fetchJSON, countText } from '../core/api.js';
+import { fetchJSON, fetchPatiently, countText } from '../core/api.js';
 import { formatDuration } from '../core/format.js';
 import { normalizeScale, Layout } from '../core/layout.js';
 import { asRecord } from '../core/record.js';
@@ -41,7 +41,10 @@ let instances = 0; // elements made, to name each one's regions apart
  * transcript ("closed" folds it, "none" hides it), code (show the programs'
  * C source beside the diagram; "collapsed" starts it folded), step (a
  * scenario started here waits before each call: Next lets one happen) and
- * questions (with step: ask the viewers to predict some calls).
+ * questions (with step: ask the viewers to predict some calls), theme
+ * (light, the default; dark; auto: the reader's preference), height (the
+ * diagram's box, CSS pixels or a length) and rows (a box for that many
+ * calls).
  *
  * Events (bubbling, composed): seq-diagram:state {state, error, id},
  * seq-diagram:session {id}, seq-diagram:event-selected {seq, event},
@@ -52,7 +55,7 @@ let instances = 0; // elements made, to name each one's regions apart
 export class SeqDiagram extends Base {
   static observedAttributes = [
     'src', 'session', 'scenario', 'server', 'scale', 'controls', 'transcript',
-    'names', 'rounds', 'clients', 'pace-ms', 'params', 'code', 'step', 'questions',
+    'names', 'rounds', 'clients', 'pace-ms', 'params', 'code', 'step', 'questions', 'height', 'rows',
   ];
 
   #c; // the context the controllers share (#context)
@@ -253,6 +256,8 @@ export class SeqDiagram extends Base {
     if (name === 'scale') {
       this.#c.ui.scale.value = this.scale;
       if (this.#c.layout.scale !== this.scale) this.#c.painter.redraw();
+    } else if (name === 'height' || name === 'rows') {
+      this.#applyHeight();
     } else if (name === 'transcript') {
       this.#c.ui.transcriptBox.open = value !== 'closed';
     } else if (name === 'code') {
@@ -358,7 +363,7 @@ export class SeqDiagram extends Base {
     this.#showMessage('Loading…');
     let rec;
     try {
-      rec = await fetchJSON(this.#api(`/api/sessions/${encodeURIComponent(id)}`));
+      rec = await fetchPatiently(this.#api(`/api/sessions/${encodeURIComponent(id)}`));
     } catch (err) {
       if (gen === this.#c.gen) {
         this.#c.record = null;
@@ -458,7 +463,7 @@ export class SeqDiagram extends Base {
     this.#c.feed.closeFeed();
     this.#showMessage('Loading…');
     try {
-      const data = await fetchJSON(new URL(src, document.baseURI).href);
+      const data = await fetchPatiently(new URL(src, document.baseURI).href);
       if (!data || typeof data !== 'object') throw new Error('it is not a session record (a JSON object or an array of events)');
       if (gen === this.#c.gen) this.load(data);
     } catch (err) {
@@ -582,6 +587,22 @@ export class SeqDiagram extends Base {
   }
 
   // --- exports and step mode, done by their controllers
+
+  /**
+   * Sizes the diagram's box from the height attribute (CSS pixels, or any
+   * CSS length) or rows (room for that many calls in the compact scale);
+   * without either the box is at most 70% of the window's height.
+   */
+  #applyHeight() {
+    const h = (this.getAttribute('height') ?? '').trim();
+    const rows = Number(this.getAttribute('rows'));
+    let css = '';
+    if (/^\d+(\.\d+)?$/.test(h)) css = `${h}px`;
+    else if (/^\d+(\.\d+)?(px|em|rem|vh|%)$/.test(h)) css = h;
+    else if (Number.isInteger(rows) && rows > 0) css = `${Math.min(rows, 500) * 30 + 104}px`;
+    if (css) this.style.setProperty('--seq-height', css);
+    else this.style.removeProperty('--seq-height');
+  }
 
   /** Moves the focus to the diagram (its one Tab stop): arrow keys then move between its calls. */
   focusDiagram() {

@@ -29,17 +29,49 @@ export class Exports {
     });
   }
 
-  /** A standalone SVG document of the diagram, its styles resolved. */
+  /** The title an export carries: the scenario, its parameters and the session's date. */
+  title() {
+    const rec = this.c.record ?? {};
+    const params = rec.params && typeof rec.params === 'object'
+      ? Object.entries(rec.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')
+      : '';
+    const date = typeof rec.started_at === 'string' ? rec.started_at.slice(0, 16).replace('T', ' ') : '';
+    return ['seqd', rec.scenario || 'session', params, date && `${date} UTC`].filter(Boolean).join(' · ');
+  }
+
+  /**
+   * A standalone SVG document of the diagram, its styles resolved (in the
+   * element's theme), titled: the title in <title> and written above the
+   * drawing.
+   */
   exportSVG() {
     this.c.painter.decorateAll();
     const clone = this.c.ui.svg.cloneNode(true);
+    const band = 30;
     const w = this.c.layout.actors.length ? this.c.layout.width : 0;
-    const h = this.c.layout.actors.length ? this.c.layout.height + this.c.painter.extra() : 0;
-    for (const el of [clone, clone.querySelector('rect.bg')]) {
+    const h = this.c.layout.actors.length ? this.c.layout.height + this.c.painter.extra() + band : band;
+    const bg = clone.querySelector('rect.bg');
+    for (const el of [clone, bg]) {
       el.setAttribute('width', w);
       el.setAttribute('height', h);
     }
     clone.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    // The drawing moves down under the title.
+    const body = document.createElementNS(SVG_NS, 'g');
+    body.setAttribute('transform', `translate(0 ${band})`);
+    for (const layer of [...clone.children]) if (layer !== bg) body.append(layer);
+    clone.append(body);
+    const title = this.title();
+    const heading = document.createElementNS(SVG_NS, 'text');
+    heading.setAttribute('class', 'title');
+    heading.setAttribute('x', '10');
+    heading.setAttribute('y', '21');
+    const room = Math.max(8, Math.floor((w - 20) / 8));
+    heading.textContent = Array.from(title).length > room ? `${Array.from(title).slice(0, room - 1).join('')}…` : title;
+    clone.insertBefore(heading, body);
+    const t = document.createElementNS(SVG_NS, 'title');
+    t.textContent = title;
+    clone.prepend(t);
     for (const el of clone.querySelectorAll('.hl')) el.classList.remove('hl');
     for (const el of clone.querySelectorAll('.layer-note, .layer-pending')) el.remove();
     const cs = getComputedStyle(this.c.el);
@@ -54,7 +86,7 @@ export class Exports {
   /** A PNG of the diagram (at most 2× and within canvas limits). */
   async exportPNG() {
     const w = this.c.layout.width;
-    const h = this.c.layout.height;
+    const h = this.c.layout.height + this.c.painter.extra() + 30; // with the title's band
     const scale = Math.min(2, 16000 / w, 30000 / h, Math.sqrt(120e6 / (w * h)));
     const url = URL.createObjectURL(new Blob([this.exportSVG()], { type: 'image/svg+xml' }));
     try {

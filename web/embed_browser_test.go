@@ -1,0 +1,129 @@
+package web_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"seqd/web"
+)
+
+// readmeListener is the one-line listener the README's embed section
+// gives course pages: it sizes each seqd iframe to the height it posts.
+func readmeListener(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^<script>addEventListener\('message'.*</script>$`).Find(b)
+	if m == nil {
+		t.Fatal("README.md has no one-line <script>addEventListener('message', …)</script> listener for embeds")
+	}
+	return string(m)
+}
+
+// TestEmbedBrowserSizesToItsContent puts two embeds of a finished session
+// (one with code=1) and a <seq-diagram session=… server=…> on a course
+// page served from another origin, with the README's listener: each
+// iframe's height follows what it shows (the height the same embed has
+// alone in a window as wide), and the element draws the session from the
+// default server (CORS for reading).
+func TestEmbedBrowserSizesToItsContent(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	rec := waitDone(t, ts.URL, id)
+	page := `<!doctype html><html lang="en"><meta charset="utf-8"><title>Week 9</title>
+<style>body { margin: 0; } iframe { display: block; width: 100%; border: 0; }</style>
+<main><h1>Week 9: sockets</h1>
+<iframe id="plain" src="` + ts.URL + `/embed/s/` + id + `" title="seqd: serviceclient"></iframe>
+<iframe id="code" src="` + ts.URL + `/embed/s/` + id + `?code=1&theme=dark" title="seqd: serviceclient with its code"></iframe>
+<script type="module" src="` + ts.URL + `/seq-diagram.js"></script>
+<seq-diagram session="` + id + `" server="` + ts.URL + `"></seq-diagram>
+</main>
+` + readmeListener(t)
+	course := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(page))
+	}))
+	t.Cleanup(course.Close)
+
+	const width = 900
+	// Tall enough that every frame is in view (Chromium throttles the
+	// rendering of cross-origin frames out of view until scrolled to).
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(width, 4000), chromedp.Navigate(course.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	// The element draws the session from the other origin.
+	d := waitDrawn(t, tab, id)
+	checkDrawing(t, d, rec)
+
+	// Each frame's height settles (the same twice, 300 ms apart).
+	type heights struct {
+		Plain int `json:"plain"`
+		Code  int `json:"code"`
+	}
+	read := `({plain: document.getElementById('plain').getBoundingClientRect().height | 0, code: document.getElementById('code').getBoundingClientRect().height | 0})`
+	var got heights
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a, err := chromedp.Run(tab, chromedp.Evaluate[heights](read))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(tab, chromedp.Sleep(300*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		b, err := chromedp.Run(tab, chromedp.Evaluate[heights](read))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a == b && a.Plain > 200 && a.Code > 200 {
+			got = a
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the frames' heights never settled: %+v then %+v", a, b)
+		}
+	}
+
+	// Alone in a window as wide, each embed is as tall as its frame became.
+	alone, cancel := chromedp.NewContext(tab)
+	defer cancel()
+	for name, path := range map[string]string{"plain": "/embed/s/" + id, "code": "/embed/s/" + id + "?code=1&theme=dark"} {
+		if err := chromedp.Do(alone, chromedp.EmulateViewport(width, 3000), chromedp.Navigate(ts.URL+path)); err != nil {
+			t.Fatal(err)
+		}
+		waitDrawn(t, alone, id)
+		if err := chromedp.Do(alone, chromedp.Sleep(300*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		h, err := chromedp.Run(alone, chromedp.Evaluate[int](`Math.ceil(document.body.getBoundingClientRect().height)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// theme=dark reaches the element; the default is light.
+		theme, err := chromedp.Run(alone, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('seq-diagram')).getPropertyValue('--seq-bg').trim()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]string{"plain": "#ffffff", "code": "#0d1117"}[name]; theme != want {
+			t.Errorf("the %s embed's background is %q; want %q", name, theme, want)
+		}
+		framed := map[string]int{"plain": got.Plain, "code": got.Code}[name]
+		if d := framed - h; d < -2 || d > 2 {
+			t.Errorf("the %s embed's frame is %d px tall; its content is %d px", name, framed, h)
+		}
+	}
+	if got.Code <= got.Plain {
+		t.Errorf("the frame with the code pane is %d px, the one without %d px; want it taller: the height follows the content", got.Code, got.Plain)
+	}
+
+}
