@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,22 +20,7 @@ import (
 // buffer between the server and a viewer.
 func newTestServer(t *testing.T, cfg web.Config) *httptest.Server {
 	t.Helper()
-	runner := &netcore.Runner{Timeout: 30 * time.Second, MaxBytes: 64 << 20}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	cfg.PublicMetrics = true // the tests read them from the same address
-	srv, err := web.New(runner, &trace.Store{}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		runner.Wait()
-	})
-	return ts
+	return newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second, MaxBytes: 64 << 20}, cfg)
 }
 
 func do(t *testing.T, method, url, contentType, body string) (*http.Response, []byte) {

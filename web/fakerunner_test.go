@@ -123,35 +123,38 @@ func (st *fakeStepper) Release() {
 // runners are the two runners the API tests run on.
 var runners = []struct {
 	name string
-	make func() interface {
-		web.Runner
-		Wait()
-	}
+	make func() waitingRunner
 }{
-	{"a fake runner", func() interface {
-		web.Runner
-		Wait()
-	} {
+	{"a fake runner", func() waitingRunner {
 		return &fakeRunner{Runner: &netcore.Runner{}}
 	}},
-	{"real sockets", func() interface {
-		web.Runner
-		Wait()
-	} {
+	{"real sockets", func() waitingRunner {
 		return &netcore.Runner{Timeout: 30 * time.Second}
 	}},
 }
 
-// newServerWith serves seqd with runner behind it until the test ends.
-func newServerWith(t *testing.T, runner interface {
+// waitingRunner is a web.Runner whose sessions a test can wait for.
+type waitingRunner interface {
 	web.Runner
 	Wait()
-}, cfg web.Config) *httptest.Server {
+}
+
+// newServerWith serves seqd with runner behind it until the test ends,
+// with /metrics on the same address for the tests that read them.
+func newServerWith(t *testing.T, runner waitingRunner, cfg web.Config) *httptest.Server {
+	t.Helper()
+	cfg.PublicMetrics = true
+	ts, _ := serveForTest(t, runner, cfg)
+	return ts
+}
+
+// serveForTest serves seqd with runner behind it, and cfg as given, until
+// the test ends.
+func serveForTest(t *testing.T, runner waitingRunner, cfg web.Config) (*httptest.Server, *web.Server) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg.PublicMetrics = true // the tests read them from the same address
 	srv, err := web.New(runner, &trace.Store{}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +165,7 @@ func newServerWith(t *testing.T, runner interface {
 		srv.Close()
 		runner.Wait()
 	})
-	return ts
+	return ts, srv
 }
 
 func TestFakeRunnerFinishesItsSessions(t *testing.T) {

@@ -35,18 +35,7 @@ func newHostileServer(t *testing.T, cfg web.Config) (*httptest.Server, *web.Serv
 
 func newHostileServerWith(t *testing.T, runner *fakeRunner, cfg web.Config) (*httptest.Server, *web.Server) {
 	t.Helper()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := web.New(runner, &trace.Store{}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-		runner.Wait()
-	})
-	return ts, srv
+	return serveForTest(t, runner, cfg)
 }
 
 func TestSessionCreationWithoutAContentTypeIsRefused(t *testing.T) {
