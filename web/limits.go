@@ -152,11 +152,16 @@ func (s *Server) refuse(w http.ResponseWriter, status int, limit string, retry t
 
 // rateLimit bounds session creation per client IP.
 func (s *Server) rateLimit() func(http.Handler) http.Handler {
-	return httprate.LimitBy(s.cfg.Limits.CreatePerMinute, time.Minute,
+	return s.perMinute(s.cfg.Limits.CreatePerMinute, "create_rate", "you started more than %d sessions in a minute; wait a little and try again")
+}
+
+// perMinute bounds the requests one client IP may make a minute to n,
+// refusing the rest with 429 and message (which takes n), counted as limit.
+func (s *Server) perMinute(n int, limit, message string) func(http.Handler) http.Handler {
+	return httprate.LimitBy(n, time.Minute,
 		func(r *http.Request) (string, error) { return clientIP(r), nil },
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			s.refuse(w, http.StatusTooManyRequests, "create_rate", 10*time.Second,
-				"you started more than %d sessions in a minute; wait a little and try again", s.cfg.Limits.CreatePerMinute)
+			s.refuse(w, http.StatusTooManyRequests, limit, 10*time.Second, message, n)
 		}))
 }
 
@@ -164,12 +169,7 @@ func (s *Server) rateLimit() func(http.Handler) http.Handler {
 // for a hall behind one NAT to answer every question, not for a script to
 // flood the tallies.
 func (s *Server) answerLimit() func(http.Handler) http.Handler {
-	return httprate.LimitBy(s.cfg.Limits.AnswersPerMinute, time.Minute,
-		func(r *http.Request) (string, error) { return clientIP(r), nil },
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			s.refuse(w, http.StatusTooManyRequests, "answer_rate", 10*time.Second,
-				"your address sent more than %d answers in a minute; wait a little and try again", s.cfg.Limits.AnswersPerMinute)
-		}))
+	return s.perMinute(s.cfg.Limits.AnswersPerMinute, "answer_rate", "your address sent more than %d answers in a minute; wait a little and try again")
 }
 
 // boundDownloads holds a download place for the request's address while it
