@@ -473,3 +473,20 @@ func TestWriteJSONIsTheSnapshotsJSON(t *testing.T) {
 		t.Errorf("WriteJSON's record differs from the snapshot's (%d vs %d events)", len(got.Events), len(want.Events))
 	}
 }
+
+func TestInvisibleCharactersAreShownEscaped(t *testing.T) {
+	for _, r := range []string{"\u0085", "\u200b", "\ufeff", "\u202e", "\u2028", "\u2029", "\x00", "\x1b"} {
+		e := Event{Seq: 1, Actor: "client", Kind: KindSend, Ret: 3, Bytes: 3, Want: 3, Data: "a" + r + "b"}
+		line := TranscriptLine(&e, 6)
+		if strings.Contains(line, r) {
+			t.Errorf("transcript of a payload with %U shows it raw: %q", []rune(r)[0], line)
+		}
+		var b strings.Builder
+		if err := WriteLadder(&b, Record{Meta: Meta{Actors: []string{"client"}}, Events: []Event{e}}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), r) {
+			t.Errorf("ladder of a payload with %U shows it raw", []rune(r)[0])
+		}
+	}
+}
