@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -120,8 +121,10 @@ type Session struct {
 	wake       chan struct{} // made by a waiting reader, closed by the next change
 	bytes      int64         // the events' cost against maxBytes
 	blocked    []*Blocked    // calls blocked now whose begin is not recorded yet
-	emitting   *Emission     // what the holder of the order emits, if it said (HoldFor)
-	calls      int           // the last CallID given
+	late       *time.Timer   // records the begins of blocked calls that waited their time
+	lateArmed  bool
+	emitting   *Emission // what the holder of the order emits, if it said (HoldFor)
+	calls      int       // the last CallID given
 
 	step stepState // step.go
 
@@ -390,7 +393,7 @@ type Blocked struct {
 	s     *Session
 	begin Event
 	began time.Time
-	timer *time.Timer
+	due   time.Time // when its begin is recorded anyway
 	// Guarded by the session's mu:
 	id        int  // its CallID once published
 	published bool // its begin is recorded
@@ -425,22 +428,49 @@ func (s *Session) Block(begin Event, began time.Time) *Blocked {
 		b.ended = true
 		return b
 	}
-	s.blocked = append(s.blocked, b)
 	after := publishAfter
 	if s.step.features.Step {
 		after = publishAfterStepped
 	}
-	b.timer = time.AfterFunc(after, b.publishLate)
+	b.due = time.Now().Add(after)
+	s.blocked = append(s.blocked, b)
+	// One timer per session, not one per call: a bulk transfer blocks
+	// thousands of times a second.
+	if !s.lateArmed {
+		s.lateArmed = true
+		if s.late == nil {
+			s.late = time.AfterFunc(after, s.publishDue)
+		} else {
+			s.late.Reset(after)
+		}
+	}
 	return b
 }
 
-// publishLate records b's begin if it is still waiting.
-func (b *Blocked) publishLate() {
-	s := b.s
+// publishDue records the begins of the calls that have waited their
+// time, and sets the session's timer for the next one.
+func (s *Session) publishDue() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !b.ended && !b.published && s.state == StateRunning {
-		s.publishLocked(b)
+	s.lateArmed = false
+	if s.state != StateRunning {
+		return
+	}
+	now := time.Now()
+	for _, b := range slices.Clone(s.blocked) {
+		if !now.Before(b.due) {
+			s.publishLocked(b)
+		}
+	}
+	if len(s.blocked) > 0 {
+		next := s.blocked[0].due
+		for _, b := range s.blocked {
+			if b.due.Before(next) {
+				next = b.due
+			}
+		}
+		s.lateArmed = true
+		s.late.Reset(max(next.Sub(now), 0))
 	}
 }
 
@@ -470,9 +500,6 @@ func (s *Session) publishLocked(b *Blocked) {
 // unblockLocked marks b ended before its end is recorded.
 func (s *Session) unblockLocked(b *Blocked) {
 	b.ended = true
-	if b.timer != nil {
-		b.timer.Stop()
-	}
 	s.dropBlockedLocked(b)
 }
 
@@ -508,9 +535,11 @@ func (s *Session) Finish(err error) {
 	s.finishedAt = time.Now()
 	for _, b := range s.blocked {
 		b.ended = true
-		b.timer.Stop()
 	}
 	s.blocked = nil
+	if s.late != nil {
+		s.late.Stop()
+	}
 	if s.step.pending != nil {
 		s.step.pending = nil
 		s.step.version++
