@@ -180,6 +180,9 @@ func TestBrowserDrawsSessions(t *testing.T) {
 		})
 	}
 	if shot := os.Getenv("SEQD_SCREENSHOT"); shot != "" {
+		if fi, err := os.Stat(shot); err == nil && fi.IsDir() {
+			shot = filepath.Join(shot, "serviceclient.png") // a directory of pictures (TestLegibleBrowserLabels')
+		}
 		if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+ids["serviceclient"])); err == nil {
 			waitDrawn(t, tab, ids["serviceclient"])
 			if png, err := chromedp.Run(tab, chromedp.CaptureScreenshot()); err == nil {

@@ -132,6 +132,10 @@ func TestLegibleBrowserLabels(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
 	dir := os.Getenv("SEQD_SCREENSHOT")
+	if strings.HasSuffix(dir, ".png") {
+		// TestBrowserDrawsSessions's one picture: these go beside it.
+		dir = filepath.Join(filepath.Dir(dir), "legible")
+	}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -210,6 +214,45 @@ func waitFitted(t *testing.T, tab context.Context) {
 		t.Fatalf("the diagram never fitted its viewport: %v", err)
 	}
 	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLegibleBrowserREADMEShot takes the README's picture of the page
+// (docs/screenshot.png) into the directory SEQD_README_SHOTS names: a
+// finished serviceclient session at 1280×861, the code pane open, every
+// label legible (checkLegible). The step-mode picture comes from
+// TestStepBrowserQuestions (SEQD_SCREENSHOT_DIR).
+func TestLegibleBrowserREADMEShot(t *testing.T) {
+	dir := os.Getenv("SEQD_README_SHOTS")
+	if dir == "" {
+		t.Skip("SEQD_README_SHOTS is not set")
+	}
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	waitDone(t, ts.URL, id)
+	setView(t, tab, legibleView{"readme", 1280, 861, false, "light"})
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.getElementById('about').scrollIntoView({block: 'start'})`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFitted(t, tab)
+	res, err := chromedp.Run(tab, chromedp.Evaluate[legibility](checkLegible))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Problems {
+		t.Errorf("the README's picture: %s", p)
+	}
+	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "screenshot.png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -117,6 +117,7 @@ export class Layout {
     this.geo = fitGeometry(this.fitWidth, this._geoN);
     this.spacing = this.geo.spacing;
     this.boxes = new BoxIndex(); // the boxes of the labels and marks placed, for placing more without overlap
+    this.unlabeled = []; // indices of arrows whose label a later arrow's shaft took away, in that order
     this.actors = []; // {name, index, x, side}
     this.rows = []; // {seq, t, y, dt}, in seq order
     this.marks = []; // one per event, in seq order; chunk = its row's index / CHUNK
@@ -291,7 +292,7 @@ export class Layout {
         box = textBox(x, mark.y + 4.5, width(label), g.font, left ? 'end' : 'start');
       }
       if (label) this.boxes.add(box);
-      this.boxes.add({ cx: mark.x, cy: mark.y, hw: 8, hh: 8, angle: 0 });
+      this.boxes.add({ cx: mark.x, cy: mark.y, hw: 6, hh: 7, angle: 0 });
     }
     mark.label = label;
   }
@@ -564,13 +565,24 @@ export class Layout {
       y2: r.mark.y,
     };
     const placed = placeArrowLabel(arrow, full, this.boxes, this.geo);
+    // Labels placed before that this arrow's shaft crosses give way: their
+    // arrows go unlabelled (the details still say everything).
+    const shaft = shaftBox(arrow);
+    for (const box of this.boxes.hits(shaft)) {
+      if (box.arrow == null) continue;
+      box.removed = true;
+      this.arrows[box.arrow].label = '';
+      this.unlabeled.push(box.arrow);
+    }
     if (placed) {
       arrow.label = placed.text;
       arrow.t = placed.t;
       arrow.angle = placed.angle;
+      arrow.dy = placed.dy;
+      placed.box.arrow = this.arrows.length;
       this.boxes.add(placed.box);
     }
-    this.boxes.add(shaftBox(arrow));
+    this.boxes.add(shaft);
     this.arrows.push(arrow);
     if (!s.mark.paired) {
       s.mark.paired = true;
@@ -629,9 +641,13 @@ export function shortenLabel(text, max) {
   const arrow = text.indexOf(' → ');
   if (arrow > 0) {
     const result = text.slice(arrow + 3);
-    const short = `${text.slice(0, arrow).split(' ')[0]} → ${result}`;
+    const call = text.slice(0, arrow).split(' ')[0];
+    const short = `${call} → ${result}`;
     if (charCount(short) <= max) return short;
-    if (charCount(result) + 2 <= max) return `→ ${result}`;
+    // Elided, if most of the result still shows; else the result alone.
+    const kept = max - charCount(call) - 4;
+    if (kept >= Math.min(10, 0.6 * charCount(result)) || charCount(result) + 2 > max) return elide(short, max);
+    return `→ ${result}`;
   }
   return elide(text, max);
 }

@@ -185,7 +185,7 @@ export function renderArrowDecor(a) {
     hit,
     svg(
       'text',
-      { class: 'label', transform: `translate(${r(a.x1 + a.t * dx)} ${r(a.y1 + a.t * dy)}) rotate(${r(a.angle)})`, y: -5, 'text-anchor': 'middle' },
+      { class: 'label', transform: `translate(${r(a.x1 + a.t * dx)} ${r(a.y1 + a.t * dy)}) rotate(${r(a.angle)})`, y: a.dy ?? -5, 'text-anchor': 'middle' },
       esc(a.label),
     ),
   ];

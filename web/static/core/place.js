@@ -162,18 +162,27 @@ export class BoxIndex {
 
   /** The first box that overlaps b, or null; shafts: whether arrows' shafts count. */
   hit(b, shafts = true) {
+    return this.hits(b, shafts, true)[0] ?? null;
+  }
+
+  /** The boxes that overlap b (the first only, if first); removed ones do not count. */
+  hits(b, shafts = true, first = false) {
     const slack = 0;
+    const out = [];
     const [top, bottom] = yExtent(b);
     const P = corners(b);
     for (let k = Math.floor(top / BoxIndex.BAND); k <= Math.floor(bottom / BoxIndex.BAND); k++) {
       for (const o of this.bands.get(k) ?? []) {
-        if (o.shaft && !shafts) continue;
+        if (o.removed || (o.shaft && !shafts) || out.includes(o)) continue;
         const [ot, ob] = yExtent(o);
         if (ob <= top || ot >= bottom) continue;
-        if (overlaps(P, o, slack)) return o;
+        if (overlaps(P, o, slack)) {
+          out.push(o);
+          if (first) return out;
+        }
       }
     }
-    return null;
+    return out;
   }
 }
 
@@ -188,15 +197,16 @@ export function shaftBox({ x1, y1, x2, y2 }) {
  * x2,y2 are tried from the preferred end (near the write for a whole
  * write, near the read for part of one) inward, and the first whose box
  * overlaps nothing in index wins; the label is elided to the arrow's
- * length first. Returns {text, t, angle, box} or null when it fits
+ * length first; above the arrow, else below it. Returns {text, t, angle,
+ * dy, box} or null when it fits
  * nowhere (the arrow then goes unlabelled: its details and the transcript
  * still say everything).
  */
 export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, step = 9 }) {
   const dx = arrow.x2 - arrow.x1;
-  const dy = arrow.y2 - arrow.y1;
-  const len = Math.hypot(dx, dy) || 1;
-  const angle = (Math.atan2(dx < 0 ? -dy : dy, Math.abs(dx)) * 180) / Math.PI;
+  const ady = arrow.y2 - arrow.y1;
+  const len = Math.hypot(dx, ady) || 1;
+  const angle = (Math.atan2(dx < 0 ? -ady : ady, Math.abs(dx)) * 180) / Math.PI;
   // The label runs along the arrow: at most the arrow's length, less its ends.
   const room = Math.floor((len - 2 * ends) / charW);
   // Shorter forms when the whole one fits nowhere: "bytes 0–1023" as
@@ -211,10 +221,13 @@ export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, st
     const w = charCount(label) * charW;
     const min = w / 2 + ends;
     const max = len - w / 2 - ends;
-    for (let from = min; from <= max + 0.01; from += step) {
-      const t = arrow.whole ? from / len : 1 - from / len;
-      const box = rotatedBox(arrow.x1 + t * dx, arrow.y1 + t * dy, angle, w, font, -5);
-      if (!index.hit(box)) return { text: label, t, angle, box, shaft: shaftBox(arrow) };
+    for (const off of [-5, 14]) {
+      // Above the arrow, else below it (a fan of arrows: the last one's underside is free).
+      for (let from = min; from <= max + 0.01; from += step) {
+        const t = arrow.whole ? from / len : 1 - from / len;
+        const box = rotatedBox(arrow.x1 + t * dx, arrow.y1 + t * ady, angle, w, font, off);
+        if (!index.hit(box)) return { text: label, t, angle, dy: off, box };
+      }
     }
   }
   return null;

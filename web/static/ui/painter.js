@@ -289,7 +289,7 @@ export class Painter {
 
   /** Forgets what has been drawn, so that render draws the layout from the start. */
   resetDrawing() {
-    this.drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, closed: 0, gutter: 0, paired: 0 };
+    this.drawn = { actors: 0, segments: 0, marks: 0, arrows: 0, bars: 0, closed: 0, gutter: 0, paired: 0, unlabeled: 0 };
     this.openLines.clear();
     this.openBars.clear();
     cancelAnimationFrame(this.barFrame);
@@ -411,6 +411,7 @@ export class Painter {
     append(ui.msgs, L.arrows, 'arrows', renderArrow);
     append(ui.events, L.marks, 'marks', renderMark);
     this.renderBars(bottom);
+    this.unlabel();
     for (; d.paired < L.paired.length; d.paired++) {
       const i = L.pos.get(L.paired[d.paired]);
       if (i < marksBefore) this.markAt(i).setAttribute('data-paired', '');
@@ -419,6 +420,19 @@ export class Painter {
     this.showNearLabels(true);
     this.drawPending();
     this.drawCallout();
+  }
+
+  /** Takes away the drawn labels of arrows that a later arrow's shaft crosses (Layout.unlabeled). */
+  unlabel() {
+    const L = this.c.layout;
+    const d = this.drawn;
+    for (; d.unlabeled < L.unlabeled.length; d.unlabeled++) {
+      const i = L.unlabeled[d.unlabeled];
+      const k = L.arrows[i]?.chunk;
+      const j = this.chunkItems.arrows[k]?.indexOf(i) ?? -1;
+      // Drawn already: its text goes; not yet: it is drawn without.
+      this.c.ui.msgs.children[k]?.children[j]?.querySelector('.label')?.remove();
+    }
   }
 
   /**
