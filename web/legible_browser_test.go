@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,60 @@ func TestLegibleBrowserREADMEShot(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "screenshot.png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLegibleBrowserReplayAndProgress replays a finished session on the
+// main page call by call and at 10×, and watches a paced session say how
+// far it is (calls done of those expected, time left); the recent runs
+// list shows the sessions started.
+func TestLegibleBrowserReplayAndProgress(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 2}}`)
+	rec := waitDone(t, ts.URL, id)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	marks := `document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.event[data-seq]').length`
+	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(`#replay-go`)),
+		chromedp.SetValue(chromedp.CSS(`#replay-speed`), "step"), chromedp.Click(chromedp.CSS(`#replay-go`))); err != nil {
+		t.Fatal(err)
+	}
+	for want := 1; want <= 3; want++ {
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(`%s === %d`, marks, want), chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			n, _ := chromedp.Run(tab, chromedp.Evaluate[int](marks))
+			t.Fatalf("replaying call by call: %d marks; want %d", n, want)
+		}
+		if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`#replay-next`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS(`#replay-speed`), "10"), chromedp.Click(chromedp.CSS(`#replay-go`))); err != nil {
+		t.Fatal(err)
+	}
+	checkDrawing(t, waitDrawn(t, tab, id), rec)
+
+	paced := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 3, "pace_ms": 150}}`)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+paced)); err != nil {
+		t.Fatal(err)
+	}
+	info := `document.querySelector('seq-diagram').shadowRoot.querySelector('.info').textContent`
+	got, err := chromedp.Run(tab, chromedp.Poll[string](info+`.match(/\d+ of about \d+ calls(, about .* left)?/)?.[0] ?? null`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("a paced session never said how far it is: %v", err)
+	}
+	meta := getRecord(t, ts.URL, paced)
+	if meta.ExpectedNs > 0 && !strings.Contains(got, "left") {
+		t.Errorf("the progress says %q; want the time left too", got)
+	}
+	waitDrawn(t, tab, paced)
+	recent, err := chromedp.Run(tab, chromedp.Poll[[]string](`(() => { const l = [...document.querySelectorAll('#recent-sessions a')].map((a) => a.dataset.id); return l.length >= 2 && !document.getElementById('recent').hidden ? l : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("no recent runs listed: %v", err)
+	}
+	if recent[0] != paced || !slices.Contains(recent, id) {
+		t.Errorf("recent runs %v; want %s first, %s among them", recent, paced, id)
 	}
 }

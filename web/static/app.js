@@ -39,6 +39,8 @@ async function main() {
   wire();
   setUpSegments();
   setUpLab();
+  setUpReplay();
+  showRecent();
   try {
     const all = await fetchJSON('/api/scenarios');
     for (const sc of all) scenarios.set(sc.name, sc);
@@ -450,6 +452,64 @@ function renderLab(info) {
       el('span', { class: `state ${s.state}` }, s.state === 'failed' && s.error ? `failed: ${s.error}` : s.state));
     return el('li', {}, a);
   }));
+}
+
+// ---------------------------------------------------------------------------
+// Recent runs and replay
+
+/**
+ * Lists the newest sessions started through the API (GET
+ * /api/sessions?limit=10) beside the lab list; nothing when the server
+ * does not answer it.
+ */
+async function showRecent() {
+  const section = document.getElementById('recent');
+  let data;
+  try {
+    data = await fetchJSON('/api/sessions?limit=10');
+  } catch {
+    section.hidden = true;
+    return;
+  }
+  const sessions = Array.isArray(data?.sessions) ? data.sessions.filter((s) => s && typeof s.id === 'string') : [];
+  section.hidden = sessions.length === 0;
+  const current = diagram.record?.id ?? '';
+  document.getElementById('recent-sessions').replaceChildren(...sessions.map((s) => {
+    const when = typeof s.started_at === 'string' ? new Date(s.started_at).toLocaleTimeString() : '';
+    const state = typeof s.state === 'string' ? s.state : '';
+    const a = el('a', { href: `/s/${encodeURIComponent(s.id)}`, 'data-id': s.id, 'aria-current': s.id === current ? 'true' : null },
+      el('span', { class: 'when' }, when),
+      el('span', { class: 'what' }, String(s.scenario ?? '')),
+      el('span', { class: `state ${state.replace(/\W/g, '')}` }, state));
+    return el('li', {}, a);
+  }));
+}
+
+/** The replay controls: a finished session plays again at ½×, 1×, 2×, 10× or call by call. */
+function setUpReplay() {
+  const box = document.getElementById('replay');
+  const speed = document.getElementById('replay-speed');
+  const next = document.getElementById('replay-next');
+  document.getElementById('replay-go').addEventListener('click', () => {
+    const v = speed.value;
+    next.hidden = v !== 'step';
+    diagram.replay(v === 'step' ? 'step' : Number(v));
+    if (v === 'step') {
+      diagram.replayNext();
+      next.focus();
+    }
+  });
+  next.addEventListener('click', () => {
+    if (!diagram.replayNext()) next.hidden = true;
+  });
+  diagram.addEventListener('seq-diagram:state', (e) => {
+    const s = e.detail.state;
+    if (s !== 'running') next.hidden = true;
+    // Only a finished session replays (a live one is still being drawn).
+    if (s === 'done' || s === 'failed') box.hidden = !diagram.record?.events.length;
+    else if (next.hidden) box.hidden = true;
+    if (s !== 'running') showRecent();
+  });
 }
 
 /** "127.0.0.1:7000" → ["127.0.0.1", "7000"]; "[::1]:7000" → ["::1", "7000"]. */

@@ -417,26 +417,43 @@ export class SeqDiagram extends Base {
 
   /**
    * Plays the drawn session again, event by event, with its gaps (each at
-   * most a second, and at least a short beat so that fast ones can be seen).
+   * most a second, and at least a short beat so that fast ones can be
+   * seen) shortened speed times (0.5, 1, 2, 10…); speed "step" plays it
+   * call by call, one each replayNext().
    */
-  replay() {
-    if (!this.#c.record) return;
+  replay(speed = 1) {
+    // A replay begun during another plays the whole session again, not what the other drew so far.
+    const rec = this.#replayOf?.gen === this.#c.gen ? this.#replayOf.rec : this.#c.record;
+    if (!rec) return;
     const gen = ++this.#c.gen;
-    const rec = this.#c.record;
+    this.#replayOf = { gen, rec };
     const events = rec.events;
     const finalState = rec.state === 'running' ? 'done' : rec.state;
     this.#begin({ ...rec, events: [] });
     this.#setState('running');
+    let i = 0;
+    let timer = 0;
+    const finish = () => this.#c.painter.finishLater(finalState, rec.error);
+    if (speed === 'step') {
+      this.#replayStep = () => {
+        if (gen !== this.#c.gen || i >= events.length) return false;
+        this.#c.painter.enqueue([events[i++]]);
+        if (i >= events.length) finish();
+        return true;
+      };
+      this.#c.feed.use({ close: () => { this.#replayStep = null; } });
+      if (!events.length) finish();
+      return;
+    }
+    const k = Number(speed) > 0 ? Number(speed) : 1;
     const beat = Math.min(60, 6000 / Math.max(1, events.length));
     const at = [];
     let t = 0;
-    for (let i = 0; i < events.length; i++) {
-      t += Math.max(beat, Math.min(1000, i ? (events[i].t_ns - events[i - 1].t_ns) / 1e6 : 0));
+    for (let j = 0; j < events.length; j++) {
+      t += Math.max(beat, Math.min(1000, j ? (events[j].t_ns - events[j - 1].t_ns) / 1e6 : 0)) / k;
       at.push(t);
     }
     const t0 = performance.now();
-    let i = 0;
-    let timer = 0;
     const tick = () => {
       if (gen !== this.#c.gen) return;
       const now = performance.now() - t0;
@@ -444,12 +461,19 @@ export class SeqDiagram extends Base {
       while (i < events.length && at[i] <= now) batch.push(events[i++]);
       this.#c.painter.enqueue(batch);
       if (i < events.length) timer = setTimeout(tick, Math.min(250, at[i] - now));
-      else {
-        this.#c.painter.finishLater(finalState, rec.error);
-      }
+      else finish();
     };
     this.#c.feed.use({ close: () => clearTimeout(timer) });
     tick();
+  }
+
+  #replayStep = null; // the next call of a replay call by call, while one is under way
+
+  #replayOf = null; // {gen, rec}: the session a replay under way (while gen is current) plays
+
+  /** Draws the next call of a replay call by call (replay("step")); false when there is none. */
+  replayNext() {
+    return this.#replayStep ? this.#replayStep() : false;
   }
 
   /** The session as a Mermaid sequenceDiagram, from the server. */
@@ -569,7 +593,7 @@ export class SeqDiagram extends Base {
     const ui = this.#c.ui;
     const { segments } = this.counts;
     const what = countText(rec?.events.length ?? 0, this.counts);
-    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}` : '';
+    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${this.#progress(rec)}` : '';
     ui.follow.hidden = this.#c.painter.following || rec?.state !== 'running';
     // The segment layer's toggle and the pcapng export, once there are segments.
     const has = segments > 0;
@@ -580,6 +604,19 @@ export class SeqDiagram extends Base {
       else ui.pcapng.removeAttribute('href');
       ui.pcapng.hidden = !pcap;
     }
+  }
+
+  /**
+   * How far a running session is, where the server estimated it
+   * (expected_events, expected_ns): " · 12 of about 21 calls, about 4.2 s
+   * left"; '' otherwise (the count of calls says what is done).
+   */
+  #progress(rec) {
+    if (rec.state !== 'running' || !this.#c.live || !(rec.expected_events > 0)) return '';
+    const { calls } = this.counts;
+    let text = ` · ${calls} of about ${rec.expected_events} calls`;
+    if (rec.expected_ns > 0) text += `, about ${formatDuration(Math.max(0, rec.expected_ns - this.#c.painter.sessionNow()))} left`;
+    return text;
   }
 
   #emit(type, detail) {
