@@ -138,7 +138,7 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .toolbar .seg-toggle { white-space: nowrap; }
 .message { margin: .5em; padding: .5em .7em; border-radius: 6px; background: color-mix(in srgb, var(--seq-muted) 12%, transparent); }
 .message.error { color: var(--seq-error-color); background: color-mix(in srgb, var(--seq-error-color) 12%, transparent); font-weight: 600; }
-.viewport { position: relative; overflow: auto; max-height: var(--seq-height, 70vh); overscroll-behavior: contain; }
+.viewport { position: relative; overflow: auto; max-height: var(--seq-height, 70vh); overscroll-behavior: contain; scrollbar-gutter: stable; }
 .viewport:focus-visible { outline-offset: -3px; }
 .heads { position: sticky; top: 0; height: 0; z-index: 2; visibility: hidden; }
 .viewport.scrolled .heads { visibility: visible; }
