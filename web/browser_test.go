@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,8 +181,10 @@ func TestBrowserDrawsSessions(t *testing.T) {
 		})
 	}
 	if shot := os.Getenv("SEQD_SCREENSHOT"); shot != "" {
-		if fi, err := os.Stat(shot); err == nil && fi.IsDir() {
-			shot = filepath.Join(shot, "serviceclient.png") // a directory of pictures (TestLegibleBrowserLabels')
+		if !strings.HasSuffix(shot, ".png") {
+			// A directory of pictures (TestLegibleBrowserLabels'): this one goes in it.
+			_ = os.MkdirAll(shot, 0o755)
+			shot = filepath.Join(shot, "serviceclient.png")
 		}
 		if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+ids["serviceclient"])); err == nil {
 			waitDrawn(t, tab, ids["serviceclient"])
