@@ -138,7 +138,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		io.WriteString(c, "POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"scen")
+		io.WriteString(c, "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"scen")
 		start := time.Now()
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, _ = io.ReadAll(c) // the server answers and closes, or just closes
@@ -154,7 +154,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		// so small that TCP's window probes are the slow part.
 		c := dialWithReceiveBuffer(t, addr, 256<<10)
 		defer c.Close()
-		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		time.Sleep(4 * timeout) // read nothing while the server writes
 		start := time.Now()
 		_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
@@ -370,7 +370,7 @@ func TestDownloadsPerAddressAreBounded(t *testing.T) {
 	for range 2 {
 		c := dialWithReceiveBuffer(t, strings.TrimPrefix(ts.URL, "http://"), 4096)
 		defer c.Close()
-		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.WriteString(c, "GET /api/sessions/"+id+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		time.Sleep(300 * time.Millisecond) // its handler has taken its place
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -395,5 +395,30 @@ func TestTheServerRefusesWorkAtItsMemoryBudget(t *testing.T) {
 	}
 	if resp, _ := do(t, "GET", ts.URL+"/healthz", "", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz at the memory budget: %d; want 200", resp.StatusCode)
+	}
+}
+
+func TestWithoutAPublicURLOnlyAddressesAndLocalhostAreAnswered(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{})
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{strings.TrimPrefix(ts.URL, "http://"), http.StatusOK},
+		{"localhost:8080", http.StatusOK},
+		{"[::1]:8080", http.StatusOK},
+		{"10.1.2.3", http.StatusOK},
+		{"rebound.attacker.example", http.StatusMisdirectedRequest},
+	} {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/scenarios", nil)
+		req.Host = tc.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %q: %d; want %d", tc.host, resp.StatusCode, tc.want)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -35,33 +37,60 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 }
 
 // deadlines bounds how long a request may take to send its body and to
-// read its response, so that a slow client cannot hold a handler; the
-// WebSocket streams bound their writes themselves.
+// read its response, so that a slow client cannot hold a handler. Every
+// request gets them, whatever its headers say: net/http clears them when a
+// WebSocket stream takes the connection over, and the stream bounds its
+// writes itself.
 func (s *Server) deadlines(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			rc := http.NewResponseController(w)
-			now := time.Now()
-			_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
-			_ = rc.SetWriteDeadline(now.Add(s.cfg.ResponseTimeout))
-		}
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
+		_ = rc.SetWriteDeadline(now.Add(s.cfg.ResponseTimeout))
 		next.ServeHTTP(w, r)
 	})
 }
 
 // checkHost answers 421 Misdirected Request to a request for a host the
 // server was not told it has (Config.Hosts), before anything else.
+//
+// Without Config.Hosts it answers an address (127.0.0.1:8080, [::1],
+// 10.1.2.3) and localhost, and no other name: a page of another name that
+// resolves to this server (DNS rebinding against a seqd on a laptop) is
+// refused; a server reached by a name says so with -public-url.
 func (s *Server) checkHost(next http.Handler) http.Handler {
-	if len(s.cfg.Hosts) == 0 {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !slices.Contains(s.cfg.Hosts, strings.ToLower(r.Host)) {
-			writeError(w, http.StatusMisdirectedRequest, "this server answers for %s, not %q", strings.Join(s.cfg.Hosts, ", "), r.Host)
+		host := strings.ToLower(r.Host)
+		if !s.knownHost(host) {
+			if len(s.cfg.Hosts) > 0 {
+				writeError(w, http.StatusMisdirectedRequest, "this server answers for %s, not %q", strings.Join(s.cfg.Hosts, ", "), r.Host)
+			} else {
+				writeError(w, http.StatusMisdirectedRequest, "this server answers for its addresses and localhost, not the name %q: start it with -public-url https://%s to serve it by that name", r.Host, r.Host)
+			}
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// knownHost reports whether a request's Host names this server.
+func (s *Server) knownHost(host string) bool {
+	if len(s.cfg.Hosts) > 0 {
+		return slices.Contains(s.cfg.Hosts, host) || slices.Contains(s.cfg.Hosts, stripPort(host))
+	}
+	name := stripPort(host)
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+		return true
+	}
+	return name == "localhost" || strings.HasSuffix(name, ".localhost")
+}
+
+// stripPort returns host without its port, if it has one.
+func stripPort(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // cors lets the allowed origins' pages call the API: a <seq-diagram
@@ -72,13 +101,13 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o := r.Header.Get("Origin")
+		w.Header().Add("Vary", "Origin")
 		switch {
 		case o != "" && slices.Contains(s.cfg.AllowedOrigins, o):
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", o)
 			h.Set("Access-Control-Allow-Methods", "GET, POST")
 			h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-			h.Add("Vary", "Origin")
 		case o != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Access-Control-Allow-Origin", "*")
 		}

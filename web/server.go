@@ -244,7 +244,7 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
-	r.Use(s.deadlines, s.logRequests, s.checkHost, s.securityHeaders, middleware.GetHead)
+	r.Use(s.deadlines, s.logRequests, s.securityHeaders, s.checkHost, middleware.GetHead)
 	if s.cfg.PublicMetrics {
 		r.Get("/metrics", s.MetricsHandler().ServeHTTP)
 	}

@@ -67,7 +67,11 @@ func (c *commonFlags) webConfig(cfg web.Config) (web.Config, error) {
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return cfg, fmt.Errorf("-public-url %q: want scheme://host[:port], such as https://seqd.course.example.edu", c.publicURL)
 		}
-		cfg.Hosts = []string{strings.ToLower(u.Host)}
+		host := strings.ToLower(u.Host)
+		if u.Port() == map[string]string{"http": "80", "https": "443"}[u.Scheme] {
+			host = strings.ToLower(u.Hostname()) // browsers leave a default port out
+		}
+		cfg.Hosts = []string{host}
 	}
 	return cfg, nil
 }
