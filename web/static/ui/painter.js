@@ -185,7 +185,11 @@ export class Painter {
       performance.mark?.('seq-diagram:first-screen');
       this.c.emit('seq-diagram:first-screen', { id: rec.id ?? '', count: rec.events.length, total: rec.events.length + queue.length - at });
     }
-    if (drained) this.c.transcript.fillWhenDrained();
+    if (drained) {
+      // Every row, before the state says done (live, rows come in batches).
+      if (this.pendingFinal || rec.state !== 'running') this.c.transcript.appendTranscript(true);
+      this.c.transcript.fillWhenDrained();
+    }
     const final = drained ? this.pendingFinal : null;
     if (final) {
       this.pendingFinal = null;

@@ -8,6 +8,9 @@ import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
 /** A live session's transcript follows its newest row at most this often. */
 const TRANSCRIPT_FOLLOW_MS = 100;
 
+/** Live, new transcript rows are appended at most this often. */
+const TRANSCRIPT_APPEND_MS = 250;
+
 export class Transcript {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
@@ -18,6 +21,8 @@ export class Transcript {
   rowsFilled = []; // row group k → true once its rows have their cells
   bareRows = false; // some row group still has bare rows
   idleFill = 0;
+  appendedAt = 0; // when rows were last appended
+  appendTimer = 0; // brings the rows held back, live
 
   constructor(c) {
     this.c = c;
@@ -28,8 +33,10 @@ export class Transcript {
     const ui = this.c.ui;
     new IntersectionObserver((entries) => {
       const shown = entries[entries.length - 1].isIntersecting;
-      if (shown && !this.transcriptShown && this.followingTranscript && this.c.record?.state === 'running') ui.transcriptScroll.scrollTop = 1e9;
+      const was = this.transcriptShown;
       this.transcriptShown = shown;
+      if (shown && !was) this.appendTranscript(true);
+      if (shown && !was && this.followingTranscript && this.c.record?.state === 'running') ui.transcriptScroll.scrollTop = 1e9;
     }).observe(ui.transcriptScroll);
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
@@ -87,8 +94,21 @@ export class Transcript {
    * view (content-visibility tells), when a row is picked, and in idle
    * time once the drawing is done.
    */
-  appendTranscript() {
+  appendTranscript(now = false) {
     const events = this.c.record?.events ?? [];
+    // Live, rows come in batches (laying out the transcript every frame was
+    // most of a live frame's cost); a timer brings each batch, coming into
+    // view or the end of the drawing all.
+    if (!now && this.c.record?.state === 'running' && !this.c.painter.quiet) {
+      const wait = this.appendedAt + TRANSCRIPT_APPEND_MS - performance.now();
+      if (wait > 0) {
+        this.appendTimer ||= setTimeout(() => { this.appendTimer = 0; this.appendTranscript(true); }, wait);
+        return;
+      }
+    }
+    clearTimeout(this.appendTimer);
+    this.appendTimer = 0;
+    this.appendedAt = performance.now();
     const table = this.c.ui.table;
     let i = this.rowsDrawn;
     const bare = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
@@ -115,6 +135,8 @@ export class Transcript {
 
   /** Removes every row; the transcript follows the newest again. */
   clear() {
+    clearTimeout(this.appendTimer);
+    this.appendTimer = 0;
     for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
     this.rowsDrawn = 0;
     this.rowsFilled = [];
