@@ -283,7 +283,9 @@ func (c *capture) stop() {
 	case <-c.ex.ctx.Done():
 		t.Stop()
 	}
+	c.ex.sess.Hold() // the last segments, in their turn like any others
 	c.drain()
+	c.ex.sess.Release()
 	c.f.Close() // ends the reader's wait
 	<-c.done
 }

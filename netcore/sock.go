@@ -503,14 +503,23 @@ func (s *sock) connectAddr(ap netip.AddrPort) error {
 		}
 		s.ex.sess.Release()
 		cerr = s.finishConnect()
-	} else {
-		s.ex.sess.Release()
+		if cerr == nil {
+			s.local, s.conn = local, conn
+		}
+		e := trace.Event{Kind: trace.KindConnect, Blocked: true, Conn: conn, Local: local, Peer: s.peer, TCPState: s.tcpState()}
+		if err := s.record(&e, began, cerr, blk); err != nil {
+			return err
+		}
+		return wrapSyscall("connect "+s.peer, cerr)
 	}
+	// Done (or failed) inside connect(2) itself: recorded in the same
+	// turn, so that nothing it caused (the accept) comes before it.
+	defer s.ex.sess.Release()
 	if cerr == nil {
 		s.local, s.conn = local, conn
 	}
-	e := trace.Event{Kind: trace.KindConnect, Blocked: blk != nil, Conn: conn, Local: local, Peer: s.peer, TCPState: s.tcpState()}
-	if err := s.record(&e, began, cerr, blk); err != nil {
+	e := trace.Event{Kind: trace.KindConnect, Conn: conn, Local: local, Peer: s.peer, TCPState: s.tcpState()}
+	if err := s.recordHeld(&e, began, cerr, nil, true); err != nil {
 		return err
 	}
 	return wrapSyscall("connect "+s.peer, cerr)

@@ -43,6 +43,7 @@ type gate struct {
 	question *trace.Question // what the viewers are asked about shown, or nil
 	arrived  chan struct{}   // closed when a call starts waiting
 	deadline *time.Timer     // after Release: the session has idle to finish
+	stopped  bool            // the session has ended: no timer is armed again
 }
 
 type waiter struct {
@@ -61,11 +62,13 @@ func newGate(ex *exchange, idle time.Duration) *gate {
 	return g
 }
 
-// stop stops the gate's timers.
+// stop stops the gate's timers for good: a step or release that races the
+// session's end arms none again.
 func (st *gate) stop() {
-	st.idleTimer.Stop()
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.stopped = true
+	st.idleTimer.Stop()
 	if st.deadline != nil {
 		st.deadline.Stop()
 	}
@@ -136,7 +139,11 @@ func (st *gate) publishLocked() {
 func (st *gate) Step(ctx context.Context) error {
 	st.stepMu.Lock()
 	defer st.stepMu.Unlock()
-	st.idleTimer.Reset(st.idle) // the presenter is here
+	st.mu.Lock()
+	if !st.stopped {
+		st.idleTimer.Reset(st.idle) // the presenter is here
+	}
+	st.mu.Unlock()
 	sess := st.ex.sess
 	sub := sess.Subscribe(sess.Meta().Events, 0)
 	for {
@@ -192,10 +199,11 @@ func (st *gate) Release() {
 	// From now on the session runs like any other: it has a session's
 	// deadline to finish.
 	st.idleTimer.Stop()
-	ex := st.ex
-	st.deadline = time.AfterFunc(st.idle, func() {
-		ex.cancel(fmt.Errorf("the session took longer than its deadline of %s after it was run to its end", st.idle))
-	})
+	if ex := st.ex; !st.stopped {
+		st.deadline = time.AfterFunc(st.idle, func() {
+			ex.cancel(fmt.Errorf("the session took longer than its deadline of %s after it was run to its end", st.idle))
+		})
+	}
 	for _, w := range st.waiting {
 		close(w.go_)
 	}

@@ -38,16 +38,21 @@ type Store struct {
 }
 
 // Add makes s readable by its id and forgets the oldest finished sessions
-// beyond the bound.
-func (st *Store) Add(s *Session) {
+// beyond the bound. It returns the session kept under that id: s, or the
+// one already there (a saved session read back twice is kept once).
+func (st *Store) Add(s *Session) *Session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if old, ok := st.byID[s.ID()]; ok {
+		return old
+	}
 	if st.byID == nil {
 		st.byID = make(map[string]*Session)
 	}
 	st.byID[s.ID()] = s
 	st.order = append(st.order, s)
 	st.evictLocked()
+	return s
 }
 
 func (st *Store) evictLocked() {

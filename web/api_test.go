@@ -268,7 +268,9 @@ func TestRecentSessionsAreListedNewestFirst(t *testing.T) {
 	ts := newServerWith(t, &fakeRunner{Runner: &netcore.Runner{}}, web.Config{})
 	var ids []string
 	for range 5 {
-		ids = append(ids, createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`))
+		id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`)
+		waitDone(t, ts.URL, id) // running ones are not listed
+		ids = append(ids, id)
 	}
 	type list struct {
 		Sessions []struct {

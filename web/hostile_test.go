@@ -422,3 +422,32 @@ func TestWithoutAPublicURLOnlyAddressesAndLocalhostAreAnswered(t *testing.T) {
 		}
 	}
 }
+
+func TestAViewerTokenDiesWithItsStream(t *testing.T) {
+	ts, _ := newHostileServer(t, web.Config{})
+	id, _ := stepSession(t, ts.URL, `{"scenario":"echo","step":true,"questions":true}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first struct{ Viewer string }
+	_ = json.Unmarshal(b, &first)
+	c.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ := do(t, "POST", ts.URL+"/api/sessions/"+id+"/answer", "application/json", `{"viewer":"`+first.Viewer+`","choice":0}`)
+		if resp.StatusCode == http.StatusForbidden {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an answer with the token of a closed stream: %d; want 403", resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -146,7 +146,8 @@ type Server struct {
 	viewersByIP counter // the same viewers, by client address
 	stepping    counter // stepped sessions, by client address
 	viewers     *viewerTokens
-	downloads   counter // sessions and exports being sent, by client address
+	downloads   counter    // sessions and exports being sent, by client address
+	loading     keyedLocks // saved sessions being read back, by id
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -577,12 +578,22 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 		return sess, true
 	}
 	if s.cfg.Archive != nil {
+		if s.memoryFull() {
+			s.refuse(w, http.StatusServiceUnavailable, "memory", 5*time.Second, "the server is at its memory budget; try again in a few seconds")
+			return nil, false
+		}
+		// One load per id at a time: a class opening one permalink after
+		// a restart reads its file once.
+		unlock := s.loading.lock(id)
+		defer unlock()
+		if sess, ok := s.store.Get(id); ok {
+			return sess, true
+		}
 		rec, err := s.cfg.Archive.Load(id)
 		if err == nil {
 			sess, err := trace.Restore(rec)
 			if err == nil {
-				s.store.Add(sess)
-				return sess, true
+				return s.store.Add(sess), true
 			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -620,8 +631,8 @@ type recentSession struct {
 }
 
 // listSessions answers GET /api/sessions?limit=N&before=ID: the newest
-// sessions started through the API (the lab's are in /api/lab), newest
-// first, before the one named when paging back.
+// finished sessions started through the API (the lab's are in /api/lab),
+// newest first, before the one named when paging back.
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 20
@@ -643,6 +654,9 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	}{Sessions: []recentSession{}}
 	for _, sess := range s.store.Recent("api", limit, before) {
 		m := sess.Meta()
+		if m.State == trace.StateRunning {
+			continue // a lecture in progress is its presenter's to share
+		}
 		out.Sessions = append(out.Sessions, recentSession{ID: m.ID, Scenario: m.Scenario, State: m.State, StartedAt: m.StartedAt, Events: m.Events, URL: "/s/" + m.ID})
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -724,4 +738,39 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// keyedLocks is a mutex per key, held only while it is in use.
+type keyedLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock takes key's mutex and returns the function that gives it back.
+func (k *keyedLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }

@@ -2,15 +2,12 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"seqd/trace"
@@ -100,7 +97,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.viewers.valid(sess.ID(), req.Viewer) {
-		writeError(w, http.StatusForbidden, "viewer %q: not a token this session's stream handed out; answer with the \"viewer\" of the stream's first message", req.Viewer)
+		writeError(w, http.StatusForbidden, "viewer %q: not the token of an open stream of this session; answer with the \"viewer\" of your stream's first message while it is open", truncate(req.Viewer, 40))
 		return
 	}
 	if err := sess.Answer(req.Viewer, *req.Choice); err != nil {
@@ -111,32 +108,33 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 }
 
 // viewerTokens hands each WebSocket viewer of a session a token to answer
-// with, and checks them, keeping nothing: a token is a nonce and an HMAC of
-// the session id and the nonce under a key of this process.
-type viewerTokens struct{ key [32]byte }
-
-func newViewerTokens() *viewerTokens {
-	var v viewerTokens
-	_, _ = rand.Read(v.key[:]) // crypto/rand.Read never fails on Linux
-	return &v
+// with while it watches: a token is good only while the stream that handed
+// it out is open, so answers cannot be made in bulk by opening and closing
+// streams, and there are never more tokens than viewers (which are
+// bounded).
+type viewerTokens struct {
+	mu   sync.Mutex
+	live map[string]string // token → session id
 }
 
-// issue returns a fresh token for a viewer of session id.
-func (v *viewerTokens) issue(id string) string {
-	var nonce [8]byte
-	_, _ = rand.Read(nonce[:])
-	n := hex.EncodeToString(nonce[:])
-	return n + "." + v.mac(id, n)
+func newViewerTokens() *viewerTokens { return &viewerTokens{live: map[string]string{}} }
+
+// issue returns a fresh token for a viewer of session id; release ends it.
+func (v *viewerTokens) issue(id string) (token string, release func()) {
+	token = trace.NewID()
+	v.mu.Lock()
+	v.live[token] = id
+	v.mu.Unlock()
+	return token, func() {
+		v.mu.Lock()
+		delete(v.live, token)
+		v.mu.Unlock()
+	}
 }
 
-// valid reports whether token was issued for session id.
+// valid reports whether token belongs to an open stream of session id.
 func (v *viewerTokens) valid(id, token string) bool {
-	n, mac, ok := strings.Cut(token, ".")
-	return ok && len(n) == 16 && hmac.Equal([]byte(mac), []byte(v.mac(id, n)))
-}
-
-func (v *viewerTokens) mac(id, nonce string) string {
-	h := hmac.New(sha256.New, v.key[:])
-	h.Write([]byte(id + "|" + nonce))
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.live[token] == id
 }

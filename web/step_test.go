@@ -169,8 +169,9 @@ func TestQuestions(t *testing.T) {
 	}
 }
 
-// viewerToken opens a viewer's stream of session id and returns the token
-// its first message hands out for answering questions.
+// viewerToken opens a viewer's stream of session id, kept open until the
+// test ends (a token is good only while its stream is), and returns the
+// token its first message hands out for answering questions.
 func viewerToken(t *testing.T, base, id string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -179,7 +180,7 @@ func viewerToken(t *testing.T, base, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.CloseNow()
+	t.Cleanup(func() { c.CloseNow() })
 	_, b, err := c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -81,7 +81,9 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip str
 	defer cancel()
 	defer context.AfterFunc(s.ctx, cancel)()
 	sub := sess.Subscribe(from, s.cfg.MaxLag)
-	if err := s.send(ctx, c, firstMessage(sess.Meta().Actors, s.viewers.issue(sess.ID()))); err != nil {
+	token, release := s.viewers.issue(sess.ID())
+	defer release()
+	if err := s.send(ctx, c, firstMessage(sess.Meta().Actors, token)); err != nil {
 		return
 	}
 	for {
