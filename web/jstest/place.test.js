@@ -100,6 +100,8 @@ test('shortenLabel keeps the result: connect → ECONNREFUSED', () => {
   assert.equal(shortenLabel('connect 127.0.0.1:40539 → ECONNREFUSED', 22), 'connect → ECONNREFUSED');
   assert.equal(shortenLabel('connect 127.0.0.1:40539 → ECONNREFUSED', 16), '→ ECONNREFUSED');
   assert.equal(shortenLabel('socket → fd 14', 40), 'socket → fd 14');
+  assert.equal(shortenLabel('read → ECONNRESET', 16), '→ ECONNRESET');
+  assert.equal(shortenLabel('accept → fd 24 127.0.0.1:33088', 24), 'accept → fd 24 127.0.0.…');
   assert.equal(elide('abcdef', 4), 'abc…');
   assert.equal(elide('ab', 1), '');
 });

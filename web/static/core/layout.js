@@ -644,7 +644,8 @@ export function shortenLabel(text, max) {
     const call = text.slice(0, arrow).split(' ')[0];
     const short = `${call} → ${result}`;
     if (charCount(short) <= max) return short;
-    // Elided, if most of the result still shows; else the result alone.
+    // An errno whole, else elided if most of the result still shows, else the result alone.
+    if (/^E[A-Z]+\b/.test(result) && charCount(result) + 2 <= max) return `→ ${result}`;
     const kept = max - charCount(call) - 4;
     if (kept >= Math.min(10, 0.6 * charCount(result)) || charCount(result) + 2 > max) return elide(short, max);
     return `→ ${result}`;
