@@ -44,7 +44,7 @@ func FuzzCreateSession(f *testing.F) {
 	}
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequest("POST", "/api/sessions", strings.NewReader(body))
+		req := httptest.NewRequest("POST", "http://127.0.0.1/api/sessions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -74,7 +74,7 @@ func FuzzSessionPaths(f *testing.F) {
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, id, from string) {
 		for _, suffix := range []string{"", "/ws?from=" + from, "/mermaid"} {
-			req, err := http.NewRequest("GET", "http://seqd/api/sessions/"+id+suffix, nil)
+			req, err := http.NewRequest("GET", "http://127.0.0.1/api/sessions/"+id+suffix, nil)
 			if err != nil {
 				return // not a URL at all: net/http would never route it
 			}

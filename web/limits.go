@@ -26,7 +26,8 @@ type Limits struct {
 	MaxStepped, MaxSteppedPerIP int
 	// MaxDownloads and MaxDownloadsPerIP bound the sessions and exports
 	// being sent at once (a slow reader holds one until the response
-	// timeout). Default 64 and 4.
+	// timeout). Default 256, and half of that per address (a hall behind
+	// one NAT loads its diagrams at once).
 	MaxDownloads, MaxDownloadsPerIP int
 	// AnswersPerMinute bounds the answers to questions one client IP may
 	// send per minute. Defaults to 1,200.
@@ -58,8 +59,8 @@ var DefaultLimits = Limits{
 	MaxSteppedPerIP:          64,
 	CreatePerMinute:          600,
 	AnswersPerMinute:         1_200,
-	MaxDownloads:             64,
-	MaxDownloadsPerIP:        4,
+	MaxDownloads:             256,
+	MaxDownloadsPerIP:        128,
 	MaxSubscribers:           10_000,
 	MaxSubscribersPerSession: 2_000,
 	MaxSubscribersPerIP:      2_500,
