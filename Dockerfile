@@ -19,5 +19,6 @@ VOLUME /data
 USER nonroot:nonroot
 EXPOSE 8080
 # Inside the container seqd listens on every interface; publish the port
-# with -p to choose who can reach it.
+# with -p to choose who can reach it. Served by a name (behind a proxy, or
+# by DNS), append it: docker run … seqd -public-url https://seqd.example.edu
 ENTRYPOINT ["/usr/local/bin/seqd", "serve", "-addr", "0.0.0.0:8080", "-data", "/data"]
