@@ -215,6 +215,13 @@ func courseServer(t *testing.T) *httptest.Server {
 		}
 		files["/"+name+".json"] = string(b)
 	}
+	return serveFiles(t, files)
+}
+
+// serveFiles serves files (path → text) as a course page's server would,
+// on another origin than seqd's, until the test ends.
+func serveFiles(t *testing.T, files map[string]string) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := files[r.URL.Path]
 		if !ok {

@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -129,23 +127,7 @@ func TestHostileBrowserRecords(t *testing.T) {
 	for path, text := range elementModules(t) {
 		files[path] = text
 	}
-	course := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		switch {
-		case strings.HasSuffix(r.URL.Path, ".js"):
-			w.Header().Set("Content-Type", "text/javascript")
-		case strings.HasSuffix(r.URL.Path, ".json"):
-			w.Header().Set("Content-Type", "application/json")
-		default:
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		}
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(course.Close)
+	course := serveFiles(t, files)
 	if err := chromedp.Do(tab, chromedp.Navigate(course.URL+"/")); err != nil {
 		t.Fatal(err)
 	}

@@ -78,15 +78,8 @@ func TestOtherHostsGet421WhenTheServerKnowsItsName(t *testing.T) {
 		{"rebound.attacker.example", http.StatusMisdirectedRequest},
 		{strings.TrimPrefix(ts.URL, "http://"), http.StatusMisdirectedRequest},
 	} {
-		req, _ := http.NewRequest("GET", ts.URL+"/api/scenarios", nil)
-		req.Host = tc.host
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("Host %q: %d; want %d", tc.host, resp.StatusCode, tc.want)
+		if got := statusForHost(t, ts.URL, tc.host); got != tc.want {
+			t.Errorf("Host %q: %d; want %d", tc.host, got, tc.want)
 		}
 	}
 }
@@ -410,15 +403,8 @@ func TestWithoutAPublicURLOnlyAddressesAndLocalhostAreAnswered(t *testing.T) {
 		{"10.1.2.3", http.StatusOK},
 		{"rebound.attacker.example", http.StatusMisdirectedRequest},
 	} {
-		req, _ := http.NewRequest("GET", ts.URL+"/api/scenarios", nil)
-		req.Host = tc.host
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("Host %q: %d; want %d", tc.host, resp.StatusCode, tc.want)
+		if got := statusForHost(t, ts.URL, tc.host); got != tc.want {
+			t.Errorf("Host %q: %d; want %d", tc.host, got, tc.want)
 		}
 	}
 }
@@ -450,4 +436,17 @@ func TestAViewerTokenDiesWithItsStream(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// statusForHost is the status of GET /api/scenarios asked for host.
+func statusForHost(t *testing.T, base, host string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/scenarios", nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
