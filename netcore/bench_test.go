@@ -48,3 +48,31 @@ func BenchmarkBulk(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBulkSideBySide moves 64 MiB untraced and then traced in each
+// iteration (the order alternating) and reports the ratio of their
+// throughputs, traced/untraced: the two run seconds apart on the same
+// machine, so the ratio holds still where BenchmarkBulk's two figures,
+// minutes apart on a shared machine, do not.
+func BenchmarkBulkSideBySide(b *testing.B) {
+	b.SetBytes(2 * 64 << 20)
+	var took [2]time.Duration // untraced, traced
+	for i := 0; i < b.N; i++ {
+		for j := range 2 {
+			traced := (i+j)%2 == 1
+			d, err := Bulk(context.Background(), 64<<20, 64<<10, traced)
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[btoi(traced)] += d
+		}
+	}
+	b.ReportMetric(float64(took[0])/float64(took[1]), "traced/untraced")
+}
+
+func btoi(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}

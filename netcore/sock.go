@@ -48,6 +48,14 @@ type sock struct {
 	// peers of the lab port and of the proxy, which seqd does not run
 	// (infer.go).
 	mirror *mirror
+
+	// previews are this socket's latest write previews, shown to the
+	// exchange (senders) once previewsShown; feeder, once feederKnown, are
+	// those of the exchange's socket whose writes it reads (preview.go).
+	previews      sentPreviews
+	previewsShown bool
+	feeder        *sentPreviews
+	feederKnown   bool
 }
 
 // newSock wraps a fresh non-blocking fd and ties its deadline to the
@@ -556,6 +564,13 @@ func (s *sock) write(p []byte) (int, error) {
 		return 0, err
 	}
 	began := time.Now()
+	// The preview is taken before the write, outside the order it holds,
+	// so that the read the bytes feed waits the least; a short write of
+	// fewer bytes than the preview takes it again.
+	var preview trace.Event
+	preview.SetPayload(p, s.ex.preview)
+	// Kept before the bytes leave, so the read that takes them finds it.
+	s.keepPreview(s.sent, preview.Data)
 	var blk *trace.Blocked // set once the write has to wait
 	n := 0
 	// The bytes leave inside write(2): emit holds the order across it, so
@@ -569,7 +584,11 @@ func (s *sock) write(p []byte) (int, error) {
 	defer s.ex.sess.Release()
 	n = max(n, 0)
 	e := trace.Event{Kind: trace.KindSend, Blocked: blk != nil, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
-	e.SetPayload(p[:n], s.ex.preview)
+	if n == len(p) || n > s.ex.preview {
+		e.Data, e.DataB64, e.Truncated = preview.Data, preview.DataB64, preview.Truncated
+	} else {
+		e.SetPayload(p[:n], s.ex.preview)
+	}
 	s.sent += int64(n)
 	e.TCPState, e.OutQ = s.sendState()
 	if err := s.recordHeld(&e, began, werr, blk, true); err != nil {
@@ -608,7 +627,9 @@ func (s *sock) read(buf []byte) (int, error) {
 	})
 	n = max(n, 0)
 	e := trace.Event{Kind: trace.KindRecv, Blocked: blk != nil, Want: len(buf), Ret: n, Bytes: n, Offset: s.recvd, EOF: n == 0 && rerr == nil}
-	e.SetPayload(buf[:n], s.ex.preview)
+	if n > 0 {
+		e.SetPayloadShared(buf[:n], s.ex.preview, s.sharedPreview())
+	}
 	s.recvd += int64(n)
 	e.TCPState, e.InQ = s.recvState()
 	if err := s.record(&e, began, rerr, blk); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestEventJSON(t *testing.T) {
@@ -77,6 +78,40 @@ func TestSetPayload(t *testing.T) {
 			e.SetPayload(tt.in, tt.limit)
 			if e.Data != tt.data || e.DataB64 != tt.b64 || e.Truncated != tt.truncated {
 				t.Errorf("got data %q b64 %q truncated %v; want %q %q %v", e.Data, e.DataB64, e.Truncated, tt.data, tt.b64, tt.truncated)
+			}
+		})
+	}
+}
+
+func TestSetPayloadShared(t *testing.T) {
+	sharedText := "hello, wörld\n" // the preview a write kept
+	tests := []struct {
+		name      string
+		in        []byte
+		limit     int
+		shared    string
+		data, b64 string
+		shares    bool // Data points into shared rather than at a copy
+	}{
+		{"bytes a write kept share its preview", []byte("hello"), 100, sharedText, "hello", "", true},
+		{"a read from the middle of the preview shares it", []byte("wörld\n"), 100, sharedText[7:], "wörld\n", "", true},
+		{"bytes that differ are copied", []byte("jelly"), 100, sharedText, "jelly", "", false},
+		{"bytes longer than the preview are copied", []byte("hello, wörld\n!"), 100, sharedText, "hello, wörld\n!", "", false},
+		{"bytes that end inside a rune of the preview are copied", []byte("hello, w\xc3"), 100, sharedText, "", "aGVsbG8sIHfD", false},
+		{"a preview starting inside a rune is not used", []byte("\xb6rld"), 100, sharedText[9:], "", "tnJsZA==", false},
+		{"a read cut to the limit shares the preview's start", []byte("hello, wörld\n"), 5, sharedText, "hello", "", true},
+		{"no preview, a copy", []byte("hello"), 100, "", "hello", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Event
+			e.SetPayloadShared(tt.in, tt.limit, tt.shared)
+			if e.Data != tt.data || e.DataB64 != tt.b64 {
+				t.Fatalf("got data %q b64 %q; want %q %q", e.Data, e.DataB64, tt.data, tt.b64)
+			}
+			shares := e.Data != "" && tt.shared != "" && unsafe.StringData(e.Data) == unsafe.StringData(tt.shared)
+			if shares != tt.shares {
+				t.Errorf("shares the preview: %v, want %v", shares, tt.shares)
 			}
 		})
 	}

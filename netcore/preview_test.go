@@ -1,0 +1,56 @@
+package netcore
+
+import (
+	"context"
+	"testing"
+	"unsafe"
+
+	"seqd/trace"
+)
+
+// TestReadsShareTheWritesPreviews runs serviceclient and checks that every
+// read of bytes that one write of the session sent keeps, as its preview, a
+// part of that write's preview rather than a second copy, and that the
+// bytes are still the ones read. (A read of bytes from several writes
+// copies them.)
+func TestReadsShareTheWritesPreviews(t *testing.T) {
+	var r Runner
+	sess, err := r.Prepare("serviceclient", nil, trace.Features{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), sess)
+	evs := sess.Events(0, sess.Meta().Events)
+	sends := map[string][]trace.Event{} // conn → sends on it
+	for _, e := range evs {
+		if e.Kind == trace.KindSend && e.Phase != trace.PhaseBegin {
+			sends[e.Conn] = append(sends[e.Conn], e)
+		}
+	}
+	reads := 0
+	for _, e := range evs {
+		if e.Kind != trace.KindRecv || e.Bytes == 0 || e.Phase == trace.PhaseBegin {
+			continue
+		}
+		var from *trace.Event
+		for i, w := range sends[e.Conn] {
+			if w.Actor != e.Actor && w.Offset <= e.Offset && e.Offset+int64(len(e.Data)) <= w.Offset+int64(len(w.Data)) {
+				from = &sends[e.Conn][i]
+			}
+		}
+		if from == nil {
+			continue // bytes of several writes
+		}
+		reads++
+		want := from.Data[e.Offset-from.Offset:][:len(e.Data)]
+		if e.Data != want {
+			t.Errorf("seq %d: read %q, the write sent %q", e.Seq, e.Data, want)
+		}
+		if unsafe.StringData(e.Data) != unsafe.StringData(want) {
+			t.Errorf("seq %d: the read's preview %q is a copy, not a part of seq %d's", e.Seq, e.Data, from.Seq)
+		}
+	}
+	if reads == 0 {
+		t.Fatal("serviceclient made no read of the bytes of one write")
+	}
+}
