@@ -32,9 +32,11 @@ import (
 // SEQD_MERMAID_JS at node_modules/mermaid/dist/mermaid.min.js.
 
 // recordSession runs a scenario with real sockets and returns its record.
+// Its budget is an operator's raised one (-session-bytes): the saved
+// session drawn is larger than a visitor may make.
 func recordSession(b *testing.B, name string, params map[string]any) trace.Record {
 	b.Helper()
-	r := &netcore.Runner{}
+	r := &netcore.Runner{MaxBytes: 64 << 20}
 	sess, err := r.Prepare(name, params, trace.Features{})
 	if err != nil {
 		b.Fatal(err)

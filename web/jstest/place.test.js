@@ -135,3 +135,35 @@ test('cleanEvent keeps only fields of the right types', () => {
   const rec = asRecord({ id: 7, state: '<b>', actors: 'x', events: { 0: { seq: 0 } }, sources: 'x' });
   assert.deepEqual([rec.id, rec.state, rec.actors, rec.events, rec.sources], [undefined, 'done', [], [], undefined]);
 });
+
+test('a fan of 400 reads of one write costs a bounded number of label tries an arrow, and no label overlaps', () => {
+  // One 300,000-byte write read 100 bytes at a time: every arrow starts at
+  // the write, and each is longer than the one before. Trying every
+  // position of every arrow made this cubic (minutes for 10,000 reads).
+  const conn = '127.0.0.1:1-127.0.0.1:2';
+  const reads = 400;
+  const events = [{ seq: 0, t_ns: 0, actor: 'client', kind: 'send', fd: 3, ret: 100 * reads, conn, want: 100 * reads, bytes: 100 * reads, offset: 0, data: 'x'.repeat(4096), truncated: true }];
+  for (let i = 0; i < reads; i++) {
+    events.push({ seq: i + 1, t_ns: 1000 * (i + 1), actor: 'server', kind: 'recv', fd: 4, ret: 100, conn, want: 100, bytes: 100, offset: 100 * i, data: 'x'.repeat(100) });
+  }
+  let tries = 0;
+  const hit = BoxIndex.prototype.hit;
+  BoxIndex.prototype.hit = function (...args) {
+    tries++;
+    return hit.apply(this, args);
+  };
+  try {
+    const L = layout({ actors: ['server', 'client'], events }, { scale: 'compact', width: 848 });
+    assert.equal(L.arrows.length, reads);
+    assert.ok(tries / reads < 40, `${(tries / reads).toFixed(1)} tries an arrow`);
+    const index = new BoxIndex();
+    for (const b of labelBoxes(L)) {
+      const other = index.hit(b.box);
+      assert.equal(other, null, `${b.what} overlaps ${other?.what}`);
+      b.box.what = b.what;
+      index.add(b.box);
+    }
+  } finally {
+    BoxIndex.prototype.hit = hit;
+  }
+});

@@ -38,6 +38,17 @@ export const G = Object.freeze({
  */
 export const CHUNK = 128;
 
+/**
+ * A stretch of the diagram is crowded (placeArrowLabel) where more than
+ * CROWDED of about the latest CROWDED_SPAN arrows found no room for a
+ * label or took one away: a fan of arrows from one write. It takes more
+ * than CROWDED_SPAN arrows to get there, and the stretch ends where the
+ * share falls below UNCROWDED (a crowded stretch keeps fewer labels).
+ */
+const CROWDED = 0.6;
+const UNCROWDED = 0.2;
+const CROWDED_SPAN = 24;
+
 /** The time scales, the first being the default. */
 export const SCALES = Object.freeze(['compact', 'proportional', 'logarithmic']);
 
@@ -118,6 +129,8 @@ export class Layout {
     this.spacing = this.geo.spacing;
     this.boxes = new BoxIndex(); // the boxes of the labels and marks placed, for placing more without overlap
     this.unlabeled = []; // indices of arrows whose label a later arrow's shaft took away, in that order
+    this.crowding = 0; // the share of the latest arrows that found no room for a label or took one away
+    this.crowded = false;
     this.actors = []; // {name, index, x, side}
     this.rows = []; // {seq, t, y, dt}, in seq order
     this.marks = []; // one per event, in seq order; chunk = its row's index / CHUNK
@@ -564,13 +577,17 @@ export class Layout {
       x2: to.x - dir * (G.r + 1),
       y2: r.mark.y,
     };
-    const placed = placeArrowLabel(arrow, full, this.boxes, this.geo);
+    const placed = placeArrowLabel(arrow, full, this.boxes, this.geo, this.crowded);
     // Labels placed before that this arrow's shaft crosses give way: their
     // arrows go unlabelled (the details still say everything).
     const shaft = shaftBox(arrow);
-    for (const box of this.boxes.hits(shaft)) {
-      if (box.arrow == null) continue;
-      box.removed = true;
+    const crossed = this.boxes.labelsCrossed(shaft);
+    // How many of the latest arrows found no room or took a label away, in a
+    // moving average over about CROWDED_SPAN arrows.
+    this.crowding += ((placed && !crossed.length ? 0 : 1) - this.crowding) / CROWDED_SPAN;
+    this.crowded = this.crowding > (this.crowded ? UNCROWDED : CROWDED);
+    for (const box of crossed) {
+      this.boxes.remove(box);
       this.arrows[box.arrow].label = '';
       this.unlabeled.push(box.arrow);
     }

@@ -112,22 +112,52 @@ export function corners(b) {
  * overlap by more than slack pixels: the separating axis test.
  */
 export function overlaps(p, q, slack = 0) {
-  const P = Array.isArray(p) ? p : corners(p);
-  const Q = Array.isArray(q) ? q : corners(q);
+  return separate(flat(p), flat(q), slack) === false;
+}
+
+/** A box's or a corner list's corners as one flat array x0, y0, x1, y1, …. */
+function flat(p) {
+  if (Array.isArray(p)) return p.flat();
+  const a = (p.angle * Math.PI) / 180;
+  const ux = Math.cos(a) * p.hw, uy = Math.sin(a) * p.hw; // half the width along the box
+  const vx = -Math.sin(a) * p.hh, vy = Math.cos(a) * p.hh; // half the height across it
+  // The corners in the order corners() gives them.
+  return [
+    p.cx - ux - vx, p.cy - uy - vy,
+    p.cx + ux - vx, p.cy + uy - vy,
+    p.cx + ux + vx, p.cy + uy + vy,
+    p.cx - ux + vx, p.cy - uy + vy,
+  ];
+}
+
+/**
+ * Whether an axis separates the convex polygons P and Q (flat corner
+ * arrays) by at least -slack: the separating axis test, without
+ * allocating (it runs for every label tried against its neighbours).
+ */
+function separate(P, Q, slack) {
   for (const poly of [P, Q]) {
-    for (let i = 0; i < poly.length; i++) {
-      const [x1, y1] = poly[i];
-      const [x2, y2] = poly[(i + 1) % poly.length];
-      const nx = y1 - y2;
-      const ny = x2 - x1;
-      const len = Math.hypot(nx, ny) || 1;
+    const n = poly.length;
+    for (let i = 0; i < n; i += 2) {
+      const j = (i + 2) % n;
+      const nx = poly[i + 1] - poly[j + 1];
+      const ny = poly[j] - poly[i];
+      const len = Math.sqrt(nx * nx + ny * ny) || 1;
       let minP = Infinity, maxP = -Infinity, minQ = Infinity, maxQ = -Infinity;
-      for (const [x, y] of P) { const d = (x * nx + y * ny) / len; minP = Math.min(minP, d); maxP = Math.max(maxP, d); }
-      for (const [x, y] of Q) { const d = (x * nx + y * ny) / len; minQ = Math.min(minQ, d); maxQ = Math.max(maxQ, d); }
-      if (maxP - slack <= minQ || maxQ - slack <= minP) return false;
+      for (let k = 0; k < P.length; k += 2) {
+        const d = (P[k] * nx + P[k + 1] * ny) / len;
+        if (d < minP) minP = d;
+        if (d > maxP) maxP = d;
+      }
+      for (let k = 0; k < Q.length; k += 2) {
+        const d = (Q[k] * nx + Q[k + 1] * ny) / len;
+        if (d < minQ) minQ = d;
+        if (d > maxQ) maxQ = d;
+      }
+      if (maxP - slack <= minQ || maxQ - slack <= minP) return true;
     }
   }
-  return true;
+  return false;
 }
 
 /** The vertical extent of a box: [top, bottom]. */
@@ -138,52 +168,172 @@ export function yExtent(b) {
 }
 
 /**
- * Boxes kept in bands of BAND pixels by their vertical extent, so that a
- * new label is tested against its neighbours only.
+ * Boxes kept by their vertical extent, so that a new label is tested only
+ * against the boxes beside it: each box is filed under the bands of BAND
+ * pixels it spans, in a segment tree over the bands (a box spanning many
+ * bands is filed once or twice per level, not once per band), so a query
+ * meets only the boxes whose bands it shares, however long the other
+ * arrows are. Marks, arrows' labels and arrows' shafts are kept apart: a
+ * shaft crossing the whole diagram asks only for the arrows' labels it
+ * crosses, and a label that gives way leaves the index.
  */
 export class BoxIndex {
   static BAND = 64;
 
   constructor() {
-    this.bands = new Map();
+    this.marks = new BandTree(); // marks' labels and dots
+    this.labels = new BandTree(); // arrows' labels (boxes with an arrow)
+    this.shafts = new BandTree();
     this.count = 0;
   }
 
   /** Adds box b (with any fields beside its geometry). */
   add(b) {
-    const [top, bottom] = yExtent(b);
-    for (let k = Math.floor(top / BoxIndex.BAND); k <= Math.floor(bottom / BoxIndex.BAND); k++) {
-      let list = this.bands.get(k);
-      if (!list) this.bands.set(k, (list = []));
-      list.push(b);
-    }
+    b.ext = yExtent(b);
+    b.pts = flat(b);
+    this.#tree(b).add(bandOf(b.ext[0]), bandOf(b.ext[1]), b);
     this.count++;
+  }
+
+  /** Takes box b out: it no longer counts in any query. */
+  remove(b) {
+    b.removed = true;
+    if (b.ext) this.#tree(b).remove(b);
+  }
+
+  #tree(b) {
+    return b.shaft ? this.shafts : b.arrow != null ? this.labels : this.marks;
   }
 
   /** The first box that overlaps b, or null; shafts: whether arrows' shafts count. */
   hit(b, shafts = true) {
-    return this.hits(b, shafts, true)[0] ?? null;
+    const q = query(b);
+    return this.marks.first(q) ?? this.labels.first(q) ?? (shafts ? this.shafts.first(q) : null);
   }
 
-  /** The boxes that overlap b (the first only, if first); removed ones do not count. */
-  hits(b, shafts = true, first = false) {
-    const slack = 0;
-    const out = [];
-    const [top, bottom] = yExtent(b);
-    const P = corners(b);
-    for (let k = Math.floor(top / BoxIndex.BAND); k <= Math.floor(bottom / BoxIndex.BAND); k++) {
-      for (const o of this.bands.get(k) ?? []) {
-        if (o.removed || (o.shaft && !shafts) || out.includes(o)) continue;
-        const [ot, ob] = yExtent(o);
-        if (ob <= top || ot >= bottom) continue;
-        if (overlaps(P, o, slack)) {
-          out.push(o);
-          if (first) return out;
-        }
+  /** The boxes that overlap b; shafts: whether arrows' shafts count. */
+  hits(b, shafts = true) {
+    const q = query(b);
+    const out = new Set();
+    for (const t of shafts ? [this.marks, this.labels, this.shafts] : [this.marks, this.labels]) t.all(q, out);
+    return [...out];
+  }
+
+  /** The arrows' labels that box b (a shaft) crosses. */
+  labelsCrossed(b) {
+    const out = new Set();
+    this.labels.all(query(b), out);
+    return [...out];
+  }
+}
+
+/** What a BandTree query asks: the box b's extent, bands and corners. */
+function query(b) {
+  const [top, bottom] = yExtent(b);
+  return { top, bottom, lo: bandOf(top), hi: bandOf(bottom), pts: flat(b) };
+}
+
+/** Whether box o (filed) overlaps the box of query q. */
+function meets(q, o) {
+  return !o.removed && o.ext[1] > q.top && o.ext[0] < q.bottom && !separate(q.pts, o.pts, 0);
+}
+
+/** The band of BoxIndex.BAND pixels that y falls in; everything above 0 in band 0. */
+function bandOf(y) {
+  return Math.max(0, Math.floor(y / BoxIndex.BAND));
+}
+
+/**
+ * A segment tree over band numbers 0, 1, 2, … that grows as the diagram
+ * does: an item spanning bands lo..hi is filed at the O(log n) nodes that
+ * cover that range exactly, and a visit of lo..hi meets the items filed
+ * at every node overlapping it, each of which spans a band in lo..hi.
+ * Each node counts the filings below it, so a visit skips what is empty
+ * (labels that gave way are removed).
+ */
+class BandTree {
+  constructor() {
+    this.root = node();
+    this.size = 1; // the root covers bands [0, size)
+    this.stack = []; // first()'s, reused
+  }
+
+  add(lo, hi, item) {
+    while (hi >= this.size) {
+      // Grow: the old tree becomes the left half of a new root.
+      const root = node();
+      root.kids = [this.root, null];
+      root.n = this.root.n;
+      this.root = root;
+      this.size *= 2;
+    }
+    item.filed = [];
+    const file = (at, a, b, path) => {
+      path.push(at);
+      if (lo <= a && b - 1 <= hi) {
+        at.items.push(item);
+        for (const p of path) p.n++;
+        item.filed.push(path.slice());
+      } else {
+        const m = (a + b) >> 1;
+        at.kids ??= [null, null];
+        if (lo < m) file((at.kids[0] ??= node()), a, m, path);
+        if (hi >= m) file((at.kids[1] ??= node()), m, b, path);
+      }
+      path.pop();
+    };
+    file(this.root, 0, this.size, []);
+  }
+
+  remove(item) {
+    for (const path of item.filed ?? []) {
+      const at = path[path.length - 1];
+      const i = at.items.indexOf(item);
+      if (i < 0) continue;
+      at.items[i] = at.items[at.items.length - 1];
+      at.items.pop();
+      for (const p of path) p.n--;
+    }
+    item.filed = [];
+  }
+
+  /** The first item filed at a node overlapping the query's bands that meets its box, or null. */
+  first(q) {
+    const stack = this.stack;
+    stack.length = 0;
+    stack.push(this.root, 0, this.size);
+    while (stack.length) {
+      const b = stack.pop();
+      const a = stack.pop();
+      const at = stack.pop();
+      if (!at || at.n === 0 || q.hi < a || q.lo >= b) continue;
+      // Newest first: what blocks a label is most often what was just drawn beside it.
+      const items = at.items;
+      for (let i = items.length - 1; i >= 0; i--) if (meets(q, items[i])) return items[i];
+      if (at.kids) {
+        const m = (a + b) >> 1;
+        stack.push(at.kids[1], m, b, at.kids[0], a, m);
       }
     }
-    return out;
+    return null;
   }
+
+  /** Adds to out every item filed at a node overlapping the query's bands that meets its box. */
+  all(q, out) {
+    const walk = (at, a, b) => {
+      if (!at || at.n === 0 || q.hi < a || q.lo >= b) return;
+      for (const it of at.items) if (meets(q, it)) out.add(it);
+      if (!at.kids) return;
+      const m = (a + b) >> 1;
+      walk(at.kids[0], a, m);
+      walk(at.kids[1], m, b);
+    };
+    walk(this.root, 0, this.size);
+  }
+}
+
+function node() {
+  return { items: [], kids: null, n: 0 };
 }
 
 /** An arrow's shaft as a thin box, which labels placed later keep clear of. */
@@ -191,6 +341,9 @@ export function shaftBox({ x1, y1, x2, y2 }) {
   const len = Math.hypot(x2 - x1, y2 - y1);
   return { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, hw: len / 2, hh: 0.75, angle: (Math.atan2(y2 - y1, x2 - x1) * 180) / Math.PI, shaft: true };
 }
+
+/** How far along an arrow, in px, its label may go from the end it belongs to. */
+export const LABEL_REACH = 320;
 
 /**
  * Places one arrow's label: the positions along the arrow from x1,y1 to
@@ -200,9 +353,10 @@ export function shaftBox({ x1, y1, x2, y2 }) {
  * length first; above the arrow, else below it. Returns {text, t, angle,
  * dy, box} or null when it fits
  * nowhere (the arrow then goes unlabelled: its details and the transcript
- * still say everything).
+ * still say everything). crowded says that the arrows just before kept
+ * no label.
  */
-export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, step = 9 }) {
+export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, step = 9 }, crowded = false) {
   const dx = arrow.x2 - arrow.x1;
   const ady = arrow.y2 - arrow.y1;
   const len = Math.hypot(dx, ady) || 1;
@@ -215,12 +369,16 @@ export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, st
   if (/^bytes /.test(text)) tries.push(text.slice(6));
   const base = tries[tries.length - 1];
   for (let n = Math.min(room, charCount(base)) - 3; n >= 6; n -= 3) tries.push(elide(base, n));
-  for (const candidate of tries) {
+  const place = (candidate, reach = LABEL_REACH) => {
     const label = elide(candidate, room);
-    if (!label) continue;
+    if (!label) return null;
     const w = charCount(label) * charW;
     const min = w / 2 + ends;
-    const max = len - w / 2 - ends;
+    // Near its end or not at all: a label far along a long arrow (a
+    // write read by a thousand reads) tells the reader nothing there, and
+    // trying every position of every arrow made drawing such a session
+    // cubic in its length.
+    const max = Math.min(len - w / 2 - ends, min + reach);
     for (const off of [-5, 14]) {
       // Above the arrow, else below it (a fan of arrows: the last one's underside is free).
       for (let from = min; from <= max + 0.01; from += step) {
@@ -229,6 +387,19 @@ export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, st
         if (!index.hit(box)) return { text: label, t, angle, dy: off, box };
       }
     }
+    return null;
+  };
+  // Where the arrows before kept no label (crowded: a fan of a thousand
+  // arrows from one write), a label is tried at the arrow's very end only:
+  // the next arrow would take it away anywhere else.
+  // There the whole text is tried, then the shortest form, nothing between.
+  if (crowded) return place(text, 2 * step) ?? place(tries[tries.length - 1], 2 * step);
+  // Where not even the shortest form fits, no longer one does (its box
+  // holds the shorter's): a crowded arrow costs one search, not one a form.
+  if (tries.length > 1 && !place(tries[tries.length - 1])) return null;
+  for (const candidate of tries) {
+    const placed = place(candidate);
+    if (placed) return placed;
   }
   return null;
 }
