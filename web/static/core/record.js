@@ -69,6 +69,12 @@ export function sourceOf(ev) {
 const NUMBERS = ['seq', 't_ns', 'dur_ns', 'fd', 'ret', 'call', 'want', 'bytes', 'offset', 'inq', 'outq', 'value', 'backlog', 'line', 'window', 'tcp_seq', 'tcp_ack', 'len', 'ts_ns'];
 const STRINGS = ['actor', 'kind', 'phase', 'errno', 'error', 'conn', 'local', 'peer', 'data', 'data_b64', 'how', 'option', 'host', 'service', 'tcp_state', 'src', 'answer', 'frame'];
 const BOOLEANS = ['blocked', 'truncated', 'eof', 'inferred'];
+const FIELD_TYPES = new Map([
+  ...NUMBERS.map((k) => [k, 'number']),
+  ...STRINGS.map((k) => [k, 'string']),
+  ...BOOLEANS.map((k) => [k, 'boolean']),
+  ['flags', 'flags'],
+]);
 
 /**
  * An event with only the fields it may have, of the types they must
@@ -81,10 +87,24 @@ export function cleanEvent(ev) {
   if (!ev || typeof ev !== 'object' || Array.isArray(ev)) return null;
   if (!Number.isSafeInteger(ev.seq) || ev.seq < 0) return null;
   const out = {};
-  for (const k of NUMBERS) if (typeof ev[k] === 'number' && Number.isFinite(ev[k])) out[k] = ev[k];
-  for (const k of STRINGS) if (typeof ev[k] === 'string') out[k] = ev[k];
-  for (const k of BOOLEANS) if (typeof ev[k] === 'boolean') out[k] = ev[k];
-  if (Array.isArray(ev.flags)) out.flags = ev.flags.filter((f) => typeof f === 'string');
+  // The event's own fields, each checked against its type: an event has
+  // a dozen of the forty-odd fields there are (a saved session brings
+  // tens of thousands of events, all cleaned before the first is drawn).
+  for (const k of Object.keys(ev)) {
+    const v = ev[k];
+    switch (FIELD_TYPES.get(k)) {
+      case 'number':
+        if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+        break;
+      case 'string':
+      case 'boolean':
+        if (typeof v === FIELD_TYPES.get(k)) out[k] = v;
+        break;
+      case 'flags':
+        if (Array.isArray(v)) out.flags = v.filter((f) => typeof f === 'string');
+        break;
+    }
+  }
   if (out.data_b64 !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(out.data_b64)) delete out.data_b64;
   out.t_ns ??= 0;
   out.actor ??= '?';
