@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -153,31 +155,42 @@ func TestCoreModulesUseNoDOM(t *testing.T) {
 	}
 }
 
-// TestPagesPreloadTheModuleTree checks that index.html and embed.html
-// preload every module of the element, so the browser fetches the tree at
-// once instead of discovering it import by import (the first screen is
-// not slower than with one file).
+// TestPagesPreloadTheModuleTree checks that the pages seqd serves (the
+// app, a permalink, an embed) preload every module of the element and
+// nothing else, so the browser fetches the tree at once instead of
+// discovering it import by import.
 func TestPagesPreloadTheModuleTree(t *testing.T) {
+	ts := newServerWith(t, runners[0].make(), web.Config{})
 	preload := regexp.MustCompile(`<link rel="modulepreload" href="/([^"]+)">`)
-	for _, page := range []string{"index.html", "embed.html"} {
-		b, err := os.ReadFile(path.Join("static", page))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]bool{}
-		for _, m := range preload.FindAllStringSubmatch(string(b), -1) {
-			got[m[1]] = true
-		}
-		for name := range elementModules(t) {
-			if !got[strings.TrimPrefix(name, "/")] {
-				t.Errorf("%s does not preload %s", page, name)
+	for _, page := range []string{"/", "/s/abc", "/embed/serviceclient", "/embed/s/abc"} {
+		t.Run("the page "+page+" preloads the whole tree", func(t *testing.T) {
+			resp, err := http.Get(ts.URL + page)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for name := range got {
-			if _, err := os.Stat(path.Join("static", name)); err != nil {
-				t.Errorf("%s preloads %s, which does not exist", page, name)
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: %d %v", page, resp.StatusCode, err)
 			}
-		}
+			got := map[string]bool{}
+			for _, m := range preload.FindAllStringSubmatch(string(b), -1) {
+				got[m[1]] = true
+			}
+			for name := range elementModules(t) {
+				if !got[strings.TrimPrefix(name, "/")] {
+					t.Errorf("%s does not preload %s", page, name)
+				}
+			}
+			for name := range got {
+				if _, err := os.Stat(path.Join("static", name)); err != nil {
+					t.Errorf("%s preloads %s, which does not exist", page, name)
+				}
+			}
+			if bytes.Contains(b, []byte("seqd writes here")) {
+				t.Errorf("%s still has the marker the links replace", page)
+			}
+		})
 	}
 }
 

@@ -131,6 +131,7 @@ type Server struct {
 	cfg     Config
 	origins []string // AllowedOrigins as host patterns for websocket.Accept
 	static  fs.FS
+	preload []byte // the pages' modulepreload links (preloadLinks)
 
 	// ctx is the server's own context: sessions and WebSocket handlers run
 	// under it, since a request's context ends with the request and
@@ -213,6 +214,9 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.static = sub
+	if s.preload, err = preloadLinks(sub); err != nil {
+		return nil, err
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -294,10 +298,35 @@ func (s *Server) page(name string) http.HandlerFunc {
 			http.Error(w, "page missing from the build", http.StatusInternalServerError)
 			return
 		}
+		b = bytes.Replace(b, preloadMarker, s.preload, 1)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b)
 	}
+}
+
+// preloadMarker is the comment in index.html and embed.html that page
+// replaces with the modulepreload links of the element's module tree.
+var preloadMarker = []byte("<!-- seqd writes here a modulepreload link for each module of the element, so the browser fetches the tree at once. -->\n")
+
+// preloadLinks returns a modulepreload link for seq-diagram.js and each
+// module under moduleDirs, so that a page fetches the element's tree at
+// once rather than import by import. The tree, read from the embedded
+// files, is the one list of modules: the pages do not repeat it.
+func preloadLinks(static fs.FS) ([]byte, error) {
+	names := []string{"seq-diagram.js"}
+	for _, d := range moduleDirs {
+		found, err := fs.Glob(static, d+"*.js")
+		if err != nil {
+			return nil, fmt.Errorf("list the element's modules in %s: %w", d, err)
+		}
+		names = append(names, found...)
+	}
+	var b bytes.Buffer
+	for _, n := range names {
+		fmt.Fprintf(&b, "<link rel=\"modulepreload\" href=\"/%s\">\n", n)
+	}
+	return b.Bytes(), nil
 }
 
 // moduleDirs are the folders of the element's module tree (seq-diagram.js
