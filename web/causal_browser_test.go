@@ -302,7 +302,8 @@ type openBar struct {
 	Row      string `json:"row"`      // the begin's transcript call cell
 }
 
-// findAcceptBar finds the bar of the server's accept: open ones first.
+// findAcceptBar finds the bar of the server's accept, once its mark and
+// its transcript row are drawn too.
 const findAcceptBar = `(() => {
   const el = document.querySelector('seq-diagram');
   const r = el && el.shadowRoot;
@@ -311,12 +312,13 @@ const findAcceptBar = `(() => {
   if (!begin) return null;
   const bar = r.querySelector('svg.seq-diagram .bar[data-call="' + begin.call + '"]');
   const mark = r.querySelector('svg.seq-diagram .event[data-seq="' + begin.seq + '"]');
-  if (!bar || !mark) return null;
-  const label = mark.querySelector('.label');
+  // The transcript takes new rows in batches (every 250 ms): wait for the begin's.
   const row = r.querySelector('.transcript tr[data-seq="' + begin.seq + '"] td.call');
+  if (!bar || !mark || !row) return null;
+  const label = mark.querySelector('.label');
   return {call: begin.call, seq: begin.seq, open: bar.hasAttribute('data-open'), endSeq: Number(bar.dataset.endSeq ?? -1),
     endDrawn: el.events.some((e) => e.phase === 'end' && e.call === begin.call),
-    label: label ? label.textContent : '', row: row ? row.textContent : ''};
+    label: label ? label.textContent : '', row: row.textContent};
 })()`
 
 // TestCausalBrowserOpenBar watches a paced serviceclient session: the

@@ -128,16 +128,7 @@ const checkLegible = `(() => {
 func TestLegibleBrowserLabels(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
-	dir := os.Getenv("SEQD_SCREENSHOT")
-	if strings.HasSuffix(dir, ".png") {
-		// TestBrowserDrawsSessions's one picture: these go beside it.
-		dir = filepath.Join(filepath.Dir(dir), "legible")
-	}
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := legibleShotDir(t)
 	for _, sc := range legibleScenarios {
 		for _, paced := range []bool{false, true} {
 			name := sc.name
@@ -163,20 +154,7 @@ func TestLegibleBrowserLabels(t *testing.T) {
 					if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').scrollIntoView({block: 'start'})`)); err != nil {
 						t.Fatal(err)
 					}
-					waitFitted(t, tab)
-					res, err := chromedp.Run(tab, chromedp.Evaluate[legibility](checkLegible))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if dir != "" {
-						png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-						if err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, v.name)), png, 0o644); err != nil {
-							t.Fatal(err)
-						}
-					}
+					res := checkView(t, tab, dir, fmt.Sprintf("%s-%s.png", name, v.name))
 					if res.Labels == 0 || res.Lifelines == 0 {
 						t.Errorf("%s: %d labels and %d lifelines in view; want some", v.name, res.Labels, res.Lifelines)
 					}
@@ -187,6 +165,46 @@ func TestLegibleBrowserLabels(t *testing.T) {
 			})
 		}
 	}
+}
+
+// legibleShotDir is the directory the legibility tests photograph their
+// cases in, made if need be, or "" (SEQD_SCREENSHOT unset). When
+// SEQD_SCREENSHOT names TestBrowserDrawsSessions's one picture, these go
+// beside it, in legible/.
+func legibleShotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("SEQD_SCREENSHOT")
+	if strings.HasSuffix(dir, ".png") {
+		dir = filepath.Join(filepath.Dir(dir), "legible")
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// checkView waits for the diagram to fit its viewport, checks what is in
+// view (checkLegible) and, when dir is not empty, photographs it there as
+// name.
+func checkView(t *testing.T, tab context.Context, dir, name string) legibility {
+	t.Helper()
+	waitFitted(t, tab)
+	res, err := chromedp.Run(tab, chromedp.Evaluate[legibility](checkLegible))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir != "" {
+		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res
 }
 
 // setView sizes the tab (a phone with mobile emulation) and sets its colour scheme.
@@ -306,5 +324,43 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	}
 	if recent[0] != paced || !slices.Contains(recent, id) {
 		t.Errorf("recent runs %v; want %s first, %s among them", recent, paced, id)
+	}
+}
+
+// TestLegibleBrowserFanOfReads draws a finished session of one write read
+// 100 bytes at a time, 10,000 times: every arrow starts at the write, each
+// longer than the last. The page used to spend minutes placing their
+// labels (it never drew the session); now it must draw it within
+// waitDrawn's 30 s in every view, legible, the bottom as well as the top.
+func TestLegibleBrowserFanOfReads(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	dir := legibleShotDir(t)
+	id := createSession(t, ts.URL, `{"scenario": "stream", "params": {"size": 1048576, "chunk": 100, "writes": 5}}`)
+	waitDone(t, ts.URL, id)
+	for _, v := range legibleViews {
+		t.Run(v.name, func(t *testing.T) {
+			setView(t, tab, v)
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+				t.Fatal(err)
+			}
+			if d := waitDrawn(t, tab, id); len(d.Marks) < 10_000 {
+				t.Fatalf("%d marks drawn; want the whole session's", len(d.Marks))
+			}
+			for _, where := range []string{"start", "end"} {
+				if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector('seq-diagram');
+				  el.scrollIntoView({block: 'start'});
+				  const vp = el.shadowRoot.querySelector('.viewport'); vp.scrollTop = %q === 'end' ? vp.scrollHeight : 0; })()`, where))); err != nil {
+					t.Fatal(err)
+				}
+				res := checkView(t, tab, dir, fmt.Sprintf("fan-%s-%s.png", where, v.name))
+				if res.Lifelines == 0 {
+					t.Errorf("%s, scrolled to the %s: no lifeline in view", v.name, where)
+				}
+				for _, p := range res.Problems {
+					t.Errorf("%s, scrolled to the %s: %s", v.name, where, p)
+				}
+			}
+		})
 	}
 }

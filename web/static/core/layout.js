@@ -572,6 +572,9 @@ export class Layout {
       whole,
       inferred: s.mark.inferred || r.mark.inferred,
       chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
+      // From one chunk of rows into another: drawn even where its own chunk
+      // is far from the viewport, since its shaft may cross the viewport.
+      long: Math.floor(this.pos.get(s.seq) / CHUNK) !== Math.floor(this.pos.get(r.seq) / CHUNK),
       x1: from.x + dir * G.r,
       y1: s.mark.y,
       x2: to.x - dir * (G.r + 1),

@@ -210,7 +210,7 @@ export function renderArrow(a, labels = true) {
   return svg(
     'g',
     {
-      class: `msg ${actorClass(a.from)}${a.inferred ? ' inferred' : ''}`,
+      class: `msg ${actorClass(a.from)}${a.inferred ? ' inferred' : ''}${a.long ? ' long' : ''}`,
       'data-send-seq': a.sendSeq,
       'data-recv-seq': a.recvSeq,
     },

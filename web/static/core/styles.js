@@ -150,7 +150,7 @@ svg.seq-diagram { display: block; }
 .canvas { overflow: hidden; }
 .event { cursor: pointer; outline: none; }
 .event:focus-visible .shape, .event.hl .shape { stroke: var(--seq-accent); stroke-width: 4; }
-.layer-events .chunk:not(.near), .layer-msgs .chunk:not(.near),
+.layer-events .chunk:not(.near), .layer-msgs .chunk:not(.near) > .msg:not(.long),
 .layer-events .chunk:not(.near) .label, .layer-events .chunk:not(.near) .tcp,
 .layer-msgs .chunk:not(.near) .label, .layer-gutter .chunk:not(.near) { display: none; }
 .msg .hit { stroke-width: 12; pointer-events: stroke; cursor: pointer; }
