@@ -47,19 +47,29 @@ type askedQuestion struct {
 	answer  trace.Event
 }
 
-// stepWithQuestions runs a stepped session with questions to its end, one
-// step at a time, and returns every question asked.
-func stepWithQuestions(t *testing.T, name string, params map[string]any) []askedQuestion {
+// startStepped prepares scenario name on r with features and starts it
+// under a context that ends with the test (30 s at most); the test then
+// waits for r's sessions to end.
+func startStepped(t *testing.T, r *Runner, name string, params map[string]any, features trace.Features) (*trace.Session, context.Context) {
 	t.Helper()
-	r := &Runner{Timeout: time.Minute}
-	sess, err := r.Prepare(name, params, trace.Features{Step: true, Questions: true})
+	sess, err := r.Prepare(name, params, features)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(func() {
+		cancel()
+		r.Wait()
+	})
 	r.Start(ctx, sess)
-	defer r.Wait()
+	return sess, ctx
+}
+
+// stepWithQuestions runs a stepped session with questions to its end, one
+// step at a time, and returns every question asked.
+func stepWithQuestions(t *testing.T, name string, params map[string]any) []askedQuestion {
+	t.Helper()
+	sess, ctx := startStepped(t, &Runner{Timeout: time.Minute}, name, params, trace.Features{Step: true, Questions: true})
 	type asked struct {
 		p     trace.Pending
 		after int // events recorded when it was asked
@@ -191,15 +201,7 @@ func samePort(a, b string) bool {
 // when they stop for that long.
 func TestASteppedSessionLastsWhileItsPresenterSteps(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	r := &Runner{Timeout: idle}
-	sess, err := r.Prepare("echo", map[string]any{"rounds": 100}, trace.Features{Step: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	r.Start(ctx, sess)
-	defer r.Wait()
+	sess, ctx := startStepped(t, &Runner{Timeout: idle}, "echo", map[string]any{"rounds": 100}, trace.Features{Step: true})
 	for end := time.Now().Add(4 * idle); time.Now().Before(end); {
 		if p := waitPending(ctx, sess); p == nil {
 			t.Fatalf("the session ended while its presenter stepped: %s", sess.Meta().Error)

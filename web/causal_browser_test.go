@@ -302,8 +302,8 @@ type openBar struct {
 	Row      string `json:"row"`      // the begin's transcript call cell
 }
 
-// findAcceptBar finds the bar of the server's accept, once its mark and
-// its transcript row are drawn too.
+// findAcceptBar finds the bar of the server's accept, once its mark is
+// drawn too (its transcript row may come later: rows come in batches).
 const findAcceptBar = `(() => {
   const el = document.querySelector('seq-diagram');
   const r = el && el.shadowRoot;
@@ -312,13 +312,12 @@ const findAcceptBar = `(() => {
   if (!begin) return null;
   const bar = r.querySelector('svg.seq-diagram .bar[data-call="' + begin.call + '"]');
   const mark = r.querySelector('svg.seq-diagram .event[data-seq="' + begin.seq + '"]');
-  // The transcript takes new rows in batches (every 250 ms): wait for the begin's.
-  const row = r.querySelector('.transcript tr[data-seq="' + begin.seq + '"] td.call');
-  if (!bar || !mark || !row) return null;
+  if (!bar || !mark) return null;
   const label = mark.querySelector('.label');
+  const row = r.querySelector('.transcript tr[data-seq="' + begin.seq + '"] td.call');
   return {call: begin.call, seq: begin.seq, open: bar.hasAttribute('data-open'), endSeq: Number(bar.dataset.endSeq ?? -1),
     endDrawn: el.events.some((e) => e.phase === 'end' && e.call === begin.call),
-    label: label ? label.textContent : '', row: row.textContent};
+    label: label ? label.textContent : '', row: row ? row.textContent : ''};
 })()`
 
 // TestCausalBrowserOpenBar watches a paced serviceclient session: the
@@ -348,8 +347,12 @@ func TestCausalBrowserOpenBar(t *testing.T) {
 	if !b.Open || !strings.HasPrefix(b.Label, "accept… blocked") {
 		t.Errorf("while the accept blocks its bar is %+v; want open, labelled accept… blocked", b)
 	}
-	if !strings.Contains(b.Row, "accept(") || !strings.Contains(b.Row, "<unfinished …>") {
-		t.Errorf("the begin's transcript row says %q; want accept(…) <unfinished …>", b.Row)
+	// The transcript takes new rows in batches (every 250 ms): wait for the begin's.
+	if withRow, err := chromedp.Run(tab, chromedp.Poll[openBar](fmt.Sprintf(`(() => { const b = %s; return b && b.row ? b : null; })()`, findAcceptBar),
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("the begin has no transcript row: %v", err)
+	} else if !strings.Contains(withRow.Row, "accept(") || !strings.Contains(withRow.Row, "<unfinished …>") {
+		t.Errorf("the begin's transcript row says %q; want accept(…) <unfinished …>", withRow.Row)
 	}
 	// The label counts the time blocked, live.
 	grown, err := chromedp.Run(tab, chromedp.Poll[openBar](fmt.Sprintf(`(() => { const b = %s; return b && (b.endDrawn || b.label !== %q) ? b : null; })()`, findAcceptBar, b.Label),
@@ -405,14 +408,7 @@ func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
 // open) and 390×844, light and dark, of a finished serviceclient session
 // and of a paced one while the server's accept blocks (an open bar).
 func TestCausalBrowserScreenshots(t *testing.T) {
-	dir := os.Getenv("SEQD_SHOTS_DIR")
-	if dir == "" {
-		t.Skip("SEQD_SHOTS_DIR is not set")
-	}
-	ts := newTestServer(t, web.Config{})
-	tab := newTab(t)
-	done := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
-	waitDone(t, ts.URL, done)
+	dir, ts, tab, done := shotOfServiceClient(t, "SEQD_SHOTS_DIR")
 	sizes := []struct {
 		name string
 		w, h int64
@@ -462,9 +458,11 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+paced)); err != nil {
 				t.Fatal(err)
 			}
-			open := fmt.Sprintf(`(() => { const b = %s; return b && b.open && !b.endDrawn && /blocked \d/.test(b.label) ? b : null; })()`, findAcceptBar)
+			// On a phone the label is elided ("accept… blocked…"): there the bar, open, is what shows it blocks.
+			open := fmt.Sprintf(`(() => { const b = %s; return b && b.open && !b.endDrawn && /^accept… blocked/.test(b.label) ? b : null; })()`, findAcceptBar)
 			if _, err := chromedp.Run(tab, chromedp.Poll[openBar](open, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-				t.Fatalf("no open accept bar to photograph: %v", err)
+				last, _ := chromedp.Run(tab, chromedp.Evaluate[*openBar](findAcceptBar))
+				t.Fatalf("%s %s: no open accept bar to photograph: %v (the accept's bar: %+v)", size.name, scheme, err, last)
 			}
 			shoot(fmt.Sprintf("open-%s-%s", size.name, scheme))
 		}

@@ -78,16 +78,23 @@ type labList struct {
 	} `json:"sessions"`
 }
 
+// getJSON GETs url and decodes its 200 response into a T.
+func getJSON[T any](t *testing.T, url string) (T, []byte) {
+	t.Helper()
+	var v T
+	resp, b := do(t, "GET", url, "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("GET %s: %v in %s", url, err, b)
+	}
+	return v, b
+}
+
 func getLab(t *testing.T, base string) labList {
 	t.Helper()
-	resp, b := do(t, "GET", base+"/api/lab", "", "")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /api/lab: %d %s", resp.StatusCode, b)
-	}
-	var l labList
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatalf("GET /api/lab: %v in %s", err, b)
-	}
+	l, b := getJSON[labList](t, base+"/api/lab")
 	if l.Sessions == nil {
 		t.Fatalf("GET /api/lab: %s; want sessions as a JSON array, even empty", b)
 	}

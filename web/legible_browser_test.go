@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,6 +168,21 @@ func TestLegibleBrowserLabels(t *testing.T) {
 	}
 }
 
+// shotOfServiceClient starts a test that takes pictures into the directory
+// that the environment variable env names (it skips without one): a
+// server, a tab and a finished serviceclient session on it.
+func shotOfServiceClient(t *testing.T, env string) (dir string, ts *httptest.Server, tab context.Context, id string) {
+	t.Helper()
+	if dir = os.Getenv(env); dir == "" {
+		t.Skip(env + " is not set")
+	}
+	ts = newTestServer(t, web.Config{})
+	tab = newTab(t)
+	id = createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	waitDone(t, ts.URL, id)
+	return dir, ts, tab, id
+}
+
 // legibleShotDir is the directory the legibility tests photograph their
 // cases in, made if need be, or "" (SEQD_SCREENSHOT unset). When
 // SEQD_SCREENSHOT names TestBrowserDrawsSessions's one picture, these go
@@ -239,14 +255,7 @@ func waitFitted(t *testing.T, tab context.Context) {
 // label legible (checkLegible). The step-mode picture comes from
 // TestStepBrowserQuestions (SEQD_SCREENSHOT_DIR).
 func TestLegibleBrowserREADMEShot(t *testing.T) {
-	dir := os.Getenv("SEQD_README_SHOTS")
-	if dir == "" {
-		t.Skip("SEQD_README_SHOTS is not set")
-	}
-	ts := newTestServer(t, web.Config{})
-	tab := newTab(t)
-	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
-	waitDone(t, ts.URL, id)
+	dir, ts, tab, id := shotOfServiceClient(t, "SEQD_README_SHOTS")
 	setView(t, tab, legibleView{"readme", 1280, 861, false, "light"})
 	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
 		t.Fatal(err)

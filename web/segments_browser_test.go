@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -177,10 +176,6 @@ type capabilities struct {
 
 func getCapabilities(t *testing.T, base string) capabilities {
 	t.Helper()
-	_, b := do(t, "GET", base+"/api/capabilities", "", "")
-	var caps capabilities
-	if err := json.Unmarshal(b, &caps); err != nil {
-		t.Fatalf("capabilities %s: %v", b, err)
-	}
+	caps, _ := getJSON[capabilities](t, base+"/api/capabilities")
 	return caps
 }
