@@ -155,10 +155,37 @@ func TestCoreModulesUseNoDOM(t *testing.T) {
 	}
 }
 
+// importClosure returns entry and every module under web/static it
+// imports, directly or not: what a browser fetches for it, read from the
+// files' import lines.
+func importClosure(t *testing.T, entry string) map[string]bool {
+	t.Helper()
+	mods := staticModules(t)
+	seen := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		for _, m := range importLine.FindAllStringSubmatch(mods[name], -1) {
+			spec := m[1] + m[2]
+			if strings.HasPrefix(spec, "/") {
+				visit(strings.TrimPrefix(spec, "/"))
+			} else {
+				visit(path.Join(path.Dir(name), spec))
+			}
+		}
+	}
+	visit(entry)
+	return seen
+}
+
 // TestPagesPreloadTheModuleTree checks that the pages seqd serves (the
-// app, a permalink, an embed) preload every module of the element and
-// nothing else, so the browser fetches the tree at once instead of
-// discovering it import by import.
+// app, a permalink, an embed) preload exactly the modules the element
+// imports (followed from seq-diagram.js's import lines, as a browser
+// would), so the browser fetches the tree at once instead of discovering
+// it import by import.
 func TestPagesPreloadTheModuleTree(t *testing.T) {
 	ts := newServerWith(t, runners[0].make(), web.Config{})
 	preload := regexp.MustCompile(`<link rel="modulepreload" href="/([^"]+)">`)
@@ -177,14 +204,15 @@ func TestPagesPreloadTheModuleTree(t *testing.T) {
 			for _, m := range preload.FindAllStringSubmatch(string(b), -1) {
 				got[m[1]] = true
 			}
-			for name := range elementModules(t) {
-				if !got[strings.TrimPrefix(name, "/")] {
-					t.Errorf("%s does not preload %s", page, name)
+			tree := importClosure(t, "seq-diagram.js")
+			for name := range tree {
+				if !got[name] {
+					t.Errorf("%s does not preload %s, which the element imports", page, name)
 				}
 			}
 			for name := range got {
-				if _, err := os.Stat(path.Join("static", name)); err != nil {
-					t.Errorf("%s preloads %s, which does not exist", page, name)
+				if !tree[name] {
+					t.Errorf("%s preloads %s, which the element does not import", page, name)
 				}
 			}
 			if bytes.Contains(b, []byte("seqd writes here")) {

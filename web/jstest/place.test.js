@@ -156,12 +156,21 @@ test('a fan of 400 reads of one write costs a bounded number of label tries an a
     const L = layout({ actors: ['server', 'client'], events }, { scale: 'compact', width: 848 });
     assert.equal(L.arrows.length, reads);
     assert.ok(tries / reads < 40, `${(tries / reads).toFixed(1)} tries an arrow`);
+    const boxes = labelBoxes(L);
+    assert.ok(boxes.some((b) => b.arrow != null), 'no arrow kept a label (the last of the fan has room)');
     const index = new BoxIndex();
-    for (const b of labelBoxes(L)) {
+    for (const b of boxes) {
       const other = index.hit(b.box);
       assert.equal(other, null, `${b.what} overlaps ${other?.what}`);
       b.box.what = b.what;
       index.add(b.box);
+    }
+    // No arrow's shaft crosses another arrow's label.
+    const shafts = new BoxIndex();
+    L.arrows.forEach((a, i) => shafts.add({ ...shaftBox(a), what: `arrow ${i}'s shaft`, of: i }));
+    for (const b of boxes) {
+      const crossing = shafts.hits(b.box).filter((s) => s.of !== b.arrow);
+      assert.deepEqual(crossing.map((s) => s.what), [], `${b.what} is crossed`);
     }
   } finally {
     BoxIndex.prototype.hit = hit;

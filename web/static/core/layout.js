@@ -41,9 +41,9 @@ export const CHUNK = 128;
 /**
  * A stretch of the diagram is crowded (placeArrowLabel) where more than
  * CROWDED of about the latest CROWDED_SPAN arrows found no room for a
- * label or took one away: a fan of arrows from one write. It takes more
- * than CROWDED_SPAN arrows to get there, and the stretch ends where the
- * share falls below UNCROWDED (a crowded stretch keeps fewer labels).
+ * label or took one away: a fan of arrows from one write. It takes 22
+ * such arrows in a row to get there from none, and the stretch ends where
+ * the share falls below UNCROWDED (a crowded stretch keeps fewer labels).
  */
 const CROWDED = 0.6;
 const UNCROWDED = 0.2;
@@ -573,7 +573,8 @@ export class Layout {
       inferred: s.mark.inferred || r.mark.inferred,
       chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
       // From one chunk of rows into another: drawn even where its own chunk
-      // is far from the viewport, since its shaft may cross the viewport.
+      // (its middle's) is far from the viewport, since its shaft may cross
+      // the viewport; its hit area and label come with that chunk's.
       long: Math.floor(this.pos.get(s.seq) / CHUNK) !== Math.floor(this.pos.get(r.seq) / CHUNK),
       x1: from.x + dir * G.r,
       y1: s.mark.y,

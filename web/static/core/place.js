@@ -182,7 +182,7 @@ export class BoxIndex {
 
   constructor() {
     this.marks = new BandTree(); // marks' labels and dots
-    this.labels = new BandTree(); // arrows' labels (boxes with an arrow)
+    this.labels = new BandTree(true); // arrows' labels (boxes with an arrow): they give way
     this.shafts = new BandTree();
     this.count = 0;
   }
@@ -252,8 +252,10 @@ function bandOf(y) {
  * (labels that gave way are removed).
  */
 class BandTree {
-  constructor() {
-    this.root = node();
+  /** removable: whether items may be removed (they then keep where they are filed). */
+  constructor(removable = false) {
+    this.removable = removable;
+    this.root = node(null);
     this.size = 1; // the root covers bands [0, size)
     this.stack = []; // first()'s, reused
   }
@@ -261,38 +263,37 @@ class BandTree {
   add(lo, hi, item) {
     while (hi >= this.size) {
       // Grow: the old tree becomes the left half of a new root.
-      const root = node();
+      const root = node(null);
       root.kids = [this.root, null];
       root.n = this.root.n;
+      this.root.up = root;
       this.root = root;
       this.size *= 2;
     }
-    item.filed = [];
-    const file = (at, a, b, path) => {
-      path.push(at);
+    // Only what may be removed (removable) remembers where it is filed.
+    const filed = this.removable ? (item.filed = []) : null;
+    const file = (at, a, b) => {
       if (lo <= a && b - 1 <= hi) {
         at.items.push(item);
-        for (const p of path) p.n++;
-        item.filed.push(path.slice());
-      } else {
-        const m = (a + b) >> 1;
-        at.kids ??= [null, null];
-        if (lo < m) file((at.kids[0] ??= node()), a, m, path);
-        if (hi >= m) file((at.kids[1] ??= node()), m, b, path);
+        filed?.push(at);
+        for (let p = at; p; p = p.up) p.n++;
+        return;
       }
-      path.pop();
+      const m = (a + b) >> 1;
+      at.kids ??= [null, null];
+      if (lo < m) file((at.kids[0] ??= node(at)), a, m);
+      if (hi >= m) file((at.kids[1] ??= node(at)), m, b);
     };
-    file(this.root, 0, this.size, []);
+    file(this.root, 0, this.size);
   }
 
   remove(item) {
-    for (const path of item.filed ?? []) {
-      const at = path[path.length - 1];
+    for (const at of item.filed ?? []) {
       const i = at.items.indexOf(item);
       if (i < 0) continue;
       at.items[i] = at.items[at.items.length - 1];
       at.items.pop();
-      for (const p of path) p.n--;
+      for (let p = at; p; p = p.up) p.n--;
     }
     item.filed = [];
   }
@@ -332,8 +333,9 @@ class BandTree {
   }
 }
 
-function node() {
-  return { items: [], kids: null, n: 0 };
+/** A BandTree node under up (null for the root): n counts the filings at it and below. */
+function node(up) {
+  return { items: [], kids: null, n: 0, up };
 }
 
 /** An arrow's shaft as a thin box, which labels placed later keep clear of. */
