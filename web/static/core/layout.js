@@ -571,10 +571,13 @@ export class Layout {
       angle: 0,
       whole,
       inferred: s.mark.inferred || r.mark.inferred,
-      chunk: Math.floor((this.pos.get(s.seq) + this.pos.get(r.seq)) / 2 / CHUNK),
-      // From one chunk of rows into another: drawn even where its own chunk
-      // (its middle's) is far from the viewport, since its shaft may cross
-      // the viewport; its hit area and label come with that chunk's.
+      // The chunk of the end its label goes near (the write's for a whole
+      // write, the read's for part of one): the label and the hit area come
+      // when that end comes into view.
+      chunk: Math.floor(this.pos.get(whole ? s.seq : r.seq) / CHUNK),
+      // From one chunk of rows into another: its shaft is drawn even where
+      // its own chunk is far from the viewport, since it may cross the
+      // viewport.
       long: Math.floor(this.pos.get(s.seq) / CHUNK) !== Math.floor(this.pos.get(r.seq) / CHUNK),
       x1: from.x + dir * G.r,
       y1: s.mark.y,
