@@ -458,8 +458,8 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+paced)); err != nil {
 				t.Fatal(err)
 			}
-			// On a phone the label is elided ("accept… blocked…"): there the bar, open, is what shows it blocks.
-			open := fmt.Sprintf(`(() => { const b = %s; return b && b.open && !b.endDrawn && /^accept… blocked/.test(b.label) ? b : null; })()`, findAcceptBar)
+			// On a phone the label drops the word ("accept… 1.20 s"): the open bar says it blocks.
+			open := fmt.Sprintf(`(() => { const b = %s; return b && b.open && !b.endDrawn && /^accept… (blocked )?\d/.test(b.label) ? b : null; })()`, findAcceptBar)
 			if _, err := chromedp.Run(tab, chromedp.Poll[openBar](open, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 				last, _ := chromedp.Run(tab, chromedp.Evaluate[*openBar](findAcceptBar))
 				t.Fatalf("%s %s: no open accept bar to photograph: %v (the accept's bar: %+v)", size.name, scheme, err, last)

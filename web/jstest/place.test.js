@@ -96,6 +96,12 @@ for (const name of SESSIONS) {
   });
 }
 
+test('shortenLabel keeps a blocked call\'s time before the word blocked', () => {
+  assert.equal(shortenLabel('accept… blocked 1.20 s', 30), 'accept… blocked 1.20 s');
+  assert.equal(shortenLabel('accept… blocked 1.20 s', 16), 'accept… 1.20 s');
+  assert.equal(shortenLabel('accept… blocked 1.20 s', 10), 'accept… b…'); // no room for the time: elided as any label
+});
+
 test('shortenLabel keeps the result: connect → ECONNREFUSED', () => {
   assert.equal(shortenLabel('connect 127.0.0.1:40539 → ECONNREFUSED', 22), 'connect → ECONNREFUSED');
   assert.equal(shortenLabel('connect 127.0.0.1:40539 → ECONNREFUSED', 16), '→ ECONNREFUSED');

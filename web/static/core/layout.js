@@ -662,6 +662,10 @@ export function compactDuration(text) {
 export function shortenLabel(text, max) {
   text = String(text ?? '');
   if (charCount(text) <= max) return text;
+  // A blocked call's time matters more than the word: "accept… 1.20 s"
+  // (its bar says it blocks).
+  const blocked = /^(\S+…) blocked (.+)$/.exec(text);
+  if (blocked && charCount(`${blocked[1]} ${blocked[2]}`) <= max) return `${blocked[1]} ${blocked[2]}`;
   const arrow = text.indexOf(' → ');
   if (arrow > 0) {
     const result = text.slice(arrow + 3);
