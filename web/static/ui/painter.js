@@ -78,6 +78,15 @@ export class Painter {
       this.viewHeight = entry.contentRect.height;
       this.showNearLabels();
     }).observe(ui.viewport);
+    // Following the newest call: the scroll is made once the browser has
+    // laid out the rows just drawn (a ResizeObserver runs after layout),
+    // not in the frame's script, where writing scrollTop made the browser
+    // lay out the whole page at once and then again before painting.
+    new ResizeObserver(() => {
+      if (!this.followWanted) return;
+      this.followWanted = false;
+      ui.viewport.scrollTop = this.c.layout.height + this.extra();
+    }).observe(ui.canvas);
   }
 
   /** The session ended: calls still open never returned in the record, and their bars say so. */
@@ -206,7 +215,7 @@ export class Painter {
     // (read it from the top) or the viewer scrolled away.
     if (this.quiet && rec.state !== 'running') return;
     if (!events.length && !final) return;
-    if (this.following) this.c.ui.viewport.scrollTop = this.c.layout.height + this.extra();
+    if (this.following) this.followWanted = true; // done after layout (wire)
     this.c.transcript.follow(rec);
   }
 
