@@ -95,18 +95,6 @@ export function rotatedBox(px, py, angle, w, font, dy) {
   return { cx: px - Math.sin(a) * mid, cy: py + Math.cos(a) * mid, hw: w / 2 + 1, hh: (bottom - top) / 2 + 1, angle };
 }
 
-/** The four corners of a box, in order around it. */
-export function corners(b) {
-  const a = (b.angle * Math.PI) / 180;
-  const ux = Math.cos(a);
-  const uy = Math.sin(a);
-  const pts = [];
-  for (const [sx, sy] of [[-1, -1], [1, -1], [1, 1], [-1, 1]]) {
-    pts.push([b.cx + sx * b.hw * ux - sy * b.hh * uy, b.cy + sx * b.hw * uy + sy * b.hh * ux]);
-  }
-  return pts;
-}
-
 /**
  * Whether two boxes (or any two convex polygons given as corner lists)
  * overlap by more than slack pixels: the separating axis test.
@@ -121,7 +109,7 @@ function flat(p) {
   const a = (p.angle * Math.PI) / 180;
   const ux = Math.cos(a) * p.hw, uy = Math.sin(a) * p.hw; // half the width along the box
   const vx = -Math.sin(a) * p.hh, vy = Math.cos(a) * p.hh; // half the height across it
-  // The corners in the order corners() gives them.
+  // The corners in order around the box.
   return [
     p.cx - ux - vx, p.cy - uy - vy,
     p.cx + ux - vx, p.cy + uy - vy,
@@ -184,7 +172,6 @@ export class BoxIndex {
     this.marks = new BandTree(); // marks' labels and dots
     this.labels = new BandTree(true); // arrows' labels (boxes with an arrow): they give way
     this.shafts = new BandTree();
-    this.count = 0;
   }
 
   /** Adds box b (with any fields beside its geometry). */
@@ -192,7 +179,6 @@ export class BoxIndex {
     b.ext = yExtent(b);
     b.pts = flat(b);
     this.#tree(b).add(bandOf(b.ext[0]), bandOf(b.ext[1]), b);
-    this.count++;
   }
 
   /** Takes box b out: it no longer counts in any query. */
