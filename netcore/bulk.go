@@ -42,7 +42,7 @@ func Bulk(ctx context.Context, total, chunk int, traced bool) (time.Duration, er
 	}
 	write, read := client.rawWrite, server.rawRead
 	if traced {
-		write, read = client.write, server.read
+		write, read = client.writeFrozen, server.read
 	}
 	buf, out := make([]byte, chunk), make([]byte, chunk)
 	start := time.Now()

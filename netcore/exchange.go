@@ -30,7 +30,7 @@ type exchange struct {
 	ended     map[string]map[string]string // conn → actor → "shutdown" or "close": how it ended writing
 	addrs     map[string]string            // socket address → actor, for segments
 	asked     map[askedKey]*trace.Question // calls let through after a question, until their event
-	senders   map[string]*sentPreviews     // "CONN|SRCADDR" → the previews of that end's writes (preview.go)
+	senders   map[string]*sendSide         // "CONN|SRCADDR" → what that end sent (preview.go)
 }
 
 // record records e, a call that emits nothing, in its turn: after any

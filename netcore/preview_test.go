@@ -54,3 +54,54 @@ func TestReadsShareTheWritesPreviews(t *testing.T) {
 		t.Fatal("serviceclient made no read of the bytes of one write")
 	}
 }
+
+// TestReadsOfFrozenWritesShareTheWrittenBytes runs backpressure, whose
+// writes are frozen (writeFrozen): every read of bytes that one of them
+// wrote keeps, as its preview, the written bytes themselves at its offset,
+// wherever in the write it starts, beyond the write's own preview too; and
+// the write's preview is its bytes, not a copy.
+func TestReadsOfFrozenWritesShareTheWrittenBytes(t *testing.T) {
+	var r Runner
+	sess, err := r.Prepare("backpressure", map[string]any{"read_delay_ms": 0, "chunk": 32 << 10, "total": 256 << 10}, trace.Features{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), sess)
+	if m := sess.Meta(); m.State != trace.StateDone {
+		t.Fatalf("session %s: %s", m.State, m.Error)
+	}
+	evs := sess.Events(0, sess.Meta().Events)
+	var writes []trace.Event
+	for _, e := range evs {
+		if e.Kind == trace.KindSend && e.Phase != trace.PhaseBegin && e.Bytes > 0 {
+			writes = append(writes, e)
+		}
+	}
+	for i := 1; i < len(writes); i++ {
+		// Each write starts where the last one ended in the one buffer.
+		w, last := writes[i], writes[i-1]
+		if got, want := uintptr(unsafe.Pointer(unsafe.StringData(w.Data))), uintptr(unsafe.Pointer(unsafe.StringData(last.Data)))+uintptr(last.Bytes); got != want {
+			t.Fatalf("seq %d: the write's preview is not its bytes in the scenario's buffer", w.Seq)
+		}
+	}
+	beyond := 0
+	for _, e := range evs {
+		if e.Kind != trace.KindRecv || e.Bytes == 0 || e.Phase == trace.PhaseBegin {
+			continue
+		}
+		for _, w := range writes {
+			if w.Offset <= e.Offset && e.Offset+int64(len(e.Data)) <= w.Offset+int64(w.Bytes) {
+				at := e.Offset - w.Offset
+				if got, want := uintptr(unsafe.Pointer(unsafe.StringData(e.Data))), uintptr(unsafe.Pointer(unsafe.StringData(w.Data)))+uintptr(at); got != want {
+					t.Errorf("seq %d: the read's preview is a copy, not the bytes seq %d wrote", e.Seq, w.Seq)
+				}
+				if at >= int64(len(w.Data)) {
+					beyond++
+				}
+			}
+		}
+	}
+	if beyond == 0 {
+		t.Fatal("no read started beyond its write's preview: the test shows nothing")
+	}
+}

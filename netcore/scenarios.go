@@ -628,7 +628,7 @@ func runBackpressure(ex *exchange, p params, _ *Runner) error {
 		talk: func(s *sock) error {
 			data := streamText(total)
 			for len(data) > 0 {
-				n, err := s.write(data[:min(chunk, len(data))])
+				n, err := s.writeFrozen(data[:min(chunk, len(data))])
 				if err != nil {
 					return err
 				}

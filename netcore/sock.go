@@ -7,8 +7,10 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -43,19 +45,24 @@ type sock struct {
 	local, peer string
 	sent, recvd int64 // stream offsets in each direction
 
+	// sendInfo and recvInfo are what sendState and recvState read
+	// TCP_INFO into: the writing and the reading goroutine's own.
+	sendInfo, recvInfo unix.TCPInfo
+
 	// mirror, when set, records the calls the far end of this socket's
 	// connection must have made, around each of this socket's events: the
 	// peers of the lab port and of the proxy, which seqd does not run
 	// (infer.go).
 	mirror *mirror
 
-	// previews are this socket's latest write previews, shown to the
-	// exchange (senders) once previewsShown; feeder, once feederKnown, are
-	// those of the exchange's socket whose writes it reads (preview.go).
-	previews      sentPreviews
-	previewsShown bool
-	feeder        *sentPreviews
-	feederKnown   bool
+	// sending is what this socket's reader in the exchange learns of its
+	// writes, shown to the exchange (senders) once sendShown; feeder, once
+	// feederKnown, is that of the exchange's socket whose writes it reads
+	// (preview.go).
+	sending     sendSide
+	sendShown   atomic.Bool
+	feeder      *sendSide
+	feederKnown bool
 }
 
 // newSock wraps a fresh non-blocking fd and ties its deadline to the
@@ -254,11 +261,25 @@ func (s *sock) tcpState() string {
 
 // info reads the socket's TCP_INFO, nil if it cannot.
 func (s *sock) info() *unix.TCPInfo {
-	var info *unix.TCPInfo
+	var info unix.TCPInfo
+	if !s.infoInto(&info) {
+		return nil
+	}
+	return &info
+}
+
+// infoInto reads the socket's TCP_INFO into info, reporting whether it
+// could. unix.GetsockoptTCPInfo allocates a fresh TCPInfo each call; a
+// bulk transfer makes thousands a second.
+func (s *sock) infoInto(info *unix.TCPInfo) bool {
+	ok := false
 	_ = s.rc.Control(func(fd uintptr) {
-		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		size := uint32(unix.SizeofTCPInfo)
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_INFO,
+			uintptr(unsafe.Pointer(info)), uintptr(unsafe.Pointer(&size)), 0)
+		ok = errno == 0
 	})
-	return info
+	return ok
 }
 
 // A send or recv event reports the TCP state and a queue after the call,
@@ -267,12 +288,12 @@ func (s *sock) info() *unix.TCPInfo {
 // TCP_INFO's byte counters against this socket's own offsets, the same
 // numbers the ioctls give. sendState and recvState each read only the
 // offset of their own direction, which one goroutine owns: a proxy writes
-// and reads one socket from two.
+// and reads one socket from two; each has its own TCPInfo to read into.
 
 // sendState returns the state and the bytes written but not yet
 // acknowledged (SIOCOUTQ, less the 1 it adds for a FIN).
 func (s *sock) sendState() (state string, outq int) {
-	if info := s.info(); info != nil {
+	if info := &s.sendInfo; s.infoInto(info) {
 		return tcpStateName(info.State), max(int(s.sent-int64(info.Bytes_acked)), 0)
 	}
 	return "", 0
@@ -281,17 +302,18 @@ func (s *sock) sendState() (state string, outq int) {
 // recvState returns the state and the bytes received but not yet read
 // (SIOCINQ).
 func (s *sock) recvState() (state string, inq int) {
-	info := s.info()
-	if info == nil {
+	info := &s.recvInfo
+	if !s.infoInto(info) {
 		return "", 0
 	}
 	state = tcpStateName(info.State)
 	inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
-	if inq > 0 {
+	if inq > 0 && s.peerMayHaveFinned() {
 		// The peer's FIN advances the counter too, and TCP_INFO may show
 		// it before the state that says so: ask SIOCINQ, which leaves the
-		// FIN out. Only when bytes seem left, so a read that emptied the
-		// queue, the usual case, costs no second syscall.
+		// FIN out. Only when bytes seem left and the peer may have sent
+		// it (it is not the exchange's own, or it began its shutdown or
+		// close), so a read in a bulk transfer costs no second syscall.
 		_ = s.rc.Control(func(fd uintptr) {
 			if n, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
 				inq = n
@@ -559,7 +581,18 @@ func (s *sock) finishConnect() error {
 
 // write performs one write(2) of p, waiting first if the send buffer is
 // full, and returns what the kernel took: possibly fewer bytes than len(p).
-func (s *sock) write(p []byte) (int, error) {
+func (s *sock) write(p []byte) (int, error) { return s.writeBytes(p, false) }
+
+// writeFrozen is write for bytes that never change again (a scenario's
+// generated text, a bulk transfer's buffer): its event's preview, and the
+// previews of the reads that take its bytes, are parts of p rather than
+// copies. A fresh 4 KiB copy costs this machine more than a microsecond
+// (page faults and collection on new memory), a tenth of a bulk
+// transfer's traced throughput. p stays alive as long as the session.
+func (s *sock) writeFrozen(p []byte) (int, error) { return s.writeBytes(p, true) }
+
+// writeBytes is write, or writeFrozen when frozen.
+func (s *sock) writeBytes(p []byte, frozen bool) (int, error) {
 	if err := s.ex.before(s.call(trace.KindSend)); err != nil {
 		return 0, err
 	}
@@ -568,9 +601,16 @@ func (s *sock) write(p []byte) (int, error) {
 	// so that the read the bytes feed waits the least; a short write of
 	// fewer bytes than the preview takes it again.
 	var preview trace.Event
-	preview.SetPayload(p, s.ex.preview)
-	// Kept before the bytes leave, so the read that takes them finds it.
-	s.keepPreview(s.sent, preview.Data)
+	if frozen && len(p) > 0 {
+		written := unsafe.String(&p[0], len(p))
+		preview.SetPayloadShared(p, s.ex.preview, written)
+		// Kept before the bytes leave, so the read that takes them finds
+		// them, wherever in them it starts.
+		s.keepPreview(s.sent, written)
+	} else {
+		preview.SetPayload(p, s.ex.preview)
+		s.keepPreview(s.sent, preview.Data)
+	}
 	var blk *trace.Blocked // set once the write has to wait
 	n := 0
 	// The bytes leave inside write(2): emit holds the order across it, so
@@ -584,9 +624,12 @@ func (s *sock) write(p []byte) (int, error) {
 	defer s.ex.sess.Release()
 	n = max(n, 0)
 	e := trace.Event{Kind: trace.KindSend, Blocked: blk != nil, Want: len(p), Ret: n, Bytes: n, Offset: s.sent}
-	if n == len(p) || n > s.ex.preview {
+	switch {
+	case n == len(p) || n > s.ex.preview:
 		e.Data, e.DataB64, e.Truncated = preview.Data, preview.DataB64, preview.Truncated
-	} else {
+	case frozen:
+		e.SetPayloadShared(p[:n], s.ex.preview, preview.Data)
+	default:
 		e.SetPayload(p[:n], s.ex.preview)
 	}
 	s.sent += int64(n)
@@ -646,6 +689,9 @@ func (s *sock) shutdown(how int) error {
 	began := time.Now()
 	var serr error
 	// The FIN leaves inside shutdown(2): hold the order across it.
+	if how != unix.SHUT_RD {
+		s.finning()
+	}
 	s.ex.sess.HoldFor(s.emission(trace.KindShutdown))
 	defer s.ex.sess.Release()
 	if err := s.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
@@ -674,6 +720,7 @@ func (s *sock) close() error {
 	// The FIN or RST leaves inside close(2): hold the order across it.
 	// Nothing that holds a reference to this fd waits for the order, so
 	// the close cannot wait for a call that waits for it.
+	s.finning()
 	s.ex.sess.HoldFor(s.emission(trace.KindClose))
 	defer s.ex.sess.Release()
 	cerr := s.f.Close()

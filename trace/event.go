@@ -127,12 +127,14 @@ func (e *Event) IsData() bool { return e.Kind == KindSend || e.Kind == KindRecv 
 // UTF-8 text and as DataB64 otherwise. It sets Truncated when p was longer.
 func (e *Event) SetPayload(p []byte, limit int) { e.SetPayloadShared(p, limit, "") }
 
-// SetPayloadShared is SetPayload for bytes that another event's preview
-// may already hold: when shared begins with the bytes SetPayload would
-// keep as Data, Data is that part of shared, and the preview is not copied
-// again. A read of the bytes a write of the same session sent can share
-// the write's preview. shared must be another event's Data from some byte
-// on (valid UTF-8 text with its start cut anywhere), or "".
+// SetPayloadShared is SetPayload for bytes that a string may already hold:
+// when shared begins with the bytes SetPayload would keep as Data, Data is
+// that part of shared, and the bytes are not copied again. shared is any
+// string (a write's preview, or the written bytes themselves when they
+// never change again), or "". A read of the bytes a write of the same
+// session sent can share what the write kept; a write of bytes that never
+// change can keep a part of them (netcore's writeFrozen). A fresh copy of
+// a preview costs far more than comparing it (BenchmarkBulkSideBySide).
 func (e *Event) SetPayloadShared(p []byte, limit int, shared string) {
 	if len(p) > limit {
 		limit = max(limit, 0)
@@ -151,26 +153,15 @@ func (e *Event) SetPayloadShared(p []byte, limit int, shared string) {
 			}
 		}
 	}
-	if len(p) == 0 {
-		return
-	}
 	switch {
-	case sharesText(shared, p):
-		e.Data = shared[:len(p)]
-	case utf8.Valid(p):
-		e.Data = string(p)
-	default:
+	case len(p) == 0:
+	case !utf8.Valid(p):
 		e.DataB64 = base64.StdEncoding.EncodeToString(p)
+	case len(shared) >= len(p) && shared[:len(p)] == string(p):
+		e.Data = shared[:len(p)]
+	default:
+		e.Data = string(p)
 	}
-}
-
-// sharesText reports whether shared, valid UTF-8 text with its start cut
-// anywhere, begins with p and p is text: a part of valid text that starts
-// and ends between runes is valid, so no byte of it need be decoded again.
-func sharesText(shared string, p []byte) bool {
-	return len(shared) >= len(p) && len(p) > 0 &&
-		utf8.RuneStart(shared[0]) && (len(shared) == len(p) || utf8.RuneStart(shared[len(p)])) &&
-		shared[:len(p)] == string(p)
 }
 
 // Payload returns the preview bytes that SetPayload kept.

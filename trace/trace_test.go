@@ -101,6 +101,8 @@ func TestSetPayloadShared(t *testing.T) {
 		{"a preview starting inside a rune is not used", []byte("\xb6rld"), 100, sharedText[9:], "", "tnJsZA==", false},
 		{"a read cut to the limit shares the preview's start", []byte("hello, wörld\n"), 5, sharedText, "hello", "", true},
 		{"no preview, a copy", []byte("hello"), 100, "", "hello", "", false},
+		{"text inside written bytes that are not text shares them", []byte("abc"), 100, "abc\xffdef", "abc", "", true},
+		{"bytes that are not text are encoded, not shared", []byte("\xffab"), 100, "\xffabc", "", "/2Fi", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -524,4 +526,48 @@ func TestInvisibleCharactersAreShownEscaped(t *testing.T) {
 			t.Errorf("ladder of a payload with %U shows it raw", []rune(r)[0])
 		}
 	}
+}
+
+// TestLoggedEventsKeepEveryField stores events in the session log's compact
+// form and reads them back: each of Event's fields, set alone on a typical
+// read, must come back, whether the log keeps it inline or with the whole
+// event. A field added to Event and left out of fitsInline fails here.
+func TestLoggedEventsKeepEveryField(t *testing.T) {
+	base := Event{Seq: 3, TNs: 40, DurNs: 5, Actor: "server", Kind: KindRecv, FD: 4, Ret: 6, Conn: "127.0.0.1:1-127.0.0.1:2", Want: 4096, Bytes: 6, Offset: 12, Data: "alice\n", TCPState: "ESTABLISHED", Src: "server.c", Line: 30}
+	typ := reflect.TypeOf(Event{})
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		t.Run("an event with its "+f.Name+" set keeps it", func(t *testing.T) {
+			e := base
+			v := reflect.ValueOf(&e).Elem().Field(i)
+			switch v.Kind() {
+			case reflect.String:
+				v.SetString("x" + v.String())
+			case reflect.Int, reflect.Int64:
+				v.SetInt(v.Int() + 1<<40) // beyond what an int32 holds
+			case reflect.Uint16, reflect.Uint32:
+				v.SetUint(v.Uint() + 7)
+			case reflect.Bool:
+				v.SetBool(!v.Bool())
+			case reflect.Slice:
+				v.Set(reflect.ValueOf([]string{"SYN", "ACK"}))
+			default:
+				t.Fatalf("field %s of kind %s: teach this test to set it", f.Name, v.Kind())
+			}
+			for _, want := range []Event{e, base} {
+				var l loggedEvent
+				l.store(&want)
+				if got := l.event(); !reflect.DeepEqual(got, want) {
+					t.Errorf("stored\n%+v\nread back\n%+v", want, got)
+				}
+			}
+		})
+	}
+	t.Run("a typical read is kept inline", func(t *testing.T) {
+		var l loggedEvent
+		l.store(&base)
+		if l.full != nil {
+			t.Error("a read with nothing unusual was kept whole")
+		}
+	})
 }
