@@ -867,12 +867,12 @@ func (l *eventLog) copy(from, to int) []Event {
 // with 7 pointers, an Event 456 with 19: recording copies, and the
 // collector scans, less than half as much (BenchmarkRecord).
 type loggedEvent struct {
-	tns, durNs, offset                        int64
+	tns, durNs, offset                         int64
 	seq, fd, ret, want, bytes, inq, outq, line int32
-	actor, conn, data, tcpState, src          string
-	kind                                      Kind
-	flags                                     uint8
-	full                                      *Event // the event, when it does not fit inline
+	actor, conn, data, tcpState, src           string
+	kind                                       Kind
+	flags                                      uint8
+	full                                       *Event // the event, when it does not fit inline
 }
 
 // The flags of a loggedEvent.
