@@ -23,6 +23,7 @@ export class Inspector {
   hl = [];
   pinned = false;
   selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
+  described = null; // the element the details popup describes (aria-describedby), or null
 
   constructor(c) {
     this.c = c;
@@ -241,12 +242,19 @@ export class Inspector {
     if (m.x < vp.scrollLeft || m.x > vp.scrollLeft + vp.clientWidth) vp.scrollLeft = m.x - vp.clientWidth / 2;
   }
 
-  /** Hides the details popup. */
+  /**
+   * Hides the details popup. Every scroll of the drawing calls it (a live
+   * view scrolls every frame): once hidden, it touches nothing, and it
+   * knows which element the popup described instead of looking for it
+   * among thousands.
+   */
   hideDetails() {
     const d = this.c.ui.details;
+    if (d.hidden && !this.described) return;
     d.hidden = true;
     d.classList.remove('pinned');
-    this.c.ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+    this.described?.removeAttribute('aria-describedby');
+    this.described = null;
   }
 
   /** Fills and places the details popup beside el. */
@@ -305,8 +313,9 @@ export class Inspector {
     }
     d.hidden = false;
     d.classList.toggle('pinned', this.pinned);
-    this.c.ui.svg.querySelector('[aria-describedby]')?.removeAttribute('aria-describedby');
+    this.described?.removeAttribute('aria-describedby');
     el.setAttribute('aria-describedby', 'details');
+    this.described = el;
     // Place it: reads layout once, on interaction only.
     const r = el.getBoundingClientRect();
     const w = d.offsetWidth;
