@@ -114,6 +114,21 @@ type Config struct {
 	// default: MetricsHandler serves them on an address of their own
 	// (seqd serve -metrics-addr), out of visitors' reach.
 	PublicMetrics bool
+	// Replicas, when set, shares the sessions this server runs with the
+	// other seqd replicas of a cluster and finds theirs, so that any
+	// replica serves any session's viewers (seqd serve -nats).
+	Replicas Replicas
+}
+
+// Replicas is what the server needs of the other replicas of a cluster;
+// replica.Node implements it over NATS JetStream.
+type Replicas interface {
+	// Publish shares a session this server runs, from its first event to
+	// its end.
+	Publish(*trace.Session)
+	// Open returns a local copy of a session another replica runs or ran,
+	// fed as it goes on; ok is false when none has it.
+	Open(ctx context.Context, id string) (sess *trace.Session, ok bool, err error)
 }
 
 // Archive saves finished sessions and loads them back by id; Load's error
@@ -474,6 +489,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		s.tokensMu.Unlock()
 	}
 	s.store.Add(sess)
+	if s.cfg.Replicas != nil {
+		s.cfg.Replicas.Publish(sess)
+	}
 	s.runner.Start(s.ctx, sess)
 	s.watch(sess, func() {
 		slots.release(ip)
@@ -606,6 +624,11 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 	if sess, ok := s.store.Get(id); ok {
 		return sess, true
 	}
+	if s.cfg.Replicas != nil {
+		if sess, ok := s.fromReplicas(r.Context(), id); ok {
+			return sess, true
+		}
+	}
 	if s.cfg.Archive != nil {
 		if s.memoryFull() {
 			s.refuse(w, http.StatusServiceUnavailable, "memory", 5*time.Second, "the server is at its memory budget; try again in a few seconds")
@@ -631,6 +654,28 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 	}
 	writeError(w, http.StatusNotFound, "no session %s: it never existed or has been forgotten", id)
 	return nil, false
+}
+
+// fromReplicas opens a copy of session id that another replica runs or
+// ran, once: the viewers who ask for it together share one copy.
+func (s *Server) fromReplicas(ctx context.Context, id string) (*trace.Session, bool) {
+	unlock := s.loading.lock(id)
+	defer unlock()
+	if sess, ok := s.store.Get(id); ok {
+		return sess, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	sess, ok, err := s.cfg.Replicas.Open(ctx, id)
+	if err != nil {
+		s.cfg.Logger.Warn("open session of another replica", "id", id, "err", err)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	s.cfg.Logger.Info("session of another replica", "id", id)
+	return s.store.Add(sess), true
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {

@@ -42,7 +42,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.MaxDownloads, "max-downloads", def.MaxDownloads, "sessions and exports being sent at once")
 	fs.IntVar(&limits.MaxDownloadsPerIP, "max-downloads-per-ip", def.MaxDownloadsPerIP, "sessions and exports being sent at once to one client address")
 	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
-	labFlags := registerLabFlags(fs) // lab.go
+	labFlags := registerLabFlags(fs)         // lab.go
+	replicaFlags := registerReplicaFlags(fs) // replicas.go
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,8 +75,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dir := *data
 	if *data != "none" {
-		dir := *data
 		if dir == "" {
 			if dir, err = archive.DefaultPath(); err != nil {
 				return err
@@ -87,6 +88,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		logger.Info("saved sessions", "dir", dir, "sessions", saved.Len(), "skipped", skipped)
 		cfg.Archive = saved
+	}
+	replicas, err := replicaFlags.start(ctx, dir, logger)
+	if err != nil {
+		return err
+	}
+	defer replicas.stop()
+	if replicas != nil {
+		cfg.Replicas = replicas.node
 	}
 	srv, err := web.New(runner, common.store(), cfg)
 	if err != nil {

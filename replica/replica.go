@@ -1,0 +1,321 @@
+// Package replica lets several seqd processes behind one load balancer
+// serve the same sessions, through NATS JetStream: the replica that runs a
+// session publishes its events, in batches, to one stream for all sessions
+// (subject seqd.ev.<id>) and its metadata to a key-value bucket; any other
+// replica that is asked for the session opens an ordered consumer on its
+// subject and feeds a local copy (trace.NewMirror), which its viewers read
+// like a session of its own. NATS traffic grows with sessions × replicas,
+// not with viewers.
+//
+// It knows trace and NATS, nothing of sockets or HTTP: cmd/seqd wires it
+// into web (web.Config.Replicas).
+package replica
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"seqd/trace"
+)
+
+// The stream, its subjects and the metadata bucket every replica shares.
+const (
+	Stream  = "SEQD_EVENTS"
+	Subject = "seqd.ev." // + session id
+	Bucket  = "seqd_sessions"
+)
+
+// Batch bounds: a published message holds at most this many events or
+// about this many bytes of them, and waits at most FlushAfter for more.
+const (
+	BatchEvents = 256
+	BatchBytes  = 64 << 10
+	FlushAfter  = 2 * time.Millisecond
+)
+
+// Config tunes a Node.
+type Config struct {
+	// Replicas is how many NATS servers keep each message (1 or 3).
+	Replicas int
+	// MaxAge and MaxBytes bound what the stream keeps of finished
+	// sessions; 0 keeps them for a day and at most 1 GiB.
+	MaxAge   time.Duration
+	MaxBytes int64
+	// Logger receives a line per session published or followed.
+	Logger *slog.Logger
+}
+
+// Node is one replica's part: it publishes the sessions this replica runs
+// and opens copies of the others'. Close ends its goroutines.
+type Node struct {
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start makes (or joins) the stream and the bucket on the NATS cluster nc
+// is connected to and returns the replica's node.
+func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("replica: jetstream: %w", err)
+	}
+	cfg.Replicas = max(cfg.Replicas, 1)
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 24 * time.Hour
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 1 << 30
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       Stream,
+		Subjects:   []string{Subject + ">"},
+		Replicas:   cfg.Replicas,
+		MaxAge:     cfg.MaxAge,
+		MaxBytes:   cfg.MaxBytes,
+		Duplicates: time.Minute,
+		Storage:    jetstream.FileStorage,
+	}); err != nil {
+		return nil, fmt.Errorf("replica: stream %s: %w", Stream, err)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:   Bucket,
+		Replicas: cfg.Replicas,
+		TTL:      cfg.MaxAge,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
+	}
+	nctx, cancel := context.WithCancel(context.Background())
+	return &Node{js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
+}
+
+// Close stops publishing and following, and waits for its goroutines.
+// The copies it opened end failed: their source is no longer followed.
+func (n *Node) Close() {
+	n.cancel()
+	n.wg.Wait()
+}
+
+// message is what one published message holds: events [From, To) of a
+// session, the lifelines it has, and, on the last, how it ended.
+type message struct {
+	From   int               `json:"from"`
+	To     int               `json:"to"`
+	Actors []string          `json:"actors"`
+	Events []json.RawMessage `json:"events,omitempty"`
+	Final  bool              `json:"final,omitempty"`
+	State  trace.State       `json:"state,omitempty"`
+	Error  string            `json:"error,omitempty"`
+}
+
+// Publish shares sess, a session this replica runs, from its first event
+// to its end: its metadata goes in the bucket at once, its events to the
+// stream as they are recorded. It returns at once; a publish that fails
+// is logged, and the session's copies elsewhere end failed.
+func (n *Node) Publish(sess *trace.Session) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.publish(sess); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("publish session", "id", sess.ID(), "err", err)
+		}
+	}()
+}
+
+func (n *Node) publish(sess *trace.Session) error {
+	meta, err := json.Marshal(sess.Meta())
+	if err != nil {
+		return err
+	}
+	if _, err := n.kv.Put(n.ctx, sess.ID(), meta); err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	sub := sess.Subscribe(0, 0)
+	subject := Subject + sess.ID()
+	var last uint64 // the stream sequence of this subject's last message
+	for {
+		b, err := sub.Next(n.ctx, BatchEvents, BatchBytes)
+		if err != nil {
+			return err
+		}
+		if !b.Final && b.To-b.From < BatchEvents {
+			// A few events: wait a moment for more, so a fast session
+			// makes fewer, fuller messages.
+			select {
+			case <-time.After(FlushAfter):
+			case <-n.ctx.Done():
+				return n.ctx.Err()
+			}
+		}
+		m := sess.Meta()
+		body, err := json.Marshal(message{From: b.From, To: b.To, Actors: m.Actors, Final: b.Final, State: b.State, Error: b.Error})
+		if err != nil {
+			return err
+		}
+		if b.To > b.From {
+			// The events' JSON is the shared encoding, spliced in as is.
+			body = append(body[:len(body)-1], `,"events":[`...)
+			body = append(body, b.JSON...)
+			body = append(body, "]}"...)
+		}
+		ack, err := n.publishMsg(&nats.Msg{Subject: subject, Data: body}, sess.ID()+":"+strconv.Itoa(b.From)+":"+strconv.FormatBool(b.Final), last)
+		if err != nil {
+			return fmt.Errorf("events %d..%d: %w", b.From, b.To, err)
+		}
+		last = ack.Sequence
+		if b.Final {
+			meta, _ := json.Marshal(m)
+			if _, err := n.kv.Put(n.ctx, sess.ID(), meta); err != nil {
+				return fmt.Errorf("metadata: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+// publishMsg publishes msg once: its id makes a retry that the stream
+// took already a duplicate, not a second copy, and the subject's last
+// sequence makes one lost in between an error, not a gap. While the
+// stream's leader moves (a NATS server stopped) publishing fails for a
+// moment: it tries again for up to PublishPatience.
+func (n *Node) publishMsg(msg *nats.Msg, id string, last uint64) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(PublishPatience)
+	for {
+		ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+		ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(last))
+		cancel()
+		if err == nil || n.ctx.Err() != nil || time.Now().After(deadline) {
+			return ack, err
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return nil, err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-n.ctx.Done():
+			return nil, n.ctx.Err()
+		}
+	}
+}
+
+// PublishPatience is how long a publish is tried again before the session
+// is given up on.
+const PublishPatience = 30 * time.Second
+
+// Open returns a local copy of session id, which another replica runs or
+// ran, fed from the stream until it ends; ok is false when no replica
+// published it. The copy holds every event the stream has and follows the
+// live ones; it ends failed if following breaks off.
+func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
+	entry, err := n.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("replica: metadata of %s: %w", id, err)
+	}
+	var meta trace.Meta
+	if err := json.Unmarshal(entry.Value(), &meta); err != nil {
+		return nil, false, fmt.Errorf("replica: metadata of %s: %w", id, err)
+	}
+	meta.Events = 0
+	mirror, err := trace.NewMirror(meta)
+	if err != nil {
+		return nil, false, err
+	}
+	cons, err := n.js.OrderedConsumer(ctx, Stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{Subject + id},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
+	}
+	// The copy is handed out once it holds what the stream held when it
+	// was asked for: a finished session whole, a live one up to now.
+	caughtUp := make(chan struct{})
+	if info.NumPending == 0 {
+		close(caughtUp)
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer msgs.Stop()
+		mirror.Finish(n.follow(mirror, msgs, caughtUp))
+	}()
+	select {
+	case <-caughtUp:
+	case <-mirror.Done():
+	case <-ctx.Done():
+		return nil, false, fmt.Errorf("replica: follow %s: the stream's history did not come in time: %w", id, ctx.Err())
+	}
+	return mirror, true, nil
+}
+
+// follow feeds mirror from msgs until its last message, closing caughtUp
+// (unless closed) once no message that was in the stream is left: it
+// returns how the source ended (nil for done) or why following broke off.
+func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}) error {
+	stop := context.AfterFunc(n.ctx, msgs.Stop)
+	defer stop()
+	waiting := true
+	select {
+	case <-caughtUp:
+		waiting = false
+	default:
+	}
+	for {
+		msg, err := msgs.Next()
+		if err != nil {
+			if n.ctx.Err() != nil {
+				return fmt.Errorf("this replica stopped following the session: %w", context.Cause(n.ctx))
+			}
+			return fmt.Errorf("following the session from the replica that runs it: %w", err)
+		}
+		var m struct {
+			message
+			Events []trace.Event `json:"events"`
+		}
+		if err := json.Unmarshal(msg.Data(), &m); err != nil {
+			return fmt.Errorf("a message of the session: %w", err)
+		}
+		if err := mirror.Mirror(m.Actors, m.Events); err != nil {
+			return err
+		}
+		if m.Final {
+			// Open hands the copy out once it has ended (mirror.Done).
+			if m.State == trace.StateFailed {
+				return errors.New(m.Error)
+			}
+			return nil
+		}
+		if md, err := msg.Metadata(); waiting && (err != nil || md.NumPending == 0) {
+			waiting = false
+			close(caughtUp)
+		}
+	}
+}
