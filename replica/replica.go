@@ -125,10 +125,17 @@ type message struct {
 }
 
 // Publish shares sess, a session this replica runs, from its first event
-// to its end: its metadata goes in the bucket at once, its events to the
-// stream as they are recorded. It returns at once; a publish that fails
-// is logged, and the session's copies elsewhere end failed.
+// to its end: its metadata goes in the bucket before Publish returns (so
+// that any replica finds the session once its id is known), its events to
+// the stream as they are recorded, by a goroutine of the node's. A publish
+// that fails is logged; the session's copies elsewhere then end failed.
 func (n *Node) Publish(sess *trace.Session) {
+	ctx, cancel := context.WithTimeout(n.ctx, PublishPatience)
+	defer cancel()
+	if err := n.putMeta(ctx, sess.Meta()); err != nil {
+		n.log.Warn("publish session", "id", sess.ID(), "err", err)
+		return
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -138,14 +145,28 @@ func (n *Node) Publish(sess *trace.Session) {
 	}()
 }
 
-func (n *Node) publish(sess *trace.Session) error {
-	meta, err := json.Marshal(sess.Meta())
+// putMeta puts m in the bucket, trying again while a leader moves.
+func (n *Node) putMeta(ctx context.Context, m trace.Meta) error {
+	meta, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	if _, err := n.kv.Put(n.ctx, sess.ID(), meta); err != nil {
-		return fmt.Errorf("metadata: %w", err)
+	for {
+		req, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := n.kv.Put(req, m.ID, meta)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("metadata: %w", err)
+		}
 	}
+}
+
+func (n *Node) publish(sess *trace.Session) error {
 	sub := sess.Subscribe(0, 0)
 	subject := Subject + sess.ID()
 	var last uint64 // the stream sequence of this subject's last message
@@ -180,11 +201,9 @@ func (n *Node) publish(sess *trace.Session) error {
 		}
 		last = ack.Sequence
 		if b.Final {
-			meta, _ := json.Marshal(m)
-			if _, err := n.kv.Put(n.ctx, sess.ID(), meta); err != nil {
-				return fmt.Errorf("metadata: %w", err)
-			}
-			return nil
+			ctx, cancel := context.WithTimeout(n.ctx, PublishPatience)
+			defer cancel()
+			return n.putMeta(ctx, m)
 		}
 	}
 }
@@ -224,7 +243,27 @@ const PublishPatience = 30 * time.Second
 // published it. The copy holds every event the stream has and follows the
 // live ones; it ends failed if following breaks off.
 func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
-	entry, err := n.kv.Get(ctx, id)
+	// While a NATS server is down or just back, a stream's leader may be
+	// moving and a request go unanswered: ask again until ctx ends.
+	for {
+		sess, ok, err := n.open(ctx, id)
+		if err == nil || ctx.Err() != nil {
+			return sess, ok, err
+		}
+		n.log.Debug("open session of another replica, again", "id", id, "err", err)
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, false, err
+		}
+	}
+}
+
+func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
+	// Each request has a moment; the history may take longer (ctx's).
+	req, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	entry, err := n.kv.Get(req, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, false, nil
 	}
@@ -240,14 +279,14 @@ func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	cons, err := n.js.OrderedConsumer(ctx, Stream, jetstream.OrderedConsumerConfig{
+	cons, err := n.js.OrderedConsumer(req, Stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{Subject + id},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
 	}
-	info, err := cons.Info(ctx)
+	info, err := cons.Info(req)
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
 	}
@@ -271,6 +310,7 @@ func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	case <-caughtUp:
 	case <-mirror.Done():
 	case <-ctx.Done():
+		msgs.Stop() // the copy goes unused: its follower ends
 		return nil, false, fmt.Errorf("replica: follow %s: the stream's history did not come in time: %w", id, ctx.Err())
 	}
 	return mirror, true, nil

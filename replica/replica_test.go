@@ -15,12 +15,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"seqd/netcore"
 	"seqd/replica"
@@ -30,7 +33,12 @@ import (
 
 // cluster is the three-node NATS JetStream cluster the tests share: its
 // leader elections take seconds, too long to repeat for every test.
-var cluster []*server.Server
+// clusterOpts are its nodes' options, to start one again after a test
+// stopped it.
+var (
+	cluster     []*server.Server
+	clusterOpts []*server.Options
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "seqd-nats-")
@@ -38,7 +46,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cluster, err = startCluster(dir, 3)
+	err = startCluster(dir, 3)
 	code := 1
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the NATS cluster:", err)
@@ -53,9 +61,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startCluster starts n embedded NATS servers with JetStream, routed to
-// one another on loopback, and waits until JetStream answers on each.
-func startCluster(dir string, n int) ([]*server.Server, error) {
+// freePorts returns n ports free on loopback now.
+func freePorts(n int) ([]int, error) {
 	ports := make([]int, n)
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,64 +70,148 @@ func startCluster(dir string, n int) ([]*server.Server, error) {
 			return nil, err
 		}
 		ports[i] = l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		defer l.Close()
 	}
-	var servers []*server.Server
+	return ports, nil
+}
+
+// startCluster starts n embedded NATS servers with JetStream, routed to
+// one another on loopback, and waits until JetStream answers on each.
+func startCluster(dir string, n int) error {
+	routePorts, err := freePorts(n)
+	if err != nil {
+		return err
+	}
+	clientPorts, err := freePorts(n)
+	if err != nil {
+		return err
+	}
 	for i := range n {
 		var routes []*url.URL
-		for j, p := range ports {
+		for j, p := range routePorts {
 			if j != i {
 				routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 			}
 		}
-		s, err := server.NewServer(&server.Options{
+		clusterOpts = append(clusterOpts, &server.Options{
 			ServerName: fmt.Sprintf("n%d", i),
 			Host:       "127.0.0.1",
-			Port:       -1,
+			Port:       clientPorts[i],
 			JetStream:  true,
 			StoreDir:   filepath.Join(dir, fmt.Sprintf("n%d", i)),
-			Cluster:    server.ClusterOpts{Name: "seqd", Host: "127.0.0.1", Port: ports[i]},
+			Cluster:    server.ClusterOpts{Name: "seqd", Host: "127.0.0.1", Port: routePorts[i]},
 			Routes:     routes,
 			NoLog:      true,
 			NoSigs:     true,
 		})
-		if err != nil {
-			return servers, err
-		}
-		s.Start()
-		servers = append(servers, s)
+		cluster = append(cluster, nil)
 	}
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			return servers, fmt.Errorf("%s not ready for connections", s.Name())
+	for i := range n {
+		if err := startNode(i, false); err != nil {
+			return err
 		}
 	}
-	// JetStream answers once the cluster has elected its meta leader.
+	for i := range n {
+		if err := waitCurrent(cluster[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNode starts node i of the cluster (again); wait: until its
+// JetStream is current.
+func startNode(i int, wait bool) error {
+	s, err := server.NewServer(clusterOpts[i])
+	if err != nil {
+		return err
+	}
+	s.Start()
+	cluster[i] = s
+	if !s.ReadyForConnections(10 * time.Second) {
+		return fmt.Errorf("%s not ready for connections", s.Name())
+	}
+	if wait {
+		return waitCurrent(s)
+	}
+	return nil
+}
+
+// waitCurrent waits until s's JetStream has a meta leader and is current.
+func waitCurrent(s *server.Server) error {
 	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range servers {
-		for !s.JetStreamIsCurrent() || !s.JetStreamEnabled() {
-			if time.Now().After(deadline) {
-				return servers, fmt.Errorf("%s: JetStream not current after 30 s", s.Name())
+	for !s.JetStreamIsCurrent() || !s.JetStreamEnabled() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: JetStream not current after 30 s", s.Name())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitStreams waits until the events stream and the metadata bucket have
+// a leader and every replica of theirs is current again.
+func waitStreams(js jetstream.JetStream) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, name := range []string{replica.Stream, "KV_" + replica.Bucket} {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			st, err := js.Stream(ctx, name)
+			var info *jetstream.StreamInfo
+			if err == nil {
+				info, err = st.Info(ctx)
 			}
-			time.Sleep(50 * time.Millisecond)
+			cancel()
+			healthy := err == nil && info.Cluster != nil && info.Cluster.Leader != "" && len(info.Cluster.Replicas) == 2
+			for _, r := range infoReplicas(info) {
+				healthy = healthy && r.Current
+			}
+			if healthy {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("stream %s not healthy after 30 s (%v)", name, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	return servers, nil
+	return nil
+}
+
+func infoReplicas(info *jetstream.StreamInfo) []*jetstream.PeerInfo {
+	if info == nil || info.Cluster == nil {
+		return nil
+	}
+	return info.Cluster.Replicas
+}
+
+// clientURLs are the cluster's client URLs, node i's first.
+func clientURLs(i int) string {
+	urls := []string{fmt.Sprintf("nats://127.0.0.1:%d", clusterOpts[i].Port)}
+	for j, o := range clusterOpts {
+		if j != i {
+			urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", o.Port))
+		}
+	}
+	return strings.Join(urls, ",")
 }
 
 // replicaServer is one seqd replica: a web server whose node is connected
-// to NATS server i.
+// to NATS server i first.
 type replicaServer struct {
 	url  string
 	node *replica.Node
+	nats int // the NATS server it prefers
+	js   jetstream.JetStream
+	stop func() // closes its web server
 }
 
 func startReplicas(t *testing.T) []replicaServer {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var out []replicaServer
-	for i, ns := range cluster {
-		nc, err := nats.Connect(ns.ClientURL())
+	for i := range cluster {
+		nc, err := nats.Connect(clientURLs(i), nats.DontRandomize(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,8 +236,10 @@ func startReplicas(t *testing.T) []replicaServer {
 			t.Fatal(err)
 		}
 		ts := httptest.NewServer(srv.Handler())
-		t.Cleanup(func() { ts.Close(); srv.Close(); node.Close() })
-		out = append(out, replicaServer{url: ts.URL, node: node})
+		stop := sync.OnceFunc(func() { ts.CloseClientConnections(); ts.Close(); srv.Close(); node.Close() })
+		t.Cleanup(stop)
+		js, _ := jetstream.New(nc)
+		out = append(out, replicaServer{url: ts.URL, node: node, nats: i, js: js, stop: stop})
 	}
 	return out
 }
@@ -171,6 +264,11 @@ func createSession(t *testing.T, base, body string) string {
 // watch follows session id on the replica at base over its WebSocket from
 // seq from, and returns every event it sends and the final state.
 func watch(ctx context.Context, base, id string, from int) ([]trace.Event, string, error) {
+	return watchCounting(ctx, base, id, from, nil)
+}
+
+// watchCounting is watch, adding the events of each message to got.
+func watchCounting(ctx context.Context, base, id string, from int, got *atomic.Int64) ([]trace.Event, string, error) {
 	u := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + id + "/ws?from=" + fmt.Sprint(from)
 	c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
 	if err != nil {
@@ -192,6 +290,9 @@ func watch(ctx context.Context, base, id string, from int) ([]trace.Event, strin
 			return events, "", err
 		}
 		events = append(events, m.Events...)
+		if got != nil {
+			got.Add(int64(len(m.Events)))
+		}
 		if m.State != "" {
 			return events, m.State, nil
 		}
@@ -272,6 +373,102 @@ func TestReplicas(t *testing.T) {
 		}
 		if rec := snapshot(t, b.url, id); rec.State != trace.StateDone || len(rec.Events) != len(all) {
 			t.Errorf("GET on B: %s with %d events, want done with %d", rec.State, len(rec.Events), len(all))
+		}
+	})
+
+	t.Run("the stream's leader stops mid-session: every viewer still gets every event once, in order", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		info, err := replicas[0].js.Stream(ctx, replica.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		si, err := info.Info(ctx)
+		if err != nil || si.Cluster == nil {
+			t.Fatalf("stream info: %v", err)
+		}
+		leader := -1
+		for i, o := range clusterOpts {
+			if o.ServerName == si.Cluster.Leader {
+				leader = i
+			}
+		}
+		if leader < 0 {
+			t.Fatalf("no node is the stream's leader %q", si.Cluster.Leader)
+		}
+		// The session runs on a replica whose NATS server stays up.
+		runner := replicas[(leader+1)%3]
+		id := createSession(t, runner.url, `{"scenario":"echo","params":{"rounds":60,"pace_ms":10}}`)
+		type seen struct {
+			events []trace.Event
+			state  string
+			err    error
+		}
+		results := make(chan seen, 3)
+		for _, r := range replicas {
+			go func() {
+				evs, state, err := watch(ctx, r.url, id, 0)
+				results <- seen{evs, state, err}
+			}()
+		}
+		time.Sleep(700 * time.Millisecond)
+		cluster[leader].Shutdown()
+		cluster[leader].WaitForShutdown()
+		defer func() {
+			if err := startNode(leader, true); err != nil {
+				t.Errorf("start %s again: %v", clusterOpts[leader].ServerName, err)
+			}
+			if err := waitStreams(runner.js); err != nil {
+				t.Error(err)
+			}
+		}()
+		var got []seen
+		for range 3 {
+			got = append(got, <-results)
+		}
+		want := snapshot(t, runner.url, id)
+		if want.State != trace.StateDone {
+			t.Fatalf("the session on the replica that ran it: %s %s", want.State, want.Error)
+		}
+		for i, g := range got {
+			if g.err != nil {
+				t.Errorf("viewer %d: %v after %d events", i, g.err, len(g.events))
+				continue
+			}
+			if g.state != string(trace.StateDone) || !reflect.DeepEqual(g.events, want.Events) {
+				t.Errorf("viewer %d: %d events in state %q; want the %d of the replica that ran it, in order, once each", i, len(g.events), g.state, len(want.Events))
+			}
+		}
+	})
+
+	t.Run("a replica stops: its viewers resume on another from their seq, losing nothing", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		extra := startReplicas(t) // a replica of its own to stop
+		gone := extra[1]
+		id := createSession(t, extra[0].url, `{"scenario":"echo","params":{"rounds":40,"pace_ms":10}}`)
+		done := make(chan struct{})
+		var before []trace.Event
+		var got atomic.Int64
+		go func() {
+			defer close(done)
+			before, _, _ = watchCounting(ctx, gone.url, id, 0, &got)
+		}()
+		for got.Load() < 20 && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		gone.stop()
+		<-done
+		if len(before) == 0 {
+			t.Fatal("the viewer got nothing before its replica stopped")
+		}
+		rest, state, err := watch(ctx, extra[2].url, id, len(before))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := snapshot(t, extra[0].url, id)
+		if all := append(before, rest...); state != string(trace.StateDone) || !reflect.DeepEqual(all, want.Events) {
+			t.Errorf("%d events before the stop and %d after, state %q; want the %d of the replica that ran it", len(before), len(rest), state, len(want.Events))
 		}
 	})
 
