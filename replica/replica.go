@@ -27,11 +27,13 @@ import (
 	"seqd/trace"
 )
 
-// The stream, its subjects and the metadata bucket every replica shares.
+// The stream, its subjects and the metadata bucket every replica shares,
+// and the subject of the requests for the replica that runs a session.
 const (
 	Stream  = "SEQD_EVENTS"
 	Subject = "seqd.ev." // + session id
 	Bucket  = "seqd_sessions"
+	Control = "seqd.ctl." // + session id
 )
 
 // Batch bounds: a published message holds at most this many events or
@@ -57,6 +59,7 @@ type Config struct {
 // Node is one replica's part: it publishes the sessions this replica runs
 // and opens copies of the others'. Close ends its goroutines.
 type Node struct {
+	nc     *nats.Conn
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
 	log    *slog.Logger
@@ -102,7 +105,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	return &Node{js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
+	return &Node{nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
 }
 
 // Close stops publishing and following, and waits for its goroutines.
@@ -358,4 +361,40 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 			close(caughtUp)
 		}
 	}
+}
+
+// ServeControl answers, with serve, the control requests (steps) that
+// other replicas forward for sess, a session this replica runs, until it
+// ends. Requests and replies are the caller's bytes (web's JSON).
+func (n *Node) ServeControl(sess *trace.Session, serve func(request []byte) []byte) {
+	sub, err := n.nc.Subscribe(Control+sess.ID(), func(m *nats.Msg) {
+		_ = m.Respond(serve(m.Data))
+	})
+	if err != nil {
+		n.log.Warn("serve control requests", "id", sess.ID(), "err", err)
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		select {
+		case <-sess.Done():
+		case <-n.ctx.Done():
+		}
+		_ = sub.Unsubscribe()
+	}()
+}
+
+// Forward sends request to the replica that runs session id and returns
+// its reply; ok is false when no replica serves the session's control
+// requests (it ended, or its replica is gone).
+func (n *Node) Forward(ctx context.Context, id string, request []byte) (reply []byte, ok bool, _ error) {
+	m, err := n.nc.RequestWithContext(ctx, Control+id, request)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("replica: forward a request for %s: %w", id, err)
+	}
+	return m.Data, true, nil
 }

@@ -376,6 +376,90 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a replica stops: its viewers resume on another from their seq, losing nothing", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		extra := startReplicas(t) // a replica of its own to stop
+		gone := extra[1]
+		id := createSession(t, extra[0].url, `{"scenario":"echo","params":{"rounds":40,"pace_ms":10}}`)
+		done := make(chan struct{})
+		var before []trace.Event
+		var got atomic.Int64
+		var watchErr error
+		go func() {
+			defer close(done)
+			before, _, watchErr = watchCounting(ctx, gone.url, id, 0, &got)
+		}()
+	wait:
+		for got.Load() < 20 {
+			select {
+			case <-done:
+				break wait
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		gone.stop()
+		<-done
+		if len(before) == 0 {
+			t.Fatalf("the viewer got nothing before its replica stopped: %v", watchErr)
+		}
+		rest, state, err := watch(ctx, extra[2].url, id, len(before))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := snapshot(t, extra[0].url, id)
+		if all := append(before, rest...); state != string(trace.StateDone) || !reflect.DeepEqual(all, want.Events) {
+			t.Errorf("%d events before the stop and %d after, state %q; want the %d of the replica that ran it", len(before), len(rest), state, len(want.Events))
+		}
+	})
+
+	t.Run("a step sent to another replica steps the session where it runs, with its token only", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", a.url+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created struct {
+			ID        string `json:"id"`
+			StepToken string `json:"step_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated || created.StepToken == "" {
+			t.Fatalf("create a stepped session: %d", resp.StatusCode)
+		}
+		step := func(base, token string) (int, trace.Meta) {
+			req, _ := http.NewRequest("POST", base+"/api/sessions/"+created.ID+"/step", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Origin", base)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m trace.Meta
+			json.NewDecoder(resp.Body).Decode(&m)
+			return resp.StatusCode, m
+		}
+		before := snapshot(t, a.url, created.ID)
+		if code, _ := step(c.url, "not-the-token"); code != http.StatusForbidden {
+			t.Errorf("a step on C with a wrong token: %d, want 403", code)
+		}
+		for i := range 3 {
+			code, m := step(c.url, created.StepToken)
+			if code != http.StatusOK {
+				t.Fatalf("step %d on C: %d", i, code)
+			}
+			if m.ID != created.ID {
+				t.Fatalf("step %d on C answered for session %q", i, m.ID)
+			}
+		}
+		if after := snapshot(t, a.url, created.ID); len(after.Events) <= len(before.Events) {
+			t.Errorf("three steps on C: the session on A went from %d to %d events", len(before.Events), len(after.Events))
+		}
+	})
+
 	t.Run("the stream's leader stops mid-session: every viewer still gets every event once, in order", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
@@ -438,37 +522,6 @@ func TestReplicas(t *testing.T) {
 			if g.state != string(trace.StateDone) || !reflect.DeepEqual(g.events, want.Events) {
 				t.Errorf("viewer %d: %d events in state %q; want the %d of the replica that ran it, in order, once each", i, len(g.events), g.state, len(want.Events))
 			}
-		}
-	})
-
-	t.Run("a replica stops: its viewers resume on another from their seq, losing nothing", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		extra := startReplicas(t) // a replica of its own to stop
-		gone := extra[1]
-		id := createSession(t, extra[0].url, `{"scenario":"echo","params":{"rounds":40,"pace_ms":10}}`)
-		done := make(chan struct{})
-		var before []trace.Event
-		var got atomic.Int64
-		go func() {
-			defer close(done)
-			before, _, _ = watchCounting(ctx, gone.url, id, 0, &got)
-		}()
-		for got.Load() < 20 && ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
-		gone.stop()
-		<-done
-		if len(before) == 0 {
-			t.Fatal("the viewer got nothing before its replica stopped")
-		}
-		rest, state, err := watch(ctx, extra[2].url, id, len(before))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := snapshot(t, extra[0].url, id)
-		if all := append(before, rest...); state != string(trace.StateDone) || !reflect.DeepEqual(all, want.Events) {
-			t.Errorf("%d events before the stop and %d after, state %q; want the %d of the replica that ran it", len(before), len(rest), state, len(want.Events))
 		}
 	})
 

@@ -129,6 +129,12 @@ type Replicas interface {
 	// Open returns a local copy of a session another replica runs or ran,
 	// fed as it goes on; ok is false when none has it.
 	Open(ctx context.Context, id string) (sess *trace.Session, ok bool, err error)
+	// ServeControl answers with serve the requests that other replicas
+	// forward for a stepped session this server runs, until it ends.
+	ServeControl(sess *trace.Session, serve func(request []byte) []byte)
+	// Forward sends a request to the replica that runs session id and
+	// returns its reply; ok is false when none serves it.
+	Forward(ctx context.Context, id string, request []byte) (reply []byte, ok bool, err error)
 }
 
 // Archive saves finished sessions and loads them back by id; Load's error
@@ -491,6 +497,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.store.Add(sess)
 	if s.cfg.Replicas != nil {
 		s.cfg.Replicas.Publish(sess)
+		if req.Step {
+			s.cfg.Replicas.ServeControl(sess, s.serveForwarded)
+		}
 	}
 	s.runner.Start(s.ctx, sess)
 	s.watch(sess, func() {

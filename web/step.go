@@ -39,6 +39,9 @@ func (s *Server) authorizeStep(w http.ResponseWriter, r *http.Request) (*trace.S
 // step serves POST /api/sessions/{id}/step: the next call happens, and the
 // answer comes once its event is recorded.
 func (s *Server) step(w http.ResponseWriter, r *http.Request) {
+	if s.forward(w, r) {
+		return
+	}
 	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
@@ -59,6 +62,9 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 // runToEnd serves POST /api/sessions/{id}/run: the remaining calls happen
 // without waiting for steps.
 func (s *Server) runToEnd(w http.ResponseWriter, r *http.Request) {
+	if s.forward(w, r) {
+		return
+	}
 	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
