@@ -59,6 +59,7 @@ type Config struct {
 // Node is one replica's part: it publishes the sessions this replica runs
 // and opens copies of the others'. Close ends its goroutines.
 type Node struct {
+	id     string // this replica's, in the bucket's heartbeat keys
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
@@ -105,7 +106,58 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	return &Node{nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}
+	n.wg.Add(1)
+	go n.beat()
+	return n, nil
+}
+
+// Heartbeat is how often a replica says in the bucket that it is up;
+// Silence, how long its sessions' copies elsewhere wait, hearing neither
+// events nor heartbeats, before they end failed.
+const (
+	Heartbeat = time.Second
+	Silence   = 5 * Heartbeat
+)
+
+// beat puts this replica's heartbeat in the bucket until the node closes.
+func (n *Node) beat() {
+	defer n.wg.Done()
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(n.ctx, Heartbeat)
+		if _, err := n.kv.Put(ctx, heartbeatKey(n.id), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil && n.ctx.Err() == nil {
+			n.log.Debug("heartbeat", "err", err)
+		}
+		cancel()
+		select {
+		case <-t.C:
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+func heartbeatKey(id string) string { return "replica." + id }
+
+// alive reports whether the replica runner has put a heartbeat in the
+// bucket within Silence.
+func (n *Node) alive(runner string) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+	defer cancel()
+	entry, err := n.kv.Get(ctx, heartbeatKey(runner))
+	if err != nil {
+		return errors.Is(err, context.DeadlineExceeded) // unsure: NATS itself is slow
+	}
+	return time.Since(entry.Created()) < Silence
+}
+
+// published is what the bucket holds of a session: its metadata and the
+// replica that runs it.
+type published struct {
+	Meta   trace.Meta `json:"meta"`
+	Runner string     `json:"runner"`
 }
 
 // Close stops publishing and following, and waits for its goroutines.
@@ -150,7 +202,7 @@ func (n *Node) Publish(sess *trace.Session) {
 
 // putMeta puts m in the bucket, trying again while a leader moves.
 func (n *Node) putMeta(ctx context.Context, m trace.Meta) error {
-	meta, err := json.Marshal(m)
+	meta, err := json.Marshal(published{Meta: m, Runner: n.id})
 	if err != nil {
 		return err
 	}
@@ -273,10 +325,11 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: metadata of %s: %w", id, err)
 	}
-	var meta trace.Meta
-	if err := json.Unmarshal(entry.Value(), &meta); err != nil {
+	var pub published
+	if err := json.Unmarshal(entry.Value(), &pub); err != nil {
 		return nil, false, fmt.Errorf("replica: metadata of %s: %w", id, err)
 	}
+	meta := pub.Meta
 	meta.Events = 0
 	mirror, err := trace.NewMirror(meta)
 	if err != nil {
@@ -307,7 +360,7 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	go func() {
 		defer n.wg.Done()
 		defer msgs.Stop()
-		mirror.Finish(n.follow(mirror, msgs, caughtUp))
+		mirror.Finish(n.follow(mirror, msgs, caughtUp, pub.Runner))
 	}()
 	select {
 	case <-caughtUp:
@@ -321,8 +374,9 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 
 // follow feeds mirror from msgs until its last message, closing caughtUp
 // (unless closed) once no message that was in the stream is left: it
-// returns how the source ended (nil for done) or why following broke off.
-func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}) error {
+// returns how the source ended (nil for done) or why following broke off,
+// such as runner, the replica that runs the session, falling silent.
+func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}, runner string) error {
 	stop := context.AfterFunc(n.ctx, msgs.Stop)
 	defer stop()
 	waiting := true
@@ -332,7 +386,15 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 	default:
 	}
 	for {
-		msg, err := msgs.Next()
+		msg, err := msgs.Next(jetstream.NextMaxWait(Silence))
+		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			// Quiet for a while: a paced or stepped session, or its
+			// replica is gone.
+			if n.alive(runner) {
+				continue
+			}
+			return fmt.Errorf("the replica that ran this session stopped (no heartbeat for %s): the session ended there without its end", Silence)
+		}
 		if err != nil {
 			if n.ctx.Err() != nil {
 				return fmt.Errorf("this replica stopped following the session: %w", context.Cause(n.ctx))

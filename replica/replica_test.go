@@ -413,6 +413,40 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("the replica that runs a session is gone: its copies elsewhere end failed, saying so", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		extra := startReplicas(t)
+		id := createSession(t, extra[0].url, `{"scenario":"echo","params":{"rounds":200,"pace_ms":20}}`)
+		var got atomic.Int64
+		type seen struct {
+			events []trace.Event
+			state  string
+			err    error
+		}
+		result := make(chan seen, 1)
+		go func() {
+			evs, state, err := watchCounting(ctx, extra[1].url, id, 0, &got)
+			result <- seen{evs, state, err}
+		}()
+		for got.Load() < 10 && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		stopped := time.Now()
+		extra[0].node.Close() // no more events, no more heartbeats: gone, as far as the cluster knows
+		r := <-result
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		rec := snapshot(t, extra[1].url, id)
+		if r.state != string(trace.StateFailed) || !strings.Contains(rec.Error, "replica that ran this session stopped") {
+			t.Errorf("the copy on B: state %q, error %q; want failed, naming the stopped replica", r.state, rec.Error)
+		}
+		if d := time.Since(stopped); d > 3*replica.Silence {
+			t.Errorf("the copy noticed after %v", d)
+		}
+	})
+
 	t.Run("a step sent to another replica steps the session where it runs, with its token only", func(t *testing.T) {
 		req, _ := http.NewRequest("POST", a.url+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true}`))
 		req.Header.Set("Content-Type", "application/json")
