@@ -199,14 +199,15 @@ func clientURLs(i int) string {
 // replicaServer is one seqd replica: a web server whose node is connected
 // to NATS server i first.
 type replicaServer struct {
-	url  string
-	node *replica.Node
-	nats int // the NATS server it prefers
-	js   jetstream.JetStream
-	stop func() // closes its web server
+	url   string
+	node  *replica.Node
+	nats  int // the NATS server it prefers
+	js    jetstream.JetStream
+	store *trace.Store
+	stop  func() // closes its web server
 }
 
-func startReplicas(t *testing.T) []replicaServer {
+func startReplicas(t testing.TB) []replicaServer {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var out []replicaServer
@@ -231,7 +232,8 @@ func startReplicas(t *testing.T) []replicaServer {
 		if err != nil {
 			t.Fatalf("replica %d: %v", i, err)
 		}
-		srv, err := web.New(&netcore.Runner{}, &trace.Store{}, web.Config{Logger: quiet, Replicas: node})
+		store := &trace.Store{MaxFinished: 1 << 20}
+		srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quiet, Replicas: node, Limits: web.Limits{MaxSubscribersPerSession: 20_000, MaxSubscribersPerIP: 20_000, MaxSubscribers: 20_000}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +241,7 @@ func startReplicas(t *testing.T) []replicaServer {
 		stop := sync.OnceFunc(func() { ts.CloseClientConnections(); ts.Close(); srv.Close(); node.Close() })
 		t.Cleanup(stop)
 		js, _ := jetstream.New(nc)
-		out = append(out, replicaServer{url: ts.URL, node: node, nats: i, js: js, stop: stop})
+		out = append(out, replicaServer{url: ts.URL, node: node, nats: i, js: js, store: store, stop: stop})
 	}
 	return out
 }
@@ -299,6 +301,53 @@ func watchCounting(ctx context.Context, base, id string, from int, got *atomic.I
 	}
 }
 
+// seen is what one viewer saw of a session.
+type seen struct {
+	events []trace.Event
+	state  string
+	err    error
+}
+
+// watchOn follows session id from its first event on each of replicas at
+// once; each viewer's view comes on the channel when its stream ends.
+func watchOn(ctx context.Context, replicas []replicaServer, id string) <-chan seen {
+	results := make(chan seen, len(replicas))
+	for _, r := range replicas {
+		go func() {
+			evs, state, err := watch(ctx, r.url, id, 0)
+			results <- seen{evs, state, err}
+		}()
+	}
+	return results
+}
+
+// collect takes n views from results.
+func collect(results <-chan seen, n int) []seen {
+	var got []seen
+	for range n {
+		got = append(got, <-results)
+	}
+	return got
+}
+
+// assertSawAll checks that every viewer saw the whole of want, the
+// session as the replica that ran it holds it, once each and in order.
+func assertSawAll(t *testing.T, got []seen, want trace.Record) {
+	t.Helper()
+	if want.State != trace.StateDone {
+		t.Fatalf("the session on the replica that ran it: %s %s", want.State, want.Error)
+	}
+	for i, g := range got {
+		if g.err != nil {
+			t.Errorf("viewer %d: %v after %d events", i, g.err, len(g.events))
+			continue
+		}
+		if g.state != string(trace.StateDone) || !reflect.DeepEqual(g.events, want.Events) {
+			t.Errorf("viewer %d: %d events in state %q; want the %d of the replica that ran it, in order, once each", i, len(g.events), g.state, len(want.Events))
+		}
+	}
+}
+
 // snapshot is GET /api/sessions/{id} on the replica at base.
 func snapshot(t *testing.T, base, id string) trace.Record {
 	t.Helper()
@@ -322,37 +371,8 @@ func TestReplicas(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":20,"pace_ms":5}}`)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		type seen struct {
-			events []trace.Event
-			state  string
-			err    error
-		}
-		results := make(chan seen, 2)
-		for _, r := range []replicaServer{b, c} {
-			go func() {
-				evs, state, err := watch(ctx, r.url, id, 0)
-				results <- seen{evs, state, err}
-			}()
-		}
-		var got []seen
-		for range 2 {
-			got = append(got, <-results)
-		}
-		want := snapshot(t, a.url, id)
-		if want.State != trace.StateDone {
-			t.Fatalf("the session on the replica that ran it: %s %s", want.State, want.Error)
-		}
-		for i, g := range got {
-			if g.err != nil {
-				t.Fatalf("viewer %d: %v", i, g.err)
-			}
-			if g.state != string(trace.StateDone) {
-				t.Errorf("viewer %d: final state %q", i, g.state)
-			}
-			if !reflect.DeepEqual(g.events, want.Events) {
-				t.Errorf("viewer %d: %d events, the replica that ran it has %d; they differ", i, len(g.events), len(want.Events))
-			}
-		}
+		got := collect(watchOn(ctx, []replicaServer{b, c}, id), 2)
+		assertSawAll(t, got, snapshot(t, a.url, id))
 	})
 
 	t.Run("a viewer on another replica can start from any seq", func(t *testing.T) {
@@ -419,11 +439,6 @@ func TestReplicas(t *testing.T) {
 		extra := startReplicas(t)
 		id := createSession(t, extra[0].url, `{"scenario":"echo","params":{"rounds":200,"pace_ms":20}}`)
 		var got atomic.Int64
-		type seen struct {
-			events []trace.Event
-			state  string
-			err    error
-		}
 		result := make(chan seen, 1)
 		go func() {
 			evs, state, err := watchCounting(ctx, extra[1].url, id, 0, &got)
@@ -517,18 +532,7 @@ func TestReplicas(t *testing.T) {
 		// The session runs on a replica whose NATS server stays up.
 		runner := replicas[(leader+1)%3]
 		id := createSession(t, runner.url, `{"scenario":"echo","params":{"rounds":60,"pace_ms":10}}`)
-		type seen struct {
-			events []trace.Event
-			state  string
-			err    error
-		}
-		results := make(chan seen, 3)
-		for _, r := range replicas {
-			go func() {
-				evs, state, err := watch(ctx, r.url, id, 0)
-				results <- seen{evs, state, err}
-			}()
-		}
+		results := watchOn(ctx, replicas, id)
 		time.Sleep(700 * time.Millisecond)
 		cluster[leader].Shutdown()
 		cluster[leader].WaitForShutdown()
@@ -540,23 +544,7 @@ func TestReplicas(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		var got []seen
-		for range 3 {
-			got = append(got, <-results)
-		}
-		want := snapshot(t, runner.url, id)
-		if want.State != trace.StateDone {
-			t.Fatalf("the session on the replica that ran it: %s %s", want.State, want.Error)
-		}
-		for i, g := range got {
-			if g.err != nil {
-				t.Errorf("viewer %d: %v after %d events", i, g.err, len(g.events))
-				continue
-			}
-			if g.state != string(trace.StateDone) || !reflect.DeepEqual(g.events, want.Events) {
-				t.Errorf("viewer %d: %d events in state %q; want the %d of the replica that ran it, in order, once each", i, len(g.events), g.state, len(want.Events))
-			}
-		}
+		assertSawAll(t, collect(results, 3), snapshot(t, runner.url, id))
 	})
 
 	t.Run("a session no replica has is not found on any", func(t *testing.T) {
