@@ -21,7 +21,7 @@ import (
 //
 //	go test -run XXX -bench ReplicaLatency -benchtime 1x ./replica
 func BenchmarkReplicaLatency(b *testing.B) {
-	for _, viewers := range []int{300, 3000} {
+	for _, viewers := range []int{3, 300, 3000} {
 		b.Run(fmt.Sprintf("viewers=%d", viewers), func(b *testing.B) {
 			replicas := startReplicas(b)
 			var local, remote []time.Duration

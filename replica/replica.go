@@ -37,11 +37,12 @@ const (
 )
 
 // Batch bounds: a published message holds at most this many events or
-// about this many bytes of them, and waits at most FlushAfter for more.
+// about this many bytes of them. A message goes as soon as the last one is
+// acknowledged, with every event recorded meanwhile: a fast session makes
+// fuller messages without any waiting.
 const (
 	BatchEvents = 256
 	BatchBytes  = 64 << 10
-	FlushAfter  = 2 * time.Millisecond
 )
 
 // Config tunes a Node.
@@ -229,15 +230,6 @@ func (n *Node) publish(sess *trace.Session) error {
 		b, err := sub.Next(n.ctx, BatchEvents, BatchBytes)
 		if err != nil {
 			return err
-		}
-		if !b.Final && b.To-b.From < BatchEvents {
-			// A few events: wait a moment for more, so a fast session
-			// makes fewer, fuller messages.
-			select {
-			case <-time.After(FlushAfter):
-			case <-n.ctx.Done():
-				return n.ctx.Err()
-			}
 		}
 		m := sess.Meta()
 		body, err := json.Marshal(message{From: b.From, To: b.To, Actors: m.Actors, Final: b.Final, State: b.State, Error: b.Error})
