@@ -60,7 +60,7 @@ type Config struct {
 // Node is one replica's part: it publishes the sessions this replica runs
 // and opens copies of the others'. Close ends its goroutines.
 type Node struct {
-	id     string // this replica's, in the bucket's heartbeat keys
+	id     string // this replica's, in the metadata of the sessions it runs
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
@@ -107,51 +107,37 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}
-	n.wg.Add(1)
-	go n.beat()
-	return n, nil
+	return &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
 }
 
-// Heartbeat is how often a replica says in the bucket that it is up;
-// Silence, how long its sessions' copies elsewhere wait, hearing neither
-// events nor heartbeats, before they end failed.
-const (
-	Heartbeat = time.Second
-	Silence   = 5 * Heartbeat
-)
+// Silence is how long a copy hears no event before it asks whether the
+// replica that runs its session is still there.
+const Silence = 5 * time.Second
 
-// beat puts this replica's heartbeat in the bucket until the node closes.
-func (n *Node) beat() {
-	defer n.wg.Done()
-	t := time.NewTicker(Heartbeat)
-	defer t.Stop()
-	for {
-		ctx, cancel := context.WithTimeout(n.ctx, Heartbeat)
-		if _, err := n.kv.Put(ctx, heartbeatKey(n.id), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil && n.ctx.Err() == nil {
-			n.log.Debug("heartbeat", "err", err)
-		}
-		cancel()
-		select {
-		case <-t.C:
-		case <-n.ctx.Done():
-			return
-		}
+// Ping is the subject on which the replica that runs a session answers,
+// while it publishes the session, that it still does: core NATS
+// request/reply, which needs no JetStream leader. When that replica's
+// process is gone, or it gave the session up, so is its subscription, and a
+// request finds no responders at once; a request that times out (NATS
+// itself in trouble) proves nothing.
+const Ping = "seqd.ping." // + session id
+
+// answerPings answers the pings for session id until stop is called.
+func (n *Node) answerPings(id string) (stop func(), _ error) {
+	sub, err := n.nc.Subscribe(Ping+id, func(m *nats.Msg) { _ = m.Respond(nil) })
+	if err != nil {
+		return nil, fmt.Errorf("answer pings: %w", err)
 	}
+	return func() { _ = sub.Unsubscribe() }, nil
 }
 
-func heartbeatKey(id string) string { return "replica." + id }
-
-// alive reports whether the replica runner has put a heartbeat in the
-// bucket within Silence.
-func (n *Node) alive(runner string) bool {
+// publishing reports whether the replica that runs session id may still
+// be publishing it: false only when no one answers its pings.
+func (n *Node) publishing(id string) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
-	entry, err := n.kv.Get(ctx, heartbeatKey(runner))
-	if err != nil {
-		return errors.Is(err, context.DeadlineExceeded) // unsure: NATS itself is slow
-	}
-	return time.Since(entry.Created()) < Silence
+	_, err := n.nc.RequestWithContext(ctx, Ping+id, nil)
+	return !errors.Is(err, nats.ErrNoResponders)
 }
 
 // published is what the bucket holds of a session: its metadata and the
@@ -223,6 +209,11 @@ func (n *Node) putMeta(ctx context.Context, m trace.Meta) error {
 }
 
 func (n *Node) publish(sess *trace.Session) error {
+	stop, err := n.answerPings(sess.ID())
+	if err != nil {
+		return err
+	}
+	defer stop()
 	sub := sess.Subscribe(0, 0)
 	subject := Subject + sess.ID()
 	var last uint64 // the stream sequence of this subject's last message
@@ -271,6 +262,11 @@ func (n *Node) publishMsg(msg *nats.Msg, id string, last uint64) (*jetstream.Pub
 		}
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			// A try whose acknowledgement was lost while the leader moved
+			// may have been stored: then the subject's last message is ours.
+			if seq, ok := n.storedLast(msg.Subject, id); ok {
+				return &jetstream.PubAck{Stream: Stream, Sequence: seq, Duplicate: true}, nil
+			}
 			return nil, err
 		}
 		select {
@@ -279,6 +275,22 @@ func (n *Node) publishMsg(msg *nats.Msg, id string, last uint64) (*jetstream.Pub
 			return nil, n.ctx.Err()
 		}
 	}
+}
+
+// storedLast reports whether the last message on subject has the
+// message id id, and its sequence.
+func (n *Node) storedLast(subject, id string) (uint64, bool) {
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+	defer cancel()
+	st, err := n.js.Stream(ctx, Stream)
+	if err != nil {
+		return 0, false
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subject)
+	if err != nil || m.Header.Get(jetstream.MsgIDHeader) != id {
+		return 0, false
+	}
+	return m.Sequence, true
 }
 
 // PublishPatience is how long a publish is tried again before the session
@@ -352,7 +364,7 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	go func() {
 		defer n.wg.Done()
 		defer msgs.Stop()
-		mirror.Finish(n.follow(mirror, msgs, caughtUp, pub.Runner))
+		mirror.Finish(n.follow(mirror, msgs, caughtUp))
 	}()
 	select {
 	case <-caughtUp:
@@ -367,8 +379,8 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 // follow feeds mirror from msgs until its last message, closing caughtUp
 // (unless closed) once no message that was in the stream is left: it
 // returns how the source ended (nil for done) or why following broke off,
-// such as runner, the replica that runs the session, falling silent.
-func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}, runner string) error {
+// such as the replica that runs the session no longer publishing it.
+func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}) error {
 	stop := context.AfterFunc(n.ctx, msgs.Stop)
 	defer stop()
 	waiting := true
@@ -382,10 +394,10 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			// Quiet for a while: a paced or stepped session, or its
 			// replica is gone.
-			if n.alive(runner) {
+			if n.publishing(mirror.ID()) {
 				continue
 			}
-			return fmt.Errorf("the replica that ran this session stopped (no heartbeat for %s): the session ended there without its end", Silence)
+			return fmt.Errorf("the replica that ran this session stopped publishing it (it answers no ping, and sent nothing for %s): the session ended there without its end", Silence)
 		}
 		if err != nil {
 			if n.ctx.Err() != nil {

@@ -448,7 +448,7 @@ func TestReplicas(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		stopped := time.Now()
-		extra[0].node.Close() // no more events, no more heartbeats: gone, as far as the cluster knows
+		extra[0].node.Close() // no more events, no answer to pings: gone, as far as the cluster knows
 		r := <-result
 		if r.err != nil {
 			t.Fatal(r.err)

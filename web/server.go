@@ -634,7 +634,14 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 		return sess, true
 	}
 	if s.cfg.Replicas != nil {
-		if sess, ok := s.fromReplicas(r.Context(), id); ok {
+		sess, err := s.fromReplicas(r.Context(), id)
+		if err != nil {
+			// Not "no such session": the replicas could not be asked.
+			s.cfg.Logger.Warn("open session of another replica", "id", id, "err", err)
+			s.refuse(w, http.StatusServiceUnavailable, "replicas", 2*time.Second, "the other replicas could not be asked for session %s just now; try again in a moment", id)
+			return nil, false
+		}
+		if sess != nil {
 			return sess, true
 		}
 	}
@@ -666,25 +673,23 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 }
 
 // fromReplicas opens a copy of session id that another replica runs or
-// ran, once: the viewers who ask for it together share one copy.
-func (s *Server) fromReplicas(ctx context.Context, id string) (*trace.Session, bool) {
+// ran, once: the viewers who ask for it together share one copy. It
+// returns nil when no replica has it, and an error when they could not be
+// asked (NATS electing a leader after a failure, for longer than 10 s).
+func (s *Server) fromReplicas(ctx context.Context, id string) (*trace.Session, error) {
 	unlock := s.loading.lock(id)
 	defer unlock()
 	if sess, ok := s.store.Get(id); ok {
-		return sess, true
+		return sess, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	sess, ok, err := s.cfg.Replicas.Open(ctx, id)
-	if err != nil {
-		s.cfg.Logger.Warn("open session of another replica", "id", id, "err", err)
-		return nil, false
-	}
-	if !ok {
-		return nil, false
+	if err != nil || !ok {
+		return nil, err
 	}
 	s.cfg.Logger.Info("session of another replica", "id", id)
-	return s.store.Add(sess), true
+	return s.store.Add(sess), nil
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {

@@ -92,10 +92,15 @@ func (rf *replicaFlags) start(ctx context.Context, dataDir string, logger *slog.
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
-		set.node, err = replica.Start(sctx, nc, replica.Config{Replicas: replicas, Logger: logger})
+		// Each try has a few seconds: a request to a cluster still
+		// electing its leader may get no answer at all.
+		tctx, tcancel := context.WithTimeout(sctx, 5*time.Second)
+		set.node, err = replica.Start(tctx, nc, replica.Config{Replicas: replicas, Logger: logger})
+		tcancel()
 		if err == nil {
 			break
 		}
+		logger.Debug("NATS JetStream not ready", "err", err)
 		if sctx.Err() != nil {
 			set.stop()
 			return nil, fmt.Errorf("NATS JetStream at %s: %w (are the other nodes up?)", urls, err)

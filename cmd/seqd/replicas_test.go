@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"seqd/trace"
+)
+
+// replicaProc is one `seqd serve -nats-embed` in a process of its own, so
+// that it can be killed outright (SIGKILL: no shutdown, no last words).
+type replicaProc struct {
+	args []string
+	url  string
+	cmd  *exec.Cmd
+}
+
+// freeLoopbackPorts returns n ports free on loopback now.
+func freeLoopbackPorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		defer l.Close()
+	}
+	return ports
+}
+
+// start runs the replica (again: with the same ports and JetStream
+// directory) and waits until it serves.
+func (p *replicaProc) start(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() { p.kill() })
+	if err := p.run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run is start without the test: it may run on any goroutine.
+func (p *replicaProc) run() error {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SEQD_TEST_CHILD_ARGS="+strings.Join(p.args, " "))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.cmd = cmd
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "http://") {
+				lines <- sc.Text()
+			}
+		}
+	}()
+	select {
+	case <-lines:
+		return nil
+	case <-time.After(90 * time.Second):
+		return fmt.Errorf("replica %s did not serve within 90 s", p.url)
+	}
+}
+
+// kill ends the process at once, if it runs.
+func (p *replicaProc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+		p.cmd = nil
+	}
+}
+
+// followWS reads session id from the replica at base until its stream
+// ends.
+func followWS(ctx context.Context, base, id string) ([]trace.Event, string, error) {
+	var c *websocket.Conn
+	for {
+		var resp *http.Response
+		var err error
+		c, resp, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/sessions/"+id+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
+		if err == nil {
+			break
+		}
+		// 503: the replicas could not be asked just now (a node back from
+		// a kill, its leaders still moving); a page tries again, so does this.
+		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || ctx.Err() != nil {
+			return nil, "", err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	var events []trace.Event
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return events, "", err
+		}
+		var m struct {
+			Events []trace.Event `json:"events"`
+			State  string        `json:"state"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return events, "", err
+		}
+		events = append(events, m.Events...)
+		if m.State != "" {
+			return events, m.State, nil
+		}
+	}
+}
+
+// TestReplicasSurviveHardKills runs three replicas that embed a NATS
+// JetStream cluster of their own, each in its own process, and kills them
+// outright: a NATS node (with its replica) in the middle of a session that
+// another runs, and then the replica that runs a session.
+func TestReplicasSurviveHardKills(t *testing.T) {
+	// Left out of `go test ./...` until two defects it finds are fixed
+	// (docs/scale.md, "Not built yet"): in about two runs of five, the
+	// runner's publisher gives the session up after the killed node was
+	// the stream's leader (its copies then end failed while it runs on),
+	// or a copy cannot be opened for minutes after the killed node is
+	// back. SEQD_HARD_KILL=1 runs it.
+	if os.Getenv("SEQD_HARD_KILL") == "" {
+		t.Skip("fails intermittently on two known defects of the replicas (docs/scale.md); SEQD_HARD_KILL=1 runs it")
+	}
+	httpPorts, natsPorts, routePorts := freeLoopbackPorts(t, 3), freeLoopbackPorts(t, 3), freeLoopbackPorts(t, 3)
+	dir := t.TempDir()
+	procs := make([]*replicaProc, 3)
+	for i := range procs {
+		var routes []string
+		for j, p := range routePorts {
+			if j != i {
+				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+			}
+		}
+		procs[i] = &replicaProc{
+			url: fmt.Sprintf("http://127.0.0.1:%d", httpPorts[i]),
+			args: []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", httpPorts[i]), "-data", "none", "-log-level", "error",
+				"-nats-embed", "-nats-name", fmt.Sprintf("n%d", i), "-nats-store", filepath.Join(dir, fmt.Sprintf("n%d", i)),
+				"-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPorts[i]), "-nats-cluster-listen", fmt.Sprintf("127.0.0.1:%d", routePorts[i]),
+				"-nats-routes", strings.Join(routes, ",")},
+		}
+	}
+	// They start together: the first to make the stream waits for the others.
+	errs := make(chan error, 3)
+	for _, p := range procs {
+		t.Cleanup(func() { p.kill() })
+		go func() { errs <- p.run() }()
+	}
+	for range procs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	t.Run("a NATS node killed mid-session: the viewer on another replica gets every event once, in order", func(t *testing.T) {
+		id := post(t, procs[0].url, `{"scenario":"echo","params":{"rounds":60,"pace_ms":15}}`)
+		type result struct {
+			events []trace.Event
+			state  string
+			err    error
+		}
+		got := make(chan result, 1)
+		go func() { evs, state, err := followWS(ctx, procs[2].url, id); got <- result{evs, state, err} }()
+		time.Sleep(800 * time.Millisecond)
+		procs[1].kill()
+		r := <-got
+		rec := fetchRecord(t, procs[0].url, id)
+		if r.err != nil || r.state != string(trace.StateDone) || rec.State != trace.StateDone || !reflect.DeepEqual(r.events, rec.Events) {
+			t.Errorf("viewer on C: %d events, state %q, %v; the runner holds %d, %s", len(r.events), r.state, r.err, len(rec.Events), rec.State)
+		}
+		procs[1].start(t) // the cluster whole again for the next case
+		waitReplicated(t, procs[0].url, procs[2].url)
+	})
+
+	t.Run("the replica that runs a session killed: its viewer elsewhere sees it end failed, saying why", func(t *testing.T) {
+		id := post(t, procs[0].url, `{"scenario":"echo","params":{"rounds":400,"pace_ms":20}}`)
+		type result struct {
+			state string
+			err   error
+		}
+		got := make(chan result, 1)
+		go func() { _, state, err := followWS(ctx, procs[2].url, id); got <- result{state, err} }()
+		time.Sleep(800 * time.Millisecond)
+		killed := time.Now()
+		procs[0].kill()
+		r := <-got
+		if r.err != nil || r.state != string(trace.StateFailed) {
+			t.Fatalf("viewer on C: state %q, %v; want failed", r.state, r.err)
+		}
+		if rec := fetchRecord(t, procs[2].url, id); !strings.Contains(rec.Error, "replica that ran this session stopped") {
+			t.Errorf("the copy on C says %q", rec.Error)
+		}
+		t.Logf("the copy on C ended %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	})
+}
+
+// waitReplicated waits until a session run on the replica at from can be
+// read whole on the one at to: a node started again has caught up and the
+// leaders are elected.
+func waitReplicated(t *testing.T, from, to string) {
+	t.Helper()
+	id := post(t, from, `{"scenario":"serviceclient"}`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(to + "/api/sessions/" + id)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a session run on %s could not be read on %s for 60 s", from, to)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// fetchRecord is GET /api/sessions/{id}.
+func fetchRecord(t *testing.T, base, id string) trace.Record {
+	t.Helper()
+	resp, err := http.Get(base + "/api/sessions/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rec trace.Record
+	if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
