@@ -60,7 +60,7 @@ type Config struct {
 // Node is one replica's part: it publishes the sessions this replica runs
 // and opens copies of the others'. Close ends its goroutines.
 type Node struct {
-	id     string // this replica's, in the metadata of the sessions it runs
+	id     string // this replica's: in its heartbeat's key and the metadata of the sessions it runs
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	kv     jetstream.KeyValue
@@ -107,37 +107,48 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	return &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}, nil
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}
+	n.wg.Add(1)
+	go n.beat()
+	return n, nil
 }
 
 // Silence is how long a copy hears no event before it asks whether the
-// replica that runs its session is still there.
+// replica that runs its session is still there (its heartbeat).
 const Silence = 5 * time.Second
 
-// Ping is the subject on which the replica that runs a session answers,
-// while it publishes the session, that it still does: core NATS
-// request/reply, which needs no JetStream leader. When that replica's
-// process is gone, or it gave the session up, so is its subscription, and a
-// request finds no responders at once; a request that times out (NATS
-// itself in trouble) proves nothing.
-const Ping = "seqd.ping." // + session id
+// Heartbeat is how often a replica puts in the bucket that it is up.
+const Heartbeat = time.Second
 
-// answerPings answers the pings for session id until stop is called.
-func (n *Node) answerPings(id string) (stop func(), _ error) {
-	sub, err := n.nc.Subscribe(Ping+id, func(m *nats.Msg) { _ = m.Respond(nil) })
-	if err != nil {
-		return nil, fmt.Errorf("answer pings: %w", err)
+// beat puts this replica's heartbeat in the bucket until the node closes.
+func (n *Node) beat() {
+	defer n.wg.Done()
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(n.ctx, Heartbeat)
+		_, _ = n.kv.Put(ctx, heartbeatKey(n.id), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		cancel()
+		select {
+		case <-t.C:
+		case <-n.ctx.Done():
+			return
+		}
 	}
-	return func() { _ = sub.Unsubscribe() }, nil
 }
 
-// publishing reports whether the replica that runs session id may still
-// be publishing it: false only when no one answers its pings.
-func (n *Node) publishing(id string) bool {
+func heartbeatKey(id string) string { return "replica." + id }
+
+// beating reports whether replica runner put a heartbeat in the bucket
+// within Silence, or the bucket cannot tell (NATS itself in trouble).
+func (n *Node) beating(runner string) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
-	_, err := n.nc.RequestWithContext(ctx, Ping+id, nil)
-	return !errors.Is(err, nats.ErrNoResponders)
+	entry, err := n.kv.Get(ctx, heartbeatKey(runner))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false
+	}
+	return err != nil || time.Since(entry.Created()) < Silence
 }
 
 // published is what the bucket holds of a session: its metadata and the
@@ -209,11 +220,6 @@ func (n *Node) putMeta(ctx context.Context, m trace.Meta) error {
 }
 
 func (n *Node) publish(sess *trace.Session) error {
-	stop, err := n.answerPings(sess.ID())
-	if err != nil {
-		return err
-	}
-	defer stop()
 	sub := sess.Subscribe(0, 0)
 	subject := Subject + sess.ID()
 	var last uint64 // the stream sequence of this subject's last message
@@ -234,16 +240,61 @@ func (n *Node) publish(sess *trace.Session) error {
 			body = append(body, "]}"...)
 		}
 		ack, err := n.publishMsg(&nats.Msg{Subject: subject, Data: body}, sess.ID()+":"+strconv.Itoa(b.From)+":"+strconv.FormatBool(b.Final), last)
+		if isWrongLast(err) {
+			// The stream's last message for the session is not the one
+			// this publisher sent last (a leader that died took an
+			// acknowledged try's place with another, or the reverse):
+			// go on from where the stream is, which the copies share.
+			to, seq, final, ok := n.streamAt(subject)
+			if !ok {
+				return fmt.Errorf("events %d..%d: %w", b.From, b.To, err)
+			}
+			if final {
+				break
+			}
+			n.log.Debug("publish session: resumed from the stream", "id", sess.ID(), "from", to)
+			last, sub = seq, sess.Subscribe(to, 0)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("events %d..%d: %w", b.From, b.To, err)
 		}
 		last = ack.Sequence
 		if b.Final {
-			ctx, cancel := context.WithTimeout(n.ctx, PublishPatience)
-			defer cancel()
-			return n.putMeta(ctx, m)
+			break
 		}
 	}
+	ctx, cancel := context.WithTimeout(n.ctx, PublishPatience)
+	defer cancel()
+	return n.putMeta(ctx, sess.Meta())
+}
+
+// isWrongLast reports whether err is the stream's refusal of a message
+// that expected another last sequence for its subject.
+func isWrongLast(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// streamAt returns where the stream is with a session's subject: the seq
+// after the last event its last message holds, that message's sequence,
+// and whether it was the last of the session.
+func (n *Node) streamAt(subject string) (to int, seq uint64, final, ok bool) {
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+	defer cancel()
+	st, err := n.js.Stream(ctx, Stream)
+	if err != nil {
+		return 0, 0, false, false
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return 0, 0, false, false
+	}
+	var msg message
+	if err := json.Unmarshal(m.Data, &msg); err != nil {
+		return 0, 0, false, false
+	}
+	return msg.To, m.Sequence, msg.Final, true
 }
 
 // publishMsg publishes msg once: its id makes a retry that the stream
@@ -260,8 +311,7 @@ func (n *Node) publishMsg(msg *nats.Msg, id string, last uint64) (*jetstream.Pub
 		if err == nil || n.ctx.Err() != nil || time.Now().After(deadline) {
 			return ack, err
 		}
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		if isWrongLast(err) {
 			// A try whose acknowledgement was lost while the leader moved
 			// may have been stored: then the subject's last message is ours.
 			if seq, ok := n.storedLast(msg.Subject, id); ok {
@@ -364,7 +414,7 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	go func() {
 		defer n.wg.Done()
 		defer msgs.Stop()
-		mirror.Finish(n.follow(mirror, msgs, caughtUp))
+		mirror.Finish(n.follow(mirror, msgs, caughtUp, pub.Runner))
 	}()
 	select {
 	case <-caughtUp:
@@ -379,8 +429,8 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 // follow feeds mirror from msgs until its last message, closing caughtUp
 // (unless closed) once no message that was in the stream is left: it
 // returns how the source ended (nil for done) or why following broke off,
-// such as the replica that runs the session no longer publishing it.
-func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}) error {
+// such as runner, the replica that runs the session, being gone.
+func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}, runner string) error {
 	stop := context.AfterFunc(n.ctx, msgs.Stop)
 	defer stop()
 	waiting := true
@@ -394,10 +444,10 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			// Quiet for a while: a paced or stepped session, or its
 			// replica is gone.
-			if n.publishing(mirror.ID()) {
+			if n.beating(runner) {
 				continue
 			}
-			return fmt.Errorf("the replica that ran this session stopped publishing it (it answers no ping, and sent nothing for %s): the session ended there without its end", Silence)
+			return fmt.Errorf("the replica that ran this session stopped (no heartbeat for %s): the session ended there without its end", Silence)
 		}
 		if err != nil {
 			if n.ctx.Err() != nil {
@@ -440,6 +490,8 @@ func (n *Node) ServeControl(sess *trace.Session, serve func(request []byte) []by
 		n.log.Warn("serve control requests", "id", sess.ID(), "err", err)
 		return
 	}
+	// The server has it before the session's creation is answered.
+	_ = n.nc.FlushTimeout(time.Second)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -456,6 +508,12 @@ func (n *Node) ServeControl(sess *trace.Session, serve func(request []byte) []by
 // requests (it ended, or its replica is gone).
 func (n *Node) Forward(ctx context.Context, id string, request []byte) (reply []byte, ok bool, _ error) {
 	m, err := n.nc.RequestWithContext(ctx, Control+id, request)
+	// A subscription reaches the other NATS servers a moment after it is
+	// made: a step sent at once to another replica may find none yet.
+	for try := 0; errors.Is(err, nats.ErrNoResponders) && try < 10 && ctx.Err() == nil; try++ {
+		time.Sleep(100 * time.Millisecond)
+		m, err = n.nc.RequestWithContext(ctx, Control+id, request)
+	}
 	if errors.Is(err, nats.ErrNoResponders) {
 		return nil, false, nil
 	}
