@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -326,5 +327,53 @@ func checkServiceClient(ctx context.Context, client *http.Client, base, id, name
 			return time.Time{}, fmt.Errorf("session %s: the reply %q does not name %q", id, reply.String(), name)
 		}
 		return *rec.FinishedAt, nil
+	}
+}
+
+// Events follows session id on the server at base over its WebSocket from
+// seq from, as a page on that server would (its Origin, and again after a
+// 503 "try again"), and returns every event sent and the final state;
+// progress, if not nil, is told how many events each message brought.
+func Events(ctx context.Context, base, id string, from int, progress func(n int)) ([]trace.Event, string, error) {
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + id + "/ws?from=" + strconv.Itoa(from)
+	var c *websocket.Conn
+	for {
+		var resp *http.Response
+		var err error
+		c, resp, err = websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
+		if err == nil {
+			break
+		}
+		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || ctx.Err() != nil {
+			return nil, "", err
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, "", err
+		}
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 20)
+	var events []trace.Event
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return events, "", err
+		}
+		var m struct {
+			Events []trace.Event `json:"events"`
+			State  string        `json:"state"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return events, "", err
+		}
+		events = append(events, m.Events...)
+		if progress != nil {
+			progress(len(m.Events))
+		}
+		if m.State != "" {
+			return events, m.State, nil
+		}
 	}
 }

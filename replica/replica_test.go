@@ -1,7 +1,6 @@
 package replica_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -272,34 +270,11 @@ func watch(ctx context.Context, base, id string, from int) ([]trace.Event, strin
 
 // watchCounting is watch, adding the events of each message to got.
 func watchCounting(ctx context.Context, base, id string, from int, got *atomic.Int64) ([]trace.Event, string, error) {
-	u := "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + id + "/ws?from=" + fmt.Sprint(from)
-	c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
-	if err != nil {
-		return nil, "", err
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
-	var events []trace.Event
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			return events, "", err
-		}
-		var m struct {
-			Events []trace.Event `json:"events"`
-			State  string        `json:"state"`
-		}
-		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&m); err != nil {
-			return events, "", err
-		}
-		events = append(events, m.Events...)
+	return loadgen.Events(ctx, base, id, from, func(n int) {
 		if got != nil {
-			got.Add(int64(len(m.Events)))
+			got.Add(int64(n))
 		}
-		if m.State != "" {
-			return events, m.State, nil
-		}
-	}
+	})
 }
 
 // seen is what one viewer saw of a session.

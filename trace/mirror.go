@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -63,19 +64,10 @@ func (s *Session) Mirror(actors []string, evs []Event) error {
 		}
 	}
 	for _, a := range actors {
-		if !containsString(s.actors, a) {
+		if !slices.Contains(s.actors, a) {
 			s.actors = append(s.actors, a)
 		}
 	}
 	s.wakeLocked()
 	return nil
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"seqd/loadgen"
 	"seqd/trace"
@@ -95,43 +92,9 @@ func (p *replicaProc) kill() {
 }
 
 // followWS reads session id from the replica at base until its stream
-// ends.
+// ends (trying again on 503, as a page does).
 func followWS(ctx context.Context, base, id string) ([]trace.Event, string, error) {
-	var c *websocket.Conn
-	for {
-		var resp *http.Response
-		var err error
-		c, resp, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/sessions/"+id+"/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
-		if err == nil {
-			break
-		}
-		// 503: the replicas could not be asked just now (a node back from
-		// a kill, its leaders still moving); a page tries again, so does this.
-		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || ctx.Err() != nil {
-			return nil, "", err
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
-	var events []trace.Event
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			return events, "", err
-		}
-		var m struct {
-			Events []trace.Event `json:"events"`
-			State  string        `json:"state"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return events, "", err
-		}
-		events = append(events, m.Events...)
-		if m.State != "" {
-			return events, m.State, nil
-		}
-	}
+	return loadgen.Events(ctx, base, id, 0, nil)
 }
 
 // TestReplicasSurviveHardKills runs three replicas that embed a NATS
