@@ -41,10 +41,13 @@ var ErrBudget = errors.New("the session reached its memory budget: choose smalle
 // in the log (and its whole copy, for an event the slot cannot hold), its
 // payload preview and frame, and the preview's share of the shared JSON
 // cache.
-func EventCost(e *Event) int64 {
+func EventCost(e *Event) int64 { return eventCost(e, fitsInline(e)) }
+
+// eventCost is EventCost for an event the log keeps inline or not.
+func eventCost(e *Event, inline bool) int64 {
 	payload := int64(len(e.Data) + len(e.DataB64) + len(e.Frame))
 	slot := loggedSlot
-	if !fitsInline(e) {
+	if !inline {
 		slot += eventSize
 	}
 	return slot + 2*payload + jsonOverhead
@@ -378,7 +381,10 @@ func (s *Session) recordLocked(e *Event, began time.Time) error {
 	if n >= s.maxEvents {
 		return ErrTooManyEvents
 	}
-	cost := EventCost(e)
+	// Whether the log can keep it inline, decided once for its cost and
+	// its slot: this is every call's path.
+	inline := fitsInline(e) && fitsInt32(n) // its seq is n
+	cost := eventCost(e, inline)
 	if s.bytes+cost > s.maxBytes && s.maxBytes > 0 {
 		return ErrBudget
 	}
@@ -394,7 +400,7 @@ func (s *Session) recordLocked(e *Event, began time.Time) error {
 	if !began.IsZero() {
 		e.DurNs = max(tns-int64(began.Sub(s.startedAt)), 0)
 	}
-	s.events.append(e)
+	s.events.appendKept(e, inline)
 	s.wakeLocked()
 	return nil
 }
@@ -839,14 +845,17 @@ func (l *eventLog) slot(i int) *loggedEvent {
 
 // append stores e. A block's slice header never changes once made, so
 // readers of older events share nothing that append writes.
-func (l *eventLog) append(e *Event) {
+func (l *eventLog) append(e *Event) { l.appendKept(e, fitsInline(e)) }
+
+// appendKept is append for an event that fitsInline said inline of.
+func (l *eventLog) appendKept(e *Event, inline bool) {
 	switch {
 	case l.n == 0:
 		l.blocks = append(l.blocks, make([]loggedEvent, firstBlock))
 	case l.n >= firstBlock && (l.n-firstBlock)%logBlock == 0:
 		l.blocks = append(l.blocks, make([]loggedEvent, logBlock))
 	}
-	l.slot(l.n).store(e)
+	l.slot(l.n).store(e, inline)
 	l.n++
 }
 
@@ -883,9 +892,9 @@ const (
 	loggedInferred
 )
 
-// store keeps e in l.
-func (l *loggedEvent) store(e *Event) {
-	if !fitsInline(e) {
+// store keeps e in l; inline is fitsInline(e).
+func (l *loggedEvent) store(e *Event, inline bool) {
+	if !inline {
 		full := *e
 		*l = loggedEvent{full: &full}
 		return

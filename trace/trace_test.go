@@ -556,7 +556,7 @@ func TestLoggedEventsKeepEveryField(t *testing.T) {
 			}
 			for _, want := range []Event{e, base} {
 				var l loggedEvent
-				l.store(&want)
+				l.store(&want, fitsInline(&want))
 				if got := l.event(); !reflect.DeepEqual(got, want) {
 					t.Errorf("stored\n%+v\nread back\n%+v", want, got)
 				}
@@ -565,7 +565,7 @@ func TestLoggedEventsKeepEveryField(t *testing.T) {
 	}
 	t.Run("a typical read is kept inline", func(t *testing.T) {
 		var l loggedEvent
-		l.store(&base)
+		l.store(&base, fitsInline(&base))
 		if l.full != nil {
 			t.Error("a read with nothing unusual was kept whole")
 		}
