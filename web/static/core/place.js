@@ -57,7 +57,10 @@ export function geometryWidth(g, n) {
  * cut; '' when not even one character and the ellipsis fit.
  */
 export function elide(text, max) {
-  const chars = Array.from(String(text ?? ''));
+  text = String(text ?? '');
+  // A string no longer in UTF-16 units than max has no more code points.
+  if (text.length <= max) return text;
+  const chars = Array.from(text);
   if (chars.length <= max) return chars.join('');
   if (max < 2) return '';
   return `${chars.slice(0, max - 1).join('')}…`;
@@ -65,8 +68,13 @@ export function elide(text, max) {
 
 /** The number of characters of text (code points). */
 export function charCount(text) {
-  let n = 0;
-  for (const _ of String(text ?? '')) n++;
+  text = String(text ?? '');
+  // Every UTF-16 unit is a code point but the second of a surrogate pair.
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) n--;
+  }
   return n;
 }
 
@@ -281,20 +289,8 @@ class BandTree {
       this.size *= 2;
     }
     // Only what may be removed (removable) remembers where it is filed.
-    const filed = this.removable ? (item.filed = []) : null;
-    const file = (at, a, b) => {
-      if (lo <= a && b - 1 <= hi) {
-        at.items.push(item);
-        filed?.push(at);
-        for (let p = at; p; p = p.up) p.n++;
-        return;
-      }
-      const m = (a + b) >> 1;
-      at.kids ??= [null, null];
-      if (lo < m) file((at.kids[0] ??= node(at)), a, m);
-      if (hi >= m) file((at.kids[1] ??= node(at)), m, b);
-    };
-    file(this.root, 0, this.size);
+    if (this.removable) item.filed = [];
+    file(this.root, 0, this.size, lo, hi, item);
   }
 
   remove(item) {
@@ -360,6 +356,20 @@ class BandTree {
   }
 }
 
+/** BandTree.add's filing of item, spanning bands lo..hi, under node at covering bands [a, b). */
+function file(at, a, b, lo, hi, item) {
+  if (lo <= a && b - 1 <= hi) {
+    at.items.push(item);
+    item.filed?.push(at);
+    for (let p = at; p; p = p.up) p.n++;
+    return;
+  }
+  const m = (a + b) >> 1;
+  at.kids ??= [null, null];
+  if (lo < m) file((at.kids[0] ??= node(at)), a, m, lo, hi, item);
+  if (hi >= m) file((at.kids[1] ??= node(at)), m, b, lo, hi, item);
+}
+
 /** BandTree.all's visit of node at, covering bands [a, b). */
 function walk(at, a, b, q, out) {
   if (!at || at.n === 0 || q.hi < a || q.lo >= b) return;
@@ -404,10 +414,6 @@ export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, st
   const room = Math.floor((len - 2 * ends) / charW);
   // Shorter forms when the whole one fits nowhere: "bytes 0–1023" as
   // "0–1023", then elided, down to a few characters.
-  const tries = [text];
-  if (/^bytes /.test(text)) tries.push(text.slice(6));
-  const base = tries[tries.length - 1];
-  for (let n = Math.min(room, charCount(base)) - 3; n >= 6; n -= 3) tries.push(elide(base, n));
   const place = (candidate, reach = LABEL_REACH) => {
     const label = elide(candidate, room);
     if (!label) return null;
@@ -434,7 +440,15 @@ export function placeArrowLabel(arrow, text, index, { charW, font, ends = 14, st
   // There the whole text is tried, then the shortest form, nothing between:
   // four tries an arrow (a 10,000-read fan tried twelve, a third of its
   // layout time).
-  if (crowded) return place(text, 0) ?? place(tries[tries.length - 1], 0);
+  const tries = [text];
+  if (text.startsWith('bytes ')) tries.push(text.slice(6));
+  const base = tries[tries.length - 1];
+  const shortest = () => {
+    const n = Math.min(room, charCount(base)) - 3;
+    return n >= 6 ? elide(base, n - 3 * Math.floor((n - 6) / 3)) : base;
+  };
+  if (crowded) return place(text, 0) ?? place(shortest(), 0);
+  for (let n = Math.min(room, charCount(base)) - 3; n >= 6; n -= 3) tries.push(elide(base, n));
   // Where not even the shortest form fits, no longer one does (its box
   // holds the shorter's): a crowded arrow costs one search, not one a form.
   if (tries.length > 1 && !place(tries[tries.length - 1])) return null;
