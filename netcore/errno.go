@@ -7,10 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errnoOf returns the C name ("ECONNREFUSED") and the text of the errno
+// ErrnoOf returns the C name ("ECONNREFUSED") and the text of the errno
 // inside err, or two empty strings when err carries none. It is the one
-// place errnos become names.
-func errnoOf(err error) (name, text string) {
+// place errnos become names, for netcore and for progtrace.
+func ErrnoOf(err error) (name, text string) {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
 		return "", ""
@@ -39,7 +39,9 @@ var tcpStates = [...]string{
 	12: "NEW_SYN_RECV",
 }
 
-func tcpStateName(s uint8) string {
+// TCPStateName names the TCP state s of a TCP_INFO ("ESTABLISHED"), or
+// "UNKNOWN".
+func TCPStateName(s uint8) string {
 	if int(s) < len(tcpStates) && tcpStates[s] != "" {
 		return tcpStates[s]
 	}

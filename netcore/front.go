@@ -203,7 +203,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 	}
 	// Over a limit, the connection is refused before it becomes a session:
 	// what a visitor does beyond its share is never shown, kept or saved.
-	peer := sockaddrString(sa)
+	peer := SockaddrString(sa)
 	ip := netip.Addr{}
 	if ap, err := netip.ParseAddrPort(peer); err == nil {
 		ip = ap.Addr()

@@ -97,7 +97,7 @@ func (s *sock) fill(e *trace.Event, err error) {
 	}
 	if err != nil {
 		e.Ret = -1
-		e.Errno, e.Err = errnoOf(err)
+		e.Errno, e.Err = ErrnoOf(err)
 		if e.Errno == "" {
 			e.Err = err.Error()
 		}
@@ -254,7 +254,7 @@ func (s *sock) callErr(err error) error {
 // tcpState reads the socket's TCP state with TCP_INFO.
 func (s *sock) tcpState() string {
 	if info := s.info(); info != nil {
-		return tcpStateName(info.State)
+		return TCPStateName(info.State)
 	}
 	return ""
 }
@@ -294,7 +294,7 @@ func (s *sock) infoInto(info *unix.TCPInfo) bool {
 // acknowledged (SIOCOUTQ, less the 1 it adds for a FIN).
 func (s *sock) sendState() (state string, outq int) {
 	if info := &s.sendInfo; s.infoInto(info) {
-		return tcpStateName(info.State), max(int(s.sent-int64(info.Bytes_acked)), 0)
+		return TCPStateName(info.State), max(int(s.sent-int64(info.Bytes_acked)), 0)
 	}
 	return "", 0
 }
@@ -306,7 +306,7 @@ func (s *sock) recvState() (state string, inq int) {
 	if !s.infoInto(info) {
 		return "", 0
 	}
-	state = tcpStateName(info.State)
+	state = TCPStateName(info.State)
 	inq = max(int(int64(info.Bytes_received)-s.recvd), 0)
 	if inq > 0 && s.peerMayHaveFinned() {
 		// The peer's FIN advances the counter too, and TCP_INFO may show
@@ -333,7 +333,7 @@ func (ex *exchange) socket(actor string) (*sock, error) {
 	e := trace.Event{Kind: trace.KindSocket, Actor: actor, FD: fd, Ret: fd}
 	if err != nil {
 		e.FD, e.Ret = -1, -1
-		e.Errno, e.Err = errnoOf(err)
+		e.Errno, e.Err = ErrnoOf(err)
 		return nil, errors.Join(os.NewSyscallError("socket", err), ex.record(&e, began))
 	}
 	s, err := ex.newSock(actor, fd)
@@ -385,7 +385,7 @@ func (s *sock) bindAddr(ap netip.AddrPort) error {
 		if berr == nil {
 			var sa unix.Sockaddr
 			if sa, berr = unix.Getsockname(int(fd)); berr == nil {
-				s.local = sockaddrString(sa)
+				s.local = SockaddrString(sa)
 			}
 		}
 	}); err != nil {
@@ -468,10 +468,10 @@ func (s *sock) accepted(nfd int, sa unix.Sockaddr, began time.Time, aerr error, 
 		return nil, errors.Join(err, s.record(&e, began, err, blk))
 	}
 	c.cvar = "cfd"
-	c.peer = sockaddrString(sa)
+	c.peer = SockaddrString(sa)
 	_ = c.rc.Control(func(fd uintptr) {
 		if la, err := unix.Getsockname(int(fd)); err == nil {
-			c.local = sockaddrString(la)
+			c.local = SockaddrString(la)
 		}
 	})
 	c.conn = c.peer + "-" + c.local
@@ -516,7 +516,7 @@ func (s *sock) connectAddr(ap netip.AddrPort) error {
 		if la, err := unix.Getsockname(int(fd)); err == nil {
 			// The port is chosen now: name the SYN's sender before
 			// any segment can be recorded.
-			local = sockaddrString(la)
+			local = SockaddrString(la)
 			s.ex.noteAddr(local, s.actor)
 		}
 	}); err != nil {
@@ -739,7 +739,9 @@ func wrapSyscall(call string, err error) error {
 	return os.NewSyscallError(call, err)
 }
 
-func sockaddrString(sa unix.Sockaddr) string {
+// SockaddrString writes an IPv4 or IPv6 socket address as HOST:PORT, the
+// form of Event's Local, Peer and Conn.
+func SockaddrString(sa unix.Sockaddr) string {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()

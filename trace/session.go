@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -257,6 +258,19 @@ func (s *Session) AddActor(name string) {
 		}
 	}
 	s.actors = append(s.actors, name)
+	s.wakeLocked()
+}
+
+// SetParam sets one of the session's parameters while it runs (seqd
+// trace names each traced process's pid once it appears). The map is
+// replaced, not changed, so a Meta taken before still reads the old one.
+func (s *Session) SetParam(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	params := make(map[string]any, len(s.params)+1)
+	maps.Copy(params, s.params)
+	params[key] = v
+	s.params = params
 	s.wakeLocked()
 }
 

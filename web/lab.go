@@ -72,6 +72,14 @@ func (s *Server) AddLabSession(sess *trace.Session, client string) {
 	s.watch(sess, nil)
 }
 
+// AddTraceSession serves sess, a session of seqd trace (programs traced
+// with ptrace), as any other session; what says which programs.
+func (s *Server) AddTraceSession(sess *trace.Session, what string) {
+	s.store.Add(sess)
+	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", sess.Scenario(), "programs", what)
+	s.watch(sess, nil)
+}
+
 // listLab answers GET /api/lab: whether programs can connect, where, and
 // the newest of their sessions, newest first.
 func (s *Server) listLab(w http.ResponseWriter, _ *http.Request) {

@@ -12,9 +12,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"seqd/progtrace"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == progtrace.HelperArg {
+		// seqd trace's helper: it becomes the traced program, or says why not.
+		err := progtrace.HelperMain(os.Args[1:])
+		fmt.Fprintln(os.Stderr, "seqd trace:", err)
+		os.Exit(127)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -34,6 +42,8 @@ Usage:
                                    traces any program that connects to port 7000
   seqd proxy -listen 127.0.0.1:9000 -target 127.0.0.1:7000
                                    trace a client and a server of your own, with seqd between them
+  seqd trace -- PROGRAM [ARGS...]  trace your own programs' socket calls and draw them;
+                                   ::: separates a server and its client
   seqd run SCENARIO [flags]        run one session and print its calls
   seqd list                        list the scenarios and their parameters
   seqd bench [-quick]              measure this machine against seqd's performance targets
@@ -55,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runScenario(ctx, args, stdout, stderr)
 	case "proxy":
 		return proxy(ctx, args, stdout, stderr)
+	case "trace":
+		return traceProgram(ctx, args, stdout, stderr)
 	case "list":
 		return list(stdout)
 	case "bench":
@@ -64,5 +76,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q; the commands are serve, proxy, run, list, bench", cmd)
+	return fmt.Errorf("unknown command %q; the commands are serve, proxy, trace, run, list, bench", cmd)
 }
