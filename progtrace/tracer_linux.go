@@ -136,7 +136,7 @@ type tracer struct {
 	socks   map[uint64]*sock
 	pidfds  map[int]int // by thread group id, for pidfd_getfd
 	names   map[string]int
-	pids    map[string]int // each lifeline's process (or thread) id
+	pids    map[string]int  // each lifeline's process (or thread) id
 	listens map[string]bool // the addresses listened on
 	order   orderQueue
 	started int       // programs started
