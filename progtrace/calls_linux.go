@@ -2,6 +2,7 @@ package progtrace
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"os"
 	"strconv"
@@ -215,10 +216,25 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 	}
 	if err := t.order.flush(t.sess, false); err != nil && t.failure == nil {
 		// The session is full (events or bytes): it cannot show the rest.
-		t.failure = err
+		t.failure = fullError{err}
 		t.killAll(unix.SIGKILL)
 	}
 }
+
+// fullError is why a session the programs filled ended: what to do
+// instead of the scenarios' advice (smaller parameters) that the
+// session's own error gives. It is still that error (errors.Is).
+type fullError struct{ err error }
+
+func (e fullError) Error() string {
+	what := "its memory budget"
+	if errors.Is(e.err, trace.ErrTooManyEvents) {
+		what = "its limit of events"
+	}
+	return "the session reached " + what + ", so seqd trace stopped the programs: raise -session-bytes or -max-events, or keep fewer bytes a call with -preview 64"
+}
+
+func (e fullError) Unwrap() error { return e.err }
 
 // data fills a send's or recv's bytes, offsets and queues.
 func (t *tracer) data(p *proc, c *call, ev *trace.Event, rv int64) {

@@ -31,6 +31,14 @@ export function actorClass(name) {
   return /^server/.test(name) ? 'actor-server' : 'actor-client';
 }
 
+/** name cut to max characters in its middle, so that both its start and its end show: serv…erver. */
+function elideMiddle(name, max) {
+  const chars = Array.from(name);
+  if (chars.length <= max) return name;
+  const head = Math.ceil((max - 1) / 2);
+  return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - (max - 1 - head)).join('')}`;
+}
+
 /** An actor's lifeline group: the name box on top; segments come later. */
 export function renderLifeline(actor, spacing = G.spacing) {
   const w = Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28));
@@ -38,7 +46,8 @@ export function renderLifeline(actor, spacing = G.spacing) {
     'g',
     { class: `lifeline ${actorClass(actor.name)}`, 'data-actor': actor.name },
     svg('rect', { class: 'name-box', x: actor.x - w / 2, y: G.nameTop, width: w, height: G.nameHeight, rx: 6 }),
-    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(showInvisible(actor.name))),
+    // A name longer than its box (seqd trace's program names) is cut, whole in its tooltip.
+    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(elideMiddle(showInvisible(actor.name), Math.floor((w - 14) / 9))), svg('title', {}, esc(showInvisible(actor.name)))),
   );
 }
 

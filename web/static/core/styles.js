@@ -144,7 +144,7 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .viewport.scrolled .heads { visibility: visible; }
 .actor-head { position: absolute; top: 4px; transform: translateX(-50%); padding: .15em .7em; border-radius: 6px;
   background: var(--seq-bg); border: 2px solid var(--seq-client-color); font-weight: 700; white-space: nowrap;
-  box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
+  overflow: hidden; text-overflow: ellipsis; box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
 .actor-head.actor-server { border-color: var(--seq-server-color); }
 svg.seq-diagram { display: block; }
 .canvas { overflow: hidden; }

@@ -406,6 +406,10 @@ export class Painter {
       head.className = `actor-head ${actorClass(a.name)}`;
       head.textContent = showInvisible(a.name);
       head.style.left = `${a.x}px`;
+      // No wider than the room between two lifelines: a long program name
+      // (seqd trace's) is cut with an ellipsis, whole in its tooltip.
+      if (L.actors.length > 1) head.style.maxWidth = `${Math.max(48, L.spacing - 8)}px`;
+      head.title = a.name;
       ui.heads.append(head);
     }
     const bottom = L.bottom + this.extra();
