@@ -222,10 +222,11 @@ func (t *tracer) due() error {
 	if t.started < len(t.paths) && time.Since(t.startAt) >= t.cfg.StartDelay {
 		return t.start()
 	}
-	if t.ended == 0 || t.ended >= len(t.leaders) && t.started == len(t.paths) {
+	if t.ended == 0 {
 		return nil
 	}
-	// The last program has ended; the others (a server) get Grace.
+	// The last program has ended; the others (a server, or a child that
+	// outlived its parent) get Grace.
 	if _, last := t.lastEnded(); !last {
 		return nil
 	}
