@@ -77,7 +77,18 @@ func (t *tracer) syscallStop(p *proc) {
 func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 	a := info.Args
 	c := &call{nr: info.Nr, args: a, began: time.Now(), fd: int(int32(a[0]))}
+	fds := t.fdsOf(p)
 	switch info.Nr {
+	case sysDup2, unix.SYS_DUP3:
+		delete(fds, int(int32(a[1]))) // the descriptor it replaces
+		return nil
+	case unix.SYS_CLOSE_RANGE:
+		for fd := range fds {
+			if uint64(fd) >= a[0] && uint64(fd) <= a[1] {
+				delete(fds, fd)
+			}
+		}
+		return nil
 	case unix.SYS_SOCKET:
 		typ := int(a[1]) &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC)
 		if (a[0] != unix.AF_INET && a[0] != unix.AF_INET6) || typ != unix.SOCK_STREAM {
@@ -106,7 +117,11 @@ func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 	default:
 		return nil
 	}
-	if c.sock = t.sockOf(p, c.fd); c.sock == nil || !c.sock.tcp {
+	c.sock = t.sockOf(p, c.fd)
+	if c.kind == trace.KindClose {
+		delete(fds, c.fd) // closed, whatever it was: the number may come back as another file
+	}
+	if c.sock == nil || !c.sock.tcp {
 		return nil
 	}
 	actor := t.actorOf(p)
@@ -150,6 +165,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 			if ino, ok := inodeOf(p.tid, int(rv)); ok {
 				s = &sock{tcp: true}
 				t.socks[ino] = s
+				t.fdsOf(p)[int(rv)] = ino
 			}
 		}
 	case trace.KindSetsockopt:
@@ -185,6 +201,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 			ns.conn = ns.peer + "-" + ns.local
 			if ino, ok := inodeOf(p.tid, int(rv)); ok {
 				t.socks[ino] = ns
+				t.fdsOf(p)[int(rv)] = ino
 			}
 			s = ns
 		}
@@ -374,8 +391,15 @@ func inodeOf(tid, fd int) (uint64, bool) {
 // the socket itself the first time it is seen (one inherited, or made
 // before the tracer knew); nil when fd is no socket.
 func (t *tracer) sockOf(p *proc, fd int) *sock {
-	ino, ok := inodeOf(p.tid, fd)
-	if !ok {
+	fds := t.fdsOf(p)
+	ino, known := fds[fd]
+	if !known {
+		// A readlink of /proc/PID/fd/N is the costliest call of a traced
+		// read or write: once a descriptor, until it is closed.
+		ino, _ = inodeOf(p.tid, fd)
+		fds[fd] = ino
+	}
+	if ino == 0 {
 		return nil
 	}
 	if s := t.socks[ino]; s != nil {
@@ -400,6 +424,18 @@ func (t *tracer) sockOf(p *proc, fd int) *sock {
 	})
 	t.socks[ino] = s
 	return s
+}
+
+// fdsOf is what the tracer knows of p's descriptors: each one's socket
+// inode, 0 for another file. Threads share it; a forked child starts with
+// none (it learns its own), and an exec forgets it all.
+func (t *tracer) fdsOf(p *proc) map[int]uint64 {
+	fds := t.fds[p.tgid]
+	if fds == nil {
+		fds = map[int]uint64{}
+		t.fds[p.tgid] = fds
+	}
+	return fds
 }
 
 // peek runs f on a copy of thread p's descriptor fd (pidfd_getfd), closed

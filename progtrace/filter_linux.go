@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,23 +29,24 @@ var tracedCalls = []uint32{
 	unix.SYS_SHUTDOWN, unix.SYS_CLOSE,
 }
 
-// filter is the seccomp program: SECCOMP_RET_TRACE for tracedCalls,
+// filter is the seccomp program: SECCOMP_RET_TRACE for tracedCalls and fdCalls,
 // SECCOMP_RET_ALLOW for every other call (and for another architecture's
 // calls, which the tracer would misread).
 func filter() []unix.SockFilter {
+	calls := append(slices.Clone(tracedCalls), fdCalls...)
 	const (
 		ldAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 		ret   = unix.BPF_RET | unix.BPF_K
 	)
-	n := len(tracedCalls)
+	n := len(calls)
 	prog := []unix.SockFilter{
 		{Code: ldAbs, K: 4}, // seccomp_data.arch
 		{Code: jeq, Jt: 1, K: auditArch},
 		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
 		{Code: ldAbs, K: 0}, // seccomp_data.nr
 	}
-	for i, nr := range tracedCalls {
+	for i, nr := range calls {
 		// A match jumps over the calls left and the ALLOW to the TRACE.
 		prog = append(prog, unix.SockFilter{Code: jeq, Jt: uint8(n - i), K: nr})
 	}

@@ -242,6 +242,21 @@ func TestTracedProgramsDrawTheirOwnCalls(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a descriptor that dup2 makes a socket is traced as one", func(t *testing.T) {
+		server, client := cc(t, "../netcore/listings/serviceclient/server.c"), cc(t, "testdata/dup2client.c")
+		port := freePort(t)
+		rec := traceRun(t, []string{server, port}, []string{client, port, "ann", "bo"})
+		checkExchange(t, rec)
+		var wrote []string
+		for _, e := range rec.Events {
+			if e.Actor == actorOf(rec, "dup2client") && e.Kind == trace.KindSend && e.Phase != trace.PhaseBegin {
+				wrote = append(wrote, fmt.Sprintf("fd %d %q", e.FD, e.Data))
+			}
+		}
+		if want := []string{`fd 1 "ann\nbo\n"`}; !slices.Equal(wrote, want) {
+			t.Errorf("the client's writes on sockets %v, want %v (its first write to fd 1 went to a file)", wrote, want)
+		}
+	})
 	t.Run("the lecture's stdio client writes its three names in one write", func(t *testing.T) {
 		server, client := cc(t, "../netcore/listings/serviceclient/server.c"), cc(t, "testdata/stdioclient.c")
 		port := freePort(t)

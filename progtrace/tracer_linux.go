@@ -134,6 +134,7 @@ type tracer struct {
 
 	procs   map[int]*proc // by thread id
 	socks   map[uint64]*sock
+	fds     map[int]map[int]uint64 // by thread group: fdsOf
 	pidfds  map[int]int // by thread group id, for pidfd_getfd
 	names   map[string]int
 	pids    map[string]int  // each lifeline's process (or thread) id
@@ -166,7 +167,7 @@ type proc struct {
 func newTracer(sess *trace.Session, cfg Config, paths []string) *tracer {
 	return &tracer{
 		sess: sess, cfg: cfg, paths: paths,
-		procs: map[int]*proc{}, socks: map[uint64]*sock{}, pidfds: map[int]int{},
+		procs: map[int]*proc{}, socks: map[uint64]*sock{}, fds: map[int]map[int]uint64{}, pidfds: map[int]int{},
 		names: map[string]int{}, pids: map[string]int{}, listens: map[string]bool{}, leaders: map[int]int{},
 		groups: map[int]bool{},
 	}
@@ -381,6 +382,7 @@ func (t *tracer) event(p *proc, cause int) {
 			}
 		}
 		p.execed, p.tgid, p.actor, p.call = true, p.tid, "", nil
+		delete(t.fds, p.tgid) // its close-on-exec descriptors are gone
 	}
 }
 
@@ -391,6 +393,9 @@ func (t *tracer) gone(tid int, p *proc, ws unix.WaitStatus) {
 	if p != nil && p.call != nil {
 		t.order.abandon(p.call)
 		t.order.flush(t.sess, false)
+	}
+	if p != nil && p.tgid == tid {
+		delete(t.fds, tid)
 	}
 	if fd, ok := t.pidfds[tid]; ok {
 		_ = unix.Close(fd)
