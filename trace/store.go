@@ -9,12 +9,13 @@ const (
 )
 
 // Class names the quota a session's scenario counts against: "lab" and
-// "proxy" for the sessions of programs that connect to seqd, "api" for
-// those started through the API. Each class keeps its own finished
+// "proxy" for the sessions of programs that connect to seqd, "trace" for
+// those of programs seqd trace ran, "api" for those started through the
+// API. Each class keeps its own finished
 // sessions, so that nothing one class does can push out another's.
 func Class(scenario string) string {
 	switch scenario {
-	case "lab", "proxy":
+	case "lab", "proxy", "trace":
 		return scenario
 	}
 	return "api"

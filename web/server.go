@@ -64,6 +64,11 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxBody bounds a request body in bytes. Defaults to DefaultMaxBody.
 	MaxBody int64
+	// TraceToken, when set, lets seqd trace -publish send sessions of
+	// students' own programs here (publish.go) with this bearer token;
+	// TraceBytes bounds each one's events (default trace.DefaultMaxBytes).
+	TraceToken string
+	TraceBytes int64
 	// MaxLag bounds how many events a WebSocket subscriber may fall
 	// behind a live session before it is cut off. Defaults to 10,000.
 	MaxLag int
@@ -176,12 +181,16 @@ type Server struct {
 	tokensMu   sync.Mutex
 	stepTokens map[string]string
 
-	lab labBook // the lab port's address and newest sessions (lab.go)
+	lab     labBook     // the lab port's address and newest sessions (lab.go)
+	publish publishBook // published traces (publish.go)
 }
 
 // New returns a Server that starts sessions with runner and keeps them in
 // store.
 func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
+	if cfg.TraceBytes <= 0 {
+		cfg.TraceBytes = trace.DefaultMaxBytes
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
@@ -285,6 +294,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/capabilities", s.capabilities)
 		r.With(s.rateLimit()).Post("/sessions", s.createSession)
 		r.Get("/sessions", s.listSessions)
+		r.Post("/trace", s.createTrace)
+		r.Post("/trace/{id}/events", s.traceEvents)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.With(s.boundDownloads).Get("/", s.getSession)
 			r.Get("/ws", s.stream)

@@ -47,7 +47,7 @@ func registerCommonFlags(fs *flag.FlagSet, defaultAddr string) *commonFlags {
 	fs.IntVar(&c.preview, "preview", netcore.DefaultPreview, "payload bytes kept per read or write event")
 	fs.IntVar(&c.maxEvents, "max-events", trace.DefaultMaxEvents, "events per session")
 	fs.Int64Var(&c.maxBytes, "session-bytes", trace.DefaultMaxBytes, "every session's memory budget for its events, in bytes: larger parameters are refused")
-	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory, per class (API, lab, proxy)")
+	fs.IntVar(&c.keep, "keep", trace.DefaultMaxFinished, "finished sessions kept in memory, per class (API, lab, proxy, trace)")
 	fs.Int64Var(&c.keepBytes, "keep-memory", trace.DefaultMaxFinishedBytes, "bytes of finished sessions kept in memory, per class")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long running sessions may take to finish on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")

@@ -17,12 +17,20 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"seqd/progtrace"
 )
 
 // TestMain lets the test binary serve as a separate seqd process for
 // BenchmarkIdleViewers, so that the server's memory is measured apart from
 // the clients'.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == progtrace.HelperArg {
+		// seqd trace's helper, as in main: the tests run seqd trace in process.
+		err := progtrace.HelperMain(os.Args[1:])
+		fmt.Fprintln(os.Stderr, "seqd trace:", err)
+		os.Exit(127)
+	}
 	if args := os.Getenv("SEQD_TEST_CHILD_ARGS"); args != "" {
 		if err := run(context.Background(), strings.Fields(args), os.Stdout, io.Discard); err != nil {
 			fmt.Fprintln(os.Stderr, err)

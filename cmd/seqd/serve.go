@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -41,6 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	memLimit := fs.Int64("memory-limit", 0, "the memory the server may use, in bytes (e.g. 1073741824): it refuses new sessions,\nviewers and downloads near it, and the Go runtime collects garbage to stay under it; 0: no limit")
 	fs.IntVar(&limits.MaxDownloads, "max-downloads", def.MaxDownloads, "sessions and exports being sent at once")
 	fs.IntVar(&limits.MaxDownloadsPerIP, "max-downloads-per-ip", def.MaxDownloadsPerIP, "sessions and exports being sent at once to one client address")
+	traceToken := fs.String("trace-token", os.Getenv("SEQD_TRACE_TOKEN"), "take sessions that seqd trace -publish sends with this token (give it to the class);\nempty: take none (default $SEQD_TRACE_TOKEN)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated address prefixes (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client")
 	labFlags := registerLabFlags(fs)         // lab.go
 	replicaFlags := registerReplicaFlags(fs) // replicas.go
@@ -63,7 +65,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		limits.MaxRunningPerIP = max(min(limits.MaxRunningPerIP, limits.MaxRunning/2), 1)
 		limits.MaxStepped = int(max(min(int64(limits.MaxStepped), *memLimit/8/common.maxBytes), 1))
 		limits.MaxSteppedPerIP = max(min(limits.MaxSteppedPerIP, limits.MaxStepped/2), 1)
-		common.keepBytes = min(common.keepBytes, *memLimit/4/3) // three classes
+		common.keepBytes = min(common.keepBytes, *memLimit/4/4) // four classes
 		logger.Info("memory budget", "bytes", *memLimit, "running", limits.MaxRunning, "stepped", limits.MaxStepped, "kept_bytes_per_class", common.keepBytes)
 	}
 	runner := common.runner()
@@ -71,7 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, o := range splitList(*origins) {
 		allowed = append(allowed, strings.TrimSuffix(o, "/"))
 	}
-	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies), FrameAncestors: splitList(*frames), MemoryLimit: *memLimit})
+	cfg, err := common.webConfig(web.Config{AllowedOrigins: allowed, MaxBody: *maxBody, Logger: logger, Limits: limits, TrustedProxies: splitList(*proxies), FrameAncestors: splitList(*frames), MemoryLimit: *memLimit, TraceToken: *traceToken, TraceBytes: common.maxBytes})
 	if err != nil {
 		return err
 	}

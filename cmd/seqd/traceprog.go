@@ -42,6 +42,8 @@ func traceProgram(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	asJSON := fs.Bool("json", false, "print the whole session as JSON (wire format v1) when the programs end, instead of serving it")
 	startDelay := fs.Duration("start-delay", 500*time.Millisecond, "how long a program that never listens runs before the next one starts")
 	endGrace := fs.Duration("end-grace", time.Second, "once the last program ends, how long the others may run before SIGTERM")
+	publish := fs.String("publish", "", "send the session to a course server (https://seqd.example.edu) that takes traces\n(serve -trace-token) instead of serving it here; the class sees it there")
+	token := fs.String("token", os.Getenv("SEQD_TRACE_TOKEN"), "the course server's trace token for -publish (default $SEQD_TRACE_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +70,22 @@ func traceProgram(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg := progtrace.Config{
 		Programs: programs, Helper: []string{self, progtrace.HelperArg}, Preview: preview,
 		StartDelay: *startDelay, Grace: *endGrace, Stdin: os.Stdin, Stdout: os.Stderr, Stderr: os.Stderr,
+	}
+	if *publish != "" {
+		if *token == "" {
+			return errors.New("-publish needs the course server's trace token: -token TOKEN, or SEQD_TRACE_TOKEN in the environment")
+		}
+		pub, err := startPublish(ctx, strings.TrimSuffix(*publish, "/"), *token, sess, map[string]any{"programs": names})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seqd: tracing %s\nseqd: the class sees it at %s\n", strings.Join(names, " ::: "), pub.url)
+		runErr := progtrace.Run(ctx, sess, cfg)
+		if err := pub.wait(); err != nil {
+			return fmt.Errorf("publishing to %s: %w", *publish, err)
+		}
+		fmt.Fprintf(stdout, "seqd: sent %d events to %s\n", sess.Meta().Events, pub.url)
+		return runErr
 	}
 	if *asJSON {
 		// The programs write to stderr: stdout is the session's.

@@ -5,16 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"seqd/netcore"
 	"seqd/trace"
+	"seqd/web"
 )
 
 // buildSeqd builds this command into dir: the trace tests run it as a
@@ -128,4 +132,82 @@ func TestTraceRefusesWhatCannotRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ccListing compiles one of netcore's C listings into dir.
+func ccListing(t *testing.T, dir, listing, name string) string {
+	t.Helper()
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Fatal("this test compiles C programs: install a C compiler (Debian: apt-get install gcc)")
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("cc", "-Wall", "-o", bin, "../../netcore/listings/"+listing).CombinedOutput(); err != nil {
+		t.Fatalf("cc %s: %v\n%s", listing, err, out)
+	}
+	return bin
+}
+
+func TestTracePublishesToACourseServer(t *testing.T) {
+	dir := t.TempDir()
+	server := ccListing(t, dir, "serviceclient/server.c", "serviceserver")
+	client := ccListing(t, dir, "serviceclient/client.c", "serviceclient")
+	store := &trace.Store{}
+	srv, err := web.New(&netcore.Runner{}, store, web.Config{TraceToken: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.Close()
+	port := strconv.Itoa(freeTCPPort(t))
+	programs := []string{"--", server, port, ":::", client, "127.0.0.1", port, "alice", "bob"}
+
+	t.Run("a wrong token is refused with what to do", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(t.Context(), append([]string{"trace", "-publish", ts.URL, "-token", "guess"}, programs...), &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "-token") {
+			t.Errorf("publishing with a wrong token: %v, want 401 and how to give the token", err)
+		}
+	})
+	t.Run("the course server shows the whole session, done", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(t.Context(), append([]string{"trace", "-publish", ts.URL, "-token", "s3cret"}, programs...), &out, &out); err != nil {
+			t.Fatalf("seqd trace -publish: %v\n%s", err, out.String())
+		}
+		m := regexp.MustCompile(`/s/([a-z0-9]+)`).FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("seqd trace -publish printed no session URL:\n%s", out.String())
+		}
+		sess, ok := store.Get(m[1])
+		if !ok {
+			t.Fatalf("the course server has no session %s", m[1])
+		}
+		rec := sess.Snapshot()
+		if rec.State != trace.StateDone || len(rec.Events) < 10 || len(rec.Actors) != 2 {
+			t.Fatalf("the published session: %s (%s), %d events, actors %v", rec.State, rec.Error, len(rec.Events), rec.Actors)
+		}
+		if v := trace.CausalViolations(rec.Events); len(v) > 0 {
+			t.Errorf("the published session is out of causal order: %v", v)
+		}
+		var names string
+		for _, e := range rec.Events {
+			if e.Kind == trace.KindSend && strings.HasPrefix(e.Actor, "serviceclient") {
+				names += e.Data
+			}
+		}
+		if names != "alice\nbob\n" {
+			t.Errorf("the client's writes on the course server: %q, want %q", names, "alice\nbob\n")
+		}
+	})
+}
+
+// freeTCPPort is a loopback port no one listens on just now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
