@@ -135,7 +135,7 @@ type tracer struct {
 	procs   map[int]*proc // by thread id
 	socks   map[uint64]*sock
 	fds     map[int]map[int]uint64 // by thread group: fdsOf
-	pidfds  map[int]int // by thread group id, for pidfd_getfd
+	pidfds  map[int]int            // by thread group id, for pidfd_getfd
 	names   map[string]int
 	pids    map[string]int  // each lifeline's process (or thread) id
 	listens map[string]bool // the addresses listened on
