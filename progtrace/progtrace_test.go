@@ -400,9 +400,3 @@ func TestTracedCallsMatchStrace(t *testing.T) {
 		t.Errorf("the server read %d bytes under seqd trace, %d under strace", a, b)
 	}
 }
-
-// containsListen reports whether /proc/net/tcp's text shows a socket
-// listening on port.
-func containsListen(procNetTCP string, port int) bool {
-	return strings.Contains(procNetTCP, fmt.Sprintf(":%04X 00000000:0000 0A", port))
-}
