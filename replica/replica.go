@@ -140,7 +140,7 @@ func (n *Node) beat() {
 func heartbeatKey(id string) string { return "replica." + id }
 
 // beating reports whether replica runner put a heartbeat in the bucket
-// within Silence, or the bucket cannot tell (NATS itself in trouble).
+// within Dead, or the bucket cannot tell (NATS itself in trouble).
 func (n *Node) beating(runner string) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
@@ -148,8 +148,13 @@ func (n *Node) beating(runner string) bool {
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return false
 	}
-	return err != nil || time.Since(entry.Created()) < Silence
+	return err != nil || time.Since(entry.Created()) < Dead
 }
+
+// Dead is how old a replica's last heartbeat must be for it to count as
+// gone. Heartbeats stall for seconds while the bucket elects a leader (a
+// NATS server killed): a replica that is up misses a few.
+const Dead = 3 * Silence
 
 // published is what the bucket holds of a session: its metadata and the
 // replica that runs it.
@@ -354,8 +359,19 @@ const PublishPatience = 30 * time.Second
 func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
 	// While a NATS server is down or just back, a stream's leader may be
 	// moving and a request go unanswered: ask again until ctx ends.
+	notFound := 0
 	for {
 		sess, ok, err := n.open(ctx, id)
+		if err == nil && !ok && notFound < NotFoundTries {
+			// The bucket's reads may come from a server that has not
+			// caught up with a session created a moment ago: ask again
+			// before calling it unknown.
+			notFound++
+			err = errNotYet
+		}
+		if errors.Is(err, errNotYet) && ctx.Err() != nil {
+			return nil, false, nil // not found, as far as there was time to ask
+		}
 		if err == nil || ctx.Err() != nil {
 			return sess, ok, err
 		}
@@ -363,10 +379,19 @@ func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 		select {
 		case <-time.After(200 * time.Millisecond):
 		case <-ctx.Done():
+			if errors.Is(err, errNotYet) {
+				return nil, false, nil
+			}
 			return nil, false, err
 		}
 	}
 }
+
+// NotFoundTries is how many times Open asks again, 200 ms apart, for a
+// session the bucket says it does not have.
+const NotFoundTries = 5
+
+var errNotYet = errors.New("not in the bucket (yet)")
 
 func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
 	// Each request has a moment; the history may take longer (ctx's).
@@ -413,7 +438,6 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		defer msgs.Stop()
 		mirror.Finish(n.follow(mirror, msgs, caughtUp, pub.Runner))
 	}()
 	select {
@@ -430,30 +454,103 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 // (unless closed) once no message that was in the stream is left: it
 // returns how the source ended (nil for done) or why following broke off,
 // such as runner, the replica that runs the session, being gone.
+//
+// A consumer can stall for good while the stream's leader moves (its NATS
+// server stopped, this replica's connection moved to another): each
+// second without a message it asks the stream whether the session has
+// messages past the last it got, and if so follows again from there with
+// a new consumer (the copy skips what it holds already).
 func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, caughtUp chan struct{}, runner string) error {
-	stop := context.AfterFunc(n.ctx, msgs.Stop)
+	subject := Subject + mirror.ID()
+	var current sync.Mutex // guards msgs, which n's end stops
+	stop := context.AfterFunc(n.ctx, func() {
+		current.Lock()
+		msgs.Stop()
+		current.Unlock()
+	})
 	defer stop()
+	defer func() {
+		current.Lock()
+		msgs.Stop()
+		current.Unlock()
+	}()
 	waiting := true
 	select {
 	case <-caughtUp:
 		waiting = false
 	default:
 	}
+	var last uint64 // the stream sequence of the last message taken
+	quiet := time.Duration(0)
+	var broken time.Time // since when Next has failed, if it does
 	for {
-		msg, err := msgs.Next(jetstream.NextMaxWait(Silence))
+		msg, err := msgs.Next(jetstream.NextMaxWait(StallCheck))
 		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			quiet += StallCheck
+			if n.ctx.Err() == nil && n.streamAhead(subject, last) {
+				next, err := n.consumeFrom(subject, last+1)
+				if err != nil {
+					// NATS is busy electing: ask again at the next check.
+					if broken.IsZero() {
+						broken = time.Now()
+					}
+					if time.Since(broken) > PublishPatience {
+						return fmt.Errorf("following the session again after its consumer stalled: %w", err)
+					}
+					continue
+				}
+				broken = time.Time{}
+				n.log.Debug("follow session: its consumer stalled, following again", "id", mirror.ID(), "from_seq", last+1)
+				current.Lock()
+				msgs.Stop()
+				msgs = next
+				current.Unlock()
+				quiet = 0
+				continue
+			}
+			if quiet < Silence {
+				continue
+			}
 			// Quiet for a while: a paced or stepped session, or its
 			// replica is gone.
 			if n.beating(runner) {
+				quiet = 0
 				continue
 			}
-			return fmt.Errorf("the replica that ran this session stopped (no heartbeat for %s): the session ended there without its end", Silence)
+			return fmt.Errorf("the replica that ran this session stopped (no heartbeat for %s): the session ended there without its end", Dead)
 		}
 		if err != nil {
 			if n.ctx.Err() != nil {
 				return fmt.Errorf("this replica stopped following the session: %w", context.Cause(n.ctx))
 			}
-			return fmt.Errorf("following the session from the replica that runs it: %w", err)
+			// The consumer broke off (its NATS server killed, the stream's
+			// leader moving): follow again from the last message taken,
+			// for up to PublishPatience.
+			if broken.IsZero() {
+				broken = time.Now()
+			}
+			if time.Since(broken) > PublishPatience {
+				return fmt.Errorf("following the session from the replica that runs it: %w", err)
+			}
+			n.log.Debug("follow session: its consumer broke off, following again", "id", mirror.ID(), "err", err)
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-n.ctx.Done():
+				continue
+			}
+			if next, cerr := n.consumeFrom(subject, last+1); cerr == nil {
+				current.Lock()
+				msgs.Stop()
+				msgs = next
+				current.Unlock()
+			}
+			continue
+		}
+		broken = time.Time{}
+		quiet = 0
+		md, mdErr := msg.Metadata()
+		if mdErr == nil {
+			last = md.Sequence.Stream
 		}
 		var m struct {
 			message
@@ -472,11 +569,44 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 			}
 			return nil
 		}
-		if md, err := msg.Metadata(); waiting && (err != nil || md.NumPending == 0) {
+		if waiting && (mdErr != nil || md.NumPending == 0) {
 			waiting = false
 			close(caughtUp)
 		}
 	}
+}
+
+// StallCheck is how often a quiet copy asks the stream whether its
+// consumer has fallen behind (follow).
+const StallCheck = time.Second
+
+// streamAhead reports whether the stream holds a message for subject past
+// stream sequence last.
+func (n *Node) streamAhead(subject string, last uint64) bool {
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+	defer cancel()
+	st, err := n.js.Stream(ctx, Stream)
+	if err != nil {
+		return false
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subject)
+	return err == nil && m.Sequence > last
+}
+
+// consumeFrom is a new ordered consumer of subject from stream sequence
+// seq on.
+func (n *Node) consumeFrom(subject string, seq uint64) (jetstream.MessagesContext, error) {
+	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+	defer cancel()
+	cons, err := n.js.OrderedConsumer(ctx, Stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    seq,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cons.Messages()
 }
 
 // ServeControl answers, with serve, the control requests (steps) that

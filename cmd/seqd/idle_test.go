@@ -32,7 +32,12 @@ func TestMain(m *testing.M) {
 		os.Exit(127)
 	}
 	if args := os.Getenv("SEQD_TEST_CHILD_ARGS"); args != "" {
-		if err := run(context.Background(), strings.Fields(args), os.Stdout, io.Discard); err != nil {
+		// SEQD_TEST_CHILD_LOG=1 shows what the child logs (with -log-level in its args).
+		var logs io.Writer = io.Discard
+		if os.Getenv("SEQD_TEST_CHILD_LOG") != "" {
+			logs = os.Stderr
+		}
+		if err := run(context.Background(), strings.Fields(args), os.Stdout, logs); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
