@@ -180,6 +180,10 @@ type message struct {
 	Final  bool              `json:"final,omitempty"`
 	State  trace.State       `json:"state,omitempty"`
 	Error  string            `json:"error,omitempty"`
+	// PendingSet says that a stepped session's next call, or its
+	// question's tally, changed: Pending is it now (nil: none).
+	PendingSet bool           `json:"pending_set,omitempty"`
+	Pending    *trace.Pending `json:"pending,omitempty"`
 }
 
 // Publish shares sess, a session this replica runs, from its first event
@@ -228,13 +232,15 @@ func (n *Node) publish(sess *trace.Session) error {
 	sub := sess.Subscribe(0, 0)
 	subject := Subject + sess.ID()
 	var last uint64 // the stream sequence of this subject's last message
+	batch := 0      // the batches published
 	for {
 		b, err := sub.Next(n.ctx, BatchEvents, BatchBytes)
 		if err != nil {
 			return err
 		}
 		m := sess.Meta()
-		body, err := json.Marshal(message{From: b.From, To: b.To, Actors: m.Actors, Final: b.Final, State: b.State, Error: b.Error})
+		body, err := json.Marshal(message{From: b.From, To: b.To, Actors: m.Actors, Final: b.Final, State: b.State, Error: b.Error,
+			PendingSet: b.PendingChanged, Pending: b.Pending})
 		if err != nil {
 			return err
 		}
@@ -244,7 +250,11 @@ func (n *Node) publish(sess *trace.Session) error {
 			body = append(body, b.JSON...)
 			body = append(body, "]}"...)
 		}
-		ack, err := n.publishMsg(&nats.Msg{Subject: subject, Data: body}, sess.ID()+":"+strconv.Itoa(b.From)+":"+strconv.FormatBool(b.Final), last)
+		// Its id is this batch's own, the same for each try of it: a
+		// batch of only a step's next call has the From of the events
+		// after it, and an id made of From took those for its duplicate.
+		batch++
+		ack, err := n.publishMsg(&nats.Msg{Subject: subject, Data: body}, sess.ID()+":"+strconv.Itoa(batch), last)
 		if isWrongLast(err) {
 			// The stream's last message for the session is not the one
 			// this publisher sent last (a leader that died took an
@@ -561,6 +571,9 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 		}
 		if err := mirror.Mirror(m.Actors, m.Events); err != nil {
 			return err
+		}
+		if m.PendingSet && !m.Final {
+			mirror.MirrorPending(m.Pending)
 		}
 		if m.Final {
 			// Open hands the copy out once it has ended (mirror.Done).

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -325,6 +326,21 @@ func assertSawAll(t *testing.T, got []seen, want trace.Record) {
 }
 
 // snapshot is GET /api/sessions/{id} on the replica at base.
+// snapshotMeta is a session's metadata on the replica at base.
+func snapshotMeta(t *testing.T, base, id string) trace.Meta {
+	t.Helper()
+	resp, err := http.Get(base + "/api/sessions/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m trace.Meta
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func snapshot(t *testing.T, base, id string) trace.Record {
 	t.Helper()
 	rec, err := loadgen.Session(context.Background(), http.DefaultClient, base, id)
@@ -478,6 +494,96 @@ func TestReplicas(t *testing.T) {
 		if after := snapshot(t, a.url, created.ID); len(after.Events) <= len(before.Events) {
 			t.Errorf("three steps on C: the session on A went from %d to %d events", len(before.Events), len(after.Events))
 		}
+	})
+
+	t.Run("a stepped session's question shows on another replica, and answers there count where it runs", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		req, _ := http.NewRequest("POST", a.url+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true,"questions":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created struct {
+			ID        string `json:"id"`
+			StepToken string `json:"step_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		// Step on A until a call with a question is next.
+		var asked *trace.Question
+		for i := 0; i < 40 && asked == nil; i++ {
+			if m := snapshotMeta(t, a.url, created.ID); m.Pending != nil && m.Pending.Question != nil {
+				asked = m.Pending.Question
+				break
+			}
+			req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+created.ID+"/step", nil)
+			req.Header.Set("Authorization", "Bearer "+created.StepToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if asked == nil {
+			t.Fatal("no question came in 40 steps")
+		}
+		// A viewer on C sees it, and answers there.
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.url, "http")+"/api/sessions/"+created.ID+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		conn.SetReadLimit(-1)
+		type message struct {
+			Viewer  string         `json:"viewer"`
+			Pending *trace.Pending `json:"pending"`
+		}
+		var viewer string
+		next := func(want func(m message) bool) {
+			t.Helper()
+			for {
+				_, b, err := conn.Read(ctx)
+				if err != nil {
+					t.Fatalf("the stream on C: %v", err)
+				}
+				var m message
+				_ = json.Unmarshal(b, &m)
+				if m.Viewer != "" {
+					viewer = m.Viewer
+				}
+				if want(m) {
+					return
+				}
+			}
+		}
+		next(func(m message) bool { return m.Pending != nil && m.Pending.Question != nil && m.Pending.Question.Text == asked.Text })
+		if viewer == "" {
+			t.Fatal("the stream on C gave no viewer token")
+		}
+		answer := func(token string) int {
+			req, _ := http.NewRequest("POST", c.url+"/api/sessions/"+created.ID+"/answer", strings.NewReader(fmt.Sprintf(`{"viewer":%q,"choice":1}`, token)))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if code := answer("not-a-viewer"); code != http.StatusForbidden {
+			t.Errorf("an answer on C with no open stream's token: %d, want 403", code)
+		}
+		if code := answer(viewer); code != http.StatusNoContent {
+			t.Fatalf("an answer on C: %d, want 204", code)
+		}
+		if m := snapshotMeta(t, a.url, created.ID); m.Pending == nil || m.Pending.Question == nil || m.Pending.Question.Tally[1] != 1 {
+			t.Errorf("the tally on A after an answer on C: %+v, want one answer for choice 1", m.Pending)
+		}
+		next(func(m message) bool {
+			return m.Pending != nil && m.Pending.Question != nil && len(m.Pending.Question.Tally) > 1 && m.Pending.Question.Tally[1] == 1
+		})
 	})
 
 	t.Run("the stream's leader stops mid-session: every viewer still gets every event once, in order", func(t *testing.T) {

@@ -71,3 +71,25 @@ func (s *Session) Mirror(actors []string, evs []Event) error {
 	s.wakeLocked()
 	return nil
 }
+
+// MirrorPending takes on the next call (and its question's tally) of the
+// stepped session a mirror copies, nil once there is none: viewers of the
+// copy see it as the source's see it.
+func (s *Session) MirrorPending(p *Pending) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != StateRunning {
+		return
+	}
+	s.step.pending, s.step.tally = nil, nil
+	if p != nil {
+		cp := *p
+		if q := p.Question; q != nil {
+			cp.Question = &Question{Text: q.Text, Choices: q.Choices, IDs: q.IDs}
+			s.step.tally = slices.Clone(q.Tally)
+		}
+		s.step.pending = &cp
+	}
+	s.step.version++
+	s.wakeLocked()
+}

@@ -20,8 +20,12 @@ import (
 // runs the session.
 type forwarded struct {
 	ID            string `json:"id"`
-	Action        string `json:"action"` // "step" or "run"
+	Action        string `json:"action"` // "step", "run" or "answer"
 	Authorization string `json:"authorization,omitempty"`
+	// An answer's: the viewer (whose token the forwarding replica checked:
+	// its stream is open there) and the choice.
+	Viewer string `json:"viewer,omitempty"`
+	Choice int    `json:"choice,omitempty"`
 }
 
 // forwardedReply is that replica's answer.
@@ -38,14 +42,36 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	id := chi.URLParam(r, "id")
-	s.tokensMu.Lock()
-	_, here := s.stepTokens[id]
-	s.tokensMu.Unlock()
-	if here || !trace.ValidID(id) {
+	if s.runsHere(id) || !trace.ValidID(id) {
 		return false
 	}
 	action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	req, _ := json.Marshal(forwarded{ID: id, Action: action, Authorization: r.Header.Get("Authorization")})
+	return s.forwardRequest(w, r, id, req)
+}
+
+// forwardAnswer sends an answer, its viewer's token checked here, to the
+// replica that runs session id, when another does; it reports whether it
+// did (else the answer counts here).
+func (s *Server) forwardAnswer(w http.ResponseWriter, r *http.Request, id, viewer string, choice int) bool {
+	if s.cfg.Replicas == nil || s.runsHere(id) {
+		return false
+	}
+	req, _ := json.Marshal(forwarded{ID: id, Action: "answer", Viewer: viewer, Choice: choice})
+	return s.forwardRequest(w, r, id, req)
+}
+
+// runsHere reports whether this server runs stepped session id.
+func (s *Server) runsHere(id string) bool {
+	s.tokensMu.Lock()
+	defer s.tokensMu.Unlock()
+	_, here := s.stepTokens[id]
+	return here
+}
+
+// forwardRequest sends req to the replica that runs session id and
+// answers r with its answer; false when no replica serves the session.
+func (s *Server) forwardRequest(w http.ResponseWriter, r *http.Request, id string, req []byte) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), 35*time.Second) // a step waits up to 30 s
 	defer cancel()
 	data, ok, err := s.cfg.Replicas.Forward(ctx, id, req)
@@ -73,9 +99,12 @@ func (s *Server) serveForwarded(request []byte) []byte {
 	var req forwarded
 	rec := &replyRecorder{header: http.Header{}}
 	handler := map[string]http.HandlerFunc{"step": s.step, "run": s.runToEnd}
-	if err := json.Unmarshal(request, &req); err != nil || handler[req.Action] == nil || !trace.ValidID(req.ID) {
+	switch err := json.Unmarshal(request, &req); {
+	case err != nil || !trace.ValidID(req.ID) || req.Action != "answer" && handler[req.Action] == nil:
 		writeError(rec, http.StatusBadRequest, "a forwarded request this replica cannot read")
-	} else {
+	case req.Action == "answer":
+		s.answerForwarded(rec, req)
+	default:
 		r, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, "/api/sessions/"+req.ID+"/"+req.Action, nil)
 		r.Header.Set("Authorization", req.Authorization)
 		rctx := chi.NewRouteContext()
@@ -89,6 +118,21 @@ func (s *Server) serveForwarded(request []byte) []byte {
 	}
 	reply, _ := json.Marshal(forwardedReply{Status: rec.status, Body: body})
 	return reply
+}
+
+// answerForwarded counts an answer another replica forwarded for a
+// session this server runs: that replica checked the viewer's token.
+func (s *Server) answerForwarded(w http.ResponseWriter, req forwarded) {
+	sess, ok := s.store.Get(req.ID)
+	if !ok || !s.runsHere(req.ID) {
+		writeError(w, http.StatusNotFound, "session %s is not run here", req.ID)
+		return
+	}
+	if err := sess.Answer(req.Viewer, req.Choice); err != nil {
+		writeError(w, http.StatusConflict, "%s", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // replyRecorder is the http.ResponseWriter a forwarded request is served

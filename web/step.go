@@ -106,6 +106,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "viewer %q: not the token of an open stream of this session; answer with the \"viewer\" of your stream's first message while it is open", truncate(req.Viewer, 40))
 		return
 	}
+	if s.forwardAnswer(w, r, sess.ID(), req.Viewer, *req.Choice) {
+		return // counted by the replica that runs the session
+	}
 	if err := sess.Answer(req.Viewer, *req.Choice); err != nil {
 		writeError(w, http.StatusConflict, "%s", err)
 		return
