@@ -33,7 +33,9 @@ func BenchmarkBulkTracedSideBySide(b *testing.B) {
 	_, strace := exec.LookPath("strace")
 	mib := strconv.Itoa(bulkMiB)
 	untraced := func() error { return exec.Command(bulk, freePort(b), mib).Run() }
-	straced := func() error { return exec.Command("strace", "-f", "-qq", "-o", os.DevNull, bulk, freePort(b), mib).Run() }
+	straced := func() error {
+		return exec.Command("strace", "-f", "-qq", "-o", os.DevNull, bulk, freePort(b), mib).Run()
+	}
 	traced := func() error {
 		sess := trace.NewSession("trace", nil, trace.Options{})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

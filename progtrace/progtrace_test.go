@@ -285,6 +285,56 @@ func TestTracedProgramsDrawTheirOwnCalls(t *testing.T) {
 	})
 }
 
+func TestTracerLeavesNoProcessBehind(t *testing.T) {
+	t.Run("a child that left the process group ends with the session", func(t *testing.T) {
+		escaper := cc(t, "testdata/escaper.c")
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.CreateTemp(t.TempDir(), "output")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		err = progtrace.Run(ctx, trace.NewSession("trace", nil, trace.Options{}), progtrace.Config{
+			Programs: [][]string{{escaper}}, Helper: []string{self, progtrace.HelperArg}, Grace: 200 * time.Millisecond, Stdout: out,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Run took %v: the child that left its group was not ended", d)
+		}
+		b, _ := os.ReadFile(out.Name())
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatalf("the escaper printed %q, not its child's pid", b)
+		}
+		if st := procState(pid); st != "" && !strings.HasPrefix(st, "Z") {
+			t.Errorf("the escaper's child %d outlived the session: state %s", pid, st)
+		}
+	})
+}
+
+// procState is process pid's state in /proc ("S (sleeping)", "t
+// (tracing stop)", "Z (zombie)": dead, its parent, init here, not having
+// reaped it yet), or "" when there is no such process.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "State:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
 // straceLine is one line of strace -yy: a call on a TCP socket (or
 // socket() making one), and its return value.
 var straceLine = regexp.MustCompile(`^(?:\d+ +)?(\w+)\((?:(\d+)<TCP(?:v6)?:|AF_INET6?, SOCK_STREAM).*\)\s+= (-?\d+)`)

@@ -110,7 +110,13 @@ func Run(ctx context.Context, sess *trace.Session, cfg Config) error {
 		// tracees: this goroutine keeps that thread until it returns.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		done <- t.loop()
+		err := t.loop()
+		if err != nil {
+			// Tracing itself failed: leave no tracee behind, stopped or not.
+			t.killAll(unix.SIGKILL)
+			t.reap()
+		}
+		done <- err
 	}()
 	select {
 	case err = <-done:
@@ -153,6 +159,18 @@ type tracer struct {
 
 	mu     sync.Mutex
 	groups map[int]bool // the programs' process groups
+	alive  map[int]bool // every traced thread: one that left its group (setsid) is killed too
+}
+
+// track adds or drops a traced thread in the set killAll reaches.
+func (t *tracer) track(tid int, alive bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if alive {
+		t.alive[tid] = true
+	} else {
+		delete(t.alive, tid)
+	}
 }
 
 // proc is one traced thread.
@@ -169,7 +187,7 @@ func newTracer(sess *trace.Session, cfg Config, paths []string) *tracer {
 		sess: sess, cfg: cfg, paths: paths,
 		procs: map[int]*proc{}, socks: map[uint64]*sock{}, fds: map[int]map[int]uint64{}, pidfds: map[int]int{},
 		names: map[string]int{}, pids: map[string]int{}, listens: map[string]bool{}, leaders: map[int]int{},
-		groups: map[int]bool{},
+		groups: map[int]bool{}, alive: map[int]bool{},
 	}
 }
 
@@ -216,6 +234,27 @@ func (t *tracer) loop() error {
 	}
 	t.order.flush(t.sess, true)
 	return nil
+}
+
+// reap waits for every traced thread to end (after killAll(SIGKILL)),
+// letting each stop go on so that the kill can take it.
+func (t *tracer) reap() {
+	deadline := time.Now().Add(10 * time.Second)
+	for len(t.procs) > 0 && time.Now().Before(deadline) {
+		var ws unix.WaitStatus
+		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.ECHILD):
+			return
+		case err != nil || tid == 0:
+			time.Sleep(time.Millisecond)
+		case ws.Exited() || ws.Signaled():
+			delete(t.procs, tid)
+			t.track(tid, false)
+		default:
+			_ = unix.PtraceCont(tid, 0)
+		}
+	}
 }
 
 // due starts the next program or ends the others when their time has come.
@@ -286,6 +325,7 @@ func (t *tracer) start() error {
 	t.startAt = time.Now()
 	t.leaders[pid] = i
 	t.procs[pid] = &proc{tid: pid, tgid: pid, prog: i}
+	t.track(pid, true)
 	t.mu.Lock()
 	t.groups[pid] = true
 	t.mu.Unlock()
@@ -300,12 +340,16 @@ func ptraceHint(err error) string {
 	return ""
 }
 
-// killAll sends sig to every program's process group.
+// killAll sends sig to every program's process group, and to every
+// traced thread besides (one may have left its group).
 func (t *tracer) killAll(sig unix.Signal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for pgid := range t.groups {
 		_ = unix.Kill(-pgid, sig)
+	}
+	for tid := range t.alive {
+		_ = unix.Tgkill(tgidOf(tid), tid, sig)
 	}
 }
 
@@ -323,6 +367,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 		// A new thread or child, stopped before its parent's event came.
 		p = &proc{tid: tid, tgid: tgidOf(tid), prog: -1}
 		t.procs[tid] = p
+		t.track(tid, true)
 	}
 	sig := ws.StopSignal()
 	switch {
@@ -365,6 +410,7 @@ func (t *tracer) event(p *proc, cause int) {
 		if c == nil {
 			c = &proc{tid: child}
 			t.procs[child] = c
+			t.track(child, true)
 		}
 		c.prog, c.execed = p.prog, p.execed
 		if cause == unix.PTRACE_EVENT_CLONE {
@@ -379,6 +425,7 @@ func (t *tracer) event(p *proc, cause int) {
 			if old := t.procs[int(msg)]; old != nil {
 				p.prog = old.prog
 				delete(t.procs, int(msg))
+				t.track(int(msg), false)
 			}
 		}
 		p.execed, p.tgid, p.actor, p.call = true, p.tid, "", nil
@@ -390,6 +437,7 @@ func (t *tracer) event(p *proc, cause int) {
 // end the session.
 func (t *tracer) gone(tid int, p *proc, ws unix.WaitStatus) {
 	delete(t.procs, tid)
+	t.track(tid, false)
 	if p != nil && p.call != nil {
 		t.order.abandon(p.call)
 		t.order.flush(t.sess, false)
