@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -491,11 +490,8 @@ func peerOf(fd int) string {
 
 // tcpStateOf is the socket's TCP state, from TCP_INFO.
 func tcpStateOf(fd int) string {
-	var info unix.TCPInfo
-	size := uint32(unix.SizeofTCPInfo)
-	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
-		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
-	if errno != 0 {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
 		return ""
 	}
 	return netcore.TCPStateName(info.State)

@@ -326,6 +326,29 @@ func assertSawAll(t *testing.T, got []seen, want trace.Record) {
 }
 
 // snapshot is GET /api/sessions/{id} on the replica at base.
+// stepped is a stepped session as its creator knows it.
+type stepped struct {
+	ID        string `json:"id"`
+	StepToken string `json:"step_token"`
+}
+
+// createStepped creates a stepped session on the replica at base.
+func createStepped(t *testing.T, base, body string) stepped {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/sessions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var created stepped
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated || created.StepToken == "" {
+		t.Fatalf("create a stepped session: %d %v", resp.StatusCode, err)
+	}
+	return created
+}
+
 // snapshotMeta is a session's metadata on the replica at base.
 func snapshotMeta(t *testing.T, base, id string) trace.Meta {
 	t.Helper()
@@ -450,21 +473,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("a step sent to another replica steps the session where it runs, with its token only", func(t *testing.T) {
-		req, _ := http.NewRequest("POST", a.url+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true}`))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var created struct {
-			ID        string `json:"id"`
-			StepToken string `json:"step_token"`
-		}
-		json.NewDecoder(resp.Body).Decode(&created)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated || created.StepToken == "" {
-			t.Fatalf("create a stepped session: %d", resp.StatusCode)
-		}
+		created := createStepped(t, a.url, `{"scenario":"serviceclient","step":true}`)
 		step := func(base, token string) (int, trace.Meta) {
 			req, _ := http.NewRequest("POST", base+"/api/sessions/"+created.ID+"/step", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -499,18 +508,7 @@ func TestReplicas(t *testing.T) {
 	t.Run("a stepped session's question shows on another replica, and answers there count where it runs", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		req, _ := http.NewRequest("POST", a.url+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true,"questions":true}`))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var created struct {
-			ID        string `json:"id"`
-			StepToken string `json:"step_token"`
-		}
-		json.NewDecoder(resp.Body).Decode(&created)
-		resp.Body.Close()
+		created := createStepped(t, a.url, `{"scenario":"serviceclient","step":true,"questions":true}`)
 		// Step on A until a call with a question is next.
 		var asked *trace.Question
 		for i := 0; i < 40 && asked == nil; i++ {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -63,12 +62,7 @@ func TestTraceLeavesNoTraceeBehind(t *testing.T) {
 	if out, err := exec.Command("cc", "-Wall", "-o", server, "../../netcore/listings/serviceclient/server.c").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := freePort(t)
 
 	// The server waits for a client that never comes: seqd is stopped with
 	// Ctrl-C (SIGINT) while its tracee is blocked in accept.
@@ -159,7 +153,7 @@ func TestTracePublishesToACourseServer(t *testing.T) {
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	defer srv.Close()
-	port := strconv.Itoa(freeTCPPort(t))
+	port := strconv.Itoa(freePort(t))
 	programs := []string{"--", server, port, ":::", client, "127.0.0.1", port, "alice", "bob"}
 
 	t.Run("a wrong token is refused with what to do", func(t *testing.T) {
@@ -199,15 +193,4 @@ func TestTracePublishesToACourseServer(t *testing.T) {
 			t.Errorf("the client's writes on the course server: %q, want %q", names, "alice\nbob\n")
 		}
 	})
-}
-
-// freeTCPPort is a loopback port no one listens on just now.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
