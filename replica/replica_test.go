@@ -556,7 +556,9 @@ func TestReplicas(t *testing.T) {
 				}
 			}
 		}
-		next(func(m message) bool { return m.Pending != nil && m.Pending.Question != nil && m.Pending.Question.Text == asked.Text })
+		next(func(m message) bool {
+			return m.Pending != nil && m.Pending.Question != nil && m.Pending.Question.Text == asked.Text
+		})
 		if viewer == "" {
 			t.Fatal("the stream on C gave no viewer token")
 		}
