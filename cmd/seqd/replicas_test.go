@@ -103,7 +103,7 @@ func followWS(ctx context.Context, base, id string) ([]trace.Event, string, erro
 // another runs, and then the replica that runs a session.
 func TestReplicasSurviveHardKills(t *testing.T) {
 	// Left out of `go test ./...` until the defect it still finds is
-	// fixed (docs/scale.md, "Not built yet"): in about one run of six a
+	// fixed (docs/scale.md, "Not built yet"): in about one run of eight a
 	// copy cannot be opened for minutes after the killed node is back.
 	// SEQD_HARD_KILL=1 runs it.
 	if os.Getenv("SEQD_HARD_KILL") == "" {
