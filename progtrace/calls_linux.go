@@ -47,6 +47,17 @@ func (t *tracer) seccompStop(p *proc) {
 		_ = unix.PtraceCont(p.tid, 0)
 		return
 	}
+	if r := p.restarting; r != nil {
+		// The call a signal interrupted (its exit said ERESTART*) enters
+		// again, as itself or as restart_syscall: it is the same call.
+		p.restarting = nil
+		if info.Nr == r.nr || info.Nr == unix.SYS_RESTART_SYSCALL {
+			p.call = r
+			_ = unix.PtraceSyscall(p.tid, 0)
+			return
+		}
+		t.order.abandon(r) // a handler ran and the program did something else
+	}
 	c := t.enter(p, &info)
 	if c == nil {
 		_ = unix.PtraceCont(p.tid, 0)
@@ -56,12 +67,20 @@ func (t *tracer) seccompStop(p *proc) {
 	_ = unix.PtraceSyscall(p.tid, 0)
 }
 
+// restarted reports whether rv, an exit value, says that the kernel will
+// enter the call again once the signal that interrupted it is handled
+// (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK):
+// the program never sees that return.
+func restarted(rv int64) bool { return rv <= -512 && rv >= -516 && rv != -515 }
+
 // syscallStop handles the exit stop of a call that enter kept.
 func (t *tracer) syscallStop(p *proc) {
 	var info syscallInfo
 	if err := getSyscallInfo(p.tid, &info); err == nil && info.Op == opEntry {
 		_ = unix.PtraceSyscall(p.tid, 0) // an entry stop after the seccomp stop: on to the exit
 		return
+	} else if err == nil && info.Op == opExit && p.call != nil && restarted(info.exitValue()) {
+		p.restarting = p.call
 	} else if err == nil && info.Op == opExit && p.call != nil {
 		t.exit(p, p.call, info.exitValue())
 	}
@@ -131,8 +150,14 @@ func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 	switch c.kind {
 	case trace.KindSend, trace.KindShutdown, trace.KindClose, trace.KindConnect:
 		// What it emits can be read by the peer before the tracer sees it
-		// return: its event goes where it entered.
-		c.slot = t.order.reserve()
+		// return: its event goes where it entered, or its begin, if it
+		// waits while others return (orderQueue.split).
+		c.beginEv = trace.Event{Actor: actor, Kind: c.kind, FD: c.fd, Conn: c.sock.conn, Local: c.sock.local, Peer: c.sock.peer}
+		if c.kind == trace.KindSend {
+			// A blocking write's bytes flow while it waits: its arrows start at its begin.
+			c.beginEv.Want, c.beginEv.Offset, c.beginEv.Flowing = wantOf(p.tid, c), c.sock.sent, true
+		}
+		c.slot = t.order.reserve(c)
 	case trace.KindRecv, trace.KindAccept:
 		begin := trace.Event{Actor: actor, Kind: c.kind, FD: c.fd, Conn: c.sock.conn, Local: c.sock.local, Peer: c.sock.peer}
 		if c.kind == trace.KindRecv {
@@ -149,11 +174,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 	ev := trace.Event{Actor: t.actorOf(p), Kind: c.kind, FD: c.fd, Ret: int(rv)}
 	if rv < 0 {
 		ev.Ret = -1
-		errno := unix.Errno(-rv)
-		if errno > 511 && errno < 517 {
-			errno = unix.EINTR // the kernel's ERESTART*: a signal interrupted it
-		}
-		ev.Errno, ev.Err = netcore.ErrnoOf(errno)
+		ev.Errno, ev.Err = netcore.ErrnoOf(unix.Errno(-rv))
 	}
 	s := c.sock
 	a := c.args
@@ -225,7 +246,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 	switch {
 	case c.slot != nil:
 		t.order.fill(c.slot, ev, c.began)
-	case c.kind == trace.KindRecv || c.kind == trace.KindAccept:
+	case c.kind == trace.KindRecv || c.kind == trace.KindAccept || c.blocked != nil:
 		t.order.push(ev, c.began, c)
 	default:
 		t.order.push(ev, c.began, nil)

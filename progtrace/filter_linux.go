@@ -27,6 +27,7 @@ var tracedCalls = []uint32{
 	unix.SYS_READ, unix.SYS_WRITE, unix.SYS_READV, unix.SYS_WRITEV,
 	unix.SYS_SENDTO, unix.SYS_RECVFROM, unix.SYS_SENDMSG, unix.SYS_RECVMSG,
 	unix.SYS_SHUTDOWN, unix.SYS_CLOSE,
+	unix.SYS_RESTART_SYSCALL, // a traced call that a signal interrupted, entered again
 }
 
 // filter is the seccomp program: SECCOMP_RET_TRACE for tracedCalls and fdCalls,

@@ -23,18 +23,27 @@ type orderQueue struct {
 type slot struct {
 	ev      trace.Event
 	began   time.Time
-	call    *call // a taking call's: its begin (begin) or its end
+	call    *call // a taking call's: its begin (begin) or its end; an emitting call's
 	begin   bool
+	emits   bool // an emitting call's place, reserved at its entry
 	ready   bool
 	dropped bool // its call never returned: the program died in it
 }
 
-// reserve takes the next place for an emitting call that just entered.
-func (o *orderQueue) reserve() *slot {
-	s := &slot{}
+// reserve takes the next place for c, an emitting call that just entered.
+func (o *orderQueue) reserve(c *call) *slot {
+	s := &slot{call: c, emits: true}
 	o.q = append(o.q, s)
 	return s
 }
+
+// splitAfter is how long a write may wait, with other calls returning
+// behind it, before it is split: its begin recorded in its place and its
+// end where it returns (a blocking write whose bytes the reader takes
+// meanwhile). Far longer than the tracer takes to see a write return that
+// did not wait; shutdown, close and connect are never split (they do not
+// wait for the peer to read, and what they cause needs their end).
+const splitAfter = 10 * time.Millisecond
 
 // fill gives a reserved place its event, once the call returned.
 func (o *orderQueue) fill(s *slot, ev trace.Event, began time.Time) {
@@ -66,13 +75,39 @@ func (o *orderQueue) abandon(c *call) {
 	}
 }
 
+// split reports whether the emitting call waiting at place i has waited
+// long enough, with a call returned behind it, to be split; then its
+// begin goes in its place (trace.Session.Block) and its end will be
+// pushed where it returns.
+func (o *orderQueue) split(sess *trace.Session, i int) bool {
+	s := o.q[i]
+	if !s.emits || s.ready || s.call.kind != trace.KindSend || time.Since(s.call.began) < splitAfter {
+		return false
+	}
+	behind := false
+	for _, later := range o.q[i+1:] {
+		if later.ready && !later.begin {
+			behind = true
+			break
+		}
+	}
+	if !behind {
+		return false
+	}
+	c := s.call
+	c.blocked = sess.Block(c.beginEv, c.began)
+	c.slot = nil // its end is pushed where it returns
+	s.ready, s.dropped = true, true
+	return true
+}
+
 // flush records the events at the head of the queue that are ready, or,
 // with all, every event (the programs have ended: no call is left in
 // flight). It returns the session's error when it refuses an event.
 func (o *orderQueue) flush(sess *trace.Session, all bool) error {
 	var err error
 	i := 0
-	for ; i < len(o.q) && (o.q[i].ready || all); i++ {
+	for ; i < len(o.q) && (o.q[i].ready || all || o.split(sess, i)); i++ {
 		s := o.q[i]
 		switch {
 		case s.dropped || !s.ready || err != nil:

@@ -257,6 +257,38 @@ func TestTracedProgramsDrawTheirOwnCalls(t *testing.T) {
 			t.Errorf("the client's writes on sockets %v, want %v (its first write to fd 1 went to a file)", wrote, want)
 		}
 	})
+	t.Run("a write that blocks while the reader takes its bytes is split, its arrows from its begin", func(t *testing.T) {
+		rec := traceRun(t, []string{cc(t, "testdata/bigwrite.c"), freePort(t)})
+		checkExchange(t, rec)
+		writer := actorOf(rec, "bigwrite")
+		var begin, end *trace.Event
+		for i := range rec.Events {
+			e := &rec.Events[i]
+			if e.Actor == writer && e.Kind == trace.KindSend {
+				switch e.Phase {
+				case trace.PhaseBegin:
+					begin = e
+				case trace.PhaseEnd:
+					end = e
+				}
+			}
+		}
+		if begin == nil || end == nil || !begin.Flowing || begin.Want != 4<<20 || end.Bytes != 4<<20 || begin.CallID != end.CallID {
+			t.Fatalf("the 4 MiB write: begin %+v, end %+v; want a Flowing begin and its end", begin, end)
+		}
+		between := 0
+		for _, m := range trace.Messages(rec.Events) {
+			if m.SendSeq != begin.Seq {
+				t.Errorf("a read of the write's bytes is paired with #%d, not its begin #%d", m.SendSeq, begin.Seq)
+			}
+			if m.RecvSeq < end.Seq {
+				between++
+			}
+		}
+		if between == 0 {
+			t.Errorf("no read of the write's bytes comes before its end (#%d): the write did not show that it waited for them", end.Seq)
+		}
+	})
 	t.Run("the lecture's stdio client writes its three names in one write", func(t *testing.T) {
 		server, client := cc(t, "../netcore/listings/serviceclient/server.c"), cc(t, "testdata/stdioclient.c")
 		port := freePort(t)

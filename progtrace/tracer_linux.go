@@ -180,6 +180,9 @@ type proc struct {
 	actor     string // its lifeline, named at its first socket call
 	execed    bool   // it runs the program (not the helper before its exec)
 	call      *call  // the call it is in, from its seccomp stop to its exit stop
+	// restarting is the call a signal interrupted, which the kernel
+	// enters again after the handler (seccompStop).
+	restarting *call
 }
 
 func newTracer(sess *trace.Session, cfg Config, paths []string) *tracer {
@@ -438,8 +441,12 @@ func (t *tracer) event(p *proc, cause int) {
 func (t *tracer) gone(tid int, p *proc, ws unix.WaitStatus) {
 	delete(t.procs, tid)
 	t.track(tid, false)
-	if p != nil && p.call != nil {
-		t.order.abandon(p.call)
+	if p != nil && (p.call != nil || p.restarting != nil) {
+		for _, c := range []*call{p.call, p.restarting} {
+			if c != nil {
+				t.order.abandon(c)
+			}
+		}
 		t.order.flush(t.sess, false)
 	}
 	if p != nil && p.tgid == tid {

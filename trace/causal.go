@@ -26,8 +26,8 @@ import (
 //     resets without one).
 //
 // A call that emits (send, shutdown, close, connect) acts where it is
-// recorded, or at its begin for a split connect; a call that takes in (recv,
-// accept) acts at its end.
+// recorded, or at its begin for a split connect or a Flowing split send; a
+// call that takes in (recv, accept) acts at its end.
 func CausalViolations(events []Event) []string {
 	var out []string
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }

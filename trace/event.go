@@ -105,6 +105,12 @@ type Event struct {
 	// its own end saw: a lab or proxy peer's connect from an accept, its
 	// writes from reads, its shutdown from an end of file.
 	Inferred bool `json:"inferred,omitempty"`
+	// Flowing, on the begin of a split send, says that its bytes may be
+	// read before its end: a traced program's blocking write, whose bytes
+	// the kernel takes while the call waits (seqd trace). Its arrows start
+	// at the begin. A scenario's split send waits before its bytes move
+	// and has no Flowing: its arrows start at its end.
+	Flowing bool `json:"flowing,omitempty"`
 
 	// Segment fields (kind "segment"): Actor is the sending end; Flags
 	// such as ["SYN","ACK"]; sequence and acknowledgement numbers, the
@@ -244,6 +250,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = appendOptString(dst, "answer", e.Answer)
 	if e.Inferred {
 		dst = append(dst, `,"inferred":true`...)
+	}
+	if e.Flowing {
+		dst = append(dst, `,"flowing":true`...)
 	}
 	if e.Kind == KindSegment {
 		dst = append(dst, `,"flags":[`...)

@@ -21,8 +21,9 @@ type Message struct {
 }
 
 // Messages pairs every send with the recvs on the other end of its
-// connection whose byte ranges overlap it. The result is in recv order,
-// then send order.
+// connection whose byte ranges overlap it; a split send whose begin is
+// Flowing is paired by its begin's seq. The result is in recv order, then
+// send order.
 func Messages(events []Event) []Message {
 	type span struct {
 		seq        int
@@ -34,8 +35,12 @@ func Messages(events []Event) []Message {
 	}
 	var streams []*stream // per connection and sending actor
 	find := map[[2]string]*stream{}
+	flowing := map[int]int{} // CallID → the seq of its begin, for sends whose bytes flow from it
 	for i := range events {
 		e := &events[i]
+		if e.Kind == KindSend && e.Phase == PhaseBegin && e.Flowing && e.CallID > 0 {
+			flowing[e.CallID] = e.Seq
+		}
 		if e.Kind != KindSend || e.Bytes <= 0 || e.Conn == "" {
 			continue
 		}
@@ -46,7 +51,11 @@ func Messages(events []Event) []Message {
 			find[k] = st
 			streams = append(streams, st)
 		}
-		st.sends = append(st.sends, span{e.Seq, e.Offset, e.Offset + int64(e.Bytes)})
+		seq := e.Seq
+		if b, ok := flowing[e.CallID]; ok && e.Phase == PhaseEnd {
+			seq = b // its bytes left from its begin
+		}
+		st.sends = append(st.sends, span{seq, e.Offset, e.Offset + int64(e.Bytes)})
 	}
 	var out []Message
 	for i := range events {

@@ -965,7 +965,7 @@ func (l *loggedEvent) event() Event {
 // copy: e sets no field but those kept inline, each in range.
 // TestLoggedEventsKeepEveryField fails for a new Event field left out here.
 func fitsInline(e *Event) bool {
-	return e.Phase == "" && e.CallID == 0 && e.Errno == "" && e.Err == "" &&
+	return e.Phase == "" && e.CallID == 0 && !e.Flowing && e.Errno == "" && e.Err == "" &&
 		e.Local == "" && e.Peer == "" && e.DataB64 == "" && e.How == "" &&
 		e.Option == "" && e.Value == 0 && e.Backlog == 0 && e.Host == "" &&
 		e.Service == "" && e.Answer == "" && e.Window == 0 && e.TCPSeq == 0 &&

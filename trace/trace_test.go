@@ -24,6 +24,7 @@ func TestEventJSON(t *testing.T) {
 		{"strings with quotes, controls, HTML and bad UTF-8 are escaped", Event{Actor: "c\"l\\i<e>&nt", Kind: KindSend, Data: "tab\there\x01\u2028end", Err: "bad \xff byte"}},
 		{"a shutdown carries how", Event{Kind: KindShutdown, How: "SHUT_WR", Actor: "client"}},
 		{"setsockopt carries its option and value", Event{Kind: KindSetsockopt, Option: "SO_REUSEADDR", Value: 1}},
+		{"a traced program's blocking write says its bytes flow from its begin", Event{Actor: "client", Kind: KindSend, Phase: PhaseBegin, CallID: 2, Blocked: true, Want: 1 << 22, Flowing: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,3 +63,24 @@ test('stream: one write read by several reads is labelled by byte range', () => 
     if (a.label) assert.ok(a.full.startsWith(shown) || a.full.slice(6).startsWith(shown), a.label);
   }
 });
+
+test("a Flowing write's arrows start at its begin, and its end adds none", () => {
+  // A traced program's blocking write: reads of its bytes come before its end.
+  const conn = '127.0.0.1:1-127.0.0.1:2';
+  const send = { actor: 'client', kind: 'send', fd: 3, conn, offset: 0, call: 1 };
+  const recv = (seq, offset) => ({ seq, t_ns: seq * 1000, actor: 'server', kind: 'recv', fd: 4, ret: 100, conn, want: 100, bytes: 100, offset, data: 'x'.repeat(100) });
+  const events = [
+    { ...send, seq: 0, t_ns: 0, phase: 'begin', want: 300, bytes: 0, flowing: true, ret: 0 },
+    recv(1, 0),
+    recv(2, 100),
+    { ...send, seq: 3, t_ns: 3000, phase: 'end', want: 300, bytes: 300, ret: 300, blocked: true, data: 'x'.repeat(300) },
+    recv(4, 200),
+  ];
+  const L = layout({ actors: ['client', 'server'], events }, { scale: 'compact', width: 848 });
+  assert.equal(L.arrows.length, 3, 'one arrow a read');
+  const begin = L.marks.find((m) => m.seq === 0);
+  for (const a of L.arrows) {
+    assert.equal(a.sendSeq, 0, `arrow to #${a.recvSeq} from #${a.sendSeq}, not the begin`);
+    assert.equal(a.y1, begin.y, 'the arrow leaves from the begin');
+  }
+});

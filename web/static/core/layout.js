@@ -157,6 +157,7 @@ export class Layout {
     this._isn = new Map(); // "from>to" address pair → the first tcp_seq seen that way
     this.segCount = 0; // segments placed (not calls)
     this._open = new Map(); // call id → {bar, mark, ev} of a begin whose end has not come
+    this._flowing = new Set(); // call ids of Flowing sends: paired at their begin
     this.calls = new Map(); // call id → {begin, end}: the seqs of a split call's halves
     this.closed = []; // bars closed by their end, in the order they closed
     this._gutterY = -Infinity;
@@ -237,7 +238,8 @@ export class Layout {
     }
 
     const mark = this._mark(ev, actor, index, y, { label: eventLabel(ev), tcp });
-    const sends = isData(ev) && ev.conn ? this._pair(ev, mark) : [];
+    const flowed = isEnd(ev) && this._flowing.delete(ev.call);
+    const sends = isData(ev) && ev.conn && !flowed ? this._pair(ev, mark) : [];
     const peer = this._peer(ev);
     mark.sentence = transcriptSentence(ev, { peer, sends });
     mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
@@ -333,6 +335,13 @@ export class Layout {
     const bar = { seq: ev.seq, call: mark.call, endSeq: null, kind: mark.kind, actor: actor.name, x: actor.x, y1: y - 6, y2: null, open: true, t: ev.t_ns };
     this.bars.push(bar);
     if (mark.call) this._open.set(mark.call, { bar, mark, ev });
+    if (ev.flowing && ev.kind === 'send' && ev.conn && ev.want > 0) {
+      // A traced program's blocking write: the kernel takes its bytes while
+      // it waits, and reads of them come before its end. Its arrows start
+      // here, from the bytes it asked to write; its end pairs no more.
+      this._flowing.add(mark.call);
+      this._pair({ ...ev, bytes: ev.want }, mark);
+    }
     return mark;
   }
 

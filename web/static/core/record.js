@@ -68,7 +68,7 @@ export function sourceOf(ev) {
 /** Event fields that are numbers (finite), strings, booleans; flags is a list of strings. */
 const NUMBERS = ['seq', 't_ns', 'dur_ns', 'fd', 'ret', 'call', 'want', 'bytes', 'offset', 'inq', 'outq', 'value', 'backlog', 'line', 'window', 'tcp_seq', 'tcp_ack', 'len', 'ts_ns'];
 const STRINGS = ['actor', 'kind', 'phase', 'errno', 'error', 'conn', 'local', 'peer', 'data', 'data_b64', 'how', 'option', 'host', 'service', 'tcp_state', 'src', 'answer', 'frame'];
-const BOOLEANS = ['blocked', 'truncated', 'eof', 'inferred'];
+const BOOLEANS = ['blocked', 'truncated', 'eof', 'inferred', 'flowing'];
 const FIELD_TYPES = new Map([
   ...NUMBERS.map((k) => [k, 'number']),
   ...STRINGS.map((k) => [k, 'string']),

@@ -36,7 +36,7 @@ export const DIAGRAM_CSS = `
 .seq-diagram .shape.cross { stroke-width: 2.5; }
 .seq-diagram .event.error .shape { fill: var(--seq-error-color); stroke: var(--seq-error-color); }
 .seq-diagram .event.error .label { fill: var(--seq-error-color); font-weight: 700; }
-.seq-diagram .event.k-send[data-paired] .label { display: none; }
+.seq-diagram .event.k-send[data-paired]:not(.begin) .label { display: none; }
 .seq-diagram .hit { fill: none; stroke: transparent; }
 .seq-diagram .msg .shaft { stroke: var(--seq-arrow-color); fill: var(--seq-arrow-color); stroke-width: 1.5; stroke-linejoin: round; }
 .seq-diagram .event.inferred .shape { fill: var(--seq-bg); stroke-dasharray: 3 2; stroke-width: 2; }
