@@ -249,6 +249,12 @@ func startReplicas(t testing.TB) []replicaServer {
 // createSession starts scenario on the replica at base and returns its id.
 func createSession(t *testing.T, base, body string) string {
 	t.Helper()
+	return postSession(t, base, body).ID
+}
+
+// postSession creates the session body asks for on the replica at base.
+func postSession(t *testing.T, base, body string) stepped {
+	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/api/sessions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -256,11 +262,11 @@ func createSession(t *testing.T, base, body string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var m struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusCreated {
+	var created stepped
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %v", resp.StatusCode, err)
 	}
-	return m.ID
+	return created
 }
 
 // watch follows session id on the replica at base over its WebSocket from
@@ -335,16 +341,9 @@ type stepped struct {
 // createStepped creates a stepped session on the replica at base.
 func createStepped(t *testing.T, base, body string) stepped {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/api/sessions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var created stepped
-	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != http.StatusCreated || created.StepToken == "" {
-		t.Fatalf("create a stepped session: %d %v", resp.StatusCode, err)
+	created := postSession(t, base, body)
+	if created.StepToken == "" {
+		t.Fatalf("a stepped session %s was created without its step token", created.ID)
 	}
 	return created
 }
