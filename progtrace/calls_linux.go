@@ -110,8 +110,12 @@ func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 	case unix.SYS_SOCKET:
 		typ := int(a[1]) &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC)
 		if (a[0] != unix.AF_INET && a[0] != unix.AF_INET6) || typ != unix.SOCK_STREAM {
-			return nil // glibc's name lookup sockets, Unix sockets: not the program's connection
+			if lookupSocket(a[0], a[1]) && !p.inLookup {
+				t.lookup(p)
+			}
+			return nil // not the program's connection
 		}
+		p.inLookup = false
 		c.kind = trace.KindSocket
 		return c
 	case unix.SYS_SETSOCKOPT:
@@ -142,6 +146,7 @@ func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 	if c.sock == nil || !c.sock.tcp {
 		return nil
 	}
+	p.inLookup = false
 	actor := t.actorOf(p)
 	switch c.kind {
 	case trace.KindConnect, trace.KindBind:
@@ -167,6 +172,35 @@ func (t *tracer) enter(p *proc, info *syscallInfo) *call {
 		t.order.enterTaking(t.sess, c)
 	}
 	return c
+}
+
+// lookupSocket reports whether socket(domain, typ, …) is one glibc's
+// getaddrinfo opens: netlink (AI_ADDRCONFIG), a UDP socket (DNS, RFC 6724
+// address sorting), or the non-blocking close-on-exec Unix socket it
+// tries nscd with.
+func lookupSocket(domain, typ uint64) bool {
+	base := int(typ) &^ (unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC)
+	switch {
+	case domain == unix.AF_NETLINK:
+		return true
+	case (domain == unix.AF_INET || domain == unix.AF_INET6) && base == unix.SOCK_DGRAM:
+		return true
+	case domain == unix.AF_UNIX && base == unix.SOCK_STREAM:
+		return int(typ)&(unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC) == unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC
+	}
+	return false
+}
+
+// lookup records the start of a name lookup of p's: one greyed
+// getaddrinfo, inferred from the sockets glibc opens for it (their calls
+// are not drawn), until p's next call on a TCP socket.
+func (t *tracer) lookup(p *proc) {
+	p.inLookup = true
+	t.order.push(trace.Event{Actor: t.actorOf(p), Kind: trace.KindGetaddrinfo, FD: -1, Inferred: true}, time.Now(), nil)
+	if err := t.order.flush(t.sess, false); err != nil && t.failure == nil {
+		t.failure = fullError{err}
+		t.killAll(unix.SIGKILL)
+	}
 }
 
 // exit records a kept call with its result rv (a value, or -errno).

@@ -153,11 +153,12 @@ func checkExchange(t *testing.T, rec trace.Record) {
 }
 
 // calls lists an actor's recorded calls as strace would show them: kind,
-// descriptor, return value (a split call by its end).
+// descriptor, return value (a split call by its end; not the name lookups
+// drawn for glibc's sockets, which are no call of the program's).
 func calls(rec trace.Record, actor string) []string {
 	var out []string
 	for _, e := range rec.Events {
-		if e.Actor == actor && e.Phase != trace.PhaseBegin {
+		if e.Actor == actor && e.Phase != trace.PhaseBegin && !e.Inferred {
 			out = append(out, fmt.Sprintf("%s(%d) = %d", e.Kind, e.FD, e.Ret))
 		}
 	}
@@ -287,6 +288,24 @@ func TestTracedProgramsDrawTheirOwnCalls(t *testing.T) {
 		}
 		if between == 0 {
 			t.Errorf("no read of the write's bytes comes before its end (#%d): the write did not show that it waited for them", end.Seq)
+		}
+	})
+	t.Run("a name lookup is one greyed getaddrinfo, not glibc's own sockets", func(t *testing.T) {
+		server, client := cc(t, "../netcore/listings/serviceclient/server.c"), cc(t, "testdata/lookupclient.c")
+		port := freePort(t)
+		rec := traceRun(t, []string{server, port}, []string{client, "127.0.0.1", port, "ann"})
+		checkExchange(t, rec)
+		var kinds []trace.Kind
+		for _, e := range rec.Events {
+			if e.Actor == actorOf(rec, "lookupclient") {
+				kinds = append(kinds, e.Kind)
+				if e.Kind == trace.KindGetaddrinfo && !e.Inferred {
+					t.Errorf("the lookup #%d is not marked inferred (greyed)", e.Seq)
+				}
+			}
+		}
+		if len(kinds) < 2 || kinds[0] != trace.KindGetaddrinfo || kinds[1] != trace.KindSocket || slices.Index(kinds[1:], trace.KindGetaddrinfo) >= 0 {
+			t.Errorf("the client's calls %v: want one getaddrinfo, then its TCP socket", kinds)
 		}
 	})
 	t.Run("the lecture's stdio client writes its three names in one write", func(t *testing.T) {

@@ -183,6 +183,7 @@ type proc struct {
 	// restarting is the call a signal interrupted, which the kernel
 	// enters again after the handler (seccompStop).
 	restarting *call
+	inLookup   bool // a name lookup of its is drawn, and it made no TCP call since
 }
 
 func newTracer(sess *trace.Session, cfg Config, paths []string) *tracer {
