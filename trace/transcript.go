@@ -138,7 +138,10 @@ func TranscriptLine(e *Event, width int) string {
 		b.WriteString(" (end of file)")
 	}
 	var notes []string
-	if e.Inferred {
+	switch {
+	case e.Inferred && e.Kind == KindGetaddrinfo:
+		notes = append(notes, "a name lookup, from the sockets glibc opened for it")
+	case e.Inferred:
 		notes = append(notes, "inferred from what seqd's end saw")
 	}
 	if e.Kind == KindAccept && e.Peer != "" {

@@ -315,6 +315,11 @@ export class Layout {
   /** Says on an inferred call's mark that seqd deduced it. */
   _inferredNote(mark) {
     if (!mark.inferred) return;
+    if (mark.kind === 'getaddrinfo') {
+      // seqd trace: a lookup drawn from the sockets glibc opened for it.
+      mark.note = 'a name lookup, drawn from the sockets glibc opened for it (netlink, nscd, DNS), which are not the program\'s; the name is not known';
+      return;
+    }
     const traced = this._life.has('proxy') ? 'proxy' : 'server';
     mark.note = `inferred from what the ${traced} saw${mark.note ? `: ${mark.note}` : ''}`;
     mark.sentence += ' (inferred)';

@@ -158,6 +158,7 @@ export function transcriptSentence(ev, context = {}) {
     case 'close':
       return ev.inferred || !(ev.fd >= 0) ? `${a} closed its socket` : `${a} closed fd ${ev.fd}`;
     case 'getaddrinfo':
+      if (!ev.host && !ev.service) return `${a} looked up a name`;
       return `${a} looked up ${ev.host ?? ''}${ev.service ? ':' + ev.service : ''}`;
     default:
       return `${a} called ${call}, which returned ${ev.ret}`;
@@ -194,7 +195,7 @@ export function detailRows(ev, mark = null, partner = null) {
     return rows;
   }
   const rows = [['call', `${callName(ev)} by ${ev.actor}${ev.inferred ? ' (inferred)' : ''}`]];
-  if (ev.inferred) rows.push(['fd', 'unknown: the other program\'s']);
+  if (ev.inferred && ev.kind !== 'getaddrinfo') rows.push(['fd', 'unknown: the other program\'s']);
   else if (ev.fd >= 0) rows.push(['fd', ev.fd]);
   if (isBegin(ev)) return rows.concat(beginRows(ev, partner));
   rows.push(['returned', ev.ret]);
