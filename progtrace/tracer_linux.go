@@ -210,8 +210,8 @@ func (t *tracer) loop() error {
 	}
 	for len(t.procs) > 0 || t.started < len(t.paths) {
 		flags := unix.WALL
-		if t.started < len(t.paths) || t.ended > 0 && t.termed < 2 {
-			flags |= unix.WNOHANG // a start or a deadline is due: wait in short steps
+		if _, last := t.lastEnded(); t.started < len(t.paths) || last && t.termed < 2 {
+			flags |= unix.WNOHANG // a start or the others' end is due: wait in short steps
 		}
 		var ws unix.WaitStatus
 		tid, err := unix.Wait4(-1, &ws, flags, nil)
