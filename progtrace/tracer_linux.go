@@ -86,6 +86,11 @@ func unwrapExec(err error) error {
 // ends (then it kills them), and finishes sess. It never leaves a tracee
 // behind: every traced process is reaped before Run returns, and the
 // kernel kills them if seqd dies first (PTRACE_O_EXITKILL).
+//
+// It waits for its tracees with wait4(-1), which reaps any child of the
+// process: seqd trace is a process of its own; a program that calls Run
+// must not start other children while it runs (the tests run one at a
+// time).
 func Run(ctx context.Context, sess *trace.Session, cfg Config) error {
 	paths, err := Check(cfg.Programs)
 	if err != nil {
