@@ -697,7 +697,7 @@ func (s *sock) shutdown(how int) error {
 	if err := s.rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
 		serr = err
 	}
-	e := trace.Event{Kind: trace.KindShutdown, How: shutHowNames[how], TCPState: s.tcpState()}
+	e := trace.Event{Kind: trace.KindShutdown, How: ShutdownHowName(how), TCPState: s.tcpState()}
 	if err := s.recordHeld(&e, began, serr, nil, how != unix.SHUT_RD); err != nil {
 		return err
 	}
@@ -705,6 +705,15 @@ func (s *sock) shutdown(how int) error {
 }
 
 var shutHowNames = map[int]string{unix.SHUT_RD: "SHUT_RD", unix.SHUT_WR: "SHUT_WR", unix.SHUT_RDWR: "SHUT_RDWR"}
+
+// ShutdownHowName names shutdown's how ("SHUT_WR"), or gives its number
+// when it is none of the three: the one place for netcore and progtrace.
+func ShutdownHowName(how int) string {
+	if name, ok := shutHowNames[how]; ok {
+		return name
+	}
+	return strconv.Itoa(how)
+}
 
 // close closes the socket. The fd is gone afterwards, so the event has no
 // TCP state: the kernel may keep the connection (FIN_WAIT, TIME_WAIT) but no

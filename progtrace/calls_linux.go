@@ -197,6 +197,13 @@ func lookupSocket(domain, typ uint64) bool {
 func (t *tracer) lookup(p *proc) {
 	p.inLookup = true
 	t.order.push(trace.Event{Actor: t.actorOf(p), Kind: trace.KindGetaddrinfo, FD: -1, Inferred: true}, time.Now(), nil)
+	t.flush()
+}
+
+// flush records what the order queue has ready. A session that refuses an
+// event is full (events or bytes): it cannot show the rest, so the
+// programs are stopped and the session ends saying why.
+func (t *tracer) flush() {
 	if err := t.order.flush(t.sess, false); err != nil && t.failure == nil {
 		t.failure = fullError{err}
 		t.killAll(unix.SIGKILL)
@@ -260,7 +267,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 			s = ns
 		}
 	case trace.KindShutdown:
-		ev.How = shutdownHow(int(a[1]))
+		ev.How = netcore.ShutdownHowName(int(a[1]))
 	case trace.KindSend, trace.KindRecv:
 		t.data(p, c, &ev, rv)
 	}
@@ -285,11 +292,7 @@ func (t *tracer) exit(p *proc, c *call, rv int64) {
 	default:
 		t.order.push(ev, c.began, nil)
 	}
-	if err := t.order.flush(t.sess, false); err != nil && t.failure == nil {
-		// The session is full (events or bytes): it cannot show the rest.
-		t.failure = fullError{err}
-		t.killAll(unix.SIGKILL)
-	}
+	t.flush()
 }
 
 // fullError is why a session the programs filled ended: what to do
@@ -571,16 +574,4 @@ func optionName(level, opt int) string {
 		return "TCP_NODELAY"
 	}
 	return "level " + strconv.Itoa(level) + " option " + strconv.Itoa(opt)
-}
-
-func shutdownHow(how int) string {
-	switch how {
-	case unix.SHUT_RD:
-		return "SHUT_RD"
-	case unix.SHUT_WR:
-		return "SHUT_WR"
-	case unix.SHUT_RDWR:
-		return "SHUT_RDWR"
-	}
-	return strconv.Itoa(how)
 }

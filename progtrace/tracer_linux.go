@@ -453,7 +453,7 @@ func (t *tracer) gone(tid int, p *proc, ws unix.WaitStatus) {
 				t.order.abandon(c)
 			}
 		}
-		t.order.flush(t.sess, false)
+		t.flush()
 	}
 	if p != nil && p.tgid == tid {
 		delete(t.fds, tid)

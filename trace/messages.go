@@ -52,8 +52,10 @@ func Messages(events []Event) []Message {
 			streams = append(streams, st)
 		}
 		seq := e.Seq
-		if b, ok := flowing[e.CallID]; ok && e.Phase == PhaseEnd {
-			seq = b // its bytes left from its begin
+		if e.Phase == PhaseEnd && len(flowing) > 0 {
+			if b, ok := flowing[e.CallID]; ok {
+				seq = b // its bytes left from its begin
+			}
 		}
 		st.sends = append(st.sends, span{seq, e.Offset, e.Offset + int64(e.Bytes)})
 	}

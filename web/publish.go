@@ -144,23 +144,33 @@ func (s *Server) closePublished() {
 	s.publish.mu.Unlock()
 }
 
-// publishing reports whether a request is sending id's events now, and
-// marks it so when start is true (one sender a session).
-func (s *Server) publishing(id string, start ...bool) bool {
+// publishing reports whether a request is sending id's events now.
+func (s *Server) publishing(id string) bool {
 	s.publish.mu.Lock()
 	defer s.publish.mu.Unlock()
+	return s.publish.active[id]
+}
+
+// claimPublishing marks that a request sends id's events, unless one does
+// already: one sender a session. It reports whether it marked.
+func (s *Server) claimPublishing(id string) bool {
+	s.publish.mu.Lock()
+	defer s.publish.mu.Unlock()
+	if s.publish.active[id] {
+		return false
+	}
 	if s.publish.active == nil {
 		s.publish.active = map[string]bool{}
 	}
-	was := s.publish.active[id]
-	if len(start) > 0 {
-		if start[0] {
-			s.publish.active[id] = true
-		} else {
-			delete(s.publish.active, id)
-		}
-	}
-	return was
+	s.publish.active[id] = true
+	return true
+}
+
+// releasePublishing ends claimPublishing's mark.
+func (s *Server) releasePublishing(id string) {
+	s.publish.mu.Lock()
+	defer s.publish.mu.Unlock()
+	delete(s.publish.active, id)
 }
 
 // traceEvents answers POST /api/trace/{id}/events: it mirrors the NDJSON
@@ -174,12 +184,11 @@ func (s *Server) traceEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no published trace %q: create one with POST /api/trace first", chi.URLParam(r, "id"))
 		return
 	}
-	if s.publishing(sess.ID()) || sess.Meta().State != trace.StateRunning {
+	if sess.Meta().State != trace.StateRunning || !s.claimPublishing(sess.ID()) {
 		writeError(w, http.StatusConflict, "trace %s has ended or is being sent already", sess.ID())
 		return
 	}
-	s.publishing(sess.ID(), true)
-	defer s.publishing(sess.ID(), false)
+	defer s.releasePublishing(sess.ID())
 
 	rc := http.NewResponseController(w)
 	end := time.Now().Add(PublishMax)
