@@ -10,7 +10,7 @@ import { layout, shortenLabel } from '../static/core/layout.js';
 import { fitGeometry, geometryWidth, textBox, rotatedBox, overlaps, shaftBox, charCount, elide, BoxIndex } from '../static/core/place.js';
 import { escapeText, showInvisible, esc } from '../static/core/format.js';
 import { renderMark, renderSegmentMark } from '../static/core/markup.js';
-import { cleanEvent, asRecord } from '../static/core/record.js';
+import { cleanEvent, asRecord, recordHead } from '../static/core/record.js';
 
 const testdata = new URL('../../trace/testdata/', import.meta.url);
 const SESSIONS = ['serviceclient', 'stream', 'refused', 'reset', 'backpressure'];
@@ -140,6 +140,20 @@ test('cleanEvent keeps only fields of the right types', () => {
   assert.deepEqual(ev, { seq: 3, t_ns: 0, actor: '?', kind: 'call', fd: 4, line: 7, errno: 'EPIPE' });
   const rec = asRecord({ id: 7, state: '<b>', actors: 'x', events: { 0: { seq: 0 } }, sources: 'x' });
   assert.deepEqual([rec.id, rec.state, rec.actors, rec.events, rec.sources], [undefined, 'done', [], [], undefined]);
+});
+
+test('recordHead orders the events that can be events and leaves their cleaning to the drawing', () => {
+  const raw = [{ seq: 2, actor: 'server', t_ns: 'late' }, 'x', { seq: -1 }, { seq: 0, actor: ['a'] }, [3], { seq: 1.5 }, { seq: 1, actor: 'client', fd: '4' }];
+  const head = recordHead({ events: raw, actors: ['client'] });
+  assert.deepEqual(head.events.map((ev) => ev.seq), [0, 1, 2]);
+  assert.equal(head.events[2], raw[0], 'not copied: cleaned when drawn');
+  assert.deepEqual(head.actors, ['client', '?', 'server']);
+  assert.equal(head.event_count, 3);
+  // asRecord is recordHead with every event cleaned: the same events, the same actors.
+  const rec = asRecord({ events: raw, actors: ['client'] });
+  assert.deepEqual(rec.events, head.events.map(cleanEvent));
+  assert.deepEqual(rec.actors, head.actors);
+  assert.deepEqual(rec.events[1], { seq: 1, actor: 'client', t_ns: 0, kind: 'call' });
 });
 
 test('a fan of 400 reads of one write costs a bounded number of label tries an arrow, and no label overlaps', () => {

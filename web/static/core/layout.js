@@ -67,7 +67,8 @@ export function fitHeight(n) {
 
 /** The proportional scale's pixels per nanosecond that fit events. */
 export function fitPxPerNs(events) {
-  const span = Math.max(1e6, events.length ? events[events.length - 1].t_ns : 0);
+  const last = events.length ? Number(events[events.length - 1].t_ns) : 0; // events not cleaned yet too
+  const span = Math.max(1e6, Number.isFinite(last) ? last : 0);
   return fitHeight(events.length) / span;
 }
 

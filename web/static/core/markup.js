@@ -201,10 +201,11 @@ export function renderArrowDecor(a) {
 }
 
 /**
- * An arrow from a write's mark to a read's mark, labelled; without labels,
- * the shaft alone (the element adds renderArrowDecor near the viewport).
+ * arrowPath is the path of arrow a: its shaft, then its head as a filled
+ * triangle. Paths of several arrows joined draw them all (the painter's
+ * bundles of far arrows).
  */
-export function renderArrow(a, labels = true) {
+export function arrowPath(a) {
   const dx = a.x2 - a.x1;
   const dy = a.y2 - a.y1;
   const len = Math.hypot(dx, dy) || 1;
@@ -213,8 +214,14 @@ export function renderArrow(a, labels = true) {
   const bx = a.x2 - ux * 10;
   const by = a.y2 - uy * 10;
   const r = (v) => Math.round(v * 10) / 10;
-  // One path: the shaft, then the head as a filled triangle.
-  const d = `M${r(a.x1)},${r(a.y1)}L${r(bx)},${r(by)}M${r(a.x2)},${r(a.y2)}L${r(bx - uy * 5)},${r(by + ux * 5)}L${r(bx + uy * 5)},${r(by - ux * 5)}Z`;
+  return `M${r(a.x1)},${r(a.y1)}L${r(bx)},${r(by)}M${r(a.x2)},${r(a.y2)}L${r(bx - uy * 5)},${r(by + ux * 5)}L${r(bx + uy * 5)},${r(by - ux * 5)}Z`;
+}
+
+/**
+ * An arrow from a write's mark to a read's mark, labelled; without labels,
+ * the shaft alone (the element adds renderArrowDecor near the viewport).
+ */
+export function renderArrow(a, labels = true) {
   const [hit, label] = labels ? renderArrowDecor(a) : ['', ''];
   return svg(
     'g',
@@ -224,7 +231,7 @@ export function renderArrow(a, labels = true) {
       'data-recv-seq': a.recvSeq,
     },
     hit,
-    svg('path', { class: 'shaft', d }),
+    svg('path', { class: 'shaft', d: arrowPath(a) }),
     label,
   );
 }

@@ -155,6 +155,18 @@ const RECORD_STRINGS = ['id', 'scenario', 'state', 'error', 'started_at', 'finis
 
 /** Normalises a record: an events array alone is a record too. Fields of the wrong type are dropped. */
 export function asRecord(data) {
+  const rec = recordHead(data);
+  rec.events = cleanEvents(rec.events);
+  return rec;
+}
+
+/**
+ * recordHead is asRecord but for the events' own fields: its events are
+ * orderedEvents, to be cleaned (cleanEvent) one by one as they are drawn,
+ * so that a saved session's first screen does not wait for the cleaning
+ * of its ten thousandth event.
+ */
+export function recordHead(data) {
   const src = Array.isArray(data) ? { events: data } : data && typeof data === 'object' ? data : {};
   const rec = {};
   for (const k of RECORD_STRINGS) if (typeof src[k] === 'string') rec[k] = src[k];
@@ -167,10 +179,24 @@ export function asRecord(data) {
     rec.sources = src.sources.filter((f) => f && typeof f.file === 'string' && typeof f.text === 'string').map((f) => ({ file: f.file, text: f.text }));
   }
   if (!['running', 'done', 'failed'].includes(rec.state)) delete rec.state;
-  rec.events = cleanEvents(src.events).sort((a, b) => a.seq - b.seq);
+  rec.events = orderedEvents(src.events);
   rec.actors = stringList(src.actors);
-  for (const ev of rec.events) if (ev.actor && !rec.actors.includes(ev.actor)) rec.actors.push(ev.actor);
+  for (const ev of rec.events) {
+    const actor = typeof ev.actor === 'string' ? ev.actor : '?'; // cleanEvent's default
+    if (actor && !rec.actors.includes(actor)) rec.actors.push(actor);
+  }
   rec.state ??= 'done';
   rec.event_count = rec.events.length;
   return rec;
+}
+
+/**
+ * orderedEvents is the entries of list that cleanEvent keeps (objects
+ * with a whole seq ≥ 0), in seq order, not cleaned: t_ns and every other
+ * field may still be of any type.
+ */
+export function orderedEvents(list) {
+  if (!Array.isArray(list)) return [];
+  const out = list.filter((ev) => ev && typeof ev === 'object' && !Array.isArray(ev) && Number.isSafeInteger(ev.seq) && ev.seq >= 0);
+  return out.sort((a, b) => a.seq - b.seq);
 }

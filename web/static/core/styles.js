@@ -44,6 +44,11 @@ export const DIAGRAM_CSS = `
 .seq-diagram .actor-client.inferred .shape { stroke: var(--seq-client-color); }
 .seq-diagram .event.inferred .label { fill-opacity: .75; font-style: italic; }
 .seq-diagram .msg.inferred .shaft { stroke-dasharray: 6 4; }
+/* The long arrows of chunks not drawn one by one yet: one path a chunk, drawn like their shafts. */
+.seq-diagram .bundle { stroke: var(--seq-arrow-color); fill: var(--seq-arrow-color); stroke-width: 1.5; stroke-linejoin: round; }
+.seq-diagram .layer-bundle-hl { pointer-events: none; }
+.seq-diagram .bundle.inferred { stroke-dasharray: 6 4; }
+.seq-diagram .layer-bundle-hl .bundle { stroke: var(--seq-accent); fill: var(--seq-accent); stroke-width: 3; }
 .seq-diagram .seg .shape { stroke: none; fill: var(--seq-muted); }
 .seq-diagram .seg .seg-line { stroke: var(--seq-muted); fill: var(--seq-muted); stroke-width: 1; }
 .seq-diagram .seg .label { fill: var(--seq-muted); font-size: 10.5px; }

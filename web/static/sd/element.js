@@ -9,7 +9,7 @@
 import { fetchJSON, fetchPatiently, countText } from '../core/api.js';
 import { formatDuration } from '../core/format.js';
 import { normalizeScale, Layout } from '../core/layout.js';
-import { asRecord } from '../core/record.js';
+import { recordHead } from '../core/record.js';
 import { HOST_CSS } from '../core/styles.js';
 import { plural } from '../core/words.js';
 import { TEMPLATE, constructedSheet } from './template.js';
@@ -108,6 +108,8 @@ export class SeqDiagram extends Base {
       gutter: $('.layer-gutter'),
       lifelines: $('.layer-lifelines'),
       bars: $('.layer-bars'),
+      bundles: $('.layer-bundles'),
+      bundleHl: $('.layer-bundle-hl'),
       msgs: $('.layer-msgs'),
       events: $('.layer-events'),
       details: $('.details'),
@@ -334,7 +336,7 @@ export class SeqDiagram extends Base {
   load(record) {
     this.#c.gen++;
     this.#c.live = false;
-    this.#begin(asRecord(record ?? {}));
+    this.#begin(recordHead(record ?? {}));
     this.#c.painter.finishWhenDrawn(this.#c.record.state, this.#c.record.error);
   }
 
@@ -375,7 +377,7 @@ export class SeqDiagram extends Base {
     }
     if (gen !== this.#c.gen) return;
     this.#c.live = true;
-    this.#begin(asRecord(rec));
+    this.#begin(recordHead(rec));
     if (this.#c.record.state === 'running') {
       this.#setState('running');
       this.#c.feed.connect(gen);
@@ -408,7 +410,7 @@ export class SeqDiagram extends Base {
     if (gen !== this.#c.gen) return meta.id;
     this.#c.feed.closeFeed();
     this.#c.live = true;
-    this.#begin(asRecord({ scenario, params, ...meta, state: 'running', events: [] }));
+    this.#begin(recordHead({ scenario, params, ...meta, state: 'running', events: [] }));
     this.#setState('running');
     this.#emit('seq-diagram:session', { id: meta.id });
     this.#c.feed.connect(gen);
@@ -498,7 +500,7 @@ export class SeqDiagram extends Base {
     }
   }
 
-  /** Makes rec the session drawn, drawing the events it already has. */
+  /** Makes rec (a recordHead: its events are cleaned as they are drawn) the session drawn, drawing the events it already has. */
   #begin(rec) {
     this.#c.feed.closeFeed();
     const events = rec.events;
@@ -520,7 +522,7 @@ export class SeqDiagram extends Base {
     this.#c.ui.segBox.checked = true;
     this.#c.ui.svg.classList.remove('no-segs');
     this.#c.layout = this.#c.painter.newLayout(events, rec.actors);
-    this.#c.painter.enqueue(events, true);
+    this.#c.painter.enqueue(events, true, false, true);
     this.#c.painter.flush();
   }
 

@@ -58,6 +58,8 @@ export const TEMPLATE = `
     <g class="layer-gutter" aria-hidden="true"></g>
     <g class="layer-lifelines"></g>
     <g class="layer-bars" aria-hidden="true"></g>
+    <g class="layer-bundles" aria-hidden="true"></g>
+    <g class="layer-bundle-hl" aria-hidden="true"></g>
     <g class="layer-msgs"></g>
     <g class="layer-events"></g>
     <g class="layer-note" aria-hidden="true"></g>

@@ -70,7 +70,7 @@ export class Inspector {
   rehighlight() {
     const keep = this.hl;
     this.hl = [];
-    this.highlight(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite));
+    this.highlight([...new Set(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite))]);
   }
 
   /** Forgets the highlights and hides the details. */
@@ -229,6 +229,8 @@ export class Inspector {
       }
     }
     if (extra) hl.push(extra);
+    // The arrows of chunks not drawn yet are highlighted in a path of their own.
+    this.c.painter.highlightBundled(seqs.length === 1 ? seqs[0] : -1);
     for (const el of hl) el.classList.add('hl');
     this.hl = hl;
   }
