@@ -15,8 +15,13 @@ import (
 
 // authorizeStep checks a step request: only the browser that started a
 // stepped session holds its token; everyone else watches. It answers the
-// request itself when it refuses.
+// request itself when it refuses, and when the session runs on another
+// replica, to which it forwards the request (that replica checks the
+// token).
 func (s *Server) authorizeStep(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
+	if s.forward(w, r) {
+		return nil, false
+	}
 	sess, ok := s.session(w, r)
 	if !ok {
 		return nil, false
@@ -39,9 +44,6 @@ func (s *Server) authorizeStep(w http.ResponseWriter, r *http.Request) (*trace.S
 // step serves POST /api/sessions/{id}/step: the next call happens, and the
 // answer comes once its event is recorded.
 func (s *Server) step(w http.ResponseWriter, r *http.Request) {
-	if s.forward(w, r) {
-		return
-	}
 	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
@@ -62,9 +64,6 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 // runToEnd serves POST /api/sessions/{id}/run: the remaining calls happen
 // without waiting for steps.
 func (s *Server) runToEnd(w http.ResponseWriter, r *http.Request) {
-	if s.forward(w, r) {
-		return
-	}
 	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return

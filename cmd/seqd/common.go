@@ -95,6 +95,26 @@ func (c *commonFlags) store() *trace.Store {
 	return &trace.Store{MaxFinished: c.keep, MaxFinishedBytes: c.keepBytes}
 }
 
+// webApp makes the web app of runner with cfg (the fields the shared
+// flags set are filled in) and its listener on -addr; hint says what may
+// hold the address when it is taken.
+func (c *commonFlags) webApp(runner *netcore.Runner, cfg web.Config, hint string) (*web.Server, net.Listener, error) {
+	cfg, err := c.webConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := web.New(runner, c.store(), cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := c.listen(hint)
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, ln, nil
+}
+
 // listen opens -addr; hint says what to try when the address is taken.
 func (c *commonFlags) listen(hint string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", c.addr)

@@ -55,15 +55,7 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	runner := common.runner()
-	cfg, err := common.webConfig(web.Config{Logger: logger})
-	if err != nil {
-		return err
-	}
-	srv, err := web.New(runner, common.store(), cfg)
-	if err != nil {
-		return err
-	}
-	ln, err := common.listen("is seqd serve running there?")
+	srv, ln, err := common.webApp(runner, web.Config{Logger: logger}, "is seqd serve running there?")
 	if err != nil {
 		return err
 	}

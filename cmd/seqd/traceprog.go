@@ -101,16 +101,8 @@ func traceProgram(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	webCfg, err := common.webConfig(web.Config{Logger: logger})
-	if err != nil {
-		return err
-	}
 	runner := common.runner()
-	srv, err := web.New(runner, common.store(), webCfg)
-	if err != nil {
-		return err
-	}
-	ln, err := common.listen("is another seqd running?")
+	srv, ln, err := common.webApp(runner, web.Config{Logger: logger}, "is another seqd running?")
 	if err != nil {
 		return err
 	}
