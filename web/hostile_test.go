@@ -450,3 +450,61 @@ func statusForHost(t *testing.T, base, host string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// slowReplicas is a cluster of replicas that takes its time to say it has
+// no such session, as a cluster electing a NATS leader does; it records
+// whether each Open's context was still alive when it answered.
+type slowReplicas struct {
+	delay time.Duration
+	alive chan bool
+}
+
+func (s *slowReplicas) Publish(*trace.Session) {}
+
+func (s *slowReplicas) Open(ctx context.Context, _ string) (*trace.Session, bool, error) {
+	select {
+	case <-time.After(s.delay):
+		s.alive <- true
+		return nil, false, nil
+	case <-ctx.Done():
+		s.alive <- false
+		return nil, false, ctx.Err()
+	}
+}
+
+func (s *slowReplicas) ServeControl(*trace.Session, func([]byte) []byte) {}
+
+func (s *slowReplicas) Forward(context.Context, string, []byte) ([]byte, bool, error) {
+	return nil, false, nil
+}
+
+func TestSlowAnswersKeepTheirRequestsContext(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	replicas := &slowReplicas{delay: 3 * timeout, alive: make(chan bool, 2)}
+	ts := newServerWith(t, &fakeRunner{Runner: &netcore.Runner{}}, web.Config{ReadTimeout: timeout, Replicas: replicas})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(c)
+	// Two requests on one keep-alive connection, each answered after the
+	// read timeout: the read timeout bounds sending a body, not the answer;
+	// before, it cancelled the first request's context and every later
+	// one's on the connection.
+	for i, what := range []string{"a GET answered after the read timeout", "the next GET on its connection"} {
+		t.Run(what+" keeps its context", func(t *testing.T) {
+			io.WriteString(c, "GET /api/sessions/"+strings.Repeat("a", 26)+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if alive := <-replicas.alive; !alive || resp.StatusCode != http.StatusNotFound {
+				t.Errorf("request %d: %d, its context alive when the replicas answered: %v; want 404 and alive", i+1, resp.StatusCode, alive)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -38,17 +39,52 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 
 // deadlines bounds how long a request may take to send its body and to
 // read its response, so that a slow client cannot hold a handler. Every
-// request gets them, whatever its headers say: net/http clears them when a
-// WebSocket stream takes the connection over, and the stream bounds its
-// writes itself.
+// request gets the response's, whatever its headers say: net/http clears
+// it when a WebSocket stream takes the connection over, and the stream
+// bounds its writes itself.
+//
+// The read deadline lasts only while a body is read. Once a request's
+// body is read (at once, for one without a body), net/http reads the
+// connection in the background to see the client leave, and a deadline
+// passing there counts as leaving: it cancels the context of the request
+// and of every later one on that keep-alive connection. A handler that
+// took longer than ReadTimeout (opening a session of another replica
+// while NATS elects a leader) cancelled itself, and the connection's next
+// requests failed at once, for as long as the client kept it.
 func (s *Server) deadlines(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		now := time.Now()
-		_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
 		_ = rc.SetWriteDeadline(now.Add(s.cfg.ResponseTimeout))
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout))
+			r.Body = &bodyRead{ReadCloser: r.Body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyRead is a request body that calls done, once, when it is read to
+// its end. A body that fails (the deadline, a limit) or is left unread
+// keeps the deadline, which then bounds net/http's reading of the rest.
+type bodyRead struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *bodyRead) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.finish()
+	}
+	return n, err
+}
+
+func (b *bodyRead) finish() {
+	if b.done != nil {
+		b.done()
+		b.done = nil
+	}
 }
 
 // checkHost answers 421 Misdirected Request to a request for a host the
