@@ -419,8 +419,9 @@ export class Painter {
   /** Draws every chunk (for exports, which show every mark and label). */
   decorateAll() {
     const n = Math.max(this.c.ui.events.children.length, this.c.ui.msgs.children.length, this.c.ui.gutter.children.length);
-    for (let k = 0; k < n; k++) this.decorate(k);
-    this.highlightBundled(-1);
+    let drawn = false;
+    for (let k = 0; k < n; k++) drawn = this.decorate(k) || drawn;
+    if (drawn) this.highlightDrawn();
   }
 
   /** Lays every event out afresh (the scale changed) and draws it. */
