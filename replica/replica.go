@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -68,6 +69,9 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	recentMu sync.Mutex
+	recent   map[string]trace.Meta // the sessions the replicas published, by id (watchRecent)
 }
 
 // Start makes (or joins) the stream and the bucket on the NATS cluster nc
@@ -107,10 +111,92 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel}
-	n.wg.Add(1)
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, recent: map[string]trace.Meta{}}
+	n.wg.Add(2)
 	go n.beat()
+	go n.watchRecent()
 	return n, nil
+}
+
+// RecentKept is how many sessions' metadata a replica keeps for the list
+// of recent sessions, the newest.
+const RecentKept = 500
+
+// watchRecent keeps n.recent, the metadata of the sessions every replica
+// published, from the bucket, until the node closes. Sessions' keys are
+// their ids, one token; the heartbeats' (replica.<id>) are two and stay
+// out of the watch.
+func (n *Node) watchRecent() {
+	defer n.wg.Done()
+	for n.ctx.Err() == nil {
+		w, err := n.kv.Watch(n.ctx, "*", jetstream.IgnoreDeletes())
+		if err != nil {
+			n.log.Debug("watch the sessions' metadata, again", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-n.ctx.Done():
+			}
+			continue
+		}
+		n.takeRecent(w.Updates())
+		_ = w.Stop()
+	}
+}
+
+// takeRecent remembers the metadata that updates bring until they end or
+// the node closes.
+func (n *Node) takeRecent(updates <-chan jetstream.KeyValueEntry) {
+	for {
+		select {
+		case e, ok := <-updates:
+			if !ok {
+				return
+			}
+			if e == nil {
+				continue // the bucket's values at the start are all in
+			}
+			var pub published
+			if err := json.Unmarshal(e.Value(), &pub); err != nil || !trace.ValidID(pub.Meta.ID) {
+				continue
+			}
+			n.remember(pub.Meta)
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// remember keeps m, forgetting the oldest session once RecentKept are kept.
+func (n *Node) remember(m trace.Meta) {
+	m.Params, m.Actors, m.Pending = nil, nil, nil // the list shows none of them
+	n.recentMu.Lock()
+	defer n.recentMu.Unlock()
+	n.recent[m.ID] = m
+	if len(n.recent) <= RecentKept {
+		return
+	}
+	oldest := m
+	for _, o := range n.recent {
+		if o.StartedAt.Before(oldest.StartedAt) {
+			oldest = o
+		}
+	}
+	delete(n.recent, oldest.ID)
+}
+
+// Recent returns the finished sessions the cluster's replicas published
+// (the newest RecentKept known), newest first.
+func (n *Node) Recent() []trace.Meta {
+	n.recentMu.Lock()
+	out := make([]trace.Meta, 0, len(n.recent))
+	for _, m := range n.recent {
+		if m.State != trace.StateRunning {
+			out = append(out, m)
+		}
+	}
+	n.recentMu.Unlock()
+	slices.SortFunc(out, trace.NewestFirst)
+	return out
 }
 
 // Silence is how long a copy hears no event before it asks whether the

@@ -405,6 +405,31 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a session finished on one replica is in every replica's recent list, newest first", func(t *testing.T) {
+		first := createSession(t, a.url, `{"scenario":"serviceclient"}`)
+		second := createSession(t, b.url, `{"scenario":"serviceclient"}`)
+		for _, r := range []replicaServer{a, b} {
+			snapshot(t, r.url, map[string]string{a.url: first, b.url: second}[r.url]) // finished
+		}
+		for _, r := range replicas {
+			var ids []string
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				ids = recentIDs(t, r.url, "")
+				if len(ids) >= 2 && ids[0] == second && ids[1] == first {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("GET /api/sessions on %s lists %v; want %s (run on B) then %s (run on A) first", r.url, ids, second, first)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if page := recentIDs(t, r.url, second); len(page) == 0 || page[0] != first {
+				t.Errorf("GET /api/sessions?before=%s on %s lists %v; want %s first", second, r.url, page, first)
+			}
+		}
+	})
+
 	t.Run("a replica stops: its viewers resume on another from their seq, losing nothing", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -633,6 +658,30 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("status %d, want 404", resp.StatusCode)
 		}
 	})
+}
+
+// recentIDs is the ids GET /api/sessions lists on the replica at base,
+// before the id given (none: from the newest).
+func recentIDs(t *testing.T, base, before string) []string {
+	t.Helper()
+	u := base + "/api/sessions?limit=100"
+	if before != "" {
+		u += "&before=" + before
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Sessions []struct{ ID string } }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range list.Sessions {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }
 
 func testLogOut() io.Writer {

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,15 @@ type Meta struct {
 	// page to show progress; 0 when not estimated.
 	ExpectedEvents int   `json:"expected_events,omitempty"`
 	ExpectedNs     int64 `json:"expected_ns,omitempty"`
+}
+
+// NewestFirst orders sessions by their start, the newest first, then by
+// id: the order of the recent list, on one server and across replicas.
+func NewestFirst(a, b Meta) int {
+	if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID, a.ID)
 }
 
 // Record is a whole session: its metadata and its events. It is the JSON

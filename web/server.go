@@ -140,6 +140,9 @@ type Replicas interface {
 	// Forward sends a request to the replica that runs session id and
 	// returns its reply; ok is false when none serves it.
 	Forward(ctx context.Context, id string, request []byte) (reply []byte, ok bool, err error)
+	// Recent returns the finished sessions the replicas published (this
+	// one's too), newest first: the recent list of every replica.
+	Recent() []trace.Meta
 }
 
 // Archive saves finished sessions and loads them back by id; Load's error
@@ -751,15 +754,47 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Sessions []recentSession `json:"sessions"`
 	}{Sessions: []recentSession{}}
-	for _, sess := range s.store.Recent("api", limit, before) {
-		m := sess.Meta()
-		if m.State == trace.StateRunning {
-			continue // a lecture in progress is its presenter's to share
-		}
+	for _, m := range s.recent(limit, before) {
 		out.Sessions = append(out.Sessions, recentSession{ID: m.ID, Scenario: m.Scenario, State: m.State, StartedAt: m.StartedAt, Events: m.Events, URL: "/s/" + m.ID})
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
+}
+
+// recent returns the newest limit finished sessions started through the
+// API, before the one named (none when it is not among them): this
+// server's, and with replicas every replica's too.
+func (s *Server) recent(limit int, before string) []trace.Meta {
+	var own []trace.Meta
+	// Running sessions are left out: a lecture in progress is its
+	// presenter's to share.
+	if s.cfg.Replicas == nil {
+		for _, sess := range s.store.Recent("api", limit, before) {
+			if m := sess.Meta(); m.State != trace.StateRunning {
+				own = append(own, m)
+			}
+		}
+		return own
+	}
+	seen := map[string]bool{}
+	all := s.cfg.Replicas.Recent()
+	for _, m := range all {
+		seen[m.ID] = true
+	}
+	for _, sess := range s.store.Recent("api", trace.DefaultMaxFinished, "") {
+		if m := sess.Meta(); m.State != trace.StateRunning && !seen[m.ID] {
+			all = append(all, m) // finished a moment ago: not in the bucket's copy yet
+		}
+	}
+	slices.SortFunc(all, trace.NewestFirst)
+	if before != "" {
+		i := slices.IndexFunc(all, func(m trace.Meta) bool { return m.ID == before })
+		if i < 0 {
+			return nil
+		}
+		all = all[i+1:]
+	}
+	return all[:min(limit, len(all))]
 }
 
 // exportText serves a text rendering of a session.
