@@ -70,8 +70,15 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	maxAge   time.Duration // how long the stream and the bucket keep a session
 	recentMu sync.Mutex
-	recent   map[string]trace.Meta // the sessions the replicas published, by id (watchRecent)
+	recent   map[string]recentSession // the sessions the replicas published, by id (watchRecent)
+}
+
+// recentSession is a session's metadata and when the bucket got it.
+type recentSession struct {
+	meta trace.Meta
+	put  time.Time
 }
 
 // Start makes (or joins) the stream and the bucket on the NATS cluster nc
@@ -111,7 +118,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, recent: map[string]trace.Meta{}}
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, maxAge: cfg.MaxAge, recent: map[string]recentSession{}}
 	n.wg.Add(2)
 	go n.beat()
 	go n.watchRecent()
@@ -159,39 +166,45 @@ func (n *Node) takeRecent(updates <-chan jetstream.KeyValueEntry) {
 			if err := json.Unmarshal(e.Value(), &pub); err != nil || !trace.ValidID(pub.Meta.ID) {
 				continue
 			}
-			n.remember(pub.Meta)
+			n.remember(pub.Meta, e.Created())
 		case <-n.ctx.Done():
 			return
 		}
 	}
 }
 
-// remember keeps m, forgetting the oldest session once RecentKept are kept.
-func (n *Node) remember(m trace.Meta) {
+// remember keeps m, which the bucket got at put, forgetting the oldest
+// session once RecentKept are kept.
+func (n *Node) remember(m trace.Meta, put time.Time) {
 	m.Params, m.Actors, m.Pending = nil, nil, nil // the list shows none of them
 	n.recentMu.Lock()
 	defer n.recentMu.Unlock()
-	n.recent[m.ID] = m
+	n.recent[m.ID] = recentSession{m, put}
 	if len(n.recent) <= RecentKept {
 		return
 	}
 	oldest := m
 	for _, o := range n.recent {
-		if o.StartedAt.Before(oldest.StartedAt) {
-			oldest = o
+		if o.meta.StartedAt.Before(oldest.StartedAt) {
+			oldest = o.meta
 		}
 	}
 	delete(n.recent, oldest.ID)
 }
 
 // Recent returns the finished sessions the cluster's replicas published
-// (the newest RecentKept known), newest first.
+// (the newest RecentKept known), newest first. A session the bucket and
+// the stream no longer keep (MaxAge: they expire without a word to the
+// watch) is forgotten.
 func (n *Node) Recent() []trace.Meta {
 	n.recentMu.Lock()
 	out := make([]trace.Meta, 0, len(n.recent))
-	for _, m := range n.recent {
-		if m.State != trace.StateRunning {
-			out = append(out, m)
+	for id, r := range n.recent {
+		switch {
+		case time.Since(r.put) > n.maxAge:
+			delete(n.recent, id)
+		case r.meta.State != trace.StateRunning:
+			out = append(out, r.meta)
 		}
 	}
 	n.recentMu.Unlock()

@@ -96,7 +96,7 @@ type Meta struct {
 }
 
 // NewestFirst orders sessions by their start, the newest first, then by
-// id: the order of the recent list, on one server and across replicas.
+// id: the order of the recent list merged across replicas.
 func NewestFirst(a, b Meta) int {
 	if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
 		return c

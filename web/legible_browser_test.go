@@ -383,3 +383,51 @@ func TestLegibleBrowserFanOfReads(t *testing.T) {
 		})
 	}
 }
+
+// TestLegibleBrowserHighlightOfAFan hovers the write of a fan of 2,000
+// reads: every arrow from it is highlighted, those of chunks far from the
+// viewport (drawn as one path a chunk until they come near) in a path of
+// their own, the others one by one, and scrolling to the middle moves the
+// arrows whose chunks it draws from the one to the other.
+func TestLegibleBrowserHighlightOfAFan(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "stream", "params": {"size": 200000, "chunk": 100, "writes": 2}}`)
+	waitDone(t, ts.URL, id)
+	setView(t, tab, legibleViews[0])
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	type highlight struct {
+		Arrows  int `json:"arrows"`  // all the arrows from the write
+		Lit     int `json:"lit"`     // drawn one by one, highlighted
+		Bundled int `json:"bundled"` // in the overlay's path (its "M" moves: two an arrow)
+		Unlit   int `json:"unlit"`   // drawn one by one, not highlighted
+	}
+	const read = `(() => { const el = document.querySelector('seq-diagram'); const r = el.shadowRoot;
+	  const w = el.events.find((e) => e.kind === 'send' && e.bytes >= 200000);
+	  const drawn = [...r.querySelectorAll('.msg[data-send-seq="' + w.seq + '"]')];
+	  const d = r.querySelector('.layer-bundle-hl path')?.getAttribute('d') ?? '';
+	  const lo = w.offset ?? 0, hi = lo + w.bytes;
+	  const arrows = el.events.filter((e) => e.kind === 'recv' && e.conn === w.conn && e.bytes > 0 && e.offset < hi && e.offset + e.bytes > lo).length;
+	  return {arrows, lit: drawn.filter((a) => a.classList.contains('hl')).length, unlit: drawn.filter((a) => !a.classList.contains('hl')).length,
+	    bundled: (d.match(/M/g) ?? []).length / 2}; })()`
+	got, err := chromedp.Run(tab, chromedp.Evaluate[highlight](`(() => { const el = document.querySelector('seq-diagram'); const r = el.shadowRoot;
+	  const w = el.events.find((e) => e.kind === 'send' && e.bytes >= 200000);
+	  r.querySelector('.event[data-seq="' + w.seq + '"]').dispatchEvent(new PointerEvent('pointerover', {bubbles: true})); return 0; })() || `+read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Lit+got.Bundled != got.Arrows || got.Unlit != 0 || got.Bundled == 0 {
+		t.Fatalf("hovering the write: %+v; want all its arrows lit, some in the overlay, none unlit", got)
+	}
+	before := got.Bundled
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => { const vp = document.querySelector('seq-diagram').shadowRoot.querySelector('.viewport'); vp.scrollTop = vp.scrollHeight / 2; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tab, chromedp.Poll[bool](`(() => { const h = `+read+`; return h.lit + h.bundled === h.arrows && h.unlit === 0 && h.bundled < `+fmt.Sprint(before)+`; })()`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		got, _ = chromedp.Run(tab, chromedp.Evaluate[highlight](read))
+		t.Errorf("scrolled to the middle: %+v; want every arrow still lit, fewer in the overlay than %d", got, before)
+	}
+}

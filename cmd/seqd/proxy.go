@@ -74,6 +74,7 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	if err != nil {
 		ln.Close()
+		srv.Close()
 		return fmt.Errorf("%w (choose another with -listen)", err)
 	}
 	srv.EnableLab(p.Addr().String())

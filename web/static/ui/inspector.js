@@ -20,7 +20,9 @@ function fillDL(dl, rows) {
 export class Inspector {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
-  hl = [];
+  hl = []; // the elements highlighted
+  hlSeqs = []; // the events highlighted, and hlExtra, an arrow hovered: what rehighlight redoes
+  hlExtra = null;
   pinned = false;
   selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
   described = null; // the element the details popup describes (aria-describedby), or null
@@ -66,16 +68,16 @@ export class Inspector {
     });
   }
 
-  /** Highlights again what was highlighted, on a drawing made afresh. */
+  /** Highlights again what was highlighted, on a drawing made afresh or grown by a chunk. */
   rehighlight() {
-    const keep = this.hl;
-    this.hl = [];
-    this.highlight([...new Set(keep.map((el) => Number(el.dataset.seq)).filter(Number.isFinite))]);
+    this.highlight(this.hlSeqs, this.hlExtra?.isConnected ? this.hlExtra : null);
   }
 
   /** Forgets the highlights and hides the details. */
   clear() {
     this.hl = [];
+    this.hlSeqs = [];
+    this.hlExtra = null;
     this.hideDetails();
   }
 
@@ -206,31 +208,39 @@ export class Inspector {
     this.showDetails(el, seqs);
   }
 
-  /** Highlights the marks, rows and arrows of seqs (and extra, an arrow hovered). */
+  /**
+   * Highlights the marks, rows and arrows of seqs (and extra, an arrow
+   * hovered). One event's chunk and its other half's are drawn first
+   * (markAt), so that its arrows are found, and those still in far
+   * chunks' bundles drawn over them; of many events (a line's calls) only
+   * the marks drawn: the painter highlights again when it draws a chunk.
+   */
   highlight(seqs, extra) {
     for (const el of this.hl) el.classList.remove('hl');
+    this.hlSeqs = seqs;
+    this.hlExtra = extra ?? null;
     const ui = this.c.ui;
+    const painter = this.c.painter;
+    const one = seqs.length === 1;
     const hl = [];
     for (const seq of seqs) {
       const i = this.c.layout.pos.get(seq);
       if (i === undefined) continue;
-      const mark = this.c.painter.markAt(i);
+      const mark = one ? painter.markAt(i) : painter.drawnMarkAt(i);
       const row = this.c.transcript.rowAt(i);
       if (mark) hl.push(mark);
       if (row) hl.push(row);
-      if (seqs.length === 1) {
-        hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
-        // Either half of a split call lights up the other half and its bar.
-        const other = this.c.layout.partnerOf(seq);
-        const j = other === undefined ? undefined : this.c.layout.pos.get(other);
-        if (j !== undefined) hl.push(...[this.c.painter.markAt(j), this.c.transcript.rowAt(j)].filter(Boolean));
-        const call = this.c.layout.marks[i]?.call;
-        if (call) hl.push(...ui.bars.querySelectorAll(`.bar[data-call="${call}"]`));
-      }
+      if (!one) continue;
+      // Either half of a split call lights up the other half and its bar.
+      const other = this.c.layout.partnerOf(seq);
+      const j = other === undefined ? undefined : this.c.layout.pos.get(other);
+      if (j !== undefined) hl.push(...[painter.markAt(j), this.c.transcript.rowAt(j)].filter(Boolean));
+      hl.push(...ui.msgs.querySelectorAll(`.msg[data-send-seq="${seq}"], .msg[data-recv-seq="${seq}"]`));
+      const call = this.c.layout.marks[i]?.call;
+      if (call) hl.push(...ui.bars.querySelectorAll(`.bar[data-call="${call}"]`));
     }
     if (extra) hl.push(extra);
-    // The arrows of chunks not drawn yet are highlighted in a path of their own.
-    this.c.painter.highlightBundled(seqs.length === 1 ? seqs[0] : -1);
+    painter.highlightBundled(one ? seqs[0] : -1);
     for (const el of hl) el.classList.add('hl');
     this.hl = hl;
   }

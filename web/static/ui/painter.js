@@ -48,6 +48,7 @@ export class Painter {
   chunkItems = { arrows: [], gutter: [] }; // chunk k → indices of its arrows, Δt labels
   bundles = []; // chunk k → its bundle paths ({plain, inferred}) while it is not drawn
   bundleHl = -1; // the seq whose bundled arrows are drawn highlighted, or -1
+  rehighlightQueued = false;
   openBars = new Map(); // bar → its rect, while the call is open
   barFrame = 0;
   barLabelAt = 0; // when the open bars' labels were last written
@@ -88,7 +89,7 @@ export class Painter {
     // the pointer (details, highlight) as every drawn arrow does.
     ui.bundles.addEventListener('pointerover', (e) => {
       const k = Number(e.target.dataset?.chunk);
-      if (Number.isInteger(k) && this.decorate(k)) this.highlightDrawn();
+      if (Number.isInteger(k)) this.decorate(k);
     });
     // Following the newest call: the scroll is made once the browser has
     // laid out the rows just drawn (a ResizeObserver runs after layout),
@@ -361,6 +362,15 @@ export class Painter {
     }
     const dts = this.chunkItems.gutter[k];
     if (dts?.length) this.chunk(ui.gutter, k).insertAdjacentHTML('beforeend', dts.map((i) => renderGutter(L.gutter[i])).join(''));
+    // What is highlighted may have marks and arrows in the chunk: once the
+    // code that drew it is done (several chunks, a highlight under way).
+    if (this.c.inspector.hlSeqs.length && !this.rehighlightQueued) {
+      this.rehighlightQueued = true;
+      queueMicrotask(() => {
+        this.rehighlightQueued = false;
+        this.c.inspector.rehighlight();
+      });
+    }
     return true;
   }
 
@@ -396,8 +406,6 @@ export class Painter {
    * drawn only in a bundle (the inspector highlights the others); -1: none.
    */
   highlightBundled(seq) {
-    if (seq === this.bundleHl) return;
-    this.bundleHl = seq;
     let d = '';
     const arrows = this.c.layout.arrows;
     if (seq >= 0) {
@@ -406,14 +414,9 @@ export class Painter {
         if ((a.sendSeq === seq || a.recvSeq === seq) && a.long && !this.decorated[a.chunk]) d += arrowPath(a);
       }
     }
+    if (!d && this.bundleHl < 0) return;
+    this.bundleHl = d ? seq : -1;
     this.c.ui.bundleHl.innerHTML = d ? `<path class="bundle" d="${d}"></path>` : '';
-  }
-
-  /** Highlights one by one the arrows just drawn (decorate) that were highlighted in their bundle. */
-  highlightDrawn() {
-    if (this.bundleHl < 0) return;
-    this.bundleHl = -1;
-    this.c.inspector.rehighlight();
   }
 
   /** Draws every chunk (for exports, which show every mark and label). */
@@ -421,7 +424,7 @@ export class Painter {
     const n = Math.max(this.c.ui.events.children.length, this.c.ui.msgs.children.length, this.c.ui.gutter.children.length);
     let drawn = false;
     for (let k = 0; k < n; k++) drawn = this.decorate(k) || drawn;
-    if (drawn) this.highlightDrawn();
+    if (drawn) this.c.inspector.rehighlight(); // now, before the export copies the drawing
   }
 
   /** Lays every event out afresh (the scale changed) and draws it. */
@@ -682,9 +685,7 @@ export class Painter {
     if (!force && this.near && this.near[0] === first && this.near[1] === last) return;
     const ui = this.c.ui;
     const chunks = Math.max(ui.events.children.length, ui.msgs.children.length, ui.gutter.children.length);
-    let drawn = false;
-    for (let k = first; k <= last && k < chunks; k++) drawn = this.decorate(k) || drawn;
-    if (drawn) this.highlightDrawn();
+    for (let k = first; k <= last && k < chunks; k++) this.decorate(k);
     // Only the chunks that leave or enter the range change class: toggling
     // a chunk off and on again would restyle (and relayout) all its labels.
     const [was0, was1] = this.near ?? [0, -1];
