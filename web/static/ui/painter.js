@@ -19,6 +19,15 @@ import { beginLabel, plural, burstKey } from '../core/words.js';
  * history) goes on in tasks of BACKLOG_BUDGET_MS between frames.
  */
 const SLICE = 32;
+
+/**
+ * Until the first screen of a long backlog (a saved session) is full,
+ * slices are of FIRST_SLICE events: the first screen shows once the rows
+ * fill the viewport, which 32 at a time overshot (cold code lays out the
+ * first events at about half a millisecond each). A short one is drawn
+ * whole at once, as before.
+ */
+const FIRST_SLICE = 8;
 const FRAME_BUDGET_MS = 8;
 const BACKLOG_BUDGET_MS = 45;
 
@@ -263,7 +272,8 @@ export class Painter {
       L = this.c.layout;
     }
     while (at < queue.length) {
-      const end = Math.min(queue.length, at + SLICE);
+      const slice = this.firstScreen && queue.length - at > 4 * CHUNK ? FIRST_SLICE : SLICE;
+      const end = Math.min(queue.length, at + slice);
       for (; at < end; at++) {
         const ev = at < this.uncheckedTo ? cleanEvent(queue[at]) : queue[at];
         queue[at] = ev;
