@@ -64,9 +64,10 @@ func (s *Server) deadlines(next http.Handler) http.Handler {
 	})
 }
 
-// bodyRead is a request body that calls done, once, when it is read to
-// its end. A body that fails (the deadline, a limit) or is left unread
-// keeps the deadline, which then bounds net/http's reading of the rest.
+// bodyRead is a request body that calls done when it is read to its end
+// (done may run more than once). A body that fails (the deadline, a
+// limit) or is left unread keeps the deadline, which then bounds
+// net/http's reading of the rest.
 type bodyRead struct {
 	io.ReadCloser
 	done func()
@@ -75,16 +76,9 @@ type bodyRead struct {
 func (b *bodyRead) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		b.finish()
+		b.done()
 	}
 	return n, err
-}
-
-func (b *bodyRead) finish() {
-	if b.done != nil {
-		b.done()
-		b.done = nil
-	}
 }
 
 // checkHost answers 421 Misdirected Request to a request for a host the

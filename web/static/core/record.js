@@ -76,6 +76,11 @@ const FIELD_TYPES = new Map([
   ['flags', 'flags'],
 ]);
 
+/** Whether ev can be an event: an object with a whole seq ≥ 0. */
+function canBeEvent(ev) {
+  return Boolean(ev) && typeof ev === 'object' && !Array.isArray(ev) && Number.isSafeInteger(ev.seq) && ev.seq >= 0;
+}
+
 /**
  * An event with only the fields it may have, of the types they must
  * have: a field of another type is left out (as if absent), data_b64
@@ -84,8 +89,7 @@ const FIELD_TYPES = new Map([
  * takes them through here first.
  */
 export function cleanEvent(ev) {
-  if (!ev || typeof ev !== 'object' || Array.isArray(ev)) return null;
-  if (!Number.isSafeInteger(ev.seq) || ev.seq < 0) return null;
+  if (!canBeEvent(ev)) return null;
   const out = {};
   // The event's own fields, each checked against its type: an event has
   // a dozen of the forty-odd fields there are (a saved session brings
@@ -191,12 +195,12 @@ export function recordHead(data) {
 }
 
 /**
- * orderedEvents is the entries of list that cleanEvent keeps (objects
- * with a whole seq ≥ 0), in seq order, not cleaned: t_ns and every other
- * field may still be of any type.
+ * orderedEvents is the entries of list that cleanEvent keeps (canBeEvent),
+ * in seq order, not cleaned: t_ns and every other field may still be of
+ * any type.
  */
 export function orderedEvents(list) {
   if (!Array.isArray(list)) return [];
-  const out = list.filter((ev) => ev && typeof ev === 'object' && !Array.isArray(ev) && Number.isSafeInteger(ev.seq) && ev.seq >= 0);
+  const out = list.filter(canBeEvent);
   return out.sort((a, b) => a.seq - b.seq);
 }
