@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"seqd/keylock"
 	"seqd/trace"
 )
 
@@ -73,6 +74,8 @@ type Node struct {
 	maxAge   time.Duration // how long the stream and the bucket keep a session
 	recentMu sync.Mutex
 	recent   map[string]recentSession // the sessions the replicas published, by id (watchRecent)
+
+	claimLocks keylock.Locks // this replica's claims of an address's places, by key
 }
 
 // recentSession is a session's metadata and when the bucket got it.
@@ -240,8 +243,8 @@ func heartbeatKey(id string) string { return "replica." + id }
 
 // beating reports whether replica runner put a heartbeat in the bucket
 // within Dead, or the bucket cannot tell (NATS itself in trouble).
-func (n *Node) beating(runner string) bool {
-	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
+func (n *Node) beating(ctx context.Context, runner string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	entry, err := n.kv.Get(ctx, heartbeatKey(runner))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -622,7 +625,7 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 			}
 			// Quiet for a while: a paced or stepped session, or its
 			// replica is gone.
-			if n.beating(runner) {
+			if n.beating(n.ctx, runner) {
 				quiet = 0
 				continue
 			}

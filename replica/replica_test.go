@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -207,7 +208,9 @@ type replicaServer struct {
 	stop  func() // closes its web server
 }
 
-func startReplicas(t testing.TB) []replicaServer {
+// startReplicas starts three replicas, their web configuration changed
+// by tune, if any.
+func startReplicas(t testing.TB, tune ...func(*web.Config)) []replicaServer {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(testLogOut(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var out []replicaServer
@@ -233,7 +236,11 @@ func startReplicas(t testing.TB) []replicaServer {
 			t.Fatalf("replica %d: %v", i, err)
 		}
 		store := &trace.Store{MaxFinished: 1 << 20}
-		srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quiet, Replicas: node, Limits: web.Limits{MaxSubscribersPerSession: 20_000, MaxSubscribersPerIP: 20_000, MaxSubscribers: 20_000}})
+		cfg := web.Config{Logger: quiet, Replicas: node, Limits: web.Limits{MaxSubscribersPerSession: 20_000, MaxSubscribersPerIP: 20_000, MaxSubscribers: 20_000}}
+		for _, f := range tune {
+			f(&cfg)
+		}
+		srv, err := web.New(&netcore.Runner{}, store, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -656,6 +663,105 @@ func TestReplicas(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("status %d, want 404", resp.StatusCode)
+		}
+	})
+}
+
+// TestReplicasCountAnAddressOnce checks that one client address's places
+// (stepped sessions here, at most two an address) are counted across the
+// replicas, not on each: a load balancer that spreads one address over
+// three replicas must not give it three times as many.
+func TestReplicasCountAnAddressOnce(t *testing.T) {
+	const most = 2
+	tune := func(cfg *web.Config) {
+		cfg.Limits.MaxSteppedPerIP = most
+		cfg.TrustedProxies = []string{"127.0.0.0/8"} // X-Forwarded-For names each test's own address
+	}
+	replicas := startReplicas(t, tune)
+	a, b, c := replicas[0], replicas[1], replicas[2]
+	// A fresh client address each time; limits count an IPv6 address by its /64.
+	address := func() string { return fmt.Sprintf("2001:db8:%x:%x::1", rand.Uint32()&0xffff, rand.Uint32()&0xffff) }
+	create := func(base, addr string) (int, stepped, string) {
+		req, _ := http.NewRequest("POST", base+"/api/sessions", strings.NewReader(`{"scenario":"serviceclient","step":true}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var created stepped
+		json.Unmarshal(body, &created)
+		return resp.StatusCode, created, string(body)
+	}
+	// accepted waits until the replica at base starts a session for addr
+	// (a place given back elsewhere reaches the bucket a moment later).
+	accepted := func(base, addr string, within time.Duration) bool {
+		for end := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {
+			if code, _, _ := create(base, addr); code == http.StatusCreated {
+				return true
+			} else if time.Now().After(end) {
+				return false
+			}
+		}
+	}
+
+	t.Run("an address holding its most on two replicas is refused on the third, and on them", func(t *testing.T) {
+		addr := address()
+		for _, r := range []replicaServer{a, b} {
+			if code, _, body := create(r.url, addr); code != http.StatusCreated {
+				t.Fatalf("a stepped session of %d allowed: %d %s", most, code, body)
+			}
+		}
+		for name, r := range map[string]replicaServer{"C": c, "A": a} {
+			code, _, body := create(r.url, addr)
+			if code != http.StatusTooManyRequests || !strings.Contains(body, "the most for one address") {
+				t.Errorf("a third stepped session on %s: %d %s, want 429 naming the address's most", name, code, body)
+			}
+		}
+		if code, _, body := create(c.url, address()); code != http.StatusCreated {
+			t.Errorf("another address on C: %d %s, want 201", code, body)
+		}
+	})
+
+	t.Run("a place comes back on every replica when its session ends", func(t *testing.T) {
+		addr := address()
+		_, first, _ := create(a.url, addr)
+		create(b.url, addr)
+		if code, _, _ := create(c.url, addr); code != http.StatusTooManyRequests {
+			t.Fatalf("a third stepped session on C: %d, want 429", code)
+		}
+		req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+first.ID+"/run", nil)
+		req.Header.Set("Authorization", "Bearer "+first.StepToken)
+		req.Header.Set("Origin", a.url)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("run the first session to its end: %d", resp.StatusCode)
+		}
+		if !accepted(c.url, addr, 20*time.Second) {
+			t.Error("the first session ended, and C still refuses the address a place 20 s later")
+		}
+	})
+
+	t.Run("the places of a replica that is gone without giving them back are taken back", func(t *testing.T) {
+		addr := address()
+		gone := startReplicas(t, tune)[0]
+		for range most {
+			if code, _, body := create(gone.url, addr); code != http.StatusCreated {
+				t.Fatalf("on the replica to stop: %d %s", code, body)
+			}
+		}
+		if code, _, _ := create(c.url, addr); code != http.StatusTooManyRequests {
+			t.Fatalf("a third on C while the other replica holds two: %d, want 429", code)
+		}
+		gone.node.Close() // its heartbeat stops; its sessions never give their places back
+		if !accepted(c.url, addr, replica.Dead+20*time.Second) {
+			t.Errorf("the replica holding the address's places stopped beating, and C still refuses it %v later", replica.Dead+20*time.Second)
 		}
 	})
 }

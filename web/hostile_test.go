@@ -475,6 +475,9 @@ func (s *slowReplicas) Open(ctx context.Context, _ string) (*trace.Session, bool
 func (s *slowReplicas) ServeControl(*trace.Session, func([]byte) []byte) {}
 
 func (s *slowReplicas) Recent() []trace.Meta { return nil }
+func (s *slowReplicas) Claim(context.Context, string, string, string, int) (func(), bool, error) {
+	return func() {}, true, nil
+}
 
 func (s *slowReplicas) Forward(context.Context, string, []byte) ([]byte, bool, error) {
 	return nil, false, nil

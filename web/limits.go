@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	runtimemetrics "runtime/metrics"
 	"strconv"
@@ -139,6 +140,12 @@ func (c *counter) release(key string) {
 func clientIP(r *http.Request) string {
 	if ip := middleware.GetClientIP(r.Context()); ip != "" {
 		return httprate.CanonicalizeIP(ip)
+	}
+	// No address the middleware could read (a trusted proxy's malformed
+	// X-Forwarded-For): the peer's, without its port, which would make
+	// every connection an address of its own.
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return httprate.CanonicalizeIP(host)
 	}
 	return r.RemoteAddr
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -74,6 +75,33 @@ func TestLimits(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestLimitsCountAnAddressNotAConnection checks that a request whose
+// address the middleware cannot read (a trusted proxy's malformed
+// X-Forwarded-For) is counted by its peer's address, not by its
+// connection: each new connection would otherwise be an address of its own.
+func TestLimitsCountAnAddressNotAConnection(t *testing.T) {
+	ts := newServerWith(t, runners[0].make(), web.Config{Limits: web.Limits{MaxRunningPerIP: 1}, TrustedProxies: []string{"127.0.0.0/8"}})
+	post := func() (int, string) {
+		req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(slowSession))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "not-an-address")
+		req.Close = true // a connection of its own each time
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(); code != http.StatusCreated {
+		t.Fatalf("the first session: %d %s", code, body)
+	}
+	if code, body := post(); code != http.StatusTooManyRequests {
+		t.Errorf("a second session on a new connection: %d %s, want 429 (one address)", code, body)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"seqd/keylock"
 	"seqd/trace"
 )
 
@@ -143,6 +144,11 @@ type Replicas interface {
 	// Recent returns the finished sessions the replicas published (this
 	// one's too), newest first: the recent list of every replica.
 	Recent() []trace.Meta
+	// Claim takes one of address addr's places of kind ("running",
+	// "stepped") across the replicas for session id; ok is false when
+	// addr holds most there already. release gives the place back when
+	// the session ends. An error says the replicas could not count it.
+	Claim(ctx context.Context, kind, addr, id string, most int) (release func(), ok bool, err error)
 }
 
 // Archive saves finished sessions and loads them back by id; Load's error
@@ -176,8 +182,8 @@ type Server struct {
 	viewersByIP counter // the same viewers, by client address
 	stepping    counter // stepped sessions, by client address
 	viewers     *viewerTokens
-	downloads   counter    // sessions and exports being sent, by client address
-	loading     keyedLocks // saved sessions being read back, by id
+	downloads   counter       // sessions and exports being sent, by client address
+	loading     keylock.Locks // saved sessions being read back, by id
 
 	// tokensMu guards stepTokens: the secret of each running stepped
 	// session, which only the browser that started it holds.
@@ -488,14 +494,23 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if req.Step {
 		slots, what, most, mostPerIP = &s.stepping, "stepped", s.cfg.Limits.MaxStepped, s.cfg.Limits.MaxSteppedPerIP
 	}
+	perIP := func() {
+		s.refuse(w, http.StatusTooManyRequests, what+"_per_ip", 5*time.Second,
+			"you have %d %s sessions, the most for one address; wait for one to finish", mostPerIP, what)
+	}
 	if ok, full := slots.acquire(ip); !ok {
 		if full == "total" {
 			s.refuse(w, http.StatusServiceUnavailable, what+"_total", 5*time.Second,
 				"the server has %d %s sessions, its most; try again in a few seconds", most, what)
 		} else {
-			s.refuse(w, http.StatusTooManyRequests, what+"_per_ip", 5*time.Second,
-				"you have %d %s sessions, the most for one address; wait for one to finish", mostPerIP, what)
+			perIP()
 		}
+		return
+	}
+	release, ok := s.claimAcrossReplicas(r.Context(), what, ip, sess.ID(), mostPerIP)
+	if !ok {
+		slots.release(ip)
+		perIP()
 		return
 	}
 	resp := newSessionResponse(sess.Meta())
@@ -518,6 +533,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.runner.Start(s.ctx, sess)
 	s.watch(sess, func() {
 		slots.release(ip)
+		release()
 		s.tokensMu.Lock()
 		delete(s.stepTokens, sess.ID())
 		s.tokensMu.Unlock()
@@ -525,6 +541,26 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "step", req.Step, "client", ip)
 	w.Header().Set("Location", "/api/sessions/"+sess.ID())
 	writeJSON(w, http.StatusCreated, resp)
+}
+
+// claimAcrossReplicas takes one of address ip's places of kind across
+// the replicas for session id, when there are replicas: a load balancer
+// spreading one address over them must not multiply what it may run.
+// When they cannot count it (NATS unavailable), the session is allowed:
+// this server's own bound per address still holds, and a lecture is not
+// stopped by a NATS outage. release gives the place back.
+func (s *Server) claimAcrossReplicas(ctx context.Context, kind, ip, id string, most int) (release func(), ok bool) {
+	if s.cfg.Replicas == nil {
+		return func() {}, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	release, ok, err := s.cfg.Replicas.Claim(ctx, kind, ip, id, most)
+	if err != nil {
+		s.cfg.Logger.Warn("count an address's sessions across the replicas; counted here only", "kind", kind, "client", ip, "err", err)
+		return func() {}, true
+	}
+	return release, ok
 }
 
 // decodeCreate reads and checks a creation request, returning the status
@@ -666,7 +702,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 		}
 		// One load per id at a time: a class opening one permalink after
 		// a restart reads its file once.
-		unlock := s.loading.lock(id)
+		unlock := s.loading.Lock(id)
 		defer unlock()
 		if sess, ok := s.store.Get(id); ok {
 			return sess, true
@@ -691,7 +727,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session
 // returns nil when no replica has it, and an error when they could not be
 // asked (NATS electing a leader after a failure, for longer than 10 s).
 func (s *Server) fromReplicas(ctx context.Context, id string) (*trace.Session, error) {
-	unlock := s.loading.lock(id)
+	unlock := s.loading.Lock(id)
 	defer unlock()
 	if sess, ok := s.store.Get(id); ok {
 		return sess, nil
@@ -872,39 +908,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// keyedLocks is a mutex per key, held only while it is in use.
-type keyedLocks struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock takes key's mutex and returns the function that gives it back.
-func (k *keyedLocks) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.users++
-	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -30,9 +30,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var limits web.Limits
 	def := web.DefaultLimits
 	fs.IntVar(&limits.MaxRunning, "max-running", def.MaxRunning, "sessions running at once")
-	fs.IntVar(&limits.MaxRunningPerIP, "max-running-per-ip", def.MaxRunningPerIP, "sessions running at once per client address")
+	fs.IntVar(&limits.MaxRunningPerIP, "max-running-per-ip", def.MaxRunningPerIP, "sessions running at once per client address (across the replicas with -nats)")
 	fs.IntVar(&limits.MaxStepped, "max-stepped", def.MaxStepped, "stepped sessions (waiting for their presenters) at once")
-	fs.IntVar(&limits.MaxSteppedPerIP, "max-stepped-per-ip", def.MaxSteppedPerIP, "stepped sessions at once per client address")
+	fs.IntVar(&limits.MaxSteppedPerIP, "max-stepped-per-ip", def.MaxSteppedPerIP, "stepped sessions at once per client address (across the replicas with -nats)")
 	fs.IntVar(&limits.CreatePerMinute, "create-per-minute", def.CreatePerMinute, "sessions one client address may start per minute")
 	fs.IntVar(&limits.AnswersPerMinute, "answers-per-minute", def.AnswersPerMinute, "answers to questions one client address may send per minute")
 	fs.IntVar(&limits.MaxSubscribers, "max-viewers", def.MaxSubscribers, "WebSocket viewers in all")

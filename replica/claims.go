@@ -1,0 +1,164 @@
+package replica
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"seqd/trace"
+)
+
+// An address's places across the cluster: how many sessions of a kind
+// (running, stepped) one client address has open on all the replicas
+// together, so that a load balancer spreading one address over three
+// replicas does not triple what it may hold. They are counted in the
+// sessions' bucket, one key an address and kind ("claim.<kind>.<hex of
+// the address>"), whose value is the set of sessions holding a place;
+// every change is a compare-and-set on the key's revision, so two
+// replicas taking the last place at once cannot both have it.
+//
+// Why counters in the bucket and not a share of the bound a replica: a
+// load balancer that hashes by source address sends a whole lecture hall
+// behind one NAT to one replica, which would then allow it only a third.
+//
+// A place is given back when its session ends (Claim's release). One
+// that never is (its replica was killed) is dropped by the next claim
+// that finds its session finished in the bucket or its replica's
+// heartbeat gone (Dead).
+
+// ClaimTries bounds the compare-and-set rounds of one claim or release
+// (other replicas changing the same key meanwhile); past them the claim
+// fails with an error, and the caller decides.
+const ClaimTries = 30
+
+// ReleasePatience bounds giving a place back, which a server's Close waits
+// for: a place not given back is dropped by a later claim.
+const ReleasePatience = 5 * time.Second
+
+// claimed is one place: the replica whose session holds it, and since when.
+type claimed struct {
+	Runner string    `json:"runner"`
+	Since  time.Time `json:"since"`
+}
+
+func claimKey(kind, addr string) string {
+	return "claim." + kind + "." + hex.EncodeToString([]byte(addr))
+}
+
+// Claim takes one of address addr's places of kind (running, stepped)
+// across the cluster for session id, which this replica runs. It reports
+// false when addr holds most places already; release gives the place
+// back (call it once, when the session ends). An error says the bucket
+// could not be asked or changed (NATS unavailable, or ClaimTries rounds
+// lost to other replicas): the place is then not counted.
+func (n *Node) Claim(ctx context.Context, kind, addr, id string, most int) (release func(), ok bool, err error) {
+	key := claimKey(kind, addr)
+	unlock := n.claimLocks.Lock(key) // this replica's claims of a key take turns: fewer lost rounds
+	defer unlock()
+	err = n.changeClaims(ctx, key, func(places map[string]claimed) bool {
+		if len(places) >= most {
+			return false
+		}
+		places[id] = claimed{Runner: n.id, Since: time.Now().UTC()}
+		ok = true
+		return true
+	})
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(n.ctx, ReleasePatience)
+		defer cancel()
+		unlock := n.claimLocks.Lock(key)
+		defer unlock()
+		err := n.changeClaims(ctx, key, func(places map[string]claimed) bool {
+			_, held := places[id]
+			delete(places, id)
+			return held
+		})
+		if err != nil {
+			// The next claim drops it: its session is finished.
+			n.log.Warn("give back an address's place", "id", id, "err", err)
+		}
+	}, true, nil
+}
+
+// changeClaims applies change to the places of key, less those whose
+// sessions are over, and writes them back if change says so, again from
+// the start when another replica changed the key meanwhile.
+func (n *Node) changeClaims(ctx context.Context, key string, change func(map[string]claimed) bool) error {
+	for range ClaimTries {
+		var rev uint64
+		places := map[string]claimed{}
+		entry, err := n.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return fmt.Errorf("address places: %w", err)
+		default:
+			rev = entry.Revision()
+			if err := json.Unmarshal(entry.Value(), &places); err != nil {
+				places = map[string]claimed{} // not ours to read: counted afresh
+			}
+		}
+		pruned := n.dropFinished(ctx, places)
+		if !change(places) && !pruned {
+			return nil
+		}
+		data, err := json.Marshal(places)
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = n.kv.Create(ctx, key, data)
+		} else {
+			_, err = n.kv.Update(ctx, key, data, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongLast(err) {
+			return fmt.Errorf("address places: %w", err)
+		}
+	}
+	return fmt.Errorf("address places: %d rounds lost to other replicas' changes", ClaimTries)
+}
+
+// dropFinished removes the places whose sessions ended without giving
+// them back: finished in the bucket, or run by a replica whose heartbeat
+// is gone. It reports whether it removed any.
+func (n *Node) dropFinished(ctx context.Context, places map[string]claimed) bool {
+	alive := map[string]bool{n.id: true}
+	dropped := false
+	for id, p := range places {
+		if m, known := n.recentMeta(id); known && m.State != trace.StateRunning {
+			delete(places, id)
+			dropped = true
+			continue
+		}
+		up, asked := alive[p.Runner]
+		if !asked {
+			up = n.beating(ctx, p.Runner)
+			alive[p.Runner] = up
+		}
+		if !up {
+			delete(places, id)
+			dropped = true
+		}
+	}
+	return dropped
+}
+
+// recentMeta is session id's metadata as the bucket's watch last said,
+// if it did.
+func (n *Node) recentMeta(id string) (trace.Meta, bool) {
+	n.recentMu.Lock()
+	defer n.recentMu.Unlock()
+	r, ok := n.recent[id]
+	return r.meta, ok
+}
