@@ -71,6 +71,7 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	replicas int           // how many NATS servers keep each message
 	maxAge   time.Duration // how long the stream and the bucket keep a session
 	recentMu sync.Mutex
 	recent   map[string]recentSession // the sessions the replicas published, by id (watchRecent)
@@ -121,7 +122,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, maxAge: cfg.MaxAge, recent: map[string]recentSession{}}
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, replicas: cfg.Replicas, maxAge: cfg.MaxAge, recent: map[string]recentSession{}}
 	n.wg.Add(2)
 	go n.beat()
 	go n.watchRecent()
@@ -540,6 +541,12 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	msgs, err := cons.Messages()
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
+	}
+	if info.NumPending == 0 && meta.State != trace.StateRunning {
+		// Finished, and its events are no longer in the stream (MaxBytes
+		// let them go before the bucket's MaxAge): the archive may have it.
+		msgs.Stop()
+		return nil, false, nil
 	}
 	// The copy is handed out once it holds what the stream held when it
 	// was asked for: a finished session whole, a live one up to now.

@@ -2,9 +2,12 @@ package replica_test
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -665,6 +668,137 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("status %d, want 404", resp.StatusCode)
 		}
 	})
+}
+
+// TestReplicasArchive checks that a finished session is read back on every
+// replica from the archive buckets once the stream no longer holds it.
+func TestReplicasArchive(t *testing.T) {
+	archives := map[*replica.Node]*replica.Archive{}
+	var mu sync.Mutex
+	replicas := startReplicas(t, func(cfg *web.Config) {
+		node := cfg.Replicas.(*replica.Node)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		a, err := node.OpenArchive(ctx, 64<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		archives[node] = a
+		mu.Unlock()
+		cfg.Archive = a
+	})
+	a, c := replicas[0], replicas[2]
+	// archived waits until session id is in the archive, as C reads it.
+	archived := func(t *testing.T, id string) trace.Record {
+		t.Helper()
+		for end := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			rec, err := archives[c.node].Load(id)
+			if err == nil {
+				return rec
+			}
+			if time.Now().After(end) {
+				t.Fatalf("session %s not in the archive 20 s after it finished: %v", id, err)
+			}
+		}
+	}
+
+	t.Run("a session the stream let go is read from the archive on another replica, whole", func(t *testing.T) {
+		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":5}}`)
+		want := waitRecordDone(t, a.url, id)
+		archived(t, id)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stream, err := a.js.Stream(ctx, replica.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(replica.Subject+id)); err != nil {
+			t.Fatal(err)
+		}
+		got := snapshot(t, c.url, id)
+		if got.State != trace.StateDone || !reflect.DeepEqual(got.Events, want.Events) {
+			t.Errorf("on C after the stream let it go: %s with %d events, want done with %d, identical", got.State, len(got.Events), len(want.Events))
+		}
+	})
+
+	t.Run("a session whose metadata and events are gone is read from the archive", func(t *testing.T) {
+		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":3}}`)
+		want := waitRecordDone(t, a.url, id)
+		archived(t, id)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stream, err := a.js.Stream(ctx, replica.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(replica.Subject+id)); err != nil {
+			t.Fatal(err)
+		}
+		kv, err := a.js.KeyValue(ctx, replica.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.Purge(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if got := snapshot(t, c.url, id); !reflect.DeepEqual(got.Events, want.Events) {
+			t.Errorf("on C: %d events, want the %d run on A", len(got.Events), len(want.Events))
+		}
+	})
+
+	t.Run("a bucket that is full lets its oldest sessions go, and only its own class's", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		node := a.node
+		small, err := node.OpenArchive(ctx, 4<<20) // the same buckets, smaller
+		if err != nil {
+			t.Fatal(err)
+		}
+		course := trace.Record{Meta: trace.Meta{ID: trace.NewID(), Scenario: "echo", State: trace.StateDone}}
+		if err := small.Save(course); err != nil {
+			t.Fatal(err)
+		}
+		// Lab sessions of 512 KiB each, which do not compress: sixteen are
+		// twice the bucket.
+		var labs []string
+		for range 16 {
+			blob := make([]byte, 256<<10)
+			crand.Read(blob)
+			rec := trace.Record{Meta: trace.Meta{ID: trace.NewID(), Scenario: "lab", State: trace.StateDone, Error: fmt.Sprintf("%x", blob)}}
+			if err := small.Save(rec); err != nil {
+				t.Fatalf("save lab session %d: %v", len(labs), err)
+			}
+			labs = append(labs, rec.ID)
+		}
+		if _, err := small.Load(labs[0]); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the oldest lab session in a full bucket: %v, want it gone", err)
+		}
+		if _, err := small.Load(labs[len(labs)-1]); err != nil {
+			t.Errorf("the newest lab session: %v", err)
+		}
+		if _, err := small.Load(course.ID); err != nil {
+			t.Errorf("the course's session, after the lab bucket filled: %v", err)
+		}
+	})
+}
+
+// waitRecordDone waits until session id on the replica at base is done
+// and returns its record.
+func waitRecordDone(t *testing.T, base, id string) trace.Record {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rec := snapshot(t, base, id)
+		if rec.State != trace.StateRunning {
+			if rec.State != trace.StateDone {
+				t.Fatalf("session %s: %s %s", id, rec.State, rec.Error)
+			}
+			return rec
+		}
+		if time.Now().After(end) {
+			t.Fatalf("session %s still running after 30 s", id)
+		}
+	}
 }
 
 // TestReplicasCountAnAddressOnce checks that one client address's places

@@ -21,6 +21,9 @@ func Class(scenario string) string {
 	return "api"
 }
 
+// Classes are the names Class returns, each a quota of its own.
+var Classes = []string{"api", "lab", "proxy", "trace"}
+
 // Store keeps sessions readable by id: every running session, and the most
 // recently added finished ones up to bounds per Class (how many, and how
 // much memory they take), the oldest of the class going first.

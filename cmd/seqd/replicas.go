@@ -45,17 +45,19 @@ func registerReplicaFlags(fs *flag.FlagSet) *replicaFlags {
 	return rf
 }
 
-// replicaSet is what start made: the node the web server uses, and how to
-// stop it all.
+// replicaSet is what start made: the node the web server uses, the
+// archive of finished sessions (if asked for), and how to stop it all.
 type replicaSet struct {
-	node   *replica.Node
-	nc     *nats.Conn
-	server *server.Server
+	node    *replica.Node
+	archive *replica.Archive
+	nc      *nats.Conn
+	server  *server.Server
 }
 
-// start joins or embeds NATS as the flags say; nil (and no error) when
-// they ask for neither.
-func (rf *replicaFlags) start(ctx context.Context, dataDir string, logger *slog.Logger) (*replicaSet, error) {
+// start joins or embeds NATS as the flags say, and opens the archive
+// buckets of archiveBytes each (0: none); nil (and no error) when they ask
+// for neither.
+func (rf *replicaFlags) start(ctx context.Context, dataDir string, archiveBytes int64, logger *slog.Logger) (*replicaSet, error) {
 	if rf.url == "" && !rf.embed {
 		if rf.routes != "" || rf.clusterListen != "" {
 			return nil, errors.New("-nats-routes and -nats-cluster-listen go with -nats-embed")
@@ -91,24 +93,41 @@ func (rf *replicaFlags) start(ctx context.Context, dataDir string, logger *slog.
 	// The first replica of a new cluster waits for the stream's election.
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	for {
-		// Each try has a few seconds: a request to a cluster still
-		// electing its leader may get no answer at all.
-		tctx, tcancel := context.WithTimeout(sctx, 5*time.Second)
-		set.node, err = replica.Start(tctx, nc, replica.Config{Replicas: replicas, Logger: logger})
-		tcancel()
-		if err == nil {
-			break
-		}
-		logger.Debug("NATS JetStream not ready", "err", err)
-		if sctx.Err() != nil {
-			set.stop()
-			return nil, fmt.Errorf("NATS JetStream at %s: %w (are the other nodes up?)", urls, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+	err = untilReady(sctx, logger, func(ctx context.Context) (err error) {
+		set.node, err = replica.Start(ctx, nc, replica.Config{Replicas: replicas, Logger: logger})
+		return err
+	})
+	if err == nil && archiveBytes > 0 {
+		err = untilReady(sctx, logger, func(ctx context.Context) (err error) {
+			set.archive, err = set.node.OpenArchive(ctx, archiveBytes)
+			return err
+		})
+	}
+	if err != nil {
+		set.stop()
+		return nil, fmt.Errorf("NATS JetStream at %s: %w (are the other nodes up?)", urls, err)
 	}
 	logger.Info("replica", "nats", urls, "replicas", replicas, "embedded", rf.embed)
 	return set, nil
+}
+
+// untilReady calls try, a few seconds each time, until it succeeds or ctx
+// ends: a request to a cluster still electing its leader may get no
+// answer at all.
+func untilReady(ctx context.Context, logger *slog.Logger, try func(context.Context) error) error {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := try(tctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		logger.Debug("NATS JetStream not ready", "err", err)
+		if ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // embedded starts the NATS node -nats-embed asks for.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"seqd/archive"
+	"seqd/replica"
 	"seqd/web"
 )
 
@@ -25,8 +26,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	frames := fs.String("frame-ancestors", "", "comma-separated origins whose pages may frame /embed/ pages; empty: any page")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "request body limit in bytes")
 	data := fs.String("data", "", "directory of saved sessions (default $XDG_STATE_HOME/seqd/sessions or ~/.local/state/seqd/sessions); \"none\" keeps them in memory only")
-	keepFiles := fs.Int("keep-files", archive.DefaultMaxFiles, "saved sessions kept on disk; the oldest go first")
-	keepBytes := fs.Int64("keep-bytes", archive.DefaultMaxBytes, "bytes of saved sessions kept on disk")
+	keepFiles := fs.Int("keep-files", archive.DefaultMaxFiles, "saved sessions kept on disk, per class; the oldest go first (with -nats the buckets are bounded by bytes only)")
+	keepBytes := fs.Int64("keep-bytes", archive.DefaultMaxBytes, "bytes of saved sessions kept per class, on disk or, with -nats, in each archive bucket")
 	var limits web.Limits
 	def := web.DefaultLimits
 	fs.IntVar(&limits.MaxRunning, "max-running", def.MaxRunning, "sessions running at once")
@@ -78,26 +79,36 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	dir := *data
-	if *data != "none" {
-		if dir == "" {
-			if dir, err = archive.DefaultPath(); err != nil {
-				return err
-			}
+	if *data != "none" && dir == "" {
+		if dir, err = archive.DefaultPath(); err != nil {
+			return err
 		}
+	}
+	var archiveBytes int64 // clustered, the finished sessions go to the cluster's buckets
+	if *data != "none" {
+		archiveBytes = *keepBytes
+	}
+	replicas, err := replicaFlags.start(ctx, dir, archiveBytes, logger)
+	if err != nil {
+		return err
+	}
+	defer replicas.stop()
+	switch {
+	case replicas != nil:
+		// Every replica reads the cluster's archive buckets: a permalink
+		// outlives the replica that ran its session.
+		cfg.Replicas = replicas.node
+		if replicas.archive != nil {
+			logger.Info("saved sessions", "buckets", replica.ArchiveBucket+"*")
+			cfg.Archive = replicas.archive
+		}
+	case *data != "none":
 		saved, skipped, err := archive.Open(dir, archive.Options{MaxFiles: *keepFiles, MaxBytes: *keepBytes, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("%w (choose another with -data DIR, or -data none)", err)
 		}
 		logger.Info("saved sessions", "dir", dir, "sessions", saved.Len(), "skipped", skipped)
 		cfg.Archive = saved
-	}
-	replicas, err := replicaFlags.start(ctx, dir, logger)
-	if err != nil {
-		return err
-	}
-	defer replicas.stop()
-	if replicas != nil {
-		cfg.Replicas = replicas.node
 	}
 	srv, err := web.New(runner, common.store(), cfg)
 	if err != nil {
