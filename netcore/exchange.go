@@ -58,6 +58,7 @@ func (ex *exchange) recordWith(e *trace.Event, rec func() error) error {
 	if ex.gate != nil && e.Phase != trace.PhaseBegin {
 		if q := ex.takeAsked(e.Actor, e.Kind); q != nil {
 			e.Answer = q.Grade(e)
+			e.Asked = q
 		}
 	}
 	if err := rec(); err != nil {

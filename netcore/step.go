@@ -158,9 +158,7 @@ func (st *gate) Step(ctx context.Context) error {
 				i = st.nextLocked()
 			}
 			w := st.waiting[i]
-			if w == st.shown && st.question != nil {
-				st.ex.ask(w.call, st.question)
-			}
+			st.askLocked(w)
 			st.waiting = append(st.waiting[:i], st.waiting[i+1:]...)
 			close(w.go_)
 			st.publishLocked()
@@ -204,11 +202,28 @@ func (st *gate) Release() {
 			ex.cancel(fmt.Errorf("the session took longer than its deadline of %s after it was run to its end", st.idle))
 		})
 	}
+	if st.shown != nil {
+		st.askLocked(st.shown) // run to the end with a question showing: it was asked
+	}
 	for _, w := range st.waiting {
 		close(w.go_)
 	}
 	st.waiting = nil
 	st.publishLocked()
+}
+
+// askLocked notes, when w is the call shown with a question, that the
+// question was asked about it: its event grades it and keeps the class's
+// answers so far (Event.Answer, Event.Asked).
+func (st *gate) askLocked(w *waiter) {
+	if w != st.shown || st.question == nil {
+		return
+	}
+	q := st.question
+	if p := st.ex.sess.Pending(); p != nil && p.Question != nil {
+		q = p.Question // with its tally
+	}
+	st.ex.ask(w.call, q)
 }
 
 // ready reports whether the call would complete without waiting for the

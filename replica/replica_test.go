@@ -618,6 +618,38 @@ func TestReplicas(t *testing.T) {
 		next(func(m message) bool {
 			return m.Pending != nil && m.Pending.Question != nil && len(m.Pending.Question.Tally) > 1 && m.Pending.Question.Tally[1] == 1
 		})
+		// The tally travels with the call's event: run to the end, and the
+		// event asked about carries the question and its one answer, on A
+		// and in the copy on C.
+		before := len(snapshot(t, a.url, created.ID).Events)
+		req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+created.ID+"/run", nil)
+		req.Header.Set("Authorization", "Bearer "+created.StepToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		onA := waitRecordDone(t, a.url, created.ID)
+		var votes *trace.Question
+		for _, e := range onA.Events[before:] {
+			if e.Asked != nil {
+				votes = e.Asked
+				break
+			}
+		}
+		answers := 0
+		if votes != nil {
+			for _, n := range votes.Tally {
+				answers += n
+			}
+		}
+		if votes == nil || votes.Text != asked.Text || len(votes.Tally) < 2 || votes.Tally[1] != 1 || answers != 1 {
+			t.Fatalf("the event asked about on A carries %+v, want the question %q with one answer for choice 1", votes, asked.Text)
+		}
+		onC := waitRecordDone(t, c.url, created.ID)
+		if !reflect.DeepEqual(onC.Events, onA.Events) {
+			t.Errorf("the copy on C has other events than A (%d and %d): the tally must travel with them", len(onC.Events), len(onA.Events))
+		}
 	})
 
 	t.Run("the stream's leader stops mid-session: every viewer still gets every event once, in order", func(t *testing.T) {

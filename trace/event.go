@@ -2,6 +2,7 @@ package trace
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -91,6 +92,11 @@ type Event struct {
 	// about, the id of the question's choice that the call bore out
 	// (Question.Grade).
 	Answer string `json:"answer,omitempty"`
+	// Asked is, on the same event, the question the class was asked and
+	// its tally when the presenter let the call happen: a replay of the
+	// session (a finished one, its exports, a copy on another replica)
+	// shows how the class voted, not only what the kernel did.
+	Asked *Question `json:"asked,omitempty"`
 
 	// The flags share one word (an Event is copied once per record).
 
@@ -248,6 +254,12 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = appendIntField(dst, "line", int64(e.Line))
 	}
 	dst = appendOptString(dst, "answer", e.Answer)
+	if e.Asked != nil {
+		if q, err := json.Marshal(e.Asked); err == nil {
+			dst = append(dst, `,"asked":`...)
+			dst = append(dst, q...)
+		}
+	}
 	if e.Inferred {
 		dst = append(dst, `,"inferred":true`...)
 	}

@@ -978,7 +978,7 @@ func fitsInline(e *Event) bool {
 	return e.Phase == "" && e.CallID == 0 && !e.Flowing && e.Errno == "" && e.Err == "" &&
 		e.Local == "" && e.Peer == "" && e.DataB64 == "" && e.How == "" &&
 		e.Option == "" && e.Value == 0 && e.Backlog == 0 && e.Host == "" &&
-		e.Service == "" && e.Answer == "" && e.Window == 0 && e.TCPSeq == 0 &&
+		e.Service == "" && e.Answer == "" && e.Asked == nil && e.Window == 0 && e.TCPSeq == 0 &&
 		e.TCPAck == 0 && e.Flags == nil && e.Len == 0 && e.TSNs == 0 && e.Frame == "" &&
 		fitsInt32(e.Seq) && fitsInt32(e.FD) && fitsInt32(e.Ret) && fitsInt32(e.Want) &&
 		fitsInt32(e.Bytes) && fitsInt32(e.InQ) && fitsInt32(e.OutQ) && fitsInt32(e.Line)

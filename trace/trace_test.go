@@ -552,6 +552,8 @@ func TestLoggedEventsKeepEveryField(t *testing.T) {
 				v.SetBool(!v.Bool())
 			case reflect.Slice:
 				v.Set(reflect.ValueOf([]string{"SYN", "ACK"}))
+			case reflect.Pointer:
+				v.Set(reflect.ValueOf(&Question{Text: "What will read return?", Choices: []string{"bytes", "0"}, IDs: []string{ChoiceData, ChoiceEOF}, Tally: []int{3, 1}}))
 			default:
 				t.Fatalf("field %s of kind %s: teach this test to set it", f.Name, v.Kind())
 			}

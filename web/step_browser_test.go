@@ -436,6 +436,25 @@ func TestStepBrowserQuestions(t *testing.T) {
 		checkDrawing(t, waitDrawn(t, tab, id), rec)
 		checkDrawing(t, waitDrawn(t, viewer, id), rec)
 	}
+
+	// The tally travels with the call's event: a replay of the finished
+	// session, opened afresh, says how the class voted on it.
+	e = getRecord(t, ts.URL, id).Events[before]
+	if e.Asked == nil || e.Asked.Text != pending.Question.Text || fmt.Sprint(e.Asked.Tally) != fmt.Sprint(asked.Counts) {
+		t.Fatalf("the event asked about carries %+v; want the question with the final tally %v", e.Asked, asked.Counts)
+	}
+	replay, cancelReplay := chromedp.NewContext(tab)
+	defer cancelReplay()
+	if err := chromedp.Do(replay, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, replay, id)
+	wantNote := fmt.Sprintf("the class was asked: %d of 4 answers right", asked.Counts[want])
+	note := fmt.Sprintf(`(() => { const td = document.querySelector('seq-diagram').shadowRoot.querySelector('tr[data-seq="%d"] td.note'); return td ? td.textContent : ''; })()`, e.Seq)
+	if _, err := chromedp.Run(replay, chromedp.Poll[bool](fmt.Sprintf(`%s.includes(%q)`, note, wantNote), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		got, _ := chromedp.Run(replay, chromedp.Evaluate[string](note))
+		t.Errorf("the replay's transcript note for #%d is %q; want it to say %q", e.Seq, got, wantNote)
+	}
 }
 
 // TestStepBrowserCodePane checks the code pane of a finished session:

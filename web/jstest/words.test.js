@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural } from '../static/core/words.js';
-import { callName, isEOF, isError } from '../static/core/record.js';
+import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural, classVotes, votesNote, detailRows } from '../static/core/words.js';
+import { callName, isEOF, isError, cleanEvent } from '../static/core/record.js';
 import { formatDuration, formatTime, preview } from '../static/core/format.js';
 import { countText, statusText } from '../static/core/api.js';
 
@@ -61,4 +61,21 @@ test('durations, times, previews and counts', () => {
   assert.equal(countText(13, { calls: 9, segments: 4 }), '9 calls, 4 segments');
   assert.equal(statusText('failed', 'boom', null, null, 'Echo — '), 'Echo — failed: boom');
   assert.equal(statusText('running', '', { events: [{}, {}] }, null, 'x '), 'x running: 2 events');
+});
+
+test('an event the class was asked about says how it voted and what the kernel did', () => {
+  const asked = { text: 'What will this read return?', choices: ['bytes', '0 (EOF)', 'it blocks'], choice_ids: ['data', 'eof', 'blocks'], tally: [3, 5, 1] };
+  const ev = cleanEvent({ seq: 9, actor: 'server', kind: 'recv', fd: 4, ret: 0, eof: true, answer: 'eof', asked });
+  assert.deepEqual(ev.asked, asked, 'cleanEvent keeps the question and its tally');
+  const v = classVotes(ev);
+  assert.equal(v.question, asked.text);
+  assert.equal(v.said, '3 for “bytes”; 5 for “0 (EOF)”; 1 for “it blocks”');
+  assert.equal(v.kernel, '0 (EOF)');
+  assert.equal(votesNote(ev), 'the class was asked: 5 of 9 answers right');
+  const rows = new Map(detailRows(ev));
+  assert.equal(rows.get('the class said'), '3 for “bytes”; 5 for “0 (EOF)”; 1 for “it blocks”');
+  assert.equal(rows.get('the kernel did'), '0 (EOF)');
+  assert.equal(votesNote(cleanEvent({ ...ev, asked: { ...asked, tally: [0, 0, 0] } })), 'the class was asked: nobody answered');
+  assert.equal(classVotes(cleanEvent({ seq: 1, actor: 'client', kind: 'recv' })), null);
+  assert.equal(cleanEvent({ seq: 1, actor: 'client', kind: 'recv', asked: 'not a question' }).asked, undefined, 'a question of the wrong type is left out');
 });

@@ -4,7 +4,7 @@
  */
 import { formatDuration, showInvisible } from './format.js';
 import { isError, isBegin, isEnd, hasFlag, isData, isEOF } from './record.js';
-import { beginLabel, segmentLabel, eventLabel, transcriptSentence, explain, explainSegment } from './words.js';
+import { beginLabel, segmentLabel, eventLabel, transcriptSentence, explain, explainSegment, votesNote } from './words.js';
 import { fitGeometry, elide, charCount, textBox, BoxIndex, placeArrowLabel, shaftBox } from './place.js';
 
 // ---------------------------------------------------------------------------
@@ -244,6 +244,7 @@ export class Layout {
     const peer = this._peer(ev);
     mark.sentence = transcriptSentence(ev, { peer, sends });
     mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
+    if (ev.asked) mark.note = [mark.note, votesNote(ev)].filter(Boolean).join('; ');
     this._inferredNote(mark);
     this._track(ev, key);
     this._lifeline(ev, key, y);

@@ -74,6 +74,7 @@ const FIELD_TYPES = new Map([
   ...STRINGS.map((k) => [k, 'string']),
   ...BOOLEANS.map((k) => [k, 'boolean']),
   ['flags', 'flags'],
+  ['asked', 'question'],
 ]);
 
 /** Whether ev can be an event: an object with a whole seq ≥ 0. */
@@ -107,6 +108,11 @@ export function cleanEvent(ev) {
       case 'flags':
         if (Array.isArray(v)) out.flags = v.filter((f) => typeof f === 'string');
         break;
+      case 'question': {
+        const q = cleanQuestion(v);
+        if (q) out.asked = q;
+        break;
+      }
     }
   }
   if (out.data_b64 !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(out.data_b64)) delete out.data_b64;
@@ -142,16 +148,24 @@ export function cleanPending(p) {
   const out = {};
   for (const k of ['actor', 'kind', 'src', 'how', 'option', 'host', 'service', 'local', 'peer']) if (typeof p[k] === 'string') out[k] = p[k];
   for (const k of ['fd', 'line', 'want', 'bytes', 'seq']) if (typeof p[k] === 'number' && Number.isFinite(p[k])) out[k] = p[k];
-  const q = p.question;
-  if (q && typeof q === 'object' && !Array.isArray(q) && typeof q.text === 'string') {
-    out.question = {
-      text: q.text,
-      choices: stringList(q.choices),
-      choice_ids: stringList(q.choice_ids),
-      tally: Array.isArray(q.tally) ? q.tally.map((n) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)) : [],
-    };
-  }
+  const q = cleanQuestion(p.question);
+  if (q) out.question = q;
   return out.actor ? out : null;
+}
+
+/**
+ * A question (a pending call's, or the one an event was asked about, with
+ * the class's tally), its types checked: text, choices, choice_ids and
+ * tally; null when it is not one.
+ */
+export function cleanQuestion(q) {
+  if (!q || typeof q !== 'object' || Array.isArray(q) || typeof q.text !== 'string') return null;
+  return {
+    text: q.text,
+    choices: stringList(q.choices),
+    choice_ids: stringList(q.choice_ids),
+    tally: Array.isArray(q.tally) ? q.tally.map((n) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)) : [],
+  };
 }
 
 /** The record's own fields that are strings. */

@@ -174,6 +174,33 @@ export const WAITS_FOR = {
 };
 
 /**
+ * How the class voted on the question asked about a call, from its event
+ * (ev.asked, the tally when the call happened) and what the call bore out
+ * (ev.answer): null when the class was not asked about it.
+ */
+export function classVotes(ev) {
+  const q = ev.asked;
+  if (!q?.text) return null;
+  const total = q.tally.reduce((a, n) => a + n, 0);
+  const at = q.choice_ids.indexOf(ev.answer ?? '');
+  const counts = q.choices.map((c, i) => `${q.tally[i] ?? 0} for “${c}”`).join('; ');
+  return {
+    question: q.text,
+    said: total ? counts : 'nobody answered',
+    kernel: at >= 0 ? q.choices[at] ?? ev.answer : 'none of the choices',
+    right: at >= 0 ? q.tally[at] ?? 0 : 0,
+    total,
+  };
+}
+
+/** One short line on how the class voted (classVotes), for the mark's note; '' when it was not asked. */
+export function votesNote(ev) {
+  const v = classVotes(ev);
+  if (!v) return '';
+  return v.total ? `the class was asked: ${v.right} of ${plural(v.total, 'answer')} right` : 'the class was asked: nobody answered';
+}
+
+/**
  * The rows of an event's details popup, as [term, value] pairs. partner is
  * the other half of a split call (the end of a begin, the begin of an
  * end), where drawn: either half's details tell the whole call.
@@ -215,6 +242,8 @@ export function detailRows(ev, mark = null, partner = null) {
   if (ev.peer) rows.push(['peer', ev.peer]);
   if (ev.conn) rows.push(['connection', ev.conn]);
   if (ev.src) rows.push(['source', `${ev.src}${ev.line ? `:${ev.line}` : ''}`]);
+  const votes = classVotes(ev);
+  if (votes) rows.push(['asked', votes.question], ['the class said', votes.said], ['the kernel did', votes.kernel]);
   if (isEnd(ev)) rows.push(['entered at', `${formatTime(ev.t_ns - (ev.dur_ns ?? 0))}${partner ? ` (begin #${partner.seq})` : ''}`]);
   rows.push(['returned at', formatTime(ev.t_ns)]);
   rows.push(['took', `${formatDuration(ev.dur_ns ?? 0)}${ev.blocked ? ' (blocked)' : ''}`]);
