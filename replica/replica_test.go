@@ -358,6 +358,22 @@ func createStepped(t *testing.T, base, body string) stepped {
 	return created
 }
 
+// present asks the replica at base to step or run (action) the stepped
+// session, with its token, as its presenter's page does; it returns the
+// status.
+func present(t *testing.T, base string, sess stepped, action string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/sessions/"+sess.ID+"/"+action, nil)
+	req.Header.Set("Authorization", "Bearer "+sess.StepToken)
+	req.Header.Set("Origin", base)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // snapshotMeta is a session's metadata on the replica at base.
 func snapshotMeta(t *testing.T, base, id string) trace.Meta {
 	t.Helper()
@@ -550,13 +566,7 @@ func TestReplicas(t *testing.T) {
 				asked = m.Pending.Question
 				break
 			}
-			req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+created.ID+"/step", nil)
-			req.Header.Set("Authorization", "Bearer "+created.StepToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			present(t, a.url, created, "step")
 		}
 		if asked == nil {
 			t.Fatal("no question came in 40 steps")
@@ -622,13 +632,7 @@ func TestReplicas(t *testing.T) {
 		// event asked about carries the question and its one answer, on A
 		// and in the copy on C.
 		before := len(snapshot(t, a.url, created.ID).Events)
-		req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+created.ID+"/run", nil)
-		req.Header.Set("Authorization", "Bearer "+created.StepToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		present(t, a.url, created, "run")
 		onA := waitRecordDone(t, a.url, created.ID)
 		var votes *trace.Question
 		for _, e := range onA.Events[before:] {
@@ -735,10 +739,10 @@ func TestReplicasArchive(t *testing.T) {
 		}
 	}
 
-	t.Run("a session the stream let go is read from the archive on another replica, whole", func(t *testing.T) {
-		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":5}}`)
-		want := waitRecordDone(t, a.url, id)
-		archived(t, id)
+	// purgeEvents takes session id's events out of the stream, as its
+	// retention would.
+	purgeEvents := func(t *testing.T, id string) {
+		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		stream, err := a.js.Stream(ctx, replica.Stream)
@@ -748,6 +752,13 @@ func TestReplicasArchive(t *testing.T) {
 		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(replica.Subject+id)); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	t.Run("a session the stream let go is read from the archive on another replica, whole", func(t *testing.T) {
+		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":5}}`)
+		want := waitRecordDone(t, a.url, id)
+		archived(t, id)
+		purgeEvents(t, id)
 		got := snapshot(t, c.url, id)
 		if got.State != trace.StateDone || !reflect.DeepEqual(got.Events, want.Events) {
 			t.Errorf("on C after the stream let it go: %s with %d events, want done with %d, identical", got.State, len(got.Events), len(want.Events))
@@ -758,15 +769,9 @@ func TestReplicasArchive(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":3}}`)
 		want := waitRecordDone(t, a.url, id)
 		archived(t, id)
+		purgeEvents(t, id)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		stream, err := a.js.Stream(ctx, replica.Stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(replica.Subject+id)); err != nil {
-			t.Fatal(err)
-		}
 		kv, err := a.js.KeyValue(ctx, replica.Bucket)
 		if err != nil {
 			t.Fatal(err)
@@ -898,16 +903,8 @@ func TestReplicasCountAnAddressOnce(t *testing.T) {
 		if code, _, _ := create(c.url, addr); code != http.StatusTooManyRequests {
 			t.Fatalf("a third stepped session on C: %d, want 429", code)
 		}
-		req, _ := http.NewRequest("POST", a.url+"/api/sessions/"+first.ID+"/run", nil)
-		req.Header.Set("Authorization", "Bearer "+first.StepToken)
-		req.Header.Set("Origin", a.url)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("run the first session to its end: %d", resp.StatusCode)
+		if code := present(t, a.url, first, "run"); code != http.StatusOK {
+			t.Fatalf("run the first session to its end: %d", code)
 		}
 		if !accepted(c.url, addr, 20*time.Second) {
 			t.Error("the first session ended, and C still refuses the address a place 20 s later")

@@ -32,6 +32,12 @@ func do(t *testing.T, method, url, contentType, body string) (*http.Response, []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return send(t, req)
+}
+
+// send makes req (within 10 s) and returns its response with the body read.
+func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := http.DefaultClient.Do(req.WithContext(ctx))

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -89,12 +88,7 @@ func TestLimitsCountAnAddressNotAConnection(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Forwarded-For", "not-an-address")
 		req.Close = true // a connection of its own each time
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := send(t, req)
 		return resp.StatusCode, string(b)
 	}
 	if code, body := post(); code != http.StatusCreated {
