@@ -36,6 +36,15 @@ import (
 // fails with an error, and the caller decides.
 const ClaimTries = 30
 
+// ClaimLookups bounds how many places' sessions one claim asks the bucket
+// about (those the watch no longer keeps); the others wait for a later
+// claim, or their replica's end.
+const ClaimLookups = 8
+
+// ClaimSettle is how long after its claim a place's session is not looked
+// up in the bucket.
+const ClaimSettle = 10 * time.Second
+
 // ReleasePatience bounds giving a place back, which a server's Close waits
 // for: a place not given back is dropped by a later claim.
 const ReleasePatience = 5 * time.Second
@@ -130,13 +139,28 @@ func (n *Node) changeClaims(ctx context.Context, key string, change func(map[str
 }
 
 // dropFinished removes the places whose sessions ended without giving
-// them back: finished in the bucket, or run by a replica whose heartbeat
-// is gone. It reports whether it removed any.
+// them back: finished in the bucket, run by a replica whose heartbeat is
+// gone, or older than the bucket keeps sessions. It reports whether it
+// removed any.
 func (n *Node) dropFinished(ctx context.Context, places map[string]claimed) bool {
 	alive := map[string]bool{n.id: true}
 	dropped := false
+	asks := ClaimLookups
 	for id, p := range places {
-		if m, known := n.recentMeta(id); known && m.State != trace.StateRunning {
+		// Older than the bucket keeps anything: no session runs that long.
+		if time.Since(p.Since) > n.maxAge {
+			delete(places, id)
+			dropped = true
+			continue
+		}
+		state, known := n.watchedState(id)
+		// A place younger than ClaimSettle is a session just started: the
+		// watch has it soon, and the bucket may not have it yet.
+		if !known && asks > 0 && time.Since(p.Since) > ClaimSettle {
+			asks-- // the bucket is asked about a few a claim: an address may hold hundreds
+			state, known = n.bucketState(ctx, id)
+		}
+		if known && state != trace.StateRunning {
 			delete(places, id)
 			dropped = true
 			continue
@@ -154,11 +178,26 @@ func (n *Node) dropFinished(ctx context.Context, places map[string]claimed) bool
 	return dropped
 }
 
-// recentMeta is session id's metadata as the bucket's watch last said,
-// if it did.
-func (n *Node) recentMeta(id string) (trace.Meta, bool) {
+// watchedState is session id's state as the bucket's watch last said, if
+// it did (it keeps the newest RecentKept sessions).
+func (n *Node) watchedState(id string) (trace.State, bool) {
 	n.recentMu.Lock()
 	defer n.recentMu.Unlock()
 	r, ok := n.recent[id]
-	return r.meta, ok
+	return r.meta.State, ok
+}
+
+// bucketState is session id's state as the bucket says; known is false
+// when it cannot tell (the session not in the bucket yet: claims come
+// before a session is published; or the bucket not answering).
+func (n *Node) bucketState(ctx context.Context, id string) (state trace.State, known bool) {
+	entry, err := n.kv.Get(ctx, id)
+	if err != nil {
+		return "", false
+	}
+	var pub published
+	if err := json.Unmarshal(entry.Value(), &pub); err != nil {
+		return "", false
+	}
+	return pub.Meta.State, true
 }
