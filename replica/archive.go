@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,21 +35,27 @@ const MaxArchivedBytes = 256 << 20
 var ErrNotArchived = fmt.Errorf("no archived session with that id: %w", fs.ErrNotExist)
 
 // Archive keeps finished sessions in the cluster's Object Store buckets;
-// it implements web.Archive. Each bucket holds at most maxBytes: a save
-// that would not fit first deletes its class's oldest sessions (a bucket
-// itself refuses new objects when full, it does not drop old ones).
+// it implements web.Archive. A save that would not fit in its bucket
+// first forgets the class's oldest sessions (a bucket itself refuses new
+// objects when full, it does not drop old ones).
 type Archive struct {
 	buckets  map[string]*archiveBucket // by class
 	maxBytes int64
 	ctx      context.Context // the node's: its end ends the archive's requests
 }
 
-// archiveBucket is one class's bucket.
+// archiveBucket is one class's bucket and the stream under it.
 type archiveBucket struct {
-	obs jetstream.ObjectStore
+	name   string
+	obs    jetstream.ObjectStore
+	stream jetstream.Stream
 	// evicting makes this replica's saves that need room take turns.
 	evicting sync.Mutex
 }
+
+// objectOverhead is about what a stored object costs beyond its bytes: its
+// chunks' headers and its metadata message.
+const objectOverhead = 1 << 10
 
 // OpenArchive makes (or joins) the archive buckets, kept on as many NATS
 // servers as the node's stream, each holding at most maxBytes (0: 1 GiB).
@@ -69,7 +76,11 @@ func (n *Node) OpenArchive(ctx context.Context, maxBytes int64) (*Archive, error
 		if err != nil {
 			return nil, fmt.Errorf("replica: archive bucket %s: %w", ArchiveBucket+class, err)
 		}
-		a.buckets[class] = &archiveBucket{obs: obs}
+		stream, err := n.js.Stream(ctx, "OBJ_"+ArchiveBucket+class)
+		if err != nil {
+			return nil, fmt.Errorf("replica: archive bucket %s: %w", ArchiveBucket+class, err)
+		}
+		a.buckets[class] = &archiveBucket{name: ArchiveBucket + class, obs: obs, stream: stream}
 	}
 	return a, nil
 }
@@ -90,42 +101,81 @@ func (a *Archive) Save(rec trace.Record) error {
 	ctx, cancel := context.WithTimeout(a.ctx, PublishPatience)
 	defer cancel()
 	b := a.buckets[trace.Class(rec.Scenario)]
-	if err := b.makeRoom(ctx, int64(len(data)), a.maxBytes); err != nil {
+	if err := b.makeRoom(ctx, int64(len(data))); err != nil {
 		return fmt.Errorf("archive %s: %w", rec.ID, err)
 	}
-	if _, err := b.obs.PutBytes(ctx, rec.ID, data); err != nil {
+	_, err = b.obs.PutBytes(ctx, rec.ID, data)
+	if err != nil {
+		// Another replica's save took the room meanwhile: once more.
+		if err = b.makeRoom(ctx, int64(len(data))); err == nil {
+			_, err = b.obs.PutBytes(ctx, rec.ID, data)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("archive %s: %w", rec.ID, err)
 	}
 	return nil
 }
 
-// makeRoom deletes the bucket's oldest sessions until size more bytes
-// fit in maxBytes, with a tenth to spare, so that a full bucket is listed
-// once per many saves, not at each.
-func (b *archiveBucket) makeRoom(ctx context.Context, size, maxBytes int64) error {
+// usage is what the bucket may hold and holds now, in bytes as its
+// stream counts them (uncompressed, metadata and deletions included).
+// The bound is the bucket's own, which the replica started last set.
+func (b *archiveBucket) usage(ctx context.Context) (limit, used int64, err error) {
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bucket %s: %w", b.name, err)
+	}
+	return info.Config.MaxBytes, int64(info.State.Bytes), nil
+}
+
+// makeRoom forgets the bucket's oldest sessions until size more bytes fit
+// under its bound, with a tenth to spare, so that a full bucket is listed
+// once per many saves, not at each. Sessions are forgotten by purging
+// their messages, which takes no room (a delete writes a marker, and a
+// full bucket refuses it).
+func (b *archiveBucket) makeRoom(ctx context.Context, size int64) error {
 	b.evicting.Lock()
 	defer b.evicting.Unlock()
-	status, err := b.obs.Status(ctx)
+	limit, used, err := b.usage(ctx)
 	if err != nil {
-		return fmt.Errorf("bucket status: %w", err)
+		return err
 	}
-	used := int64(status.Size())
-	if used+size <= maxBytes {
+	size += objectOverhead
+	if limit <= 0 || used+size <= limit {
 		return nil
 	}
 	objects, err := b.obs.List(ctx)
 	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return fmt.Errorf("list the bucket to make room: %w", err)
+		return fmt.Errorf("list bucket %s to make room: %w", b.name, err)
 	}
 	slices.SortFunc(objects, func(x, y *jetstream.ObjectInfo) int { return x.ModTime.Compare(y.ModTime) })
 	for _, o := range objects {
-		if used+size <= maxBytes-maxBytes/10 {
+		if used+size <= limit-limit/10 {
 			break
 		}
-		if err := b.obs.Delete(ctx, o.Name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-			return fmt.Errorf("delete %s to make room: %w", o.Name, err)
+		if err := b.forget(ctx, o); err != nil {
+			return err
 		}
-		used -= int64(o.Size)
+		used -= int64(o.Size) + objectOverhead
+	}
+	if _, used, err = b.usage(ctx); err != nil {
+		return err
+	}
+	if used+size > limit {
+		return fmt.Errorf("bucket %s: no room for %d bytes in %d (it holds %d)", b.name, size, limit, used)
+	}
+	return nil
+}
+
+// forget purges object o's chunks and metadata from the bucket's stream.
+func (b *archiveBucket) forget(ctx context.Context, o *jetstream.ObjectInfo) error {
+	for _, subject := range []string{
+		"$O." + b.name + ".C." + o.NUID,
+		"$O." + b.name + ".M." + base64.URLEncoding.EncodeToString([]byte(o.Name)),
+	} {
+		if err := b.stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+			return fmt.Errorf("forget %s to make room in %s: %w", o.Name, b.name, err)
+		}
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ func (n *Node) Claim(ctx context.Context, kind, addr, id string, most int) (rele
 	unlock := n.claimLocks.Lock(key) // this replica's claims of a key take turns: fewer lost rounds
 	defer unlock()
 	err = n.changeClaims(ctx, key, func(places map[string]claimed) bool {
+		ok = false // a round lost to another replica's change counts again
 		if len(places) >= most {
 			return false
 		}
@@ -111,8 +112,8 @@ func (n *Node) changeClaims(ctx context.Context, key string, change func(map[str
 			return fmt.Errorf("address places: %w", err)
 		default:
 			rev = entry.Revision()
-			if err := json.Unmarshal(entry.Value(), &places); err != nil {
-				places = map[string]claimed{} // not ours to read: counted afresh
+			if err := json.Unmarshal(entry.Value(), &places); err != nil || places == nil {
+				places = map[string]claimed{} // not ours to read (or null): counted afresh
 			}
 		}
 		pruned := n.dropFinished(ctx, places)

@@ -817,6 +817,25 @@ func TestReplicasArchive(t *testing.T) {
 		if _, err := small.Load(course.ID); err != nil {
 			t.Errorf("the course's session, after the lab bucket filled: %v", err)
 		}
+		// Many small sessions: a full bucket goes on taking them (what is
+		// forgotten must not take room itself).
+		tiny, err := node.OpenArchive(ctx, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last string
+		for i := range 1200 {
+			blob := make([]byte, 1000+rand.IntN(1000))
+			crand.Read(blob)
+			rec := trace.Record{Meta: trace.Meta{ID: trace.NewID(), Scenario: "lab", State: trace.StateDone, Error: fmt.Sprintf("%x", blob)}}
+			if err := tiny.Save(rec); err != nil {
+				t.Fatalf("save small lab session %d into a full bucket: %v", i, err)
+			}
+			last = rec.ID
+		}
+		if _, err := tiny.Load(last); err != nil {
+			t.Errorf("the newest small session: %v", err)
+		}
 	})
 }
 
@@ -893,6 +912,24 @@ func TestReplicasCountAnAddressOnce(t *testing.T) {
 		}
 		if code, _, body := create(c.url, address()); code != http.StatusCreated {
 			t.Errorf("another address on C: %d %s, want 201", code, body)
+		}
+	})
+
+	t.Run("an address's sessions asked for at once on every replica get its most, no more", func(t *testing.T) {
+		addr := address()
+		var accepted atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 30 {
+			r := replicas[i%3]
+			wg.Go(func() {
+				if code, _, _ := create(r.url, addr); code == http.StatusCreated {
+					accepted.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := accepted.Load(); n != most {
+			t.Errorf("30 stepped sessions of one address asked for at once over three replicas: %d accepted, want %d", n, most)
 		}
 	})
 
