@@ -475,6 +475,9 @@ func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	notFound := 0
 	for {
 		sess, ok, err := n.open(ctx, id)
+		if errors.Is(err, errGone) {
+			return nil, false, nil // the archive's, if anyone's
+		}
 		if err == nil && !ok && notFound < NotFoundTries {
 			// The bucket's reads may come from a server that has not
 			// caught up with a session created a moment ago: ask again
@@ -505,6 +508,27 @@ func (n *Node) Open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 const NotFoundTries = 5
 
 var errNotYet = errors.New("not in the bucket (yet)")
+
+// errGone is open's word for a finished session whose events the stream
+// no longer holds from the first: not found here, asked no more.
+var errGone = errors.New("its events are no longer in the stream")
+
+// streamHasStart reports whether the stream still holds subject's first
+// message, the one with the session's first events (or cannot tell).
+func (n *Node) streamHasStart(ctx context.Context, subject string) bool {
+	st, err := n.js.Stream(ctx, Stream)
+	if err != nil {
+		return true
+	}
+	first, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subject))
+	if err != nil {
+		return !errors.Is(err, jetstream.ErrMsgNotFound)
+	}
+	var m struct {
+		From int `json:"from"`
+	}
+	return json.Unmarshal(first.Data, &m) != nil || m.From == 0
+}
 
 func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, _ error) {
 	// Each request has a moment; the history may take longer (ctx's).
@@ -542,11 +566,12 @@ func (n *Node) open(ctx context.Context, id string) (_ *trace.Session, ok bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("replica: follow %s: %w", id, err)
 	}
-	if info.NumPending == 0 && meta.State != trace.StateRunning {
-		// Finished, and its events are no longer in the stream (MaxBytes
-		// let them go before the bucket's MaxAge): the archive may have it.
+	if meta.State != trace.StateRunning && (info.NumPending == 0 || !n.streamHasStart(req, Subject+id)) {
+		// Finished, and its events, or its first ones, are no longer in
+		// the stream (MaxBytes and MaxAge let the oldest messages go
+		// before the bucket's metadata): the archive may have it whole.
 		msgs.Stop()
-		return nil, false, nil
+		return nil, false, errGone
 	}
 	// The copy is handed out once it holds what the stream held when it
 	// was asked for: a finished session whole, a live one up to now.

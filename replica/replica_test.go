@@ -765,6 +765,29 @@ func TestReplicasArchive(t *testing.T) {
 		}
 	})
 
+	t.Run("a session whose first events the stream let go is read whole from the archive", func(t *testing.T) {
+		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":150,"pace_ms":1}}`)
+		want := waitRecordDone(t, a.url, id)
+		archived(t, id)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stream, err := a.js.Stream(ctx, replica.Stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := replica.Subject + id
+		if info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject)); err != nil || info.State.Subjects[subject] < 2 {
+			t.Fatalf("the session went in fewer than two messages (%v): nothing to trim", err)
+		}
+		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeKeep(1)); err != nil {
+			t.Fatal(err)
+		}
+		got := snapshot(t, c.url, id)
+		if got.State != trace.StateDone || !reflect.DeepEqual(got.Events, want.Events) {
+			t.Errorf("on C with only its last message in the stream: %s %q with %d events, want done with %d", got.State, got.Error, len(got.Events), len(want.Events))
+		}
+	})
+
 	t.Run("a session whose metadata and events are gone is read from the archive", func(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":3}}`)
 		want := waitRecordDone(t, a.url, id)
