@@ -41,13 +41,22 @@ var ErrBudget = errors.New("the session reached its memory budget: choose smalle
 
 // EventCost is what one event costs a session's budget, in bytes: its slot
 // in the log (and its whole copy, for an event the slot cannot hold), its
-// payload preview and frame, and the preview's share of the shared JSON
-// cache.
+// payload preview, frame and question asked, and the preview's share of
+// the shared JSON cache.
 func EventCost(e *Event) int64 { return eventCost(e, fitsInline(e)) }
 
 // eventCost is EventCost for an event the log keeps inline or not.
 func eventCost(e *Event, inline bool) int64 {
 	payload := int64(len(e.Data) + len(e.DataB64) + len(e.Frame))
+	if q := e.Asked; q != nil {
+		payload += int64(len(q.Text) + 8*len(q.Tally))
+		for _, c := range q.Choices {
+			payload += int64(len(c))
+		}
+		for _, id := range q.IDs {
+			payload += int64(len(id))
+		}
+	}
 	slot := loggedSlot
 	if !inline {
 		slot += eventSize

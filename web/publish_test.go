@@ -81,6 +81,18 @@ func TestPublishedTraces(t *testing.T) {
 			t.Errorf("sending an ended trace's events again: %d, want 409", code)
 		}
 	})
+	t.Run("a traced program's calls carry no class votes, whatever the tracer sends", func(t *testing.T) {
+		id := create(t)
+		asked := `"answer":"eof","asked":{"text":"made up","choices":["a","b"],"choice_ids":["data","eof"],"tally":[0,999999]}`
+		line := `{"actors":["client"],"events":[{"seq":0,"t_ns":1,"actor":"client","kind":"recv","fd":3,"ret":0,"eof":true,` + asked + `}]}` + "\n"
+		if code, resp := post(t, ts.URL+"/api/trace/"+id+"/events", "tok", line+`{"final":true,"state":"done"}`+"\n"); code != http.StatusOK {
+			t.Fatalf("POST events: %d %s", code, resp)
+		}
+		_, body := do(t, http.MethodGet, ts.URL+"/api/sessions/"+id, "", "")
+		if strings.Contains(string(body), "made up") || strings.Contains(string(body), `"answer"`) {
+			t.Errorf("the published session shows the tracer's votes: %s", body)
+		}
+	})
 	t.Run("a trace past the server's budget fails, its events so far kept", func(t *testing.T) {
 		id := create(t)
 		code, resp := post(t, ts.URL+"/api/trace/"+id+"/events", "tok", eventLine(0, 200, 1000))
