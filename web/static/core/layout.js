@@ -244,7 +244,7 @@ export class Layout {
     const peer = this._peer(ev);
     mark.sentence = transcriptSentence(ev, { peer, sends });
     mark.note = explain(ev, ev.kind === 'close' ? this._closing(ev, key) : { peer });
-    if (ev.asked) mark.note = [mark.note, votesNote(ev)].filter(Boolean).join('; ');
+    if (ev.asked) mark.votes = votesNote(ev); // the transcript shows it by the note
     this._inferredNote(mark);
     this._track(ev, key);
     this._lifeline(ev, key, y);
@@ -273,6 +273,7 @@ export class Layout {
       inferred: ev.inferred === true,
       sentence: '',
       note: '',
+      votes: '', // how the class voted, when it was asked about the call (votesNote)
       ...extra,
     };
     this.marks.push(mark);

@@ -11,6 +11,9 @@ const TRANSCRIPT_FOLLOW_MS = 100;
 /** Live, new transcript rows are appended at most this often. */
 const TRANSCRIPT_APPEND_MS = 250;
 
+/** A row's note: what the kernel did, and how the class voted on the call, if it was asked. */
+const rowNote = (m) => [m?.note, m?.votes].filter(Boolean).join('; ');
+
 export class Transcript {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
@@ -126,7 +129,7 @@ export class Transcript {
       let s = '';
       for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
         const m = this.c.layout.marks[i];
-        s += full ? renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m) : renderTranscriptRow(events[i], 0, '', null, false);
+        s += full ? renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m) : renderTranscriptRow(events[i], 0, '', null, false);
       }
       body.insertAdjacentHTML('beforeend', s);
     }
@@ -179,7 +182,7 @@ export class Transcript {
       const ev = events[i];
       if (!ev || rows[j].firstChild) continue;
       const m = this.c.layout.marks[i];
-      rows[j].innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, m?.note ?? '', m);
+      rows[j].innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
     }
   }
 
