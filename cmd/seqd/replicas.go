@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"seqd/replica"
 )
@@ -121,6 +122,12 @@ func untilReady(ctx context.Context, logger *slog.Logger, try func(context.Conte
 		cancel()
 		if err == nil {
 			return nil
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == 10047 || apiErr.ErrorCode == 10023) {
+			// Not a cluster still electing: the nodes' JetStream storage
+			// cannot hold what the stream and the archive buckets reserve.
+			return fmt.Errorf("%w: each NATS node's JetStream storage must hold the events stream (1 GiB) and four archive buckets of -keep-bytes each; lower -keep-bytes or give JetStream more room", err)
 		}
 		logger.Debug("NATS JetStream not ready", "err", err)
 		if ctx.Err() != nil {
