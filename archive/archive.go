@@ -34,8 +34,6 @@ var ErrNotFound = fmt.Errorf("no saved session with that id: %w", fs.ErrNotExist
 const (
 	DefaultMaxFiles = 10_000
 	DefaultMaxBytes = 1 << 30
-	// maxFileBytes bounds a file read back: no real session is larger.
-	maxFileBytes = 256 << 20
 )
 
 // Options bounds a Dir.
@@ -154,15 +152,15 @@ func (d *Dir) read(id string) (trace.Record, int64, error) {
 	// (planted, or from another program) costs a stat, not its bytes.
 	if fi, err := f.Stat(); err != nil {
 		return rec, 0, err
-	} else if fi.Size() > maxFileBytes {
-		return rec, 0, fmt.Errorf("larger than %d bytes (%d): not read", maxFileBytes, fi.Size())
+	} else if fi.Size() > trace.MaxRecordBytes {
+		return rec, 0, fmt.Errorf("larger than %d bytes (%d): not read", trace.MaxRecordBytes, fi.Size())
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, trace.MaxRecordBytes+1))
 	if err != nil {
 		return rec, 0, err
 	}
-	if len(b) > maxFileBytes {
-		return rec, 0, fmt.Errorf("larger than %d bytes", maxFileBytes)
+	if len(b) > trace.MaxRecordBytes {
+		return rec, 0, fmt.Errorf("larger than %d bytes", trace.MaxRecordBytes)
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return rec, 0, fmt.Errorf("not a saved session: %w", err)

@@ -26,10 +26,6 @@ import (
 // course's permalinks out.
 const ArchiveBucket = "seqd_archive_"
 
-// MaxArchivedBytes bounds one session read back from the bucket: no real
-// session is larger (the directory archive's bound).
-const MaxArchivedBytes = 256 << 20
-
 // ErrNotArchived is Load's error for an id no bucket has a session for.
 // It wraps fs.ErrNotExist, as the directory archive's does.
 var ErrNotArchived = fmt.Errorf("no archived session with that id: %w", fs.ErrNotExist)
@@ -95,7 +91,7 @@ func (a *Archive) Save(rec trace.Record) error {
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", rec.ID, err)
 	}
-	if int64(len(data)) > min(a.maxBytes/2, MaxArchivedBytes) {
+	if int64(len(data)) > min(a.maxBytes/2, trace.MaxRecordBytes) {
 		return fmt.Errorf("archive %s: %d bytes, more than the bucket keeps of one session", rec.ID, len(data))
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, PublishPatience)
@@ -207,8 +203,8 @@ func (b *archiveBucket) load(ctx context.Context, id string) (trace.Record, erro
 	if err != nil {
 		return trace.Record{}, fmt.Errorf("archived session %s: %w", id, err)
 	}
-	if info.Size > MaxArchivedBytes {
-		return trace.Record{}, fmt.Errorf("archived session %s: %d bytes, more than %d: not read", id, info.Size, MaxArchivedBytes)
+	if info.Size > trace.MaxRecordBytes {
+		return trace.Record{}, fmt.Errorf("archived session %s: %d bytes, more than %d: not read", id, info.Size, trace.MaxRecordBytes)
 	}
 	data, err := b.obs.GetBytes(ctx, id)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {

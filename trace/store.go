@@ -1,6 +1,9 @@
 package trace
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Defaults for Store's bounds, per class.
 const (
@@ -14,14 +17,18 @@ const (
 // API. Each class keeps its own finished
 // sessions, so that nothing one class does can push out another's.
 func Class(scenario string) string {
-	switch scenario {
-	case "lab", "proxy", "trace":
+	if slices.Contains(Classes[1:], scenario) {
 		return scenario
 	}
-	return "api"
+	return Classes[0]
 }
 
-// Classes are the names Class returns, each a quota of its own.
+// MaxRecordBytes bounds a saved session read back (a file, an object): no
+// real session's JSON is larger.
+const MaxRecordBytes = 256 << 20
+
+// Classes are the names Class returns, each a quota of its own: "api"
+// first, every other scenario's.
 var Classes = []string{"api", "lab", "proxy", "trace"}
 
 // Store keeps sessions readable by id: every running session, and the most
