@@ -740,8 +740,9 @@ func TestReplicasArchive(t *testing.T) {
 	}
 
 	// purgeEvents takes session id's events out of the stream, as its
-	// retention would.
-	purgeEvents := func(t *testing.T, id string) {
+	// retention would: all of them, or all but the last keep messages
+	// (of more than keep).
+	purgeEvents := func(t *testing.T, id string, keep uint64) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -749,7 +750,15 @@ func TestReplicasArchive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(replica.Subject+id)); err != nil {
+		subject := replica.Subject + id
+		opts := []jetstream.StreamPurgeOpt{jetstream.WithPurgeSubject(subject)}
+		if keep > 0 {
+			if info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject)); err != nil || info.State.Subjects[subject] <= keep {
+				t.Fatalf("session %s went in %d messages or fewer (%v): nothing to trim", id, keep, err)
+			}
+			opts = append(opts, jetstream.WithPurgeKeep(keep))
+		}
+		if err := stream.Purge(ctx, opts...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -758,7 +767,7 @@ func TestReplicasArchive(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":5}}`)
 		want := waitRecordDone(t, a.url, id)
 		archived(t, id)
-		purgeEvents(t, id)
+		purgeEvents(t, id, 0)
 		got := snapshot(t, c.url, id)
 		if got.State != trace.StateDone || !reflect.DeepEqual(got.Events, want.Events) {
 			t.Errorf("on C after the stream let it go: %s with %d events, want done with %d, identical", got.State, len(got.Events), len(want.Events))
@@ -769,19 +778,7 @@ func TestReplicasArchive(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":150,"pace_ms":1}}`)
 		want := waitRecordDone(t, a.url, id)
 		archived(t, id)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		stream, err := a.js.Stream(ctx, replica.Stream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		subject := replica.Subject + id
-		if info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject)); err != nil || info.State.Subjects[subject] < 2 {
-			t.Fatalf("the session went in fewer than two messages (%v): nothing to trim", err)
-		}
-		if err := stream.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeKeep(1)); err != nil {
-			t.Fatal(err)
-		}
+		purgeEvents(t, id, 1)
 		got := snapshot(t, c.url, id)
 		if got.State != trace.StateDone || !reflect.DeepEqual(got.Events, want.Events) {
 			t.Errorf("on C with only its last message in the stream: %s %q with %d events, want done with %d", got.State, got.Error, len(got.Events), len(want.Events))
@@ -792,7 +789,7 @@ func TestReplicasArchive(t *testing.T) {
 		id := createSession(t, a.url, `{"scenario":"echo","params":{"rounds":3}}`)
 		want := waitRecordDone(t, a.url, id)
 		archived(t, id)
-		purgeEvents(t, id)
+		purgeEvents(t, id, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		kv, err := a.js.KeyValue(ctx, replica.Bucket)
