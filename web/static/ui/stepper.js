@@ -301,6 +301,9 @@ export class Stepper {
     // The server graded the call (trace.Question.Grade): its event names
     // the choice it bore out by id.
     q.right = ev.answer ? q.ids.indexOf(ev.answer) : -1;
+    // The tally the call's event keeps (Event.Asked) is the one recorded:
+    // the reveal shows it, as a replay will.
+    if (ev.asked?.tally.length === q.tally.length) q.tally = ev.asked.tally.slice();
     this.renderQuestion();
   }
 
