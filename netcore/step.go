@@ -202,9 +202,7 @@ func (st *gate) Release() {
 			ex.cancel(fmt.Errorf("the session took longer than its deadline of %s after it was run to its end", st.idle))
 		})
 	}
-	if st.shown != nil {
-		st.askLocked(st.shown) // run to the end with a question showing: it was asked
-	}
+	st.askLocked(st.shown) // run to the end with a question showing: it was asked
 	for _, w := range st.waiting {
 		close(w.go_)
 	}

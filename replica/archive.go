@@ -35,9 +35,8 @@ var ErrNotArchived = fmt.Errorf("no archived session with that id: %w", fs.ErrNo
 // first forgets the class's oldest sessions (a bucket itself refuses new
 // objects when full, it does not drop old ones).
 type Archive struct {
-	buckets  map[string]*archiveBucket // by class
-	maxBytes int64
-	ctx      context.Context // the node's: its end ends the archive's requests
+	buckets map[string]*archiveBucket // by class
+	ctx     context.Context           // the node's: its end ends the archive's requests
 }
 
 // archiveBucket is one class's bucket and the stream under it.
@@ -59,7 +58,7 @@ func (n *Node) OpenArchive(ctx context.Context, maxBytes int64) (*Archive, error
 	if maxBytes <= 0 {
 		maxBytes = 1 << 30
 	}
-	a := &Archive{buckets: map[string]*archiveBucket{}, maxBytes: maxBytes, ctx: n.ctx}
+	a := &Archive{buckets: map[string]*archiveBucket{}, ctx: n.ctx}
 	for _, class := range trace.Classes {
 		obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket:      ArchiveBucket + class,
@@ -91,8 +90,8 @@ func (a *Archive) Save(rec trace.Record) error {
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", rec.ID, err)
 	}
-	if int64(len(data)) > min(a.maxBytes/2, trace.MaxRecordBytes) {
-		return fmt.Errorf("archive %s: %d bytes, more than the bucket keeps of one session", rec.ID, len(data))
+	if len(data) > trace.MaxRecordBytes {
+		return fmt.Errorf("archive %s: %d bytes, more than %d: not kept", rec.ID, len(data), trace.MaxRecordBytes)
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, PublishPatience)
 	defer cancel()
@@ -137,6 +136,9 @@ func (b *archiveBucket) makeRoom(ctx context.Context, size int64) error {
 		return err
 	}
 	size += objectOverhead
+	if limit > 0 && size > limit/2 {
+		return fmt.Errorf("bucket %s: %d bytes, more than it keeps of one session (half its %d)", b.name, size, limit)
+	}
 	if limit <= 0 || used+size <= limit {
 		return nil
 	}

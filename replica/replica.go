@@ -65,6 +65,7 @@ type Node struct {
 	id     string // this replica's: in its heartbeat's key and the metadata of the sessions it runs
 	nc     *nats.Conn
 	js     jetstream.JetStream
+	stream jetstream.Stream // the events stream's handle: asking for it again costs a request
 	kv     jetstream.KeyValue
 	log    *slog.Logger
 	ctx    context.Context
@@ -102,7 +103,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       Stream,
 		Subjects:   []string{Subject + ">"},
 		Replicas:   cfg.Replicas,
@@ -110,7 +111,8 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		MaxBytes:   cfg.MaxBytes,
 		Duplicates: time.Minute,
 		Storage:    jetstream.FileStorage,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("replica: stream %s: %w", Stream, err)
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -122,7 +124,7 @@ func Start(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("replica: bucket %s: %w", Bucket, err)
 	}
 	nctx, cancel := context.WithCancel(context.Background())
-	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, replicas: cfg.Replicas, maxAge: cfg.MaxAge, recent: map[string]recentSession{}}
+	n := &Node{id: trace.NewID()[:10], nc: nc, js: js, stream: stream, kv: kv, log: cfg.Logger, ctx: nctx, cancel: cancel, replicas: cfg.Replicas, maxAge: cfg.MaxAge, recent: map[string]recentSession{}}
 	n.wg.Add(2)
 	go n.beat()
 	go n.watchRecent()
@@ -400,11 +402,7 @@ func isWrongLast(err error) bool {
 func (n *Node) streamAt(subject string) (to int, seq uint64, final, ok bool) {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
-	st, err := n.js.Stream(ctx, Stream)
-	if err != nil {
-		return 0, 0, false, false
-	}
-	m, err := st.GetLastMsgForSubject(ctx, subject)
+	m, err := n.stream.GetLastMsgForSubject(ctx, subject)
 	if err != nil {
 		return 0, 0, false, false
 	}
@@ -450,11 +448,7 @@ func (n *Node) publishMsg(msg *nats.Msg, id string, last uint64) (*jetstream.Pub
 func (n *Node) storedLast(subject, id string) (uint64, bool) {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
-	st, err := n.js.Stream(ctx, Stream)
-	if err != nil {
-		return 0, false
-	}
-	m, err := st.GetLastMsgForSubject(ctx, subject)
+	m, err := n.stream.GetLastMsgForSubject(ctx, subject)
 	if err != nil || m.Header.Get(jetstream.MsgIDHeader) != id {
 		return 0, false
 	}
@@ -516,11 +510,7 @@ var errGone = errors.New("its events are no longer in the stream")
 // streamHasStart reports whether the stream still holds subject's first
 // message, the one with the session's first events (or cannot tell).
 func (n *Node) streamHasStart(ctx context.Context, subject string) bool {
-	st, err := n.js.Stream(ctx, Stream)
-	if err != nil {
-		return true
-	}
-	first, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subject))
+	first, err := n.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subject))
 	if err != nil {
 		return !errors.Is(err, jetstream.ErrMsgNotFound)
 	}
@@ -732,11 +722,7 @@ const StallCheck = time.Second
 func (n *Node) streamAhead(subject string, last uint64) bool {
 	ctx, cancel := context.WithTimeout(n.ctx, 2*time.Second)
 	defer cancel()
-	st, err := n.js.Stream(ctx, Stream)
-	if err != nil {
-		return false
-	}
-	m, err := st.GetLastMsgForSubject(ctx, subject)
+	m, err := n.stream.GetLastMsgForSubject(ctx, subject)
 	return err == nil && m.Sequence > last
 }
 

@@ -112,6 +112,13 @@ func (rf *replicaFlags) start(ctx context.Context, dataDir string, archiveBytes 
 	return set, nil
 }
 
+// JetStream's error codes for storage it cannot reserve (nats-server's
+// JSStorageResourcesExceededErr and JSInsufficientResourcesErr).
+const (
+	jsStorageExceeded       jetstream.ErrorCode = 10047
+	jsInsufficientResources jetstream.ErrorCode = 10023
+)
+
 // untilReady calls try, a few seconds each time, until it succeeds or ctx
 // ends: a request to a cluster still electing its leader may get no
 // answer at all.
@@ -124,7 +131,7 @@ func untilReady(ctx context.Context, logger *slog.Logger, try func(context.Conte
 			return nil
 		}
 		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == 10047 || apiErr.ErrorCode == 10023) {
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jsStorageExceeded || apiErr.ErrorCode == jsInsufficientResources) {
 			// Not a cluster still electing: the nodes' JetStream storage
 			// cannot hold what the stream and the archive buckets reserve.
 			return fmt.Errorf("%w: each NATS node's JetStream storage must hold the events stream (1 GiB) and four archive buckets of -keep-bytes each; lower -keep-bytes or give JetStream more room", err)
