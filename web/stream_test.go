@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"seqd/loadgen"
+	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -180,4 +183,67 @@ func smallBufferClient() *http.Client {
 		return errors.Join(err, serr)
 	}}
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+func TestViewerGetsAMessageAFrame(t *testing.T) {
+	store := &trace.Store{}
+	srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	sess := trace.NewSession("synthetic", nil, trace.Options{})
+	store.Add(sess)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, sess.ID(), ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+
+	emitted := make(chan error, 1)
+	go func() { emitted <- loadgen.Emit(ctx, sess, 400, 1000) }()
+	var batches [][]trace.Event
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read after %d messages: %v", len(batches), err)
+		}
+		var m streamMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("message %q: %v", b, err)
+		}
+		if len(m.Events) > 0 {
+			batches = append(batches, m.Events)
+		}
+		if m.State != "" {
+			break
+		}
+	}
+	if err := <-emitted; err != nil {
+		t.Fatal(err)
+	}
+	seq := 0
+	for _, b := range batches {
+		for _, e := range b {
+			if e.Seq != seq {
+				t.Fatalf("event seq %d where %d was next", e.Seq, seq)
+			}
+			seq++
+		}
+	}
+	t.Run("every event arrives, in order", func(t *testing.T) {
+		if seq != 400 {
+			t.Errorf("got %d events; want 400", seq)
+		}
+	})
+	t.Run("a burst comes a frame's worth a message, not an event a message", func(t *testing.T) {
+		// 0.4 s of events is 25 frames; a message an event would be 400.
+		if len(batches) > 60 {
+			t.Errorf("400 events in 0.4 s came in %d messages; want a message a frame (about 25)", len(batches))
+		}
+	})
 }
