@@ -182,6 +182,7 @@ svg.seq-diagram { display: block; }
 table.transcript { display: block; min-width: max-content; font-size: .85em; font-variant-numeric: tabular-nums; }
 .transcript thead { display: block; position: sticky; top: 0; z-index: 1; background: var(--seq-bg); }
 .transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 5600px; }
+.transcript tbody:empty { min-height: 5600px; } /* a group whose rows come when it is in view */
 .transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 29ch 22ch 12ch minmax(30ch, 1fr); }
 .transcript th { text-align: start; padding: .3em .5em; border-bottom: 2px solid var(--seq-muted); white-space: nowrap; }
 .transcript td { padding: .1em .5em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent);

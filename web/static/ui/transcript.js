@@ -1,9 +1,10 @@
 /**
  * transcript.js — the transcript table: one row per event in row groups of
- * CHUNK, bare rows filled when they come into view, following the newest.
+ * CHUNK, a backlog's groups given their rows when they come into view,
+ * following the newest.
  */
 import { CHUNK } from '../core/layout.js';
-import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
+import { renderTranscriptRow } from '../core/markup.js';
 
 /** A live session's transcript follows its newest row at most this often. */
 const TRANSCRIPT_FOLLOW_MS = 100;
@@ -21,8 +22,8 @@ export class Transcript {
   followingTranscript = true;
   transcriptMoved = 0;
   transcriptShown = true; // the transcript's box intersects the document's viewport
-  rowsFilled = []; // row group k → true once its rows have their cells
-  bareRows = false; // some row group still has bare rows
+  rowsFilled = []; // row group k → true once it has its rows
+  emptyGroups = false; // some row group is still left empty
   idleFill = 0;
   appendedAt = 0; // when rows were last appended
   appendTimer = 0; // brings the rows held back, live
@@ -92,10 +93,12 @@ export class Transcript {
 
   /**
    * Appends the new events' transcript rows, CHUNK rows a row group. A
-   * backlog's row groups after the first get their rows bare (the row,
-   * no cells): fillRows gives them their cells when the group comes into
-   * view (content-visibility tells), when a row is picked, and in idle
-   * time once the drawing is done.
+   * backlog's row groups after the first are left empty (their room kept
+   * by the style): fillRows gives them their rows when the group comes
+   * into view (content-visibility tells), when a row is asked for, and in
+   * idle time once the drawing is done. Creating the 10,000 rows of a long
+   * saved session up front, even without their cells, was a quarter of
+   * its drawing's time.
    */
   appendTranscript(now = false) {
     const events = this.c.record?.events ?? [];
@@ -114,7 +117,7 @@ export class Transcript {
     this.appendedAt = performance.now();
     const table = this.c.ui.table;
     let i = this.rowsDrawn;
-    const bare = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
+    const later = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
     while (i < events.length) {
       const k = Math.floor(i / CHUNK);
       let body = table.tBodies[k];
@@ -122,16 +125,12 @@ export class Transcript {
         body = table.createTBody();
         body.setAttribute('role', 'rowgroup');
         body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped) this.fillRows(k); });
-        if (k === 0 || !bare) this.rowsFilled[k] = true;
-        else this.bareRows = true;
+        if (k === 0 || !later) this.rowsFilled[k] = true;
+        else this.emptyGroups = true;
       }
-      const full = this.rowsFilled[k] === true;
-      let s = '';
-      for (; i < events.length && Math.floor(i / CHUNK) === k; i++) {
-        const m = this.c.layout.marks[i];
-        s += full ? renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m) : renderTranscriptRow(events[i], 0, '', null, false);
-      }
-      body.insertAdjacentHTML('beforeend', s);
+      const end = Math.min(events.length, (k + 1) * CHUNK);
+      if (this.rowsFilled[k] === true) body.insertAdjacentHTML('beforeend', this.rowsHTML(events, i, end));
+      i = end;
     }
     this.rowsDrawn = events.length;
   }
@@ -143,14 +142,14 @@ export class Transcript {
     for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
     this.rowsDrawn = 0;
     this.rowsFilled = [];
-    this.bareRows = false;
+    this.emptyGroups = false;
     this.followingTranscript = true;
   }
 
-  /** Once every event queued is drawn: fills the bare row groups left, in idle time. */
+  /** Once every event queued is drawn: fills the row groups left empty, in idle time. */
   fillWhenDrained() {
-    if (!this.bareRows) return;
-    this.bareRows = false;
+    if (!this.emptyGroups) return;
+    this.emptyGroups = false;
     this.fillRowsWhenIdle();
   }
 
@@ -169,24 +168,27 @@ export class Transcript {
     }
   }
 
-  /** Gives the bare rows of row group k their cells. */
+  /** Gives row group k, left empty, its rows. */
   fillRows(k) {
     if (this.rowsFilled[k]) return;
     const body = this.c.ui.table.tBodies[k];
     if (!body) return;
     this.rowsFilled[k] = true;
     const events = this.c.record?.events ?? [];
-    const rows = body.rows;
-    for (let j = 0; j < rows.length; j++) {
-      const i = k * CHUNK + j;
-      const ev = events[i];
-      if (!ev || rows[j].firstChild) continue;
-      const m = this.c.layout.marks[i];
-      rows[j].innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
-    }
+    body.insertAdjacentHTML('beforeend', this.rowsHTML(events, k * CHUNK, Math.min(this.rowsDrawn, (k + 1) * CHUNK)));
   }
 
-  /** Fills the bare row groups left, a few at a time in idle periods. */
+  /** The rows of events[from] to events[to - 1]. */
+  rowsHTML(events, from, to) {
+    let s = '';
+    for (let i = from; i < to; i++) {
+      const m = this.c.layout.marks[i];
+      s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
+    }
+    return s;
+  }
+
+  /** Fills the row groups left empty, a few at a time in idle periods. */
   fillRowsWhenIdle() {
     if (this.idleFill) return;
     // Works on whatever is drawn when it runs (a later drawing's rows too).

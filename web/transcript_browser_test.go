@@ -1,0 +1,57 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"seqd/web"
+)
+
+// TestTranscriptBrowserLongBacklog opens a finished session of many row
+// groups: the first has its rows at once, a group scrolled to gets its
+// rows, and in idle time every event gets its row, in order, with cells.
+func TestTranscriptBrowserLongBacklog(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 200}}`)
+	rec := waitDone(t, ts.URL, id)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	const rowsOf = `(from, to) => [...document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.transcript tr[data-seq]')]
+	  .filter(tr => tr.querySelector('td.call')).map(tr => Number(tr.dataset.seq)).filter(s => s >= from && s < to)`
+	t.Run("the first row group has its rows, with cells, once drawn", func(t *testing.T) {
+		rows, err := chromedp.Run(tab, chromedp.Evaluate[[]int](fmt.Sprintf(`(%s)(0, 128)`, rowsOf)))
+		if err != nil || len(rows) != 128 {
+			t.Errorf("%d rows of the first 128 events have cells (%v); want all", len(rows), err)
+		}
+	})
+	t.Run("a row group scrolled to gets its rows", func(t *testing.T) {
+		last := len(rec.Events) - 1
+		js := fmt.Sprintf(`(() => { const sc = document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll');
+		  sc.scrollTop = sc.scrollHeight; return (%s)(%d, %d).length === 1; })()`, rowsOf, last, last+1)
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("scrolled to the end, the last event (seq %d) has no row with cells: %v", last, err)
+		}
+	})
+	t.Run("in idle time every event gets its row, in order", func(t *testing.T) {
+		js := fmt.Sprintf(`(%s)(0, 1e9).length === %d`, rowsOf, len(rec.Events))
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			rows, _ := chromedp.Run(tab, chromedp.Evaluate[[]int](fmt.Sprintf(`(%s)(0, 1e9)`, rowsOf)))
+			t.Fatalf("%d of %d events have rows with cells: %v", len(rows), len(rec.Events), err)
+		}
+		rows, err := chromedp.Run(tab, chromedp.Evaluate[[]int](fmt.Sprintf(`(%s)(0, 1e9)`, rowsOf)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, seq := range rows {
+			if seq != rec.Events[i].Seq {
+				t.Fatalf("row %d is seq %d; want %d", i, seq, rec.Events[i].Seq)
+			}
+		}
+	})
+}
