@@ -145,6 +145,9 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip str
 		}
 		if !b.Final {
 			if err := s.spaceWrites(ctx, sent); err != nil {
+				if s.ctx.Err() != nil {
+					c.Close(websocket.StatusGoingAway, "the server is shutting down; resume later")
+				}
 				return
 			}
 			continue
