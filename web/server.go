@@ -78,10 +78,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// WriteBudget is how many messages per second the server means to
 	// write to all WebSocket viewers together. Each viewer's messages are
-	// spaced by (viewers / WriteBudget) seconds, and by a frame (16 ms) at
-	// least, the events in between going in one message: a small audience
-	// gets a message a frame, a lecture hall gets them batched instead of
-	// late. Defaults to 35,000.
+	// spaced by (viewers / WriteBudget) seconds, and by the batch_ms it
+	// asked for at least, the events in between going in one message: a
+	// small audience gets every event at once (seqd's page asks for a
+	// message a frame), a lecture hall gets them batched instead of late.
+	// Defaults to 35,000.
 	WriteBudget int
 	// PingInterval is how often a WebSocket viewer is pinged; one that does
 	// not answer within the interval is dropped. Defaults to 30 s.

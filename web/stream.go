@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -30,6 +31,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%s", err)
 		return
 	}
+	batch, err := parseBatch(r.URL.Query().Get("batch_ms"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%s", err)
+		return
+	}
 	if s.memoryFull() {
 		s.refuse(w, http.StatusServiceUnavailable, "memory", 5*time.Second, "the server is at its memory budget; try again in a few seconds")
 		return
@@ -45,12 +51,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	// the request's goroutine returns, and with it the deep stack that
 	// routing and the handshake grew, so that an idle viewer stays small.
 	s.wsWG.Add(1)
-	go s.follow(c, sess, from, clientIP(r))
+	go s.follow(c, sess, from, batch, clientIP(r))
 }
 
 // follow streams the session to one viewer until the session ends, the
-// viewer leaves or is cut off, or the server shuts down.
-func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip string) {
+// viewer leaves or is cut off, or the server shuts down; batch is the
+// least time between two of its messages that it asked for.
+func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, batch time.Duration, ip string) {
 	defer s.wsWG.Done()
 	defer c.CloseNow()
 	// One address may hold a share of all viewers, not all of them.
@@ -144,7 +151,7 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, ip str
 			}
 		}
 		if !b.Final {
-			if err := s.spaceWrites(ctx, sent); err != nil {
+			if err := s.spaceWrites(ctx, sent, batch); err != nil {
 				if s.ctx.Err() != nil {
 					c.Close(websocket.StatusGoingAway, "the server is shutting down; resume later")
 				}
@@ -190,20 +197,35 @@ func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error 
 	return c.Write(ctx, websocket.MessageText, msg)
 }
 
-// frameGap is the shortest time between two messages to one viewer: a
-// browser spends a task on each message it receives (an IPC, a parse, a
-// wake-up), and it draws at most once a frame, so a session writing 500
-// events a second sent as 500 messages cost the page a quarter of its main
-// thread for nothing it could show sooner. An event after a pause is still
-// sent at once; only a burst waits, for at most a frame.
-const frameGap = 16 * time.Millisecond
+// maxBatchWait bounds the batch_ms a viewer may ask for: a second of events in
+// one message is already more than any page would wait for.
+const maxBatchWait = time.Second
+
+// parseBatch reads a stream's batch_ms: the least time in milliseconds
+// between two messages that the viewer wants. A browser draws at most once
+// a frame and spends a task on each message it receives (an IPC, a parse,
+// a wake-up): a session writing 500 events a second sent as 500 messages
+// cost seqd's page a quarter of its main thread for nothing it could show
+// sooner, so the page asks for 16. A Go client that asks for nothing gets
+// each event as it comes.
+func parseBatch(q string) (time.Duration, error) {
+	if q == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 || time.Duration(n)*time.Millisecond > maxBatchWait {
+		return 0, fmt.Errorf("batch_ms=%q: want the least milliseconds between two messages, a whole number from 0 to %d", truncate(q, 20), maxBatchWait.Milliseconds())
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
 
 // spaceWrites waits until this viewer's share of the write budget, and at
-// least frameGap, has passed since its last message was sent, so that
-// events arriving meanwhile are batched into the next one.
-func (s *Server) spaceWrites(ctx context.Context, last time.Time) error {
+// least the batch it asked for, has passed since its last message was
+// sent, so that events arriving meanwhile are batched into the next one.
+// An event after a pause is still sent at once; only a burst waits.
+func (s *Server) spaceWrites(ctx context.Context, last time.Time, batch time.Duration) error {
 	gap := time.Duration(int64(s.subscribers.held()) * int64(time.Second) / int64(s.cfg.WriteBudget))
-	gap = max(gap, frameGap)
+	gap = max(gap, batch)
 	wait := time.Until(last.Add(gap))
 	if wait < 100*time.Microsecond {
 		return nil // no wait is worth a timer

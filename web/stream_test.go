@@ -185,7 +185,7 @@ func smallBufferClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-func TestViewerGetsAMessageAFrame(t *testing.T) {
+func TestViewerAsksForBatches(t *testing.T) {
 	store := &trace.Store{}
 	srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quietLogger()})
 	if err != nil {
@@ -193,57 +193,77 @@ func TestViewerGetsAMessageAFrame(t *testing.T) {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	sess := trace.NewSession("synthetic", nil, trace.Options{})
-	store.Add(sess)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, sess.ID(), ""), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
-
-	emitted := make(chan error, 1)
-	go func() { emitted <- loadgen.Emit(ctx, sess, 400, 1000) }()
-	var batches [][]trace.Event
-	for {
-		_, b, err := c.Read(ctx)
+	// messages follows a synthetic session of n events at rate a second
+	// with query, and returns the events of each message.
+	messages := func(t *testing.T, query string, n int, rate float64) [][]trace.Event {
+		t.Helper()
+		sess := trace.NewSession("synthetic", nil, trace.Options{})
+		store.Add(sess)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, sess.ID(), query), nil)
 		if err != nil {
-			t.Fatalf("read after %d messages: %v", len(batches), err)
+			t.Fatal(err)
 		}
-		var m streamMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatalf("message %q: %v", b, err)
-		}
-		if len(m.Events) > 0 {
-			batches = append(batches, m.Events)
-		}
-		if m.State != "" {
-			break
-		}
-	}
-	if err := <-emitted; err != nil {
-		t.Fatal(err)
-	}
-	seq := 0
-	for _, b := range batches {
-		for _, e := range b {
-			if e.Seq != seq {
-				t.Fatalf("event seq %d where %d was next", e.Seq, seq)
+		defer c.CloseNow()
+		c.SetReadLimit(16 << 20)
+		emitted := make(chan error, 1)
+		go func() { emitted <- loadgen.Emit(ctx, sess, n, rate) }()
+		var batches [][]trace.Event
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("read after %d messages: %v", len(batches), err)
 			}
-			seq++
+			var m streamMessage
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("message %q: %v", b, err)
+			}
+			if len(m.Events) > 0 {
+				batches = append(batches, m.Events)
+			}
+			if m.State != "" {
+				break
+			}
 		}
+		if err := <-emitted; err != nil {
+			t.Fatal(err)
+		}
+		seq := 0
+		for _, b := range batches {
+			for _, e := range b {
+				if e.Seq != seq {
+					t.Fatalf("event seq %d where %d was next", e.Seq, seq)
+				}
+				seq++
+			}
+		}
+		if seq != n {
+			t.Fatalf("got %d events; want %d", seq, n)
+		}
+		return batches
 	}
-	t.Run("every event arrives, in order", func(t *testing.T) {
-		if seq != 400 {
-			t.Errorf("got %d events; want 400", seq)
+	t.Run("with batch_ms=16 a burst comes a frame's worth a message, every event in order", func(t *testing.T) {
+		// 400 events at 1,000 a second: 0.4 s is 25 frames; a message an event would be 400.
+		if got := messages(t, "?batch_ms=16", 400, 1000); len(got) > 60 {
+			t.Errorf("400 events in 0.4 s came in %d messages; want a message a frame (about 25)", len(got))
 		}
 	})
-	t.Run("a burst comes a frame's worth a message, not an event a message", func(t *testing.T) {
-		// 0.4 s of events is 25 frames; a message an event would be 400.
-		if len(batches) > 60 {
-			t.Errorf("400 events in 0.4 s came in %d messages; want a message a frame (about 25)", len(batches))
+	t.Run("without batch_ms each event comes as it is recorded", func(t *testing.T) {
+		// 50 events 10 ms apart: a message each, but for the odd late write.
+		if got := messages(t, "", 50, 100); len(got) < 40 {
+			t.Errorf("50 events 10 ms apart came in %d messages; want about one each", len(got))
 		}
+	})
+	t.Run("a bad batch_ms is a 400 naming it", func(t *testing.T) {
+		sess := trace.NewSession("synthetic", nil, trace.Options{})
+		store.Add(sess)
+		for _, q := range []string{"-1", "x", "1001", "99999999999999999999"} {
+			resp, b := do(t, "GET", ts.URL+"/api/sessions/"+sess.ID()+"/ws?batch_ms="+q, "", "")
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "batch_ms") {
+				t.Errorf("batch_ms=%s: %d %s", q, resp.StatusCode, b)
+			}
+		}
+		sess.Finish(nil)
 	})
 }

@@ -5,6 +5,12 @@
 import { fetchJSON } from '../core/api.js';
 import { asRecord, cleanEvents, cleanPending, stringList } from '../core/record.js';
 
+/**
+ * The feed asks the server for at most one message this often (batch_ms):
+ * the page draws once a frame, and each message costs it a task.
+ */
+const BATCH_MS = 16;
+
 export class Feed {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
@@ -58,7 +64,7 @@ export class Feed {
           }
         }
       }
-      const url = new URL(this.c.api(`/api/sessions/${encodeURIComponent(id)}/ws?from=${this.next}`), location.href);
+      const url = new URL(this.c.api(`/api/sessions/${encodeURIComponent(id)}/ws?from=${this.next}&batch_ms=${BATCH_MS}`), location.href);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
       let sock;
       try {
