@@ -739,6 +739,20 @@ func TestReplicasArchive(t *testing.T) {
 		}
 	}
 
+	// soon calls load until its error is what want accepts, for up to 5 s,
+	// and returns the last error: a bucket's reads may be answered by a
+	// server of the three that has not yet applied a write made a moment
+	// ago (the object stores allow direct gets from followers).
+	soon := func(load func() error, want func(error) bool) error {
+		err := load()
+		for end := time.Now().Add(5 * time.Second); !want(err) && time.Now().Before(end); err = load() {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return err
+	}
+	isNil := func(err error) bool { return err == nil }
+	isGone := func(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
 	// purgeEvents takes session id's events out of the stream, as its
 	// retention would: all of them, or all but the last keep messages
 	// (of more than keep).
@@ -828,13 +842,13 @@ func TestReplicasArchive(t *testing.T) {
 			}
 			labs = append(labs, rec.ID)
 		}
-		if _, err := small.Load(labs[0]); !errors.Is(err, fs.ErrNotExist) {
+		if err := soon(func() error { _, err := small.Load(labs[0]); return err }, isGone); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("the oldest lab session in a full bucket: %v, want it gone", err)
 		}
-		if _, err := small.Load(labs[len(labs)-1]); err != nil {
+		if err := soon(func() error { _, err := small.Load(labs[len(labs)-1]); return err }, isNil); err != nil {
 			t.Errorf("the newest lab session: %v", err)
 		}
-		if _, err := small.Load(course.ID); err != nil {
+		if err := soon(func() error { _, err := small.Load(course.ID); return err }, isNil); err != nil {
 			t.Errorf("the course's session, after the lab bucket filled: %v", err)
 		}
 		// Many small sessions: a full bucket goes on taking them (what is
@@ -853,7 +867,7 @@ func TestReplicasArchive(t *testing.T) {
 			}
 			last = rec.ID
 		}
-		if _, err := tiny.Load(last); err != nil {
+		if err := soon(func() error { _, err := tiny.Load(last); return err }, isNil); err != nil {
 			t.Errorf("the newest small session: %v", err)
 		}
 	})
