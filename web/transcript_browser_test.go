@@ -7,12 +7,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/trace"
 	"seqd/web"
 )
 
 // TestTranscriptBrowserLongBacklog opens a finished session of many row
 // groups: the first has its rows at once, a group scrolled to gets its
-// rows, and in idle time every event gets its row, in order, with cells.
+// rows, and in idle time every event gets its row, in order, with cells;
+// a code line's calls highlighted before then are in the rows made later.
 func TestTranscriptBrowserLongBacklog(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
@@ -22,6 +24,38 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDrawn(t, tab, id)
+	t.Run("a code line's calls are highlighted in row groups made later too", func(t *testing.T) {
+		// Clicked at once, before the idle time that makes the groups left empty.
+		var src string
+		var line int
+		var want []int
+		for _, e := range rec.Events {
+			if e.Actor == "client" && e.Kind == trace.KindRecv && e.Line > 0 && src == "" {
+				src, line = e.Src, e.Line
+			}
+		}
+		for _, e := range rec.Events {
+			if src != "" && e.Src == src && e.Line == line {
+				want = append(want, e.Seq)
+			}
+		}
+		if len(want) < 200 {
+			t.Fatalf("the client's read line %s:%d made %d calls; want a line with calls in many row groups", src, line, len(want))
+		}
+		click := fmt.Sprintf(`document.querySelector('seq-diagram').shadowRoot.querySelector('.code .line[data-src=%q][data-line="%d"]').click()`, src, line)
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](click)); err != nil {
+			t.Fatal(err)
+		}
+		lit := `[...document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.transcript tr.hl')].map(n => Number(n.dataset.seq))`
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(`(%s).length === %d`, lit, len(want)), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			got, _ := chromedp.Run(tab, chromedp.Evaluate[[]int](lit))
+			t.Fatalf("%d of the line's %d calls have a highlighted row: %v", len(got), len(want), err)
+		}
+		got, err := chromedp.Run(tab, chromedp.Evaluate[[]int](lit))
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("highlighted rows %v (%v); want the line's calls %v", got, err, want)
+		}
+	})
 	const rowsOf = `(from, to) => [...document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.transcript tr[data-seq]')]
 	  .filter(tr => tr.querySelector('td.call')).map(tr => Number(tr.dataset.seq)).filter(s => s >= from && s < to)`
 	t.Run("the first row group has its rows, with cells, once drawn", func(t *testing.T) {

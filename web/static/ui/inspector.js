@@ -23,6 +23,7 @@ export class Inspector {
   hl = []; // the elements highlighted
   hlSeqs = []; // the events highlighted, and hlExtra, an arrow hovered: what rehighlight redoes
   hlExtra = null;
+  rehighlightQueued = false;
   pinned = false;
   selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
   described = null; // the element the details popup describes (aria-describedby), or null
@@ -71,6 +72,20 @@ export class Inspector {
   /** Highlights again what was highlighted, on a drawing made afresh or grown by a chunk. */
   rehighlight() {
     this.highlight(this.hlSeqs, this.hlExtra?.isConnected ? this.hlExtra : null);
+  }
+
+  /**
+   * Highlights again once the code under way is done, if anything is
+   * highlighted: a chunk of the drawing or a row group of the transcript
+   * got its elements (several may, one highlight under way).
+   */
+  rehighlightSoon() {
+    if (!this.hlSeqs.length || this.rehighlightQueued) return;
+    this.rehighlightQueued = true;
+    queueMicrotask(() => {
+      this.rehighlightQueued = false;
+      this.rehighlight();
+    });
   }
 
   /** Forgets the highlights and hides the details. */
@@ -213,7 +228,8 @@ export class Inspector {
    * hovered). One event's chunk and its other half's are drawn first
    * (markAt), so that its arrows are found, and those still in far
    * chunks' bundles drawn over them; of many events (a line's calls) only
-   * the marks drawn: the painter highlights again when it draws a chunk.
+   * the marks and transcript rows drawn: the painter and the transcript
+   * highlight again when they draw a chunk or a row group.
    */
   highlight(seqs, extra) {
     for (const el of this.hl) el.classList.remove('hl');
@@ -227,7 +243,7 @@ export class Inspector {
       const i = this.c.layout.pos.get(seq);
       if (i === undefined) continue;
       const mark = one ? painter.markAt(i) : painter.drawnMarkAt(i);
-      const row = this.c.transcript.rowAt(i);
+      const row = one ? this.c.transcript.rowAt(i) : this.c.transcript.drawnRowAt(i);
       if (mark) hl.push(mark);
       if (row) hl.push(row);
       if (!one) continue;

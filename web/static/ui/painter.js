@@ -57,7 +57,6 @@ export class Painter {
   chunkItems = { arrows: [], gutter: [] }; // chunk k → indices of its arrows, Δt labels
   bundles = []; // chunk k → its bundle paths ({plain, inferred}) while it is not drawn
   bundleHl = -1; // the seq whose bundled arrows are drawn highlighted, or -1
-  rehighlightQueued = false;
   openBars = new Map(); // bar → its rect, while the call is open
   barFrame = 0;
   barLabelAt = 0; // when the open bars' labels were last written
@@ -372,15 +371,8 @@ export class Painter {
     }
     const dts = this.chunkItems.gutter[k];
     if (dts?.length) this.chunk(ui.gutter, k).insertAdjacentHTML('beforeend', dts.map((i) => renderGutter(L.gutter[i])).join(''));
-    // What is highlighted may have marks and arrows in the chunk: once the
-    // code that drew it is done (several chunks, a highlight under way).
-    if (this.c.inspector.hlSeqs.length && !this.rehighlightQueued) {
-      this.rehighlightQueued = true;
-      queueMicrotask(() => {
-        this.rehighlightQueued = false;
-        this.c.inspector.rehighlight();
-      });
-    }
+    // What is highlighted may have marks and arrows in the chunk.
+    this.c.inspector.rehighlightSoon();
     return true;
   }
 

@@ -84,11 +84,21 @@ export class Transcript {
     to?.focus();
   }
 
-  /** The transcript row of the event at index i, its cells filled. */
+  /** The transcript row of the event at index i, its row group given its rows if it had none. */
   rowAt(i) {
     const k = Math.floor(i / CHUNK);
     if (!this.rowsFilled[k]) this.fillRows(k);
     return this.c.ui.table.tBodies[k]?.rows[i % CHUNK] ?? null;
+  }
+
+  /**
+   * The transcript row of the event at index i if its row group has its
+   * rows, else null: a highlight of many events (a code line's 10,000
+   * reads) would otherwise make every row of a long session at once.
+   */
+  drawnRowAt(i) {
+    const k = Math.floor(i / CHUNK);
+    return this.rowsFilled[k] ? (this.c.ui.table.tBodies[k]?.rows[i % CHUNK] ?? null) : null;
   }
 
   /**
@@ -168,7 +178,7 @@ export class Transcript {
     }
   }
 
-  /** Gives row group k, left empty, its rows. */
+  /** Gives row group k, left empty, its rows (highlighted if their events are). */
   fillRows(k) {
     if (this.rowsFilled[k]) return;
     const body = this.c.ui.table.tBodies[k];
@@ -176,6 +186,7 @@ export class Transcript {
     this.rowsFilled[k] = true;
     const events = this.c.record?.events ?? [];
     body.insertAdjacentHTML('beforeend', this.rowsHTML(events, k * CHUNK, Math.min(this.rowsDrawn, (k + 1) * CHUNK)));
+    this.c.inspector.rehighlightSoon();
   }
 
   /** The rows of events[from] to events[to - 1]. */
