@@ -258,7 +258,7 @@ func TestViewerAsksForBatches(t *testing.T) {
 	t.Run("a bad batch_ms is a 400 naming it", func(t *testing.T) {
 		sess := trace.NewSession("synthetic", nil, trace.Options{})
 		store.Add(sess)
-		for _, q := range []string{"-1", "x", "1001", "99999999999999999999"} {
+		for _, q := range []string{"-1", "x", "1001", "18446744073710", "9223372036855", "99999999999999999999"} {
 			resp, b := do(t, "GET", ts.URL+"/api/sessions/"+sess.ID()+"/ws?batch_ms="+q, "", "")
 			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "batch_ms") {
 				t.Errorf("batch_ms=%s: %d %s", q, resp.StatusCode, b)

@@ -5,17 +5,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"seqd/trace"
 	"seqd/web"
 )
 
 // TestTranscriptBrowserLongBacklog opens a finished session of many row
-// groups: the first has its rows at once, a group scrolled to gets its
-// rows, and in idle time every event gets its row, in order, with cells;
-// a code line's calls highlighted before then are in the rows made later.
+// groups: the first has its rows at once, and in idle time every event
+// gets its row, in order, with cells; a code line's calls highlighted
+// before then are in the rows made later. Without idle time, a group
+// scrolled to gets its rows, and so does the group a key moves into.
 func TestTranscriptBrowserLongBacklog(t *testing.T) {
+	const rowGroup = 128 // web/static/core/layout.js's CHUNK: the rows of a row group
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
 	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 200}}`)
@@ -64,14 +68,6 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 			t.Errorf("%d rows of the first 128 events have cells (%v); want all", len(rows), err)
 		}
 	})
-	t.Run("a row group scrolled to gets its rows", func(t *testing.T) {
-		last := len(rec.Events) - 1
-		js := fmt.Sprintf(`(() => { const sc = document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll');
-		  sc.scrollTop = sc.scrollHeight; return (%s)(%d, %d).length === 1; })()`, rowsOf, last, last+1)
-		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			t.Errorf("scrolled to the end, the last event (seq %d) has no row with cells: %v", last, err)
-		}
-	})
 	t.Run("in idle time every event gets its row, in order", func(t *testing.T) {
 		js := fmt.Sprintf(`(%s)(0, 1e9).length === %d`, rowsOf, len(rec.Events))
 		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
@@ -86,6 +82,47 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 			if seq != rec.Events[i].Seq {
 				t.Fatalf("row %d is seq %d; want %d", i, seq, rec.Events[i].Seq)
 			}
+		}
+	})
+
+	// Without idle time (a busy page), the groups left empty get their rows
+	// only when they are shown or asked for.
+	if _, err := chromedp.Call(tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.requestIdleCallback = () => 0;`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	has := func(seq int) string {
+		return fmt.Sprintf(`(%s)(%d, %d).length === 1`, rowsOf, seq, seq+1)
+	}
+	t.Run("a row group scrolled to gets its rows", func(t *testing.T) {
+		last := len(rec.Events) - 1
+		if there, err := chromedp.Run(tab, chromedp.Evaluate[bool](has(last))); err != nil || there {
+			t.Fatalf("the last event's row is there before the group is shown (%v): the test shows nothing", err)
+		}
+		show := `(() => { const sc = document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll');
+		  sc.scrollIntoView(); sc.scrollTop = sc.scrollHeight; })()`
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](show)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](has(last), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("scrolled to the end, the last event (seq %d) has no row with cells: %v", last, err)
+		}
+	})
+	t.Run("the key to the next row makes its group's rows", func(t *testing.T) {
+		if there, err := chromedp.Run(tab, chromedp.Evaluate[bool](has(rowGroup))); err != nil || there {
+			t.Fatalf("row %d is there before it is asked for (%v): the test shows nothing", rowGroup, err)
+		}
+		focus := fmt.Sprintf(`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript tr[data-seq="%d"]').focus()`, rowGroup-1)
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](focus), chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+			t.Fatal(err)
+		}
+		at, err := chromedp.Run(tab, chromedp.Evaluate[string](`(() => { const a = document.querySelector('seq-diagram').shadowRoot.activeElement;
+		  return a && a.querySelector('td.call') ? a.dataset.seq : String(a?.outerHTML.slice(0, 80)); })()`))
+		if err != nil || at != fmt.Sprint(rowGroup) {
+			t.Errorf("after ↓ from row %d the focus is on %q (%v); want row %d with its cells", rowGroup-1, at, err, rowGroup)
 		}
 	})
 }

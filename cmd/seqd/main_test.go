@@ -85,31 +85,40 @@ func TestServeSavesSessionsAcrossRestarts(t *testing.T) {
 }
 
 func TestShutdownClosesStreamsGoingAway(t *testing.T) {
-	url, stop := startServe(t, "-data", "none", "-grace", "200ms")
-	id := post(t, url, `{"scenario":"echo","params":{"rounds":1000,"pace_ms":100}}`)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/api/sessions/"+id+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	if _, _, err := c.Read(ctx); err != nil { // the stream is live
-		t.Fatal(err)
-	}
-	stopErr := make(chan error, 1)
-	go func() { stopErr <- stop() }()
-	for {
-		_, _, err := c.Read(ctx)
-		if err != nil {
-			if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
-				t.Errorf("stream ended with %v (status %d); want 1001 going away", err, got)
+	for _, tc := range []struct{ name, query string }{
+		{"a viewer waiting for its next event", ""},
+		{"a viewer whose messages are spaced (batch_ms)", "?batch_ms=1000"},
+	} {
+		t.Run(tc.name+" gets 1001 going away", func(t *testing.T) {
+			url, stop := startServe(t, "-data", "none", "-grace", "200ms")
+			id := post(t, url, `{"scenario":"echo","params":{"rounds":1000,"pace_ms":100}}`)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"/api/sessions/"+id+"/ws"+tc.query, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
-		}
-	}
-	if err := <-stopErr; err != nil {
-		t.Errorf("serve: %v; want a clean exit", err)
+			defer c.CloseNow()
+			for range 2 { // the lifelines, then events: the stream is live
+				if _, _, err := c.Read(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stopErr := make(chan error, 1)
+			go func() { stopErr <- stop() }()
+			for {
+				_, _, err := c.Read(ctx)
+				if err != nil {
+					if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
+						t.Errorf("stream ended with %v (status %d); want 1001 going away", err, got)
+					}
+					break
+				}
+			}
+			if err := <-stopErr; err != nil {
+				t.Errorf("serve: %v; want a clean exit", err)
+			}
+		})
 	}
 }
 

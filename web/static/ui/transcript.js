@@ -209,7 +209,12 @@ export class Transcript {
       const n = this.c.ui.table.tBodies.length;
       let k = 0;
       while (k < n && this.rowsFilled[k]) k++;
-      for (; k < n && deadline.timeRemaining() > 3; k++) this.fillRows(k);
+      // One group at least: a busy page's idle callbacks come by their
+      // timeout, with no time remaining.
+      if (k < n) {
+        do this.fillRows(k++);
+        while (k < n && deadline.timeRemaining() > 3);
+      }
       while (k < n && this.rowsFilled[k]) k++;
       if (k < n) this.idleFill = idle(step, { timeout: 500 });
     };
@@ -220,9 +225,12 @@ export class Transcript {
   firstVisibleRow() {
     const sc = this.c.ui.transcriptScroll;
     const top = sc.getBoundingClientRect().top;
-    for (const body of this.c.ui.table.tBodies) {
+    const bodies = this.c.ui.table.tBodies;
+    for (let k = 0; k < bodies.length; k++) {
+      const body = bodies[k];
       const r = body.getBoundingClientRect();
       if (r.bottom < top) continue;
+      this.fillRows(k); // a group in view may not have its rows yet
       for (const row of body.rows) if (row.getBoundingClientRect().bottom > top + 30) return row;
     }
     return this.rowAt(0);
