@@ -20,9 +20,10 @@ import (
 	"seqd/web"
 )
 
-// benchServer serves a store that the benchmark fills itself.
-func benchServer(b *testing.B, cfg web.Config) (*httptest.Server, *trace.Store) {
-	b.Helper()
+// storeServer serves a store that the benchmark or test fills itself
+// (synthetic sessions, loadgen.Emit), until it ends.
+func storeServer(tb testing.TB, cfg web.Config) (*httptest.Server, *trace.Store) {
+	tb.Helper()
 	store := &trace.Store{MaxFinished: 1 << 20}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg.Limits.MaxSubscribersPerSession == 0 {
@@ -30,10 +31,10 @@ func benchServer(b *testing.B, cfg web.Config) (*httptest.Server, *trace.Store) 
 	}
 	srv, err := web.New(&netcore.Runner{}, store, cfg)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
-	b.Cleanup(func() { ts.Close(); srv.Close() })
+	tb.Cleanup(func() { ts.Close(); srv.Close() })
 	return ts, store
 }
 
@@ -43,7 +44,7 @@ func benchServer(b *testing.B, cfg web.Config) (*httptest.Server, *trace.Store) 
 func BenchmarkLatency(b *testing.B) {
 	for _, viewers := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("viewers=%d", viewers), func(b *testing.B) {
-			ts, store := benchServer(b, web.Config{})
+			ts, store := storeServer(b, web.Config{})
 			var all []time.Duration
 			for i := 0; i < b.N; i++ {
 				sess := trace.NewSession("synthetic", nil, trace.Options{})
@@ -82,7 +83,7 @@ func BenchmarkFanOut(b *testing.B) {
 	const events = 2000
 	for _, viewers := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("hub/viewers=%d", viewers), func(b *testing.B) {
-			ts, store := benchServer(b, web.Config{})
+			ts, store := storeServer(b, web.Config{})
 			var total time.Duration
 			for i := 0; i < b.N; i++ {
 				sess := trace.NewSession("synthetic", nil, trace.Options{})
@@ -181,7 +182,7 @@ func baselineBroadcast(b *testing.B, viewers, events int) time.Duration {
 // from the first request to the end of the last session.
 func BenchmarkAPISessions(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		ts, _ := benchServer(b, web.Config{Limits: web.Limits{CreatePerMinute: 1 << 30, MaxRunning: 1 << 20, MaxRunningPerIP: 1 << 20}})
+		ts, _ := storeServer(b, web.Config{Limits: web.Limits{CreatePerMinute: 1 << 30, MaxRunning: 1 << 20, MaxRunningPerIP: 1 << 20}})
 		n, elapsed, err := loadgen.Sessions(context.Background(), ts.URL, 8, 2*time.Second)
 		if err != nil {
 			b.Fatal(err)

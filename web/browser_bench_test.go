@@ -164,13 +164,7 @@ func BenchmarkBrowserDrawSaved(b *testing.B) {
 // for 4 s and measures the page's frames: the interval between animation
 // frames (p99 and worst) and how many frames took longer than 16.7 ms.
 func BenchmarkBrowserLive(b *testing.B) {
-	store := &trace.Store{}
-	srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quietLogger()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	b.Cleanup(func() { ts.Close(); srv.Close() })
+	ts, store := storeServer(b, web.Config{})
 	tab := benchTab(b)
 	for i := 0; i < b.N; i++ {
 		sess := trace.NewSession("synthetic", nil, trace.Options{})
@@ -196,8 +190,7 @@ func BenchmarkBrowserLive(b *testing.B) {
 		if _, err := chromedp.Run(tab, chromedp.Poll[bool](`document.querySelector('seq-diagram').dataset.state === 'done'`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 			b.Fatal(err)
 		}
-		var frames []float64
-		frames, err = chromedp.Run(tab, chromedp.Evaluate[[]float64](`window.stopFrames_ = true; window.frames_.slice(1)`))
+		frames, err := chromedp.Run(tab, chromedp.Evaluate[[]float64](`window.stopFrames_ = true; window.frames_.slice(1)`))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/coder/websocket"
 
 	"seqd/loadgen"
-	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -39,24 +37,38 @@ func follow(t *testing.T, wsURL string, header http.Header) ([]trace.Event, stri
 		t.Fatalf("dial %s: %v", wsURL, err)
 	}
 	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
+	batches, state := readStream(ctx, t, c)
 	var events []trace.Event
+	for _, b := range batches {
+		events = append(events, b...)
+	}
+	return events, state
+}
+
+// readStream reads the stream on c to its end and returns the events of
+// each message that had some, and the final state.
+func readStream(ctx context.Context, t *testing.T, c *websocket.Conn) ([][]trace.Event, string) {
+	t.Helper()
+	c.SetReadLimit(16 << 20)
+	var batches [][]trace.Event
 	for {
 		_, b, err := c.Read(ctx)
 		if err != nil {
-			t.Fatalf("read after %d events: %v", len(events), err)
+			t.Fatalf("read after %d messages of events: %v", len(batches), err)
 		}
 		var m streamMessage
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("message %q: %v", b, err)
 		}
-		events = append(events, m.Events...)
+		if len(m.Events) > 0 {
+			batches = append(batches, m.Events)
+		}
 		if m.State != "" {
 			_, _, err := c.Read(ctx)
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Errorf("after the final message: %v; want a normal close", err)
 			}
-			return events, m.State
+			return batches, m.State
 		}
 	}
 }
@@ -186,13 +198,7 @@ func smallBufferClient() *http.Client {
 }
 
 func TestViewerAsksForBatches(t *testing.T) {
-	store := &trace.Store{}
-	srv, err := web.New(&netcore.Runner{}, store, web.Config{Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	ts, store := storeServer(t, web.Config{})
 	// messages follows a synthetic session of n events at rate a second
 	// with query, and returns the events of each message.
 	messages := func(t *testing.T, query string, n int, rate float64) [][]trace.Event {
@@ -206,26 +212,9 @@ func TestViewerAsksForBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.CloseNow()
-		c.SetReadLimit(16 << 20)
 		emitted := make(chan error, 1)
 		go func() { emitted <- loadgen.Emit(ctx, sess, n, rate) }()
-		var batches [][]trace.Event
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				t.Fatalf("read after %d messages: %v", len(batches), err)
-			}
-			var m streamMessage
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatalf("message %q: %v", b, err)
-			}
-			if len(m.Events) > 0 {
-				batches = append(batches, m.Events)
-			}
-			if m.State != "" {
-				break
-			}
-		}
+		batches, _ := readStream(ctx, t, c)
 		if err := <-emitted; err != nil {
 			t.Fatal(err)
 		}
