@@ -104,6 +104,19 @@ func waitDrawn(t *testing.T, tab context.Context, id string) drawing {
 	return d
 }
 
+// openFinished starts a session on the server at base with the request
+// body, waits for it to finish, opens its page in tab and waits for it to
+// be drawn: the session's id, its record and the drawing.
+func openFinished(t *testing.T, tab context.Context, base, body string) (string, trace.Record, drawing) {
+	t.Helper()
+	id := createSession(t, base, body)
+	rec := waitDone(t, base, id)
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	return id, rec, waitDrawn(t, tab, id)
+}
+
 // checkDrawing asserts that the drawing shows every part of rec: a
 // lifeline per actor, an arrow from every send with data and into every
 // recv with data, a mark and a transcript row per event.

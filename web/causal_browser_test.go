@@ -476,12 +476,7 @@ func TestCausalBrowserScreenshots(t *testing.T) {
 func TestCausalBrowserServerExports(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
-	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
-	rec := waitDone(t, ts.URL, id)
-	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
-		t.Fatal(err)
-	}
-	waitDrawn(t, tab, id)
+	id, rec, _ := openFinished(t, tab, ts.URL, `{"scenario": "serviceclient"}`)
 	type buttons struct {
 		Disabled []bool   `json:"disabled"`
 		Titles   []string `json:"titles"`

@@ -288,12 +288,7 @@ func TestLegibleBrowserREADMEShot(t *testing.T) {
 func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
-	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 2}}`)
-	rec := waitDone(t, ts.URL, id)
-	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
-		t.Fatal(err)
-	}
-	waitDrawn(t, tab, id)
+	id, rec, _ := openFinished(t, tab, ts.URL, `{"scenario": "echo", "params": {"rounds": 2}}`)
 	marks := `document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.event[data-seq]').length`
 	if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS(`#replay-go`)),
 		chromedp.SetValue(chromedp.CSS(`#replay-speed`), "step"), chromedp.Click(chromedp.CSS(`#replay-go`))); err != nil {

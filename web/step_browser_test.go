@@ -463,12 +463,8 @@ func TestStepBrowserQuestions(t *testing.T) {
 func TestStepBrowserCodePane(t *testing.T) {
 	tab := newTab(t)
 	ts := newTestServer(t, web.Config{})
-	id := createSession(t, ts.URL, `{"scenario":"serviceclient"}`)
-	rec := waitDone(t, ts.URL, id)
-	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
-		t.Fatal(err)
-	}
-	checkDrawing(t, waitDrawn(t, tab, id), rec)
+	_, rec, d := openFinished(t, tab, ts.URL, `{"scenario":"serviceclient"}`)
+	checkDrawing(t, d, rec)
 	last := rec.Events[len(rec.Events)-1]
 	v := pollStep(t, tab, `v.current && v.lines > 0`, "the code pane")
 	if v.Current.Src != last.Src || v.Current.Line != last.Line {
