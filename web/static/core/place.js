@@ -187,16 +187,14 @@ export class BoxIndex {
 
   /** Adds box b (with any fields beside its geometry). */
   add(b) {
-    const q = query(b);
-    b.ext = [q.top, q.bottom];
-    b.pts = q.pts;
+    const q = query(b); // kept on b, where meets() finds it
     this.#tree(b).add(q.lo, q.hi, b);
   }
 
   /** Takes box b out: it no longer counts in any query. */
   remove(b) {
     b.removed = true;
-    if (b.ext) this.#tree(b).remove(b);
+    if (b.query) this.#tree(b).remove(b);
   }
 
   #tree(b) {
@@ -226,34 +224,51 @@ export class BoxIndex {
 }
 
 /**
- * What a BandTree query asks: the box b's extent, bands and corners,
- * computed once a box (a box is not moved once made: a label tried
- * somewhere else is a new box), with one sine and cosine.
+ * What a BandTree query asks: the box b's extent (its bounding box), bands
+ * and, for a rotated box, corners, computed once a box (a box is not moved
+ * once made: a label tried somewhere else is a new box), with one sine and
+ * cosine. An upright box has no corners: two upright boxes meet when their
+ * extents do, and most boxes (marks' labels, level arrows' labels) are
+ * upright.
  */
 function query(b) {
   if (b.query) return b.query;
-  let top, bottom, pts;
+  let top, bottom, left, right, pts = null;
   if (b.angle === 0) {
     top = b.cy - b.hh;
     bottom = b.cy + b.hh;
-    pts = [b.cx - b.hw, top, b.cx + b.hw, top, b.cx + b.hw, bottom, b.cx - b.hw, bottom];
+    left = b.cx - b.hw;
+    right = b.cx + b.hw;
   } else {
     const a = (b.angle * Math.PI) / 180;
     const cos = Math.cos(a), sin = Math.sin(a);
     const h = Math.abs(sin) * b.hw + Math.abs(cos) * b.hh;
+    const w = Math.abs(cos) * b.hw + Math.abs(sin) * b.hh;
     top = b.cy - h;
     bottom = b.cy + h;
+    left = b.cx - w;
+    right = b.cx + w;
     const ux = cos * b.hw, uy = sin * b.hw; // half the width along the box
     const vx = -sin * b.hh, vy = cos * b.hh; // half the height across it
     pts = [b.cx - ux - vx, b.cy - uy - vy, b.cx + ux - vx, b.cy + uy - vy, b.cx + ux + vx, b.cy + uy + vy, b.cx - ux + vx, b.cy - uy + vy];
   }
-  b.query = { top, bottom, lo: bandOf(top), hi: bandOf(bottom), pts };
+  b.query = { top, bottom, left, right, lo: bandOf(top), hi: bandOf(bottom), pts };
   return b.query;
 }
 
-/** Whether box o (filed) overlaps the box of query q. */
+/** The corners of a query's box, as separate() takes them. */
+function corners(q) {
+  return q.pts ?? [q.left, q.top, q.right, q.top, q.right, q.bottom, q.left, q.bottom];
+}
+
+/**
+ * Whether box o (filed) overlaps the box of query q: their extents meet
+ * and, if either is rotated, no axis separates them.
+ */
 function meets(q, o) {
-  return !o.removed && o.ext[1] > q.top && o.ext[0] < q.bottom && !separate(q.pts, o.pts, 0);
+  const p = o.query;
+  if (o.removed || p.bottom <= q.top || p.top >= q.bottom || p.right <= q.left || p.left >= q.right) return false;
+  return (p.pts === null && q.pts === null) || !separate(corners(q), corners(p), 0);
 }
 
 /** The band of BoxIndex.BAND pixels that y falls in; everything above 0 in band 0. */
