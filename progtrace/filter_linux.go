@@ -57,6 +57,21 @@ func filter() []unix.SockFilter {
 	)
 }
 
+// BecomeHelperIfAsked makes this process the tracer's helper when its
+// arguments ask for it (os.Args[1] is HelperArg): it then never returns,
+// becoming the traced program or saying why not, after name, and exiting
+// 127 as a shell does for a program it cannot run. Otherwise it returns
+// at once. Every program that lists itself as Options.Helper calls it
+// first: seqd's main, and the test binaries that trace in process.
+func BecomeHelperIfAsked(name string) {
+	if len(os.Args) < 2 || os.Args[1] != HelperArg {
+		return
+	}
+	err := HelperMain(os.Args[1:])
+	fmt.Fprintln(os.Stderr, name+":", err)
+	os.Exit(127)
+}
+
 // HelperMain is the helper's whole life: args are HelperArg, the
 // program's resolved path and its argv. It installs the filter on this
 // thread and executes the program; it returns only with the reason it

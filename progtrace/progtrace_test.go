@@ -22,11 +22,7 @@ import (
 
 // TestMain lets the test binary be the tracer's helper too, as seqd is.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == progtrace.HelperArg {
-		err := progtrace.HelperMain(os.Args[1:])
-		fmt.Fprintln(os.Stderr, "helper:", err)
-		os.Exit(127)
-	}
+	progtrace.BecomeHelperIfAsked("helper")
 	os.Exit(m.Run())
 }
 
@@ -499,5 +495,43 @@ func TestTracedCallsMatchStrace(t *testing.T) {
 	}
 	if a, b := readBytes(ourServer), readBytes(theirServer); a != b {
 		t.Errorf("the server read %d bytes under seqd trace, %d under strace", a, b)
+	}
+}
+
+// TestHelperSaysWhyItCannotRun traces a program the kernel cannot
+// execute (execute permission, but no program inside: LookPath passes it,
+// execve fails with ENOEXEC): the session fails saying it could not be
+// started, and the helper (this test binary, as TestMain makes it) says
+// which program and why on the programs' stderr.
+func TestHelperSaysWhyItCannotRun(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	notAProgram := filepath.Join(t.TempDir(), "notes")
+	if err := os.WriteFile(notAProgram, []byte("\x00\x01 not a program\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sess := trace.NewSession("trace", nil, trace.Options{})
+	err = progtrace.Run(ctx, sess, progtrace.Config{
+		Programs: [][]string{{notAProgram}}, Helper: []string{self, progtrace.HelperArg}, Grace: 200 * time.Millisecond, Stdout: out, Stderr: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := sess.Snapshot()
+	if rec.State != trace.StateFailed || !strings.Contains(rec.Error, "notes could not be started") || !strings.Contains(rec.Error, "status 127") {
+		t.Errorf("the session ended %s with %q; want failed: notes could not be started, the helper's status 127", rec.State, rec.Error)
+	}
+	said, _ := os.ReadFile(out.Name())
+	if want := "helper: " + notAProgram + ": exec format error"; !strings.Contains(string(said), want) {
+		t.Errorf("the helper said %q; want %q", said, want)
 	}
 }

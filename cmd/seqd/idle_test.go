@@ -25,12 +25,7 @@ import (
 // BenchmarkIdleViewers, so that the server's memory is measured apart from
 // the clients'.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == progtrace.HelperArg {
-		// seqd trace's helper, as in main: the tests run seqd trace in process.
-		err := progtrace.HelperMain(os.Args[1:])
-		fmt.Fprintln(os.Stderr, "seqd trace:", err)
-		os.Exit(127)
-	}
+	progtrace.BecomeHelperIfAsked("seqd trace") // as in main: the tests run seqd trace in process
 	if args := os.Getenv("SEQD_TEST_CHILD_ARGS"); args != "" {
 		// SEQD_TEST_CHILD_LOG=1 shows what the child logs (with -log-level in its args).
 		var logs io.Writer = io.Discard

@@ -17,12 +17,7 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == progtrace.HelperArg {
-		// seqd trace's helper: it becomes the traced program, or says why not.
-		err := progtrace.HelperMain(os.Args[1:])
-		fmt.Fprintln(os.Stderr, "seqd trace:", err)
-		os.Exit(127)
-	}
+	progtrace.BecomeHelperIfAsked("seqd trace") // seqd trace's helper: the traced program, or why not
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
