@@ -95,24 +95,37 @@ func (c *commonFlags) store() *trace.Store {
 	return &trace.Store{MaxFinished: c.keep, MaxFinishedBytes: c.keepBytes}
 }
 
-// webApp makes the web app of runner with cfg (the fields the shared
-// flags set are filled in) and its listener on -addr; hint says what may
-// hold the address when it is taken.
-func (c *commonFlags) webApp(runner *netcore.Runner, cfg web.Config, hint string) (*web.Server, net.Listener, error) {
-	cfg, err := c.webConfig(cfg)
+// app is a web app and what serving it takes: its listener on -addr,
+// the runner of its sessions and its logger.
+type app struct {
+	srv    *web.Server
+	ln     net.Listener
+	runner *netcore.Runner
+	logger *slog.Logger
+}
+
+// defaultWebApp makes the web app of seqd proxy and seqd trace: the
+// shared flags' logger (writing to stderr), runner and listener, web's
+// defaults otherwise; hint says what may hold the address when it is
+// taken.
+func (c *commonFlags) defaultWebApp(stderr io.Writer, hint string) (app, error) {
+	logger, err := c.logger(stderr)
 	if err != nil {
-		return nil, nil, err
+		return app{}, err
 	}
-	srv, err := web.New(runner, c.store(), cfg)
+	a := app{runner: c.runner(), logger: logger}
+	cfg, err := c.webConfig(web.Config{Logger: logger})
 	if err != nil {
-		return nil, nil, err
+		return app{}, err
 	}
-	ln, err := c.listen(hint)
-	if err != nil {
-		srv.Close()
-		return nil, nil, err
+	if a.srv, err = web.New(a.runner, c.store(), cfg); err != nil {
+		return app{}, err
 	}
-	return srv, ln, nil
+	if a.ln, err = c.listen(hint); err != nil {
+		a.srv.Close()
+		return app{}, err
+	}
+	return a, nil
 }
 
 // listen opens -addr; hint says what to try when the address is taken.
@@ -138,10 +151,11 @@ type front interface {
 // down gracefully: it stops accepting, lets running sessions finish within
 // -grace, closes WebSocket streams with 1001, and returns the failure, if
 // any.
-func (c *commonFlags) serveUntil(ctx context.Context, ln net.Listener, srv *web.Server, runner *netcore.Runner, f front, fFatal bool, logger *slog.Logger) error {
+func (c *commonFlags) serveUntil(ctx context.Context, a app, f front, fFatal bool) error {
+	srv, logger := a.srv, a.logger
 	hs := c.httpServer(srv.Handler(), logger)
 	failed := make(chan error, 3)
-	go func() { failed <- fmt.Errorf("serve: %w", hs.Serve(ln)) }()
+	go func() { failed <- fmt.Errorf("serve: %w", hs.Serve(a.ln)) }()
 	if c.metricsAddr != "" {
 		mln, err := net.Listen("tcp", c.metricsAddr)
 		if err != nil {
@@ -153,7 +167,7 @@ func (c *commonFlags) serveUntil(ctx context.Context, ln net.Listener, srv *web.
 		go func() { failed <- fmt.Errorf("serve metrics: %w", ms.Serve(mln)) }()
 		logger.Info("metrics", "addr", mln.Addr().String())
 	}
-	waits := []func(){runner.Wait}
+	waits := []func(){a.runner.Wait}
 	if f != nil {
 		f.Start(srv.Context(), func(err error) {
 			if fFatal {

@@ -9,7 +9,6 @@ import (
 
 	"seqd/netcore"
 	"seqd/trace"
-	"seqd/web"
 )
 
 // proxy runs seqd proxy until ctx ends: it forwards every connection to
@@ -50,17 +49,13 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
-	logger, err := common.logger(stderr)
+	a, err := common.defaultWebApp(stderr, "is seqd serve running there?")
 	if err != nil {
 		return err
 	}
-	runner := common.runner()
-	srv, ln, err := common.webApp(runner, web.Config{Logger: logger}, "is seqd serve running there?")
-	if err != nil {
-		return err
-	}
-	url := "http://" + displayAddr(ln.Addr())
-	p, err := runner.ListenProxy(netcore.ProxyConfig{
+	srv := a.srv
+	url := "http://" + displayAddr(a.ln.Addr())
+	p, err := a.runner.ListenProxy(netcore.ProxyConfig{
 		Listen:            from,
 		Target:            to,
 		TargetHost:        toHost,
@@ -73,13 +68,13 @@ func proxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		},
 	})
 	if err != nil {
-		ln.Close()
+		a.ln.Close()
 		srv.Close()
 		return fmt.Errorf("%w (choose another with -listen)", err)
 	}
 	srv.EnableLab(p.Addr().String())
 	fmt.Fprintf(stdout, "seqd proxy: %s → %s, both legs traced; watch at %s/ (Ctrl-C stops)\n", p.Addr(), p.Target(), url)
-	if err := common.serveUntil(ctx, ln, srv, runner, p, true, logger); err != nil {
+	if err := common.serveUntil(ctx, a, p, true); err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil

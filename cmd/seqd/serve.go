@@ -131,7 +131,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		announceLab(stdout, lab)
 		f = lab
 	}
-	if err := common.serveUntil(ctx, ln, srv, runner, f, false, logger); err != nil {
+	if err := common.serveUntil(ctx, app{srv: srv, ln: ln, runner: runner, logger: logger}, f, false); err != nil {
 		return err
 	}
 	return nil

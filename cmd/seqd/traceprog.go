@@ -15,7 +15,6 @@ import (
 	"seqd/netcore"
 	"seqd/progtrace"
 	"seqd/trace"
-	"seqd/web"
 )
 
 // traceUsage is seqd trace's synopsis.
@@ -97,19 +96,14 @@ func traceProgram(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return runErr
 	}
-	logger, err := common.logger(stderr)
+	a, err := common.defaultWebApp(stderr, "is another seqd running?")
 	if err != nil {
 		return err
 	}
-	runner := common.runner()
-	srv, ln, err := common.webApp(runner, web.Config{Logger: logger}, "is another seqd running?")
-	if err != nil {
-		return err
-	}
-	srv.AddTraceSession(sess, strings.Join(names, " ::: "))
-	fmt.Fprintf(stdout, "seqd: tracing %s\nseqd: open http://%s/s/%s in your browser (Ctrl-C stops)\n", strings.Join(names, " ::: "), displayAddr(ln.Addr()), sess.ID())
+	a.srv.AddTraceSession(sess, strings.Join(names, " ::: "))
+	fmt.Fprintf(stdout, "seqd: tracing %s\nseqd: open http://%s/s/%s in your browser (Ctrl-C stops)\n", strings.Join(names, " ::: "), displayAddr(a.ln.Addr()), sess.ID())
 	f := &traceFront{sess: sess, cfg: cfg, stdout: stdout}
-	return common.serveUntil(ctx, ln, srv, runner, f, false, logger)
+	return common.serveUntil(ctx, a, f, false)
 }
 
 // splitPrograms splits the command line after "--" at each ":::".
