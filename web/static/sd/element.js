@@ -595,8 +595,10 @@ export class SeqDiagram extends Base {
     const ui = this.#c.ui;
     const { segments } = this.counts;
     const what = countText(rec?.events.length ?? 0, this.counts);
-    ui.info.textContent = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${this.#progress(rec)}` : '';
-    ui.follow.hidden = this.#c.painter.following || rec?.state !== 'running';
+    const info = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${this.#progress(rec)}` : '';
+    if (ui.info.textContent !== info) ui.info.textContent = info; // written every frame live, and on every scroll
+    const followHidden = this.#c.painter.following || rec?.state !== 'running';
+    if (ui.follow.hidden !== followHidden) ui.follow.hidden = followHidden;
     // The segment layer's toggle and the pcapng export, once there are segments.
     const has = segments > 0;
     if (ui.segToggle.hidden === has) ui.segToggle.hidden = !has;

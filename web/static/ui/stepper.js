@@ -367,11 +367,13 @@ export class Stepper {
     const stepped = Boolean(rec?.step) && this.c.live;
     const running = rec?.state === 'running';
     const control = this.c.el.canStep;
-    ui.stepbar.hidden = !(stepped && (running || this.question));
-    ui.stepControls.hidden = !control;
-    for (const b of [ui.next, ui.run]) b.setAttribute('aria-disabled', String(this.stepBusy));
-    if (stepped && running) this.c.el.setAttribute('data-step', control ? 'control' : 'watch');
-    else this.c.el.removeAttribute('data-step');
+    // Called every frame live: each attribute is written only when it
+    // changes (a write of the same value still invalidates style, and
+    // data-step is the host's).
+    setAttr(ui.stepbar, 'hidden', stepped && (running || this.question) ? null : '');
+    setAttr(ui.stepControls, 'hidden', control ? null : '');
+    for (const b of [ui.next, ui.run]) setAttr(b, 'aria-disabled', String(this.stepBusy));
+    setAttr(this.c.el, 'data-step', stepped && running ? (control ? 'control' : 'watch') : null);
     const p = this.stepPending;
     let parts;
     if (!stepped) parts = [];
@@ -408,4 +410,11 @@ export class Stepper {
     what.textContent = m.note ? ` — ${m.note}` : '';
     ui.stepLast.replaceChildren(b, call, what);
   }
+}
+
+/** Sets el's attribute name to value, or removes it for null, unless it already is so. */
+function setAttr(el, name, value) {
+  if (el.getAttribute(name) === value) return;
+  if (value === null) el.removeAttribute(name);
+  else el.setAttribute(name, value);
 }
