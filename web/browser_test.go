@@ -104,6 +104,17 @@ func waitDrawn(t *testing.T, tab context.Context, id string) drawing {
 	return d
 }
 
+// evalJS evaluates js in tab and returns its value as T; the test fails
+// if the page could not evaluate it.
+func evalJS[T any](t *testing.T, tab context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(tab, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating in the page: %v", err)
+	}
+	return v
+}
+
 // openFinished starts a session on the server at base with the request
 // body, waits for it to finish, opens its page in tab and waits for it to
 // be drawn: the session's id, its record and the drawing.

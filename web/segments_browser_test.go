@@ -44,11 +44,7 @@ const readSegs = `(() => {
 
 func readSegView(t *testing.T, tab context.Context) segView {
 	t.Helper()
-	v, err := chromedp.Run(tab, chromedp.Evaluate[segView](readSegs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return evalJS[segView](t, tab, readSegs)
 }
 
 // pressScenario presses a scenario's button on the main page and returns

@@ -76,11 +76,7 @@ const readStep = `(() => {
 
 func readStepView(t *testing.T, tab context.Context) stepView {
 	t.Helper()
-	v, err := chromedp.Run(tab, chromedp.Evaluate[stepView](readStep))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return evalJS[stepView](t, tab, readStep)
 }
 
 // pollStep waits until the page's step view satisfies the JS condition on
