@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"seqd/loadgen"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -119,6 +121,118 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 		  return a && a.querySelector('td.call') ? a.dataset.seq : String(a?.outerHTML.slice(0, 80)); })()`))
 		if err != nil || at != fmt.Sprint(rowGroup) {
 			t.Errorf("after ↓ from row %d the focus is on %q (%v); want row %d with its cells", rowGroup-1, at, err, rowGroup)
+		}
+	})
+}
+
+// TestTranscriptBrowserLiveRows follows a session recording 1,000 events
+// a second with the transcript in view. Rows come bare (no cells, hidden
+// from assistive technology) except the newest, which the transcript
+// shows; the rows a reader scrolls back to get their cells; once the
+// session ends every row has its cells, in order.
+func TestTranscriptBrowserLiveRows(t *testing.T) {
+	ts, store := storeServer(t, web.Config{})
+	tab := newTab(t)
+	sess := trace.NewSession("synthetic", nil, trace.Options{})
+	store.Add(sess)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+sess.ID())); err != nil {
+		t.Fatal(err)
+	}
+	const root = `document.querySelector('seq-diagram')?.shadowRoot`
+	if _, err := chromedp.Run(tab, chromedp.Poll[bool](root+`?.querySelector('.transcript-scroll') && (`+root+`.querySelector('.transcript-scroll').scrollIntoView(), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	const events = 1500
+	var emitErr error
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		emitErr = loadgen.Emit(context.Background(), sess, events, 1000)
+	}()
+	t.Cleanup(func() { <-emitted })
+
+	type rows struct {
+		State               string
+		Rows, Bare, Hidden  int
+		InView, InViewCells bool
+		InViewSeq           int
+		Box                 []float64 // the transcript's box: top, bottom; the window's height and scroll; its own scroll and height
+	}
+	// What the transcript holds, and whether the row in its box (below the
+	// sticky header), brought into the window, has cells.
+	const read = `(async () => { const r = ` + root + `; const sc = r.querySelector('.transcript-scroll');
+	  sc.scrollIntoView({ block: 'nearest' }); await new Promise(requestAnimationFrame); const box = sc.getBoundingClientRect();
+	  const all = r.querySelectorAll('.transcript tbody tr[data-seq]');
+	  const at = r.elementFromPoint(box.left + 40, box.top + box.height * 0.6)?.closest?.('tr[data-seq]');
+	  return { state: document.querySelector('seq-diagram').dataset.state, rows: all.length,
+	    bare: r.querySelectorAll('.transcript tbody tr[data-seq]:empty').length,
+	    hidden: r.querySelectorAll('.transcript tbody tr[data-seq][aria-hidden="true"]').length,
+	    inView: !!at, inViewCells: !!at?.querySelector('td'), inViewSeq: at ? Number(at.dataset.seq) : -1,
+	    box: [box.top, box.bottom, innerHeight, scrollY, sc.scrollTop, sc.scrollHeight] }; })()`
+	t.Run("live, rows come bare but for the newest, which are shown with their cells", func(t *testing.T) {
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](root+`.querySelectorAll('.transcript tbody tr[data-seq]').length >= 600`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		// The transcript in the window (the page may have grown since), and
+		// time for the follow a batch brings.
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollIntoView({ block: 'nearest' })`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		got, err := chromedp.Run(tab, chromedp.Evaluate[rows](read, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != "running" {
+			t.Fatalf("the session was %s when its transcript had %d rows; want it running (a slower machine needs a longer session)", got.State, got.Rows)
+		}
+		if got.Bare < got.Rows/2 {
+			t.Errorf("%d of %d rows are bare; want most (only the newest that the transcript holds get cells live)", got.Bare, got.Rows)
+		}
+		if got.Hidden != got.Bare {
+			t.Errorf("%d rows are hidden from assistive technology, %d bare; want every bare row hidden, no other", got.Hidden, got.Bare)
+		}
+		if !got.InView || !got.InViewCells || got.InViewSeq < got.Rows-60 {
+			t.Errorf("the row in view: %+v; want one of the newest, with its cells", got)
+		}
+	})
+	t.Run("live, the rows scrolled back to get their cells", func(t *testing.T) {
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollTop = 2000`)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		got, err := chromedp.Run(tab, chromedp.Evaluate[rows](read, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != "running" {
+			t.Fatalf("the session was %s; want it running (a slower machine needs a longer session)", got.State)
+		}
+		if !got.InView || !got.InViewCells || got.InViewSeq > got.Rows/2 {
+			t.Errorf("the row in view after scrolling back: %+v; want an early one, with its cells", got)
+		}
+	})
+	t.Run("once the session ends, every row has its cells, in order", func(t *testing.T) {
+		<-emitted
+		if emitErr != nil {
+			t.Fatal(emitErr)
+		}
+		done := `document.querySelector('seq-diagram').dataset.state === 'done' && ` + root + `.querySelectorAll('.transcript tbody tr[data-seq]:empty').length === 0`
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](done, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			got, _ := chromedp.Run(tab, chromedp.Evaluate[rows](read, chromedp.EvalAwaitPromise))
+			t.Fatalf("waiting for every row's cells after the end: %v (%+v)", err, got)
+		}
+		seqs, err := chromedp.Run(tab, chromedp.Evaluate[[]int](`[...`+root+`.querySelectorAll('.transcript tbody tr[data-seq]')].map(tr => tr.querySelector('td')?.textContent === tr.dataset.seq && !tr.hasAttribute('aria-hidden') ? Number(tr.dataset.seq) : -1)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seqs) != events {
+			t.Fatalf("%d rows; want one per event, %d", len(seqs), events)
+		}
+		for i, s := range seqs {
+			if s != i {
+				t.Fatalf("row %d shows event %d (-1: its first cell is not its seq, or it is still hidden); want every row its own event's cells, in order", i, s)
+			}
 		}
 	})
 }

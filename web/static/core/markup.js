@@ -348,10 +348,12 @@ export function renderListing(file, text) {
  * note, what the kernel did (explain). The table is laid out as a grid of
  * rows (so that row groups can skip rendering offscreen), hence the
  * explicit ARIA roles. Rows take focus from the keyboard (tabindex -1).
+ * Without cells the row is bare, hidden from assistive technology until
+ * it gets them (renderTranscriptCells).
  */
 export function renderTranscriptRow(ev, dt, note = '', mark = null, cells = true) {
   const cls = transcriptRowClass(ev);
-  return `<tr role="row" data-seq="${esc(ev.seq)}"${cls ? ` class="${cls}"` : ''} tabindex="-1">${cells ? renderTranscriptCells(ev, dt, note, mark) : ''}</tr>`;
+  return `<tr role="row" data-seq="${esc(ev.seq)}"${cls ? ` class="${cls}"` : ''} tabindex="-1"${cells ? '' : ' aria-hidden="true"'}>${cells ? renderTranscriptCells(ev, dt, note, mark) : ''}</tr>`;
 }
 
 /** The class of an event's transcript row. */

@@ -183,6 +183,7 @@ table.transcript { display: block; min-width: max-content; font-size: .85em; fon
 .transcript thead { display: block; position: sticky; top: 0; z-index: 1; background: var(--seq-bg); }
 .transcript tbody { display: block; content-visibility: auto; contain-intrinsic-size: auto 5600px; }
 .transcript tbody:empty { min-height: 5600px; } /* a group whose rows come when it is in view */
+.transcript tbody.newest { content-visibility: visible; } /* live, the group rows are appended to (transcript.js) */
 .transcript tr { display: grid; grid-template-columns: 6ch 11ch 10ch 10ch 29ch 22ch 12ch minmax(30ch, 1fr); }
 .transcript th { text-align: start; padding: .3em .5em; border-bottom: 2px solid var(--seq-muted); white-space: nowrap; }
 .transcript td { padding: .1em .5em; border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 25%, transparent);
@@ -195,6 +196,7 @@ table.transcript { display: block; min-width: max-content; font-size: .85em; fon
 .transcript td.result .tcp { flex: none; }
 .transcript tr.begin td.call { color: color-mix(in srgb, var(--seq-pending-color) 80%, var(--seq-fg)); }
 .transcript tr { cursor: pointer; }
+.transcript tbody tr:empty { height: 3.3em; } /* a bare row (live, not yet shown) keeps a row's room */
 .transcript tr:focus-visible { outline: 2px solid var(--seq-accent); outline-offset: -2px; }
 .transcript tr.error td { color: var(--seq-error-color); font-weight: 600; }
 .transcript tr.seg-row td { color: var(--seq-muted); font-size: .92em; }
@@ -333,11 +335,12 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   .viewport { max-height: var(--seq-height, 62vh); }
   table.transcript { min-width: 0; }
   .transcript thead { display: none; }
-  .transcript tr { grid-template-columns: 4ch minmax(0, 1fr) auto; column-gap: .4em; padding: .3em 0; }
+  .transcript tr { grid-template-columns: 6ch minmax(0, 1fr) auto; column-gap: .4em; padding: .3em 0; }
+  .transcript tbody tr:empty { height: 8.5em; }
   .transcript tbody tr.actor-client { box-shadow: inset 3px 0 var(--seq-client-color); }
   .transcript tbody tr.actor-server { box-shadow: inset 3px 0 var(--seq-server-color); }
   .transcript td:is(:nth-child(2), :nth-child(3), :nth-child(4), :nth-child(7)) { display: none; }
-  .transcript td:nth-child(1) { grid-row: 1 / span 2; color: var(--seq-muted); }
+  .transcript td:nth-child(1) { grid-row: 1 / span 2; color: var(--seq-muted); padding-inline: .25em; } /* a seq of five digits */
   .transcript td.call { white-space: normal; overflow-wrap: anywhere; }
   .transcript td:nth-child(8) { grid-column: 2 / -1; white-space: pre-wrap; overflow-wrap: anywhere; }
   .transcript td:nth-child(8):empty { display: none; }

@@ -1,16 +1,27 @@
 /**
  * transcript.js — the transcript table: one row per event in row groups of
- * CHUNK, a backlog's groups given their rows when they come into view,
- * following the newest.
+ * CHUNK, a backlog's groups given their rows when they come into view, a
+ * live session's rows given their cells when they are shown, following the
+ * newest.
  */
 import { CHUNK } from '../core/layout.js';
-import { renderTranscriptRow } from '../core/markup.js';
+import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
 
 /** A live session's transcript follows its newest row at most this often. */
 const TRANSCRIPT_FOLLOW_MS = 100;
 
 /** Live, new transcript rows are appended at most this often. */
 const TRANSCRIPT_APPEND_MS = 250;
+
+/**
+ * The least height of a transcript row, in CSS pixels: a follow gives
+ * cells to as many of the newest rows as the transcript's height holds of
+ * these (a desktop row is 50 px, a phone's more).
+ */
+const ROW_MIN_PX = 16;
+
+/** A session's end fills its bare rows at once up to this many; more, in idle time. */
+const FILL_AT_END = 2 * CHUNK;
 
 /** A row's note: what the kernel did, and how the class voted on the call, if it was asked. */
 const rowNote = (m) => [m?.note, m?.votes].filter(Boolean).join('; ');
@@ -20,10 +31,15 @@ export class Transcript {
   c;
   rowsDrawn = 0;
   followingTranscript = true;
+  followTop = 0; // the transcript's scrollTop when it was last at its end
   transcriptMoved = 0;
   transcriptShown = true; // the transcript's box intersects the document's viewport
   rowsFilled = []; // row group k → true once it has its rows
   emptyGroups = false; // some row group is still left empty
+  bareIn = []; // row group k → how many of its rows are bare (the row, no cells)
+  bareRows = 0; // bare rows in all
+  viewHeight = 400; // the transcript's scroller's height (a ResizeObserver's)
+  fillFrame = 0; // gives cells to the bare rows the reader scrolled to
   idleFill = 0;
   appendedAt = 0; // when rows were last appended
   appendTimer = 0; // brings the rows held back, live
@@ -39,13 +55,31 @@ export class Transcript {
       const shown = entries[entries.length - 1].isIntersecting;
       const was = this.transcriptShown;
       this.transcriptShown = shown;
-      if (shown && !was) this.appendTranscript(true);
-      if (shown && !was && this.followingTranscript && this.c.record?.state === 'running') ui.transcriptScroll.scrollTop = 1e9;
+      if (!shown || was) return;
+      this.appendTranscript(true);
+      if (this.followingTranscript && this.c.record?.state === 'running') {
+        this.fillLast(this.rowsInView());
+        ui.transcriptScroll.scrollTop = 1e9;
+      } else this.fillInViewSoon();
     }).observe(ui.transcriptScroll);
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
-      this.followingTranscript = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40;
+      if (sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40) {
+        this.followingTranscript = true;
+        this.followTop = sc.scrollTop;
+      } else if (sc.scrollTop < this.followTop - 40) {
+        // The reader scrolled up. (Short of the end but not above where the
+        // follow last was, rows came between the follow's scroll and this
+        // event: the follow goes on.)
+        this.followingTranscript = false;
+      }
+      if (!this.followingTranscript) this.fillInViewSoon();
     }, { passive: true });
+    new ResizeObserver(([entry]) => {
+      this.viewHeight = entry.contentRect.height;
+      if (this.followingTranscript) this.fillLast(this.rowsInView());
+      else this.fillInViewSoon(); // opened, or made taller
+    }).observe(ui.transcriptScroll);
     ui.table.addEventListener('pointerover', (e) => {
       const tr = e.target.closest('tr[data-seq]');
       if (tr && !this.c.inspector.pinned) this.c.inspector.highlight([Number(tr.dataset.seq)]);
@@ -84,11 +118,13 @@ export class Transcript {
     to?.focus();
   }
 
-  /** The transcript row of the event at index i, its row group given its rows if it had none. */
+  /** The transcript row of the event at index i, with its cells (its row group given its rows if it had none). */
   rowAt(i) {
     const k = Math.floor(i / CHUNK);
     if (!this.rowsFilled[k]) this.fillRows(k);
-    return this.c.ui.table.tBodies[k]?.rows[i % CHUNK] ?? null;
+    const row = this.c.ui.table.tBodies[k]?.rows[i % CHUNK] ?? null;
+    if (row && !row.firstChild) this.fillRow(row, i);
+    return row;
   }
 
   /**
@@ -108,7 +144,11 @@ export class Transcript {
    * into view (content-visibility tells), when a row is asked for, and in
    * idle time once the drawing is done. Creating the 10,000 rows of a long
    * saved session up front, even without their cells, was a quarter of
-   * its drawing's time.
+   * its drawing's time. Live, rows come bare (the row, no cells): the
+   * follow gives cells to the newest, which it shows, the reader's
+   * scrolling to those scrolled to, and the session's end to the rest; a
+   * batch of 125 rows with their cells took 35 to 80 ms to lay out on a
+   * slow laptop, and the follow scrolls past most of them at once.
    */
   appendTranscript(now = false) {
     const events = this.c.record?.events ?? [];
@@ -126,6 +166,9 @@ export class Transcript {
     this.appendTimer = 0;
     this.appendedAt = performance.now();
     const table = this.c.ui.table;
+    // Live, the rows before the newest that the view holds come bare.
+    const live = this.liveRows();
+    const cellsFrom = live ? events.length - this.rowsInView() : 0;
     let i = this.rowsDrawn;
     const later = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
     while (i < events.length) {
@@ -134,30 +177,74 @@ export class Transcript {
       if (!body) {
         body = table.createTBody();
         body.setAttribute('role', 'rowgroup');
-        body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped) this.fillRows(k); });
+        // An empty group gets its rows as it comes into view; bare rows get
+        // their cells from the follow and the reader's scrolling instead (the
+        // newest group comes into view with a batch's bare rows).
+        body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped && !this.rowsFilled[k]) this.fillRows(k); });
         if (k === 0 || !later) this.rowsFilled[k] = true;
         else this.emptyGroups = true;
+        if (live) {
+          // Live, the newest group is laid out although it starts below the
+          // view: else its height is content-visibility's guess, and the
+          // follow, scrolled to the guess's end, shows the group's bare rows.
+          table.tBodies[k - 1]?.classList.remove('newest');
+          body.classList.add('newest');
+        }
       }
       const end = Math.min(events.length, (k + 1) * CHUNK);
-      if (this.rowsFilled[k] === true) body.insertAdjacentHTML('beforeend', this.rowsHTML(events, i, end));
+      if (this.rowsFilled[k] === true) {
+        const from = Math.min(end, Math.max(i, cellsFrom));
+        body.insertAdjacentHTML('beforeend', this.rowsHTML(events, i, from, false) + this.rowsHTML(events, from, end));
+        this.bareIn[k] = (this.bareIn[k] ?? 0) + from - i;
+        this.bareRows += from - i;
+      }
       i = end;
     }
     this.rowsDrawn = events.length;
+  }
+
+  /** How many of the newest rows a follow shows, at most: they get cells. */
+  rowsInView() {
+    return Math.ceil(Math.max(this.viewHeight, 400) / ROW_MIN_PX) + 2;
+  }
+
+  /**
+   * Whether new rows come bare: a running session drawn as its events
+   * come (not a backlog drawn at once, nor the last rows of one that
+   * ended).
+   */
+  liveRows() {
+    const p = this.c.painter;
+    return this.c.record?.state === 'running' && !p.quiet && !p.pendingFinal;
   }
 
   /** Removes every row; the transcript follows the newest again. */
   clear() {
     clearTimeout(this.appendTimer);
     this.appendTimer = 0;
+    cancelAnimationFrame(this.fillFrame);
+    this.fillFrame = 0;
     for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
     this.rowsDrawn = 0;
     this.rowsFilled = [];
     this.emptyGroups = false;
+    this.bareIn = [];
+    this.bareRows = 0;
+    this.followTop = 0;
     this.followingTranscript = true;
   }
 
-  /** Once every event queued is drawn: fills the row groups left empty, in idle time. */
+  /**
+   * Once every event queued is drawn: fills the row groups left empty, in
+   * idle time; a session that ended live gives its bare rows their cells,
+   * at once when they are few.
+   */
   fillWhenDrained() {
+    if (this.bareRows && !this.liveRows()) {
+      if (this.bareRows <= FILL_AT_END) {
+        for (let k = 0; k < this.bareIn.length; k++) if (this.bareIn[k]) this.fillRows(k);
+      } else this.emptyGroups = true;
+    }
     if (!this.emptyGroups) return;
     this.emptyGroups = false;
     this.fillRowsWhenIdle();
@@ -174,32 +261,88 @@ export class Transcript {
     const now = performance.now();
     if (this.followingTranscript && this.transcriptShown && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
       this.transcriptMoved = now;
+      this.fillLast(this.rowsInView());
       this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
     }
   }
 
-  /** Gives row group k, left empty, its rows (highlighted if their events are). */
+  /** Gives the bare rows among the last n their cells. */
+  fillLast(n) {
+    if (!this.bareRows) return;
+    const bodies = this.c.ui.table.tBodies;
+    for (let i = Math.max(0, this.rowsDrawn - n); i < this.rowsDrawn; i++) {
+      const row = bodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK];
+      if (row && !row.firstChild) this.fillRow(row, i);
+    }
+  }
+
+  /**
+   * The reader scrolled away from the newest row: the bare rows in view
+   * (and a screen on either side) get their cells in the next frame.
+   */
+  fillInViewSoon() {
+    if (!this.bareRows || this.fillFrame) return;
+    this.fillFrame = requestAnimationFrame(() => {
+      this.fillFrame = 0;
+      const sc = this.c.ui.transcriptScroll;
+      const top = sc.scrollTop - sc.clientHeight, bottom = sc.scrollTop + 2 * sc.clientHeight;
+      const bodies = this.c.ui.table.tBodies;
+      for (let k = 0; k < bodies.length; k++) {
+        if (!this.bareIn[k]) continue;
+        const body = bodies[k];
+        if (body.offsetTop > bottom || body.offsetTop + body.offsetHeight < top) continue;
+        for (let j = 0; j < body.rows.length; j++) {
+          const row = body.rows[j];
+          if (!row.firstChild && row.offsetTop + row.offsetHeight >= top && row.offsetTop <= bottom) this.fillRow(row, k * CHUNK + j);
+        }
+      }
+    });
+  }
+
+  /** Gives the bare row of the event at index i its cells. */
+  fillRow(row, i) {
+    const events = this.c.record?.events ?? [];
+    const ev = events[i];
+    if (!ev) return;
+    const m = this.c.layout.marks[i];
+    row.innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
+    row.removeAttribute('aria-hidden');
+    const k = Math.floor(i / CHUNK);
+    if (this.bareIn[k] > 0) {
+      this.bareIn[k]--;
+      this.bareRows--;
+    }
+  }
+
+  /**
+   * Gives row group k, left empty, its rows, or its bare rows their cells
+   * (highlighted if their events are).
+   */
   fillRows(k) {
-    if (this.rowsFilled[k]) return;
     const body = this.c.ui.table.tBodies[k];
     if (!body) return;
+    if (this.rowsFilled[k]) {
+      if (!this.bareIn[k]) return;
+      for (let j = 0; j < body.rows.length; j++) if (!body.rows[j].firstChild) this.fillRow(body.rows[j], k * CHUNK + j);
+      return;
+    }
     this.rowsFilled[k] = true;
     const events = this.c.record?.events ?? [];
     body.insertAdjacentHTML('beforeend', this.rowsHTML(events, k * CHUNK, Math.min(this.rowsDrawn, (k + 1) * CHUNK)));
     this.c.inspector.rehighlightSoon();
   }
 
-  /** The rows of events[from] to events[to - 1]. */
-  rowsHTML(events, from, to) {
+  /** The rows of events[from] to events[to - 1], with their cells or bare. */
+  rowsHTML(events, from, to, cells = true) {
     let s = '';
     for (let i = from; i < to; i++) {
       const m = this.c.layout.marks[i];
-      s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
+      s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m, cells);
     }
     return s;
   }
 
-  /** Fills the row groups left empty, a few at a time in idle periods. */
+  /** Fills the row groups left empty or with bare rows, a few at a time in idle periods. */
   fillRowsWhenIdle() {
     if (this.idleFill) return;
     // Works on whatever is drawn when it runs (a later drawing's rows too).
@@ -207,15 +350,16 @@ export class Transcript {
     const step = (deadline) => {
       this.idleFill = 0;
       const n = this.c.ui.table.tBodies.length;
+      const done = (k) => this.rowsFilled[k] && !this.bareIn[k];
       let k = 0;
-      while (k < n && this.rowsFilled[k]) k++;
+      while (k < n && done(k)) k++;
       // One group at least: a busy page's idle callbacks come by their
       // timeout, with no time remaining.
       if (k < n) {
         do this.fillRows(k++);
         while (k < n && deadline.timeRemaining() > 3);
       }
-      while (k < n && this.rowsFilled[k]) k++;
+      while (k < n && done(k)) k++;
       if (k < n) this.idleFill = idle(step, { timeout: 500 });
     };
     this.idleFill = idle(step, { timeout: 500 });
@@ -231,7 +375,8 @@ export class Transcript {
       const r = body.getBoundingClientRect();
       if (r.bottom < top) continue;
       this.fillRows(k); // a group in view may not have its rows yet
-      for (const row of body.rows) if (row.getBoundingClientRect().bottom > top + 30) return row;
+      const j = [...body.rows].findIndex((row) => row.getBoundingClientRect().bottom > top + 30);
+      if (j >= 0) return this.rowAt(k * CHUNK + j);
     }
     return this.rowAt(0);
   }
