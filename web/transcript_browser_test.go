@@ -142,7 +142,7 @@ func TestTranscriptBrowserLiveRows(t *testing.T) {
 	if _, err := chromedp.Run(tab, chromedp.Poll[bool](root+`?.querySelector('.transcript-scroll') && (`+root+`.querySelector('.transcript-scroll').scrollIntoView(), true)`)); err != nil {
 		t.Fatal(err)
 	}
-	const events = 1500
+	const events = 4000 // 4 s: the subtests look at it running
 	var emitErr error
 	emitted := make(chan struct{})
 	go func() {
@@ -169,22 +169,31 @@ func TestTranscriptBrowserLiveRows(t *testing.T) {
 	    hidden: r.querySelectorAll('.transcript tbody tr[data-seq][aria-hidden="true"]').length,
 	    inView: !!at, inViewCells: !!at?.querySelector('td'), inViewSeq: at ? Number(at.dataset.seq) : -1,
 	    box: [box.top, box.bottom, innerHeight, scrollY, sc.scrollTop, sc.scrollHeight] }; })()`
-	t.Run("live, rows come bare but for the newest, which are shown with their cells", func(t *testing.T) {
-		if _, err := chromedp.Run(tab, chromedp.Poll[bool](root+`.querySelectorAll('.transcript tbody tr[data-seq]').length >= 600`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatal(err)
-		}
-		// The transcript in the window (the page may have grown since), and
-		// time for the follow a batch brings.
-		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollIntoView({ block: 'nearest' })`)); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(400 * time.Millisecond)
+	readRunning := func(t *testing.T) rows {
+		t.Helper()
 		got, err := chromedp.Run(tab, chromedp.Evaluate[rows](read, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.State != "running" {
-			t.Fatalf("the session was %s when its transcript had %d rows; want it running (a slower machine needs a longer session)", got.State, got.Rows)
+			t.Fatalf("the session was %s with %d rows; want it running (a slower machine needs a longer session)", got.State, got.Rows)
+		}
+		return got
+	}
+	t.Run("live, rows come bare but for the newest, which are shown with their cells", func(t *testing.T) {
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](root+`.querySelectorAll('.transcript tbody tr[data-seq]').length >= 600`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		// The transcript in the window (the page may have grown since).
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollIntoView({ block: 'nearest' })`)); err != nil {
+			t.Fatal(err)
+		}
+		// The follow moves within 100 ms of a batch: until then the row in
+		// view is the last batch's newest.
+		got := readRunning(t)
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !(got.InViewCells && got.InViewSeq >= got.Rows-60); {
+			time.Sleep(50 * time.Millisecond)
+			got = readRunning(t)
 		}
 		if got.Bare < got.Rows/2 {
 			t.Errorf("%d of %d rows are bare; want most (only the newest that the transcript holds get cells live)", got.Bare, got.Rows)
@@ -201,13 +210,7 @@ func TestTranscriptBrowserLiveRows(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(200 * time.Millisecond)
-		got, err := chromedp.Run(tab, chromedp.Evaluate[rows](read, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.State != "running" {
-			t.Fatalf("the session was %s; want it running (a slower machine needs a longer session)", got.State)
-		}
+		got := readRunning(t)
 		if !got.InView || !got.InViewCells || got.InViewSeq > got.Rows/2 {
 			t.Errorf("the row in view after scrolling back: %+v; want an early one, with its cells", got)
 		}
