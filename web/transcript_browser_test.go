@@ -96,17 +96,21 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 		return fmt.Sprintf(`(%s)(%d, %d).length === 1`, rowsOf, seq, seq+1)
 	}
 	t.Run("a row group scrolled to gets its rows", func(t *testing.T) {
-		last := len(rec.Events) - 1
-		if there, err := chromedp.Run(tab, chromedp.Evaluate[bool](has(last))); err != nil || there {
-			t.Fatalf("the last event's row is there before the group is shown (%v): the test shows nothing", err)
+		// The last group left empty (group 1 is the next test's; the last
+		// group may have got its rows with the drawing's last events).
+		k, err := chromedp.Run(tab, chromedp.Evaluate[int](`(() => { const groups = [...document.querySelector('seq-diagram').shadowRoot.querySelectorAll('.transcript tbody')];
+		  for (let k = groups.length - 1; k >= 2; k--) if (!groups[k].rows.length) return k; return -1; })()`))
+		if err != nil || k < 0 {
+			t.Fatalf("no row group after the second is left empty (%d, %v): the test shows nothing", k, err)
 		}
-		show := `(() => { const sc = document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll');
-		  sc.scrollIntoView(); sc.scrollTop = sc.scrollHeight; })()`
+		seq := rec.Events[k*rowGroup].Seq
+		show := fmt.Sprintf(`(() => { const r = document.querySelector('seq-diagram').shadowRoot; const sc = r.querySelector('.transcript-scroll');
+		  sc.scrollIntoView(); sc.scrollTop = r.querySelectorAll('.transcript tbody')[%d].offsetTop; })()`, k)
 		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](show)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := chromedp.Run(tab, chromedp.Poll[bool](has(last), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			t.Errorf("scrolled to the end, the last event (seq %d) has no row with cells: %v", last, err)
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](has(seq), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("scrolled to row group %d, its first event (seq %d) has no row with cells: %v", k, seq, err)
 		}
 	})
 	t.Run("the key to the next row makes its group's rows", func(t *testing.T) {
@@ -128,8 +132,9 @@ func TestTranscriptBrowserLongBacklog(t *testing.T) {
 // TestTranscriptBrowserLiveRows follows a session recording 1,000 events
 // a second with the transcript in view. Rows come bare (no cells, hidden
 // from assistive technology) except the newest, which the transcript
-// shows; the rows a reader scrolls back to get their cells; once the
-// session ends every row has its cells, in order.
+// shows; one step up with the keyboard stops the follow; the rows a reader
+// scrolls back to get their cells; once the session ends every row has
+// its cells, in order.
 func TestTranscriptBrowserLiveRows(t *testing.T) {
 	ts, store := storeServer(t, web.Config{})
 	tab := newTab(t)
@@ -203,6 +208,19 @@ func TestTranscriptBrowserLiveRows(t *testing.T) {
 		}
 		if !got.InView || !got.InViewCells || got.InViewSeq < got.Rows-60 {
 			t.Errorf("the row in view: %+v; want one of the newest, with its cells", got)
+		}
+	})
+	t.Run("live, one ArrowUp in the transcript stops its follow", func(t *testing.T) {
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').focus()`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(tab, chromedp.KeyEvent(kb.ArrowUp)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(800 * time.Millisecond) // three batches, eight chances to follow
+		got := readRunning(t)
+		if got.InViewSeq < 0 || got.InViewSeq > got.Rows-300 {
+			t.Errorf("after ArrowUp, the row in view: %+v; want it left behind (a 40 px step up had been pulled back to the newest)", got)
 		}
 	})
 	t.Run("live, the rows scrolled back to get their cells", func(t *testing.T) {

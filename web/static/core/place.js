@@ -194,7 +194,7 @@ export class BoxIndex {
   /** Takes box b out: it no longer counts in any query. */
   remove(b) {
     b.removed = true;
-    if (b.query) this.#tree(b).remove(b);
+    this.#tree(b).remove(b); // nothing to do for a box never filed
   }
 
   #tree(b) {

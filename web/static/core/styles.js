@@ -336,7 +336,7 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   table.transcript { min-width: 0; }
   .transcript thead { display: none; }
   .transcript tr { grid-template-columns: 6ch minmax(0, 1fr) auto; column-gap: .4em; padding: .3em 0; }
-  .transcript tbody tr:empty { height: 8.5em; }
+  .transcript tbody tr:empty { height: 6.5em; }
   .transcript tbody tr.actor-client { box-shadow: inset 3px 0 var(--seq-client-color); }
   .transcript tbody tr.actor-server { box-shadow: inset 3px 0 var(--seq-server-color); }
   .transcript td:is(:nth-child(2), :nth-child(3), :nth-child(4), :nth-child(7)) { display: none; }

@@ -32,6 +32,10 @@ export class Transcript {
   rowsDrawn = 0;
   followingTranscript = true;
   followTop = 0; // the transcript's scrollTop when it was last at its end
+  lastTop = 0; // its scrollTop at the last scroll event
+  movedUpAt = 0; // when the reader last moved up in it
+  touching = false; // a finger is on the transcript: the follow waits
+  newestBody = null; // live, the row group rows are appended to
   transcriptMoved = 0;
   transcriptShown = true; // the transcript's box intersects the document's viewport
   rowsFilled = []; // row group k → true once it has its rows
@@ -62,19 +66,35 @@ export class Transcript {
         ui.transcriptScroll.scrollTop = 1e9;
       } else this.fillInViewSoon();
     }).observe(ui.transcriptScroll);
+    // The follow stops when the reader moves up (a wheel, a key, a finger,
+    // or the scroll bar dragged up) and goes on once they are back at the
+    // end. A scroll event short of the end is not enough: rows may have
+    // come between the follow's scroll and its event; nor is one at the
+    // end just after a move up (the follow's own scroll, or a smooth step
+    // up's first pixel).
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
-      if (sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 40) {
+      const top = sc.scrollTop;
+      const down = top > this.lastTop;
+      this.lastTop = top;
+      const settled = performance.now() - this.movedUpAt > 500;
+      if (top + sc.clientHeight >= sc.scrollHeight - 2 && (this.followingTranscript || (down && settled)) && !this.touching) {
         this.followingTranscript = true;
-        this.followTop = sc.scrollTop;
-      } else if (sc.scrollTop < this.followTop - 40) {
-        // The reader scrolled up. (Short of the end but not above where the
-        // follow last was, rows came between the follow's scroll and this
-        // event: the follow goes on.)
-        this.followingTranscript = false;
-      }
+        this.followTop = top;
+      } else if (top < this.followTop - 40) this.followingTranscript = false;
       if (!this.followingTranscript) this.fillInViewSoon();
     }, { passive: true });
+    const readerMoves = (up) => {
+      if (up) this.followingTranscript = false;
+      this.movedUpAt = up ? performance.now() : 0;
+    };
+    ui.transcriptScroll.addEventListener('wheel', (e) => { if (e.deltaY) readerMoves(e.deltaY < 0); }, { passive: true });
+    ui.transcriptScroll.addEventListener('keydown', (e) => {
+      if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) readerMoves(true);
+      else if (['ArrowDown', 'PageDown', 'End'].includes(e.key)) readerMoves(false);
+    });
+    ui.transcriptScroll.addEventListener('touchstart', () => { this.touching = true; }, { passive: true });
+    for (const type of ['touchend', 'touchcancel']) ui.transcriptScroll.addEventListener(type, () => { this.touching = false; }, { passive: true });
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
       if (this.followingTranscript) this.fillLast(this.rowsInView());
@@ -93,7 +113,7 @@ export class Transcript {
       if (e.target !== ui.transcriptScroll || e.key !== 'Enter') return;
       e.preventDefault();
       const hl = this.c.inspector.hl.find((el) => el.localName === 'tr');
-      (hl ?? this.firstVisibleRow())?.focus();
+      (hl ? this.rowAt(this.c.layout.pos.get(Number(hl.dataset.seq))) : this.firstVisibleRow())?.focus(); // with its cells
     });
   }
 
@@ -183,13 +203,6 @@ export class Transcript {
         body.addEventListener('contentvisibilityautostatechange', (e) => { if (!e.skipped && !this.rowsFilled[k]) this.fillRows(k); });
         if (k === 0 || !later) this.rowsFilled[k] = true;
         else this.emptyGroups = true;
-        if (live) {
-          // Live, the newest group is laid out although it starts below the
-          // view: else its height is content-visibility's guess, and the
-          // follow, scrolled to the guess's end, shows the group's bare rows.
-          table.tBodies[k - 1]?.classList.remove('newest');
-          body.classList.add('newest');
-        }
       }
       const end = Math.min(events.length, (k + 1) * CHUNK);
       if (this.rowsFilled[k] === true) {
@@ -201,6 +214,15 @@ export class Transcript {
       i = end;
     }
     this.rowsDrawn = events.length;
+    const last = table.tBodies[table.tBodies.length - 1] ?? null;
+    if (live && last !== this.newestBody) {
+      // Live, the newest group is laid out although it starts below the
+      // view: else its height is content-visibility's guess, and the
+      // follow, scrolled to the guess's end, shows the group's bare rows.
+      this.newestBody?.classList.remove('newest');
+      last?.classList.add('newest');
+      this.newestBody = last;
+    }
   }
 
   /** How many of the newest rows a follow shows, at most: they get cells. */
@@ -223,14 +245,16 @@ export class Transcript {
     clearTimeout(this.appendTimer);
     this.appendTimer = 0;
     cancelAnimationFrame(this.fillFrame);
-    this.fillFrame = 0;
+    (globalThis.cancelIdleCallback ?? clearTimeout)(this.idleFill);
+    this.fillFrame = this.idleFill = 0;
+    this.newestBody = null;
     for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
     this.rowsDrawn = 0;
     this.rowsFilled = [];
     this.emptyGroups = false;
     this.bareIn = [];
     this.bareRows = 0;
-    this.followTop = 0;
+    this.followTop = this.lastTop = 0;
     this.followingTranscript = true;
   }
 
@@ -240,7 +264,10 @@ export class Transcript {
    * at once when they are few.
    */
   fillWhenDrained() {
-    if (this.bareRows && !this.liveRows()) {
+    if (this.liveRows()) return;
+    this.newestBody?.classList.remove('newest');
+    this.newestBody = null;
+    if (this.bareRows) {
       if (this.bareRows <= FILL_AT_END) {
         for (let k = 0; k < this.bareIn.length; k++) if (this.bareIn[k]) this.fillRows(k);
       } else this.emptyGroups = true;
@@ -259,7 +286,7 @@ export class Transcript {
    */
   follow(rec) {
     const now = performance.now();
-    if (this.followingTranscript && this.transcriptShown && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
+    if (this.followingTranscript && this.transcriptShown && !this.touching && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
       this.transcriptMoved = now;
       this.fillLast(this.rowsInView());
       this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
@@ -345,10 +372,15 @@ export class Transcript {
   /** Fills the row groups left empty or with bare rows, a few at a time in idle periods. */
   fillRowsWhenIdle() {
     if (this.idleFill) return;
-    // Works on whatever is drawn when it runs (a later drawing's rows too).
     const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
     const step = (deadline) => {
       this.idleFill = 0;
+      if (this.liveRows()) {
+        // Live rows come bare to spare their layout: the session's end
+        // fills them and the groups left (fillWhenDrained).
+        this.emptyGroups = true;
+        return;
+      }
       const n = this.c.ui.table.tBodies.length;
       const done = (k) => this.rowsFilled[k] && !this.bareIn[k];
       let k = 0;
