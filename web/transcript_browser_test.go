@@ -227,8 +227,13 @@ func TestTranscriptBrowserLiveRows(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollTop = 2000`)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		// The position may settle a frame or two later (scroll anchoring, as
+		// row groups there are laid out again); the rows there then get cells.
 		got := readRunning(t)
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !(got.InViewCells && got.InViewSeq <= got.Rows/2); {
+			time.Sleep(50 * time.Millisecond)
+			got = readRunning(t)
+		}
 		if !got.InView || !got.InViewCells || got.InViewSeq > got.Rows/2 {
 			t.Errorf("the row in view after scrolling back: %+v; want an early one, with its cells", got)
 		}

@@ -12,6 +12,7 @@ import { fitGeometry, geometryWidth } from '../core/place.js';
 import { showInvisible } from '../core/format.js';
 import { cleanEvent } from '../core/record.js';
 import { beginLabel, plural, burstKey } from '../core/words.js';
+import { Follow, readerMove } from '../core/follow.js';
 
 /**
  * The element draws events SLICE at a time, and stops for the frame after
@@ -54,7 +55,7 @@ export class Painter {
   timer = 0;
   drawn = null;
   openLines = new Map();
-  following = true;
+  followState = new Follow(40); // whether the view follows the newest call
   ghostKey = '';
   calloutKey = '';
   pendingAt = 0; // pending[pendingAt…] are still to draw
@@ -80,11 +81,16 @@ export class Painter {
     this.c = c;
   }
 
+  /** Whether the view follows the newest call: the reader has not moved up since it was at the end. */
+  get following() {
+    return this.followState.following;
+  }
+
   /** Listens to the follow button and the viewport's scrolling and size. */
   wire() {
     const ui = this.c.ui;
     ui.follow.addEventListener('click', () => {
-      this.following = true;
+      this.followState.reset();
       ui.viewport.scrollTop = this.c.layout.height;
       this.c.updateInfo();
     });
@@ -92,12 +98,15 @@ export class Painter {
       const vp = ui.viewport;
       this.scrollTop = vp.scrollTop;
       this.viewHeight = vp.clientHeight;
-      this.following = vp.scrollTop + vp.clientHeight >= vp.scrollHeight - 40;
+      this.followState.scrolled(vp.scrollTop, vp.clientHeight, vp.scrollHeight, performance.now());
       this.showNearLabels();
       vp.classList.toggle('scrolled', vp.scrollTop > G.nameTop + G.nameHeight);
       if (!this.c.inspector.pinned) this.c.inspector.hideDetails();
       this.c.updateInfo();
     }, { passive: true });
+    const move = (e) => { const up = readerMove(e); if (up !== null) this.followState.moved(up, performance.now()); };
+    for (const type of ['wheel', 'keydown']) ui.viewport.addEventListener(type, move, { passive: true });
+    for (const type of ['touchstart', 'touchend', 'touchcancel']) ui.viewport.addEventListener(type, (e) => { this.followState.touching = e.type === 'touchstart'; }, { passive: true });
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
       this.showNearLabels();
@@ -251,7 +260,7 @@ export class Painter {
     // (read it from the top) or the viewer scrolled away.
     if (this.quiet && rec.state !== 'running') return;
     if (!events.length && !final) return;
-    if (this.following) this.followWanted = true; // done after layout (wire)
+    if (this.following && !this.followState.touching) this.followWanted = true; // done after layout (wire)
     this.c.transcript.follow(rec);
   }
 
@@ -336,7 +345,7 @@ export class Painter {
     this.resetDrawing();
     this.scrollTop = 0;
     this.c.ui.viewport.scrollTop = 0;
-    this.following = true;
+    this.followState.reset();
   }
 
   /** Forgets what has been drawn, so that render draws the layout from the start. */

@@ -6,6 +6,7 @@
  */
 import { CHUNK } from '../core/layout.js';
 import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
+import { Follow, readerMove } from '../core/follow.js';
 
 /** A live session's transcript follows its newest row at most this often. */
 const TRANSCRIPT_FOLLOW_MS = 100;
@@ -30,11 +31,7 @@ export class Transcript {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
   rowsDrawn = 0;
-  followingTranscript = true;
-  followTop = 0; // the transcript's scrollTop when it was last at its end
-  lastTop = 0; // its scrollTop at the last scroll event
-  movedUpAt = 0; // when the reader last moved up in it
-  touching = false; // a finger is on the transcript: the follow waits
+  followState = new Follow(2); // whether the transcript follows its newest row
   newestBody = null; // live, the row group rows are appended to
   transcriptMoved = 0;
   transcriptShown = true; // the transcript's box intersects the document's viewport
@@ -61,43 +58,21 @@ export class Transcript {
       this.transcriptShown = shown;
       if (!shown || was) return;
       this.appendTranscript(true);
-      if (this.followingTranscript && this.c.record?.state === 'running') {
+      if (this.followState.following && this.c.record?.state === 'running') {
         this.fillLast(this.rowsInView());
         ui.transcriptScroll.scrollTop = 1e9;
       } else this.fillInViewSoon();
     }).observe(ui.transcriptScroll);
-    // The follow stops when the reader moves up (a wheel, a key, a finger,
-    // or the scroll bar dragged up) and goes on once they are back at the
-    // end. A scroll event short of the end is not enough: rows may have
-    // come between the follow's scroll and its event; nor is one at the
-    // end just after a move up (the follow's own scroll, or a smooth step
-    // up's first pixel).
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
-      const top = sc.scrollTop;
-      const down = top > this.lastTop;
-      this.lastTop = top;
-      const settled = performance.now() - this.movedUpAt > 500;
-      if (top + sc.clientHeight >= sc.scrollHeight - 2 && (this.followingTranscript || (down && settled)) && !this.touching) {
-        this.followingTranscript = true;
-        this.followTop = top;
-      } else if (top < this.followTop - 40) this.followingTranscript = false;
-      if (!this.followingTranscript) this.fillInViewSoon();
+      if (!this.followState.scrolled(sc.scrollTop, sc.clientHeight, sc.scrollHeight, performance.now())) this.fillInViewSoon();
     }, { passive: true });
-    const readerMoves = (up) => {
-      if (up) this.followingTranscript = false;
-      this.movedUpAt = up ? performance.now() : 0;
-    };
-    ui.transcriptScroll.addEventListener('wheel', (e) => { if (e.deltaY) readerMoves(e.deltaY < 0); }, { passive: true });
-    ui.transcriptScroll.addEventListener('keydown', (e) => {
-      if (['ArrowUp', 'PageUp', 'Home'].includes(e.key)) readerMoves(true);
-      else if (['ArrowDown', 'PageDown', 'End'].includes(e.key)) readerMoves(false);
-    });
-    ui.transcriptScroll.addEventListener('touchstart', () => { this.touching = true; }, { passive: true });
-    for (const type of ['touchend', 'touchcancel']) ui.transcriptScroll.addEventListener(type, () => { this.touching = false; }, { passive: true });
+    const move = (e) => { const up = readerMove(e); if (up !== null) this.followState.moved(up, performance.now()); };
+    for (const type of ['wheel', 'keydown']) ui.transcriptScroll.addEventListener(type, move, { passive: true });
+    for (const type of ['touchstart', 'touchend', 'touchcancel']) ui.transcriptScroll.addEventListener(type, (e) => { this.followState.touching = e.type === 'touchstart'; }, { passive: true });
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
-      if (this.followingTranscript) this.fillLast(this.rowsInView());
+      if (this.followState.following) this.fillLast(this.rowsInView());
       else this.fillInViewSoon(); // opened, or made taller
     }).observe(ui.transcriptScroll);
     ui.table.addEventListener('pointerover', (e) => {
@@ -254,9 +229,8 @@ export class Transcript {
     this.emptyGroups = false;
     this.bareIn = [];
     this.bareRows = 0;
-    this.followTop = this.lastTop = 0;
-    this.followingTranscript = true;
-  }
+    this.followState.reset();
+      }
 
   /**
    * Once every event queued is drawn: fills the row groups left empty, in
@@ -286,7 +260,7 @@ export class Transcript {
    */
   follow(rec) {
     const now = performance.now();
-    if (this.followingTranscript && this.transcriptShown && !this.touching && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
+    if (this.followState.following && this.transcriptShown && !this.followState.touching && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
       this.transcriptMoved = now;
       this.fillLast(this.rowsInView());
       this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
