@@ -252,13 +252,13 @@ function query(b) {
     const vx = -sin * b.hh, vy = cos * b.hh; // half the height across it
     pts = [b.cx - ux - vx, b.cy - uy - vy, b.cx + ux - vx, b.cy + uy - vy, b.cx + ux + vx, b.cy + uy + vy, b.cx - ux + vx, b.cy - uy + vy];
   }
-  b.query = { top, bottom, left, right, lo: bandOf(top), hi: bandOf(bottom), pts };
+  b.query = { top, bottom, left, right, lo: bandOf(top), hi: bandOf(bottom), upright: pts === null, pts };
   return b.query;
 }
 
-/** The corners of a query's box, as separate() takes them. */
+/** The corners of a query's box, as separate() takes them (an upright box's made once, when first asked). */
 function corners(q) {
-  return q.pts ?? [q.left, q.top, q.right, q.top, q.right, q.bottom, q.left, q.bottom];
+  return (q.pts ??= [q.left, q.top, q.right, q.top, q.right, q.bottom, q.left, q.bottom]);
 }
 
 /**
@@ -268,7 +268,7 @@ function corners(q) {
 function meets(q, o) {
   const p = o.query;
   if (o.removed || p.bottom <= q.top || p.top >= q.bottom || p.right <= q.left || p.left >= q.right) return false;
-  return (p.pts === null && q.pts === null) || !separate(corners(q), corners(p), 0);
+  return (p.upright && q.upright) || !separate(corners(q), corners(p), 0);
 }
 
 /** The band of BoxIndex.BAND pixels that y falls in; everything above 0 in band 0. */

@@ -35,15 +35,6 @@ const BACKLOG_BUDGET_MS = 45;
 /** A live open bar's "blocked 120 ms" changes at most this often. */
 const OPEN_LABEL_MS = 100;
 
-/**
- * The SVG canvas's least height, in px: about 6,000 compact rows. Each
- * time the canvas grows, Chromium lays out every text in it again (a live
- * session's 2,000 events had grown it five times, the late ones frames of
- * 50 ms or more); a canvas taller than the drawing costs nothing, as its
- * clipping box follows the drawing and what lies below is never painted.
- */
-const CANVAS_MIN_HEIGHT = 2 ** 17;
-
 export class Painter {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
@@ -721,9 +712,9 @@ export class Painter {
    * Sizes the drawing (and the sticky names) to the layout. Any change to
    * the SVG root's size or attributes makes Chromium lay out every text in
    * it again (SVG text counts as sized relative to the viewport), so the
-   * SVG canvas starts tall (CANVAS_MIN_HEIGHT) and grows in powers of
-   * two, and only its clipping box, a div, follows the layout's height row
-   * by row; attributes are written only when they change.
+   * SVG canvas grows in powers of two and only its clipping box, a div,
+   * follows the layout's height row by row; attributes are written only
+   * when they change.
    */
   sizeSVG() {
     const { width, height } = this.c.layout;
@@ -731,7 +722,7 @@ export class Painter {
     const h = this.c.layout.actors.length ? height + this.extra() : 0;
     const ui = this.c.ui;
     let canvasH = this.canvas.h;
-    if (h > canvasH || h < canvasH / 4 || !h) canvasH = h ? Math.max(CANVAS_MIN_HEIGHT, 2 ** Math.ceil(Math.log2(h))) : 0;
+    if (h > canvasH || h < canvasH / 4 || !h) canvasH = h ? Math.max(2048, 2 ** Math.ceil(Math.log2(h))) : 0;
     if (w !== this.canvas.w || canvasH !== this.canvas.h) {
       this.canvas.w = w;
       this.canvas.h = canvasH;
