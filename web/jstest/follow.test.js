@@ -76,3 +76,17 @@ test('wheels and keys move up, down or neither', () => {
   ];
   for (const [e, want] of cases) assert.equal(readerMove(e), want, JSON.stringify(e));
 });
+
+test('watch takes the reader\'s moves from the scroller\'s events', () => {
+  const f = new Follow(2);
+  const scroller = new EventTarget();
+  f.watch(scroller);
+  scroller.dispatchEvent(Object.assign(new Event('keydown'), { key: 'ArrowUp' }));
+  assert.equal(f.following, false);
+  scroller.dispatchEvent(new Event('touchstart'));
+  assert.equal(f.touching, true);
+  scroller.dispatchEvent(new Event('touchend'));
+  assert.equal(f.touching, false);
+  scroller.dispatchEvent(Object.assign(new Event('wheel'), { deltaY: 100 })); // down: the end takes the follow back at once
+  assert.equal(f.scrolled(700, VIEW, 1000, performance.now()), true);
+});

@@ -47,6 +47,19 @@ export class Follow {
     this.#upAt = up ? now : -Infinity;
   }
 
+  /**
+   * Listens to target's (the scroller's) wheel, keys and touches for the
+   * reader's moves. Any EventTarget will do: node's, in the tests.
+   */
+  watch(target) {
+    const move = (e) => {
+      const up = readerMove(e);
+      if (up !== null) this.moved(up, performance.now());
+    };
+    for (const type of ['wheel', 'keydown']) target.addEventListener(type, move, { passive: true });
+    for (const type of ['touchstart', 'touchend', 'touchcancel']) target.addEventListener(type, (e) => { this.touching = e.type === 'touchstart'; }, { passive: true });
+  }
+
   /** Follows again, from a scroller at its start (a new drawing, Jump to latest). */
   reset() {
     this.following = true;

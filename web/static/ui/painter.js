@@ -12,7 +12,7 @@ import { fitGeometry, geometryWidth } from '../core/place.js';
 import { showInvisible } from '../core/format.js';
 import { cleanEvent } from '../core/record.js';
 import { beginLabel, plural, burstKey } from '../core/words.js';
-import { Follow, readerMove } from '../core/follow.js';
+import { Follow } from '../core/follow.js';
 
 /**
  * The element draws events SLICE at a time, and stops for the frame after
@@ -95,9 +95,7 @@ export class Painter {
       if (!this.c.inspector.pinned) this.c.inspector.hideDetails();
       this.c.updateInfo();
     }, { passive: true });
-    const move = (e) => { const up = readerMove(e); if (up !== null) this.followState.moved(up, performance.now()); };
-    for (const type of ['wheel', 'keydown']) ui.viewport.addEventListener(type, move, { passive: true });
-    for (const type of ['touchstart', 'touchend', 'touchcancel']) ui.viewport.addEventListener(type, (e) => { this.followState.touching = e.type === 'touchstart'; }, { passive: true });
+    this.followState.watch(ui.viewport);
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
       this.showNearLabels();

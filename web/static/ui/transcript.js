@@ -6,7 +6,7 @@
  */
 import { CHUNK } from '../core/layout.js';
 import { renderTranscriptRow, renderTranscriptCells } from '../core/markup.js';
-import { Follow, readerMove } from '../core/follow.js';
+import { Follow } from '../core/follow.js';
 
 /** A live session's transcript follows its newest row at most this often. */
 const TRANSCRIPT_FOLLOW_MS = 100;
@@ -67,9 +67,7 @@ export class Transcript {
       const sc = ui.transcriptScroll;
       if (!this.followState.scrolled(sc.scrollTop, sc.clientHeight, sc.scrollHeight, performance.now())) this.fillInViewSoon();
     }, { passive: true });
-    const move = (e) => { const up = readerMove(e); if (up !== null) this.followState.moved(up, performance.now()); };
-    for (const type of ['wheel', 'keydown']) ui.transcriptScroll.addEventListener(type, move, { passive: true });
-    for (const type of ['touchstart', 'touchend', 'touchcancel']) ui.transcriptScroll.addEventListener(type, (e) => { this.followState.touching = e.type === 'touchstart'; }, { passive: true });
+    this.followState.watch(ui.transcriptScroll);
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
       if (this.followState.following) this.fillLast(this.rowsInView());
