@@ -29,6 +29,11 @@ export class Follow {
     this.#endSlack = endSlack;
   }
 
+  /** Whether the scroller is to be scrolled to its newest content now: it follows, and no finger holds it. */
+  get scrollsToEnd() {
+    return this.following && !this.touching;
+  }
+
   /** A scroll event: the scroller's scrollTop, client and scroll heights, and performance.now(). Returns following. */
   scrolled(top, clientHeight, scrollHeight, now) {
     const down = top > this.#lastTop;

@@ -249,7 +249,7 @@ export class Painter {
     // (read it from the top) or the viewer scrolled away.
     if (this.quiet && rec.state !== 'running') return;
     if (!events.length && !final) return;
-    if (this.following && !this.followState.touching) this.followWanted = true; // done after layout (wire)
+    if (this.followState.scrollsToEnd) this.followWanted = true; // done after layout (wire)
     this.c.transcript.follow(rec);
   }
 

@@ -38,7 +38,6 @@ export class Transcript {
   rowsFilled = []; // row group k → true once it has its rows
   emptyGroups = false; // some row group is still left empty
   bareIn = []; // row group k → how many of its rows are bare (the row, no cells)
-  bareRows = 0; // bare rows in all
   viewHeight = 400; // the transcript's scroller's height (a ResizeObserver's)
   fillFrame = 0; // gives cells to the bare rows the reader scrolled to
   idleFill = 0;
@@ -182,7 +181,6 @@ export class Transcript {
         const from = Math.min(end, Math.max(i, cellsFrom));
         body.insertAdjacentHTML('beforeend', this.rowsHTML(events, i, from, false) + this.rowsHTML(events, from, end));
         this.bareIn[k] = (this.bareIn[k] ?? 0) + from - i;
-        this.bareRows += from - i;
       }
       i = end;
     }
@@ -226,9 +224,8 @@ export class Transcript {
     this.rowsFilled = [];
     this.emptyGroups = false;
     this.bareIn = [];
-    this.bareRows = 0;
     this.followState.reset();
-      }
+  }
 
   /**
    * Once every event queued is drawn: fills the row groups left empty, in
@@ -239,8 +236,9 @@ export class Transcript {
     if (this.liveRows()) return;
     this.newestBody?.classList.remove('newest');
     this.newestBody = null;
-    if (this.bareRows) {
-      if (this.bareRows <= FILL_AT_END) {
+    const bare = this.bareRows();
+    if (bare) {
+      if (bare <= FILL_AT_END) {
         for (let k = 0; k < this.bareIn.length; k++) if (this.bareIn[k]) this.fillRows(k);
       } else this.emptyGroups = true;
     }
@@ -258,16 +256,20 @@ export class Transcript {
    */
   follow(rec) {
     const now = performance.now();
-    if (this.followState.following && this.transcriptShown && !this.followState.touching && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
+    if (this.followState.scrollsToEnd && this.transcriptShown && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
       this.transcriptMoved = now;
       this.fillLast(this.rowsInView());
       this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
     }
   }
 
+  /** How many rows are bare, in all. */
+  bareRows() {
+    return this.bareIn.reduce((n, b) => n + (b ?? 0), 0);
+  }
+
   /** Gives the bare rows among the last n their cells. */
   fillLast(n) {
-    if (!this.bareRows) return;
     const bodies = this.c.ui.table.tBodies;
     for (let i = Math.max(0, this.rowsDrawn - n); i < this.rowsDrawn; i++) {
       const row = bodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK];
@@ -280,7 +282,7 @@ export class Transcript {
    * (and a screen on either side) get their cells in the next frame.
    */
   fillInViewSoon() {
-    if (!this.bareRows || this.fillFrame) return;
+    if (this.fillFrame || !this.bareRows()) return;
     this.fillFrame = requestAnimationFrame(() => {
       this.fillFrame = 0;
       const sc = this.c.ui.transcriptScroll;
@@ -301,16 +303,11 @@ export class Transcript {
   /** Gives the bare row of the event at index i its cells. */
   fillRow(row, i) {
     const events = this.c.record?.events ?? [];
-    const ev = events[i];
-    if (!ev) return;
-    const m = this.c.layout.marks[i];
-    row.innerHTML = renderTranscriptCells(ev, i ? Math.max(0, ev.t_ns - events[i - 1].t_ns) : 0, rowNote(m), m);
+    if (!events[i]) return;
+    row.innerHTML = renderTranscriptCells(...this.rowArgs(events, i));
     row.removeAttribute('aria-hidden');
     const k = Math.floor(i / CHUNK);
-    if (this.bareIn[k] > 0) {
-      this.bareIn[k]--;
-      this.bareRows--;
-    }
+    if (this.bareIn[k] > 0) this.bareIn[k]--;
   }
 
   /**
@@ -334,11 +331,14 @@ export class Transcript {
   /** The rows of events[from] to events[to - 1], with their cells or bare. */
   rowsHTML(events, from, to, cells = true) {
     let s = '';
-    for (let i = from; i < to; i++) {
-      const m = this.c.layout.marks[i];
-      s += renderTranscriptRow(events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m, cells);
-    }
+    for (let i = from; i < to; i++) s += renderTranscriptRow(...this.rowArgs(events, i), cells);
     return s;
+  }
+
+  /** What a row of events[i] shows beside the event: its Δt, its note and its mark. */
+  rowArgs(events, i) {
+    const m = this.c.layout.marks[i];
+    return [events[i], i ? Math.max(0, events[i].t_ns - events[i - 1].t_ns) : 0, rowNote(m), m];
   }
 
   /** Fills the row groups left empty or with bare rows, a few at a time in idle periods. */
