@@ -151,7 +151,7 @@ button:hover, select:hover { border-color: var(--seq-fg); }
   background: var(--seq-bg); border: 2px solid var(--seq-client-color); font-weight: 700; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
 .actor-head.actor-server { border-color: var(--seq-server-color); }
-svg.seq-diagram { display: block; }
+svg.seq-diagram { display: block; overflow: visible; }
 .canvas { overflow: hidden; }
 .event { cursor: pointer; outline: none; }
 .event:focus-visible .shape, .event.hl .shape { stroke: var(--seq-accent); stroke-width: 4; }

@@ -32,6 +32,13 @@ const FIRST_SLICE = 8;
 const FRAME_BUDGET_MS = 8;
 const BACKLOG_BUDGET_MS = 45;
 
+/**
+ * The SVG root's height while it draws anything: small and fixed, since
+ * resizing the root lays out all its text again (see sizeSVG); an empty
+ * viewport (0) would draw nothing.
+ */
+const SVG_ROOT_HEIGHT = 1;
+
 /** A live open bar's "blocked 120 ms" changes at most this often. */
 const OPEN_LABEL_MS = 100;
 
@@ -65,7 +72,7 @@ export class Painter {
   near = null; // [first, last] chunk whose labels show
   scrollTop = 0;
   viewHeight = 800;
-  canvas = { w: -1, h: -1, shown: -1 }; // the SVG's size (w, h) and the height shown
+  canvas = { w: -1, h: -1, rootH: -1 }; // the drawing's size, and its SVG root's height
   widthShown = 0; // the diagram width the code pane leaves room for
 
   constructor(c) {
@@ -708,31 +715,34 @@ export class Painter {
 
   /**
    * Sizes the drawing (and the sticky names) to the layout. Any change to
-   * the SVG root's size or attributes makes Chromium lay out every text in
-   * it again (SVG text counts as sized relative to the viewport), so the
-   * SVG canvas grows in powers of two and only its clipping box, a div,
-   * follows the layout's height row by row; attributes are written only
-   * when they change.
+   * the SVG root's size makes Chromium lay out every text in it again (SVG
+   * text counts as sized relative to the viewport: 80–110 ms with 10,000
+   * elements), so the root keeps one small height and shows what lies
+   * below it (overflow: visible); the drawing's height is its background's
+   * and its clipping box's, a div, which follow the layout row by row. Its
+   * width changes with the lifelines and the fit only. Attributes are
+   * written only when they change.
    */
   sizeSVG() {
     const { width, height } = this.c.layout;
     const w = this.c.layout.actors.length ? width : 0;
     const h = this.c.layout.actors.length ? height + this.extra() : 0;
     const ui = this.c.ui;
-    let canvasH = this.canvas.h;
-    if (h > canvasH || h < canvasH / 4 || !h) canvasH = h ? Math.max(2048, 2 ** Math.ceil(Math.log2(h))) : 0;
-    if (w !== this.canvas.w || canvasH !== this.canvas.h) {
+    if (w !== this.canvas.w) {
       this.canvas.w = w;
-      this.canvas.h = canvasH;
-      for (const el of [ui.svg, ui.bg]) {
-        el.setAttribute('width', w);
-        el.setAttribute('height', canvasH);
-      }
+      ui.svg.setAttribute('width', w);
+      ui.bg.setAttribute('width', w);
       ui.heads.style.width = `${w}px`;
       ui.canvas.style.width = `${w}px`;
     }
-    if (h !== this.canvas.shown) {
-      this.canvas.shown = h;
+    const rootH = h ? SVG_ROOT_HEIGHT : 0;
+    if (rootH !== this.canvas.rootH) {
+      this.canvas.rootH = rootH;
+      ui.svg.setAttribute('height', rootH);
+    }
+    if (h !== this.canvas.h) {
+      this.canvas.h = h;
+      ui.bg.setAttribute('height', h);
       ui.canvas.style.height = `${h}px`;
     }
     ui.svg.classList.toggle('phone', this.c.layout.geo.phone);

@@ -15,9 +15,10 @@ const TRANSCRIPT_FOLLOW_MS = 100;
 const TRANSCRIPT_APPEND_MS = 250;
 
 /**
- * The least height of a transcript row, in CSS pixels: a follow gives
- * cells to as many of the newest rows as the transcript's height holds of
- * these (a desktop row is 50 px, a phone's more).
+ * The least height of a transcript row with its cells, in CSS pixels,
+ * until the rows shown say theirs: a follow gives cells to as many of the
+ * newest rows as the transcript's height holds of the shortest row shown
+ * (a desktop row with a note is 50 px, one without 22 px, a phone's more).
  */
 const ROW_MIN_PX = 16;
 
@@ -39,6 +40,7 @@ export class Transcript {
   emptyGroups = false; // some row group is still left empty
   bareIn = []; // row group k → how many of its rows are bare (the row, no cells)
   viewHeight = 400; // the transcript's scroller's height (a ResizeObserver's)
+  rowPx = ROW_MIN_PX; // the height of the shortest row with cells the follow last showed
   fillFrame = 0; // gives cells to the bare rows the reader scrolled to
   idleFill = 0;
   appendedAt = 0; // when rows were last appended
@@ -65,6 +67,7 @@ export class Transcript {
     ui.transcriptScroll.addEventListener('scroll', () => {
       const sc = ui.transcriptScroll;
       if (!this.followState.scrolled(sc.scrollTop, sc.clientHeight, sc.scrollHeight, performance.now())) this.fillInViewSoon();
+      else if (this.liveRows()) this.measureNewest(sc);
     }, { passive: true });
     this.followState.watch(ui.transcriptScroll);
     new ResizeObserver(([entry]) => {
@@ -198,7 +201,28 @@ export class Transcript {
 
   /** How many of the newest rows a follow shows, at most: they get cells. */
   rowsInView() {
-    return Math.ceil(Math.max(this.viewHeight, 400) / ROW_MIN_PX) + 2;
+    return Math.ceil((this.viewHeight || 400) / this.rowPx) + 1;
+  }
+
+  /**
+   * After a follow's scroll (its layout done, so reading it costs
+   * nothing): takes the shortest of the newest rows with cells as the
+   * height the next follows count rows by, and gives cells in the next
+   * frame to bare rows that show all the same (rows shorter than those
+   * counted by).
+   */
+  measureNewest(sc) {
+    const bodies = this.c.ui.table.tBodies;
+    let least = Infinity, bareShown = false;
+    const top = sc.scrollTop;
+    for (let i = this.rowsDrawn - 1, n = 0; i >= 0 && n < this.rowsInView(); i--, n++) {
+      const row = bodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK];
+      if (!row) break;
+      if (row.firstChild) least = Math.min(least, row.offsetHeight);
+      else if (row.offsetTop + row.offsetHeight > top) bareShown = true;
+    }
+    if (least !== Infinity) this.rowPx = Math.max(ROW_MIN_PX, least);
+    if (bareShown) this.fillInViewSoon();
   }
 
   /**
@@ -224,6 +248,7 @@ export class Transcript {
     this.rowsFilled = [];
     this.emptyGroups = false;
     this.bareIn = [];
+    this.rowPx = ROW_MIN_PX;
     this.followState.reset();
   }
 
