@@ -192,7 +192,14 @@ func TestA11yBrowserAxe(t *testing.T) {
 		first := press(func(at int) bool { return at >= 0 })
 		second := press(func(at int) bool { return at == first+1 })
 		if first < 0 || second != first+1 {
-			t.Errorf("↓ focused mark %d, then %d; want a mark, then the next", first, second)
+			// What had the focus, and what the diagram held, to tell a key
+			// that went elsewhere from one that found no mark to move to.
+			where, _ := chromedp.Run(tab, chromedp.Evaluate[string](`(() => { const el = document.querySelector('seq-diagram');
+			  const a = el.shadowRoot.activeElement, vp = el.shadowRoot.querySelector('.viewport');
+			  return 'focus on ' + (document.activeElement?.localName ?? 'nothing') + ' > ' + (a ? a.localName + '.' + a.getAttribute('class') : 'nothing') +
+			    ', state ' + el.dataset.state + ', ' + el.shadowRoot.querySelectorAll('.event').length + ' marks (' +
+			    el.shadowRoot.querySelectorAll('.chunk.near .event').length + ' near), viewport scrollTop ' + vp.scrollTop + ' of ' + vp.scrollHeight; })()`))
+			t.Errorf("↓ focused mark %d, then %d; want a mark, then the next (%s)", first, second, where)
 		}
 	})
 }
