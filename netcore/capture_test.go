@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"seqd/internal/testneed"
 	"seqd/trace"
 )
 
@@ -22,10 +23,7 @@ import (
 func needSegments(t *testing.T) {
 	t.Helper()
 	if ok, why := SegmentsAvailable(); !ok {
-		if os.Getenv("SEQD_REQUIRE_SEGMENTS") != "" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
+		testneed.Missing(t, "SEQD_REQUIRE_SEGMENTS", why)
 	}
 }
 

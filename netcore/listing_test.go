@@ -6,18 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"seqd/internal/testneed"
 )
 
 // TestListingsCompile builds every scenario's C programs with the warnings
 // of a careful course: cc -Wall -Werror.
 func TestListingsCompile(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if os.Getenv("SEQD_REQUIRE_CC") != "" {
-			t.Fatal("no C compiler (cc) found")
-		}
-		t.Skip("no C compiler (cc) found; install gcc to check the listings")
-	}
+	cc := testneed.Program(t, "SEQD_REQUIRE_CC", "apt-get install gcc to check the listings", "cc")
 	for _, sc := range scenarios {
 		for _, src := range (&Runner{}).Sources(sc.name) {
 			t.Run(sc.name+"/"+src.File+" compiles with -Wall -Werror", func(t *testing.T) {

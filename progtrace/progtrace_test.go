@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"seqd/internal/testneed"
 	"seqd/progtrace"
 	"seqd/trace"
 )
@@ -446,9 +447,7 @@ func readBytes(calls []string) int {
 }
 
 func TestTracedCallsMatchStrace(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (Debian: apt-get install strace); .ci/run installs it")
-	}
+	testneed.Program(t, "SEQD_REQUIRE_STRACE", "apt-get install strace; .ci/run installs it", "strace")
 	server, client := cc(t, "../netcore/listings/serviceclient/server.c"), cc(t, "../netcore/listings/serviceclient/client.c")
 	names := []string{"alice", "bob", "carol"}
 

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"seqd/internal/testneed"
 	"seqd/web"
 )
 
@@ -28,11 +29,7 @@ func axeSource(t *testing.T) string {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		msg := fmt.Sprintf("axe-core not found at %s (npm install axe-core; SEQD_AXE_JS names axe.min.js): %v", path, err)
-		if os.Getenv("SEQD_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testneed.Missing(t, "SEQD_REQUIRE_BROWSER", fmt.Sprintf("axe-core not found at %s (npm install axe-core; SEQD_AXE_JS names axe.min.js): %v", path, err))
 	}
 	return string(b)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/internal/testneed"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -24,17 +24,7 @@ import (
 // skip, unless SEQD_REQUIRE_BROWSER is set (as .ci/run does), when they fail.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no Chromium found (apt-get install chromium); browser tests need one"
-	if os.Getenv("SEQD_REQUIRE_BROWSER") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testneed.Program(t, "SEQD_REQUIRE_BROWSER", "apt-get install chromium; the browser tests need one", "chromium", "chromium-browser", "google-chrome", "chrome")
 }
 
 // newTab starts a headless Chromium for the test and returns a tab.

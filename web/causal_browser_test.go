@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"seqd/internal/testneed"
 	"seqd/trace"
 	"seqd/web"
 )
@@ -198,7 +199,7 @@ func segmentsAvailable(t *testing.T, base string) bool {
 	t.Helper()
 	caps := getCapabilities(t, base)
 	if !caps.Segments.Available {
-		if os.Getenv("SEQD_REQUIRE_SEGMENTS") != "" {
+		if testneed.Required("SEQD_REQUIRE_SEGMENTS") {
 			t.Fatalf("segments unavailable: %s", caps.Segments.Reason)
 		}
 		t.Logf("segments unavailable, so not checked: %s", caps.Segments.Reason)

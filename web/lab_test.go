@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"seqd/internal/testneed"
 	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
@@ -145,7 +146,7 @@ func externalClients(t *testing.T) []externalClient {
 		}})
 	}
 	if len(out) == 0 {
-		t.Skip("neither a netcat that half-closes (nc -N, ncat) nor a C compiler (cc) is installed: no external client to run")
+		testneed.Missing(t, "SEQD_REQUIRE_CC", "neither a netcat that half-closes (nc -N, ncat) nor a C compiler (cc) is installed: no external client to run")
 	}
 	return out
 }

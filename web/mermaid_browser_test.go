@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/internal/testneed"
 	"seqd/netcore"
 	"seqd/trace"
 )
@@ -33,11 +34,7 @@ func mermaidLib(t *testing.T) []byte {
 	}
 	lib, err := os.ReadFile(path)
 	if err != nil {
-		msg := fmt.Sprintf("no mermaid (%v): npm install mermaid and set SEQD_MERMAID_JS to its dist/mermaid.min.js", err)
-		if os.Getenv("SEQD_REQUIRE_BROWSER") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testneed.Missing(t, "SEQD_REQUIRE_BROWSER", fmt.Sprintf("no mermaid (%v): npm install mermaid and set SEQD_MERMAID_JS to its dist/mermaid.min.js", err))
 	}
 	return lib
 }

@@ -1,10 +1,11 @@
 package web_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"seqd/internal/testneed"
 )
 
 // TestNodeCoreModules runs node --test over web/jstest: the pure core
@@ -13,13 +14,7 @@ import (
 // labels and sentences, escaping, the C highlighter. Without node it
 // skips, saying so, unless SEQD_REQUIRE_NODE=1 (CI), which makes it fail.
 func TestNodeCoreModules(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("SEQD_REQUIRE_NODE") == "1" {
-			t.Fatal("node is not installed and SEQD_REQUIRE_NODE=1: the core modules' tests must run (apt-get install nodejs)")
-		}
-		t.Skip("node is not installed: the core modules' tests (web/jstest) are skipped; apt-get install nodejs to run them")
-	}
+	node := testneed.Program(t, "SEQD_REQUIRE_NODE", "apt-get install nodejs to run the core modules' tests, web/jstest", "node")
 	files, err := filepath.Glob(filepath.Join("jstest", "*.test.js"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no tests in web/jstest (%v)", err)

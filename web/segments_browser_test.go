@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/internal/testneed"
 	"seqd/web"
 )
 
@@ -79,11 +79,7 @@ func TestSegmentsBrowser(t *testing.T) {
 		} else if !strings.Contains(help, caps.Segments.Reason) {
 			t.Errorf("the help says %q; want the reason %q", help, caps.Segments.Reason)
 		}
-		msg := "segments unavailable: " + caps.Segments.Reason
-		if os.Getenv("SEQD_REQUIRE_SEGMENTS") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testneed.Missing(t, "SEQD_REQUIRE_SEGMENTS", "segments unavailable: "+caps.Segments.Reason)
 	}
 
 	t.Run("without segments no .seg is drawn", func(t *testing.T) {
