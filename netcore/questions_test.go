@@ -83,7 +83,7 @@ func stepWithQuestions(t *testing.T, name string, params map[string]any) []asked
 		if p.Question != nil {
 			questions = append(questions, asked{*p, sess.Meta().Events})
 		}
-		if err := sess.Step(ctx); err != nil {
+		if err := sess.Step(ctx, 0); err != nil {
 			break // the session ended with this step
 		}
 	}
@@ -206,7 +206,7 @@ func TestASteppedSessionLastsWhileItsPresenterSteps(t *testing.T) {
 		if p := waitPending(ctx, sess); p == nil {
 			t.Fatalf("the session ended while its presenter stepped: %s", sess.Meta().Error)
 		}
-		if err := sess.Step(ctx); err != nil {
+		if err := sess.Step(ctx, 0); err != nil {
 			t.Fatalf("step: %v (%s)", err, sess.Meta().Error)
 		}
 		time.Sleep(idle / 3)

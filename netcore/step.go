@@ -40,6 +40,7 @@ type gate struct {
 	released bool
 	waiting  []*waiter
 	shown    *waiter         // the call the viewers see as pending: the next step lets it through
+	shownN   int             // how many calls have been shown as pending: shown's Pending.N
 	question *trace.Question // what the viewers are asked about shown, or nil
 	arrived  chan struct{}   // closed when a call starts waiting
 	deadline *time.Timer     // after Release: the session has idle to finish
@@ -114,9 +115,12 @@ func (st *gate) publishLocked() {
 		st.ex.sess.SetPending(nil)
 		return
 	}
-	st.shown = st.waiting[st.nextLocked()]
+	if next := st.waiting[st.nextLocked()]; next != st.shown {
+		st.shown = next
+		st.shownN++
+	}
 	c := st.shown.call
-	p := &trace.Pending{Actor: c.actor, Kind: c.kind, FD: -1}
+	p := &trace.Pending{N: st.shownN, Actor: c.actor, Kind: c.kind, FD: -1}
 	e := trace.Event{Actor: c.actor, Kind: c.kind, Option: c.option}
 	cvar, hint := "fd", ""
 	if c.s != nil {
@@ -134,9 +138,10 @@ func (st *gate) publishLocked() {
 	st.ex.sess.SetPending(p)
 }
 
-// Step lets one call through and returns once its event is recorded, the
-// session has ended, or ctx ends.
-func (st *gate) Step(ctx context.Context) error {
+// Step lets one call through (the one shown, which must be the one
+// numbered pending unless pending is 0) and returns once its event is
+// recorded, the session has ended, or ctx ends.
+func (st *gate) Step(ctx context.Context, pending int) error {
 	st.stepMu.Lock()
 	defer st.stepMu.Unlock()
 	st.mu.Lock()
@@ -153,6 +158,11 @@ func (st *gate) Step(ctx context.Context) error {
 			return trace.ErrNotStepped
 		}
 		if len(st.waiting) > 0 {
+			if pending != 0 && pending != st.shownN {
+				err := &trace.PendingChangedError{Want: pending, Now: st.ex.sess.Pending()}
+				st.mu.Unlock()
+				return err
+			}
 			i := slices.Index(st.waiting, st.shown)
 			if i < 0 {
 				i = st.nextLocked()

@@ -524,8 +524,8 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("a step sent to another replica steps the session where it runs, with its token only", func(t *testing.T) {
 		created := createStepped(t, a.url, `{"scenario":"serviceclient","step":true}`)
-		step := func(base, token string) (int, trace.Meta) {
-			req, _ := http.NewRequest("POST", base+"/api/sessions/"+created.ID+"/step", nil)
+		step := func(base, token string, query ...string) (int, trace.Meta) {
+			req, _ := http.NewRequest("POST", base+"/api/sessions/"+created.ID+"/step"+strings.Join(query, ""), nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Origin", base)
 			resp, err := http.DefaultClient.Do(req)
@@ -550,8 +550,16 @@ func TestReplicas(t *testing.T) {
 				t.Fatalf("step %d on C answered for session %q", i, m.ID)
 			}
 		}
-		if after := snapshot(t, a.url, created.ID); len(after.Events) <= len(before.Events) {
+		after := snapshot(t, a.url, created.ID)
+		if len(after.Events) <= len(before.Events) {
 			t.Errorf("three steps on C: the session on A went from %d to %d events", len(before.Events), len(after.Events))
+		}
+		// The step's ?pending= goes along: a step for a call no longer shown is refused where the session runs.
+		if code, _ := step(c.url, created.StepToken, "?pending=1000000"); code != http.StatusPreconditionFailed {
+			t.Errorf("a step on C for pending call 1000000: %d, want 412", code)
+		}
+		if now := snapshot(t, a.url, created.ID); len(now.Events) != len(after.Events) {
+			t.Errorf("the refused step made %d events", len(now.Events)-len(after.Events))
 		}
 	})
 

@@ -10,6 +10,11 @@ import (
 // Pending is the call a stepped session will make next, shown before it
 // happens so that a class can think about it first.
 type Pending struct {
+	// N numbers the calls a session has shown as pending, from 1: a step
+	// may name the one it is for, and is refused if another is shown by
+	// then (a call that will not block, arriving, takes the place of one
+	// that would).
+	N        int       `json:"n"`
 	Actor    string    `json:"actor"`
 	Kind     Kind      `json:"kind"`
 	FD       int       `json:"fd"`
@@ -93,13 +98,30 @@ func (q *Question) Grade(e *Event) string {
 // and returns once its event is recorded (or the session has ended);
 // Release lets every remaining call happen without waiting.
 type Stepper interface {
-	Step(ctx context.Context) error
+	// Step lets the call shown as pending through; when pending is not 0
+	// and the call shown is not the one numbered pending (Pending.N), it
+	// lets nothing through and returns a *PendingChangedError.
+	Step(ctx context.Context, pending int) error
 	Release()
 }
 
 // ErrNotStepped is returned for stepping a session that was not started
 // in step mode, or that has ended or been released.
 var ErrNotStepped = errors.New("the session is not waiting for steps")
+
+// PendingChangedError is returned for a step meant for a pending call
+// that is no longer the one shown: nothing was let through.
+type PendingChangedError struct {
+	Want int      // the call the step was for
+	Now  *Pending // the call shown now, or nil if none waits yet
+}
+
+func (e *PendingChangedError) Error() string {
+	if e.Now == nil {
+		return fmt.Sprintf("the step was for pending call %d, which is no longer shown; no call waits yet", e.Want)
+	}
+	return fmt.Sprintf("the step was for pending call %d, but call %d (%s %s) is shown now", e.Want, e.Now.N, e.Now.Actor, e.Now.Kind)
+}
 
 // Features are the optional parts of a session, chosen when it is created.
 type Features struct {
@@ -135,15 +157,16 @@ func (s *Session) Features() Features {
 	return s.step.features
 }
 
-// Step lets the next call of a stepped session happen.
-func (s *Session) Step(ctx context.Context) error {
+// Step lets the next call of a stepped session happen: the one shown as
+// pending, if pending is 0 or its number (see Stepper).
+func (s *Session) Step(ctx context.Context, pending int) error {
 	s.mu.Lock()
 	st, running := s.step.stepper, s.state == StateRunning
 	s.mu.Unlock()
 	if st == nil || !running {
 		return ErrNotStepped
 	}
-	return st.Step(ctx)
+	return st.Step(ctx, pending)
 }
 
 // RunToEnd releases a stepped session: the remaining calls happen at the
@@ -163,13 +186,28 @@ func (s *Session) RunToEnd() error {
 func (s *Session) SetPending(p *Pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	was := s.step.pending
+	same := p != nil && was != nil && p.N != 0 && p.N == was.N && sameQuestion(p.Question, was.Question)
 	s.step.pending = p
-	s.step.answers, s.step.tally = nil, nil
-	if p != nil && p.Question != nil {
-		s.step.tally = make([]int, len(p.Question.Choices))
+	// The same call shown again (another call arrived that will wait
+	// behind it) keeps the class's answers.
+	if !same {
+		s.step.answers, s.step.tally = nil, nil
+		if p != nil && p.Question != nil {
+			s.step.tally = make([]int, len(p.Question.Choices))
+		}
 	}
 	s.step.version++
 	s.wakeLocked()
+}
+
+// sameQuestion reports whether a and b (either may be nil) ask the same:
+// answers to one count for the other.
+func sameQuestion(a, b *Question) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Text == b.Text && slices.Equal(a.IDs, b.IDs)
 }
 
 // Pending returns the next call of a stepped session, with the tally so

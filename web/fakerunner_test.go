@@ -42,7 +42,7 @@ func (f *fakeRunner) Start(ctx context.Context, sess *trace.Session) {
 	if sess.Features().Step {
 		steps = make(chan struct{})
 		sess.SetStepping(&fakeStepper{sess: sess, steps: steps})
-		sess.SetPending(&trace.Pending{Actor: "server", Kind: trace.KindSocket, FD: -1, Src: "server.c", Line: 1})
+		sess.SetPending(fakePending(1))
 	}
 	f.wg.Add(1)
 	go func() {
@@ -70,6 +70,9 @@ func (f *fakeRunner) Start(ctx context.Context, sess *trace.Session) {
 				sess.Finish(err)
 				return
 			}
+			if steps != nil && i+1 < rounds {
+				sess.SetPending(fakePending(i + 2))
+			}
 		}
 		sess.Finish(nil)
 	}()
@@ -85,8 +88,16 @@ type fakeStepper struct {
 	once  sync.Once
 }
 
-func (st *fakeStepper) Step(ctx context.Context) error {
+// fakePending is the fake's n-th pending call: its n-th event's.
+func fakePending(n int) *trace.Pending {
+	return &trace.Pending{N: n, Actor: "server", Kind: trace.KindSocket, FD: -1, Src: "server.c", Line: 1}
+}
+
+func (st *fakeStepper) Step(ctx context.Context, pending int) error {
 	n := st.sess.Meta().Events
+	if pending != 0 && pending != n+1 {
+		return &trace.PendingChangedError{Want: pending, Now: st.sess.Pending()}
+	}
 	select {
 	case st.steps <- struct{}{}:
 	case <-st.sess.Done():
@@ -179,7 +190,7 @@ func TestFakeRunnerFinishesItsSessions(t *testing.T) {
 	if rec := sess.Snapshot(); rec.State != trace.StateDone || len(rec.Events) != 4 {
 		t.Errorf("fake session %s with %d events; want done with 4", rec.State, len(rec.Events))
 	}
-	if err := sess.Step(context.Background()); !errors.Is(err, trace.ErrNotStepped) {
+	if err := sess.Step(context.Background(), 0); !errors.Is(err, trace.ErrNotStepped) {
 		t.Errorf("stepping an unstepped fake: %v; want ErrNotStepped", err)
 	}
 }

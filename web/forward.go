@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ type forwarded struct {
 	ID            string `json:"id"`
 	Action        string `json:"action"` // "step", "run" or "answer"
 	Authorization string `json:"authorization,omitempty"`
+	Query         string `json:"query,omitempty"` // a step's: pending=N
 	// An answer's: the viewer (whose token the forwarding replica checked:
 	// its stream is open there) and the choice.
 	Viewer string `json:"viewer,omitempty"`
@@ -46,7 +48,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
-	req, _ := json.Marshal(forwarded{ID: id, Action: action, Authorization: r.Header.Get("Authorization")})
+	req, _ := json.Marshal(forwarded{ID: id, Action: action, Authorization: r.Header.Get("Authorization"), Query: r.URL.RawQuery})
 	return s.forwardRequest(w, r, id, req)
 }
 
@@ -105,7 +107,11 @@ func (s *Server) serveForwarded(request []byte) []byte {
 	case req.Action == "answer":
 		s.answerForwarded(rec, req)
 	default:
-		r, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, "/api/sessions/"+req.ID+"/"+req.Action, nil)
+		target := "/api/sessions/" + req.ID + "/" + req.Action
+		if q, err := url.ParseQuery(req.Query); err == nil && len(q) > 0 {
+			target += "?" + q.Encode()
+		}
+		r, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, target, nil)
 		r.Header.Set("Authorization", req.Authorization)
 		rctx := chi.NewRouteContext()
 		rctx.URLParams.Add("id", req.ID)

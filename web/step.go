@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,16 +43,29 @@ func (s *Server) authorizeStep(w http.ResponseWriter, r *http.Request) (*trace.S
 }
 
 // step serves POST /api/sessions/{id}/step: the next call happens, and the
-// answer comes once its event is recorded.
+// answer comes once its event is recorded. With ?pending=N it happens only
+// if it is still the call numbered N (the one the stepper saw): else 412.
 func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 	sess, ok := s.authorizeStep(w, r)
 	if !ok {
 		return
 	}
+	pending := 0
+	if v := r.URL.Query().Get("pending"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "pending=%q: want the n of the pending call the step is for (a whole number from 1), or no pending", v)
+			return
+		}
+		pending = n
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	err := sess.Step(ctx)
+	err := sess.Step(ctx, pending)
+	var changed *trace.PendingChangedError
 	switch {
+	case errors.As(err, &changed):
+		writeError(w, http.StatusPreconditionFailed, "nothing was let through: %v; step again for the call shown now", err)
 	case errors.Is(err, trace.ErrNotStepped):
 		writeError(w, http.StatusConflict, "session %s is not waiting for steps: it has ended or runs to its end", sess.ID())
 	case err != nil:

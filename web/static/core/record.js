@@ -147,7 +147,7 @@ export function cleanPending(p) {
   if (!p || typeof p !== 'object' || Array.isArray(p)) return null;
   const out = {};
   for (const k of ['actor', 'kind', 'src', 'how', 'option', 'host', 'service', 'local', 'peer']) if (typeof p[k] === 'string') out[k] = p[k];
-  for (const k of ['fd', 'line', 'want', 'bytes', 'seq']) if (typeof p[k] === 'number' && Number.isFinite(p[k])) out[k] = p[k];
+  for (const k of ['n', 'fd', 'line', 'want', 'bytes', 'seq']) if (typeof p[k] === 'number' && Number.isFinite(p[k])) out[k] = p[k];
   const q = cleanQuestion(p.question);
   if (q) out.question = q;
   return out.actor ? out : null;

@@ -51,6 +51,7 @@ export class Stepper {
   released = false; // the session was told to run to its end
   stepPending = null; // the call the session makes next, drawn as a ghost
   nextPending = null; // the latest pending call the server sent, for the next frame
+  changedSaid = false; // the message says a step came for a call no longer shown
   pendingDirty = false;
   question = null; // the question asked about a pending call, and its answers
 
@@ -119,15 +120,23 @@ export class Stepper {
     const gen = this.c.gen;
     this.stepBusy = true;
     this.updateStepbar();
+    // A step is for the call this page shows: if another has taken its
+    // place by the time it arrives, the server lets nothing through (412).
+    const n = what === 'step' ? this.stepPending?.n : 0;
     try {
-      await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(rec.id)}/${what}`), {
+      await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(rec.id)}/${what}${n > 0 ? `?pending=${n}` : ''}`), {
         method: 'POST',
         headers: { Authorization: `Bearer ${this.stepToken}` },
       });
+      if (this.changedSaid) this.c.showMessage('');
+      this.changedSaid = false;
       return true;
     } catch (err) {
       if (gen !== this.c.gen) return false;
-      if (err.status === 403) {
+      if (err.status === 412) {
+        this.c.showMessage('The next call changed just before your step, so nothing happened: the call shown now is the one the next step makes.', false);
+        this.changedSaid = true;
+      } else if (err.status === 403) {
         dropToken(rec.id);
         this.stepToken = '';
         this.c.showMessage(`This browser may not step the session: ${err.message}`, true);
