@@ -199,6 +199,36 @@ func TestA11yBrowserAxe(t *testing.T) {
 			t.Errorf("↓ focused mark %d, then %d; want a mark, then the next (%s)", first, second, where)
 		}
 	})
+
+	t.Run("a focused mark keeps the focus when the diagram is drawn again", func(t *testing.T) {
+		if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`button[data-scenario="echo"]`))); err != nil {
+			t.Fatal(err)
+		}
+		id := pressScenario(t, tab, "echo")
+		waitDone(t, ts.URL, id)
+		waitDrawn(t, tab, id)
+		const focusedSeq = `(() => { const a = document.querySelector('seq-diagram').shadowRoot.activeElement; return a && a.dataset.seq !== undefined ? Number(a.dataset.seq) : -1; })()`
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('seq-diagram'); el.scale = 'compact';
+		  el.shadowRoot.querySelectorAll('.event[data-seq]')[3].focus(); })()`)); err != nil {
+			t.Fatal(err)
+		}
+		before, err := chromedp.Run(tab, chromedp.Evaluate[int](focusedSeq))
+		if err != nil || before < 0 {
+			t.Fatalf("no mark took the focus (%d, %v)", before, err)
+		}
+		// Another time scale draws every mark again: the focused mark is
+		// tagged, to tell its new mark from it.
+		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('seq-diagram');
+		  el.shadowRoot.activeElement.oldMark_ = true; el.scale = 'proportional'; })()`)); err != nil {
+			t.Fatal(err)
+		}
+		after, err := chromedp.Run(tab, chromedp.Poll[int](`(() => { const el = document.querySelector('seq-diagram'); const a = el.shadowRoot.activeElement;
+		  return document.activeElement === el && a && !a.oldMark_ && a.dataset.seq !== undefined ? Number(a.dataset.seq) : null; })()`, chromedp.WithPollingTimeout(3*time.Second)))
+		if err != nil || after != before {
+			where, _ := chromedp.Run(tab, chromedp.Evaluate[string](`(document.activeElement?.localName ?? 'nothing') + ' > ' + (document.querySelector('seq-diagram').shadowRoot.activeElement?.getAttribute('class') ?? 'nothing')`))
+			t.Errorf("after drawing again the focus is on %s (mark %d, %v); want mark %d", where, after, err, before)
+		}
+	})
 }
 
 // courseServer serves a course page on its own origin with the element's

@@ -447,6 +447,9 @@ export class Painter {
   redraw() {
     const rec = this.c.record;
     const ui = this.c.ui;
+    // A mark with the keyboard's focus is drawn anew: the focus goes to
+    // its new mark (removed with the old, it fell to the page's body).
+    const focused = ui.root.activeElement?.closest?.('.event[data-seq]');
     this.clearLayers();
     this.near = null;
     this.resetDrawing();
@@ -454,6 +457,7 @@ export class Painter {
     for (const ev of rec?.events ?? []) this.c.layout.add(ev);
     this.render();
     this.c.inspector.rehighlight();
+    if (focused) this.c.inspector.markEl(Number(focused.dataset.seq))?.focus({ preventScroll: true });
   }
 
   /** A new layout in the element's scale, fitting the width the zoom says, for events (to scale time) and actors. */
