@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"reflect"
 	runtimemetrics "runtime/metrics"
 	"strconv"
 	"sync"
@@ -68,24 +69,17 @@ var DefaultLimits = Limits{
 	MaxMessageBytes:          1 << 20,
 }
 
-func (l *Limits) setDefaults() {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
+// WithDefaults returns l with every limit left zero (or below) at its
+// DefaultLimits value. It walks the fields, every one an int, so that a
+// limit added to Limits and DefaultLimits needs no line of its own here.
+func (l Limits) WithDefaults() Limits {
+	v, def := reflect.ValueOf(&l).Elem(), reflect.ValueOf(DefaultLimits)
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Int() <= 0 {
+			f.SetInt(def.Field(i).Int())
 		}
 	}
-	def(&l.MaxRunning, DefaultLimits.MaxRunning)
-	def(&l.MaxRunningPerIP, DefaultLimits.MaxRunningPerIP)
-	def(&l.MaxStepped, DefaultLimits.MaxStepped)
-	def(&l.MaxSteppedPerIP, DefaultLimits.MaxSteppedPerIP)
-	def(&l.CreatePerMinute, DefaultLimits.CreatePerMinute)
-	def(&l.AnswersPerMinute, DefaultLimits.AnswersPerMinute)
-	def(&l.MaxDownloads, DefaultLimits.MaxDownloads)
-	def(&l.MaxDownloadsPerIP, DefaultLimits.MaxDownloadsPerIP)
-	def(&l.MaxSubscribers, DefaultLimits.MaxSubscribers)
-	def(&l.MaxSubscribersPerSession, DefaultLimits.MaxSubscribersPerSession)
-	def(&l.MaxSubscribersPerIP, DefaultLimits.MaxSubscribersPerIP)
-	def(&l.MaxMessageBytes, DefaultLimits.MaxMessageBytes)
+	return l
 }
 
 // counter counts holders per key and in total under two bounds.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -166,5 +167,30 @@ func TestVanishedViewerIsDroppedByPing(t *testing.T) {
 	}
 	if got := metric(t, ts.URL, `seqd_subscribers`); got != 0 {
 		t.Errorf("seqd_subscribers = %v after the drop; want 0", got)
+	}
+}
+
+func TestLimitsWithDefaults(t *testing.T) {
+	def := reflect.ValueOf(web.DefaultLimits)
+	for i := range def.NumField() {
+		name := def.Type().Field(i).Name
+		t.Run(name+" left zero takes its default, and one set is kept", func(t *testing.T) {
+			if def.Field(i).Int() <= 0 {
+				t.Fatalf("DefaultLimits.%s = %d: every limit needs a default above 0", name, def.Field(i).Int())
+			}
+			var zero web.Limits
+			if got := reflect.ValueOf(zero.WithDefaults()).Field(i).Int(); got != def.Field(i).Int() {
+				t.Errorf("zero %s became %d; want %d", name, got, def.Field(i).Int())
+			}
+			var set, negative web.Limits
+			reflect.ValueOf(&set).Elem().Field(i).SetInt(7)
+			reflect.ValueOf(&negative).Elem().Field(i).SetInt(-1)
+			if got := reflect.ValueOf(set.WithDefaults()).Field(i).Int(); got != 7 {
+				t.Errorf("%s set to 7 became %d", name, got)
+			}
+			if got := reflect.ValueOf(negative.WithDefaults()).Field(i).Int(); got != def.Field(i).Int() {
+				t.Errorf("%s set to -1 became %d; want the default %d", name, got, def.Field(i).Int())
+			}
+		})
 	}
 }

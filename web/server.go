@@ -226,7 +226,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	if cfg.ResponseTimeout <= 0 {
 		cfg.ResponseTimeout = DefaultResponseTimeout
 	}
-	cfg.Limits.setDefaults()
+	cfg.Limits = cfg.Limits.WithDefaults()
 	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics(), viewers: newViewerTokens()}
 	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
