@@ -157,6 +157,12 @@ func (st *gate) Step(ctx context.Context, pending int) error {
 			st.mu.Unlock()
 			return trace.ErrNotStepped
 		}
+		// The call numbered pending was shown and has gone (numbers only
+		// grow): nothing the step is for is left to wait for.
+		if pending != 0 && len(st.waiting) == 0 && pending <= st.shownN {
+			st.mu.Unlock()
+			return &trace.PendingChangedError{Want: pending}
+		}
 		if len(st.waiting) > 0 {
 			if pending != 0 && pending != st.shownN {
 				err := &trace.PendingChangedError{Want: pending, Now: st.ex.sess.Pending()}

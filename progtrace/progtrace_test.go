@@ -42,9 +42,7 @@ type built struct {
 // per test run and returns the program's path.
 func cc(t testing.TB, src string) string {
 	t.Helper()
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Fatal("these tests compile C programs: install a C compiler (Debian: apt-get install gcc)")
-	}
+	testneed.Program(t, "SEQD_REQUIRE_CC", "these tests compile C programs: apt-get install gcc", "cc")
 	v, _ := buildOnce.LoadOrStore(src, &built{})
 	b := v.(*built)
 	b.once.Do(func() {

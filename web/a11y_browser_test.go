@@ -20,7 +20,7 @@ import (
 
 // axeSource reads axe-core (npm axe-core's axe.min.js) from SEQD_AXE_JS,
 // by default where the development machine keeps it. Without it the test
-// skips, saying so, unless SEQD_REQUIRE_BROWSER=1.
+// skips, saying so, unless SEQD_REQUIRE_BROWSER is set, when it fails.
 func axeSource(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("SEQD_AXE_JS")
@@ -209,7 +209,7 @@ func TestA11yBrowserAxe(t *testing.T) {
 		waitDrawn(t, tab, id)
 		const focusedSeq = `(() => { const a = document.querySelector('seq-diagram').shadowRoot.activeElement; return a && a.dataset.seq !== undefined ? Number(a.dataset.seq) : -1; })()`
 		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('seq-diagram'); el.scale = 'compact';
-		  el.shadowRoot.querySelectorAll('.event[data-seq]')[3].focus(); })()`)); err != nil {
+		  const marks = el.shadowRoot.querySelectorAll('.event[data-seq]'); marks[marks.length - 1].focus(); })()`)); err != nil {
 			t.Fatal(err)
 		}
 		before, err := chromedp.Run(tab, chromedp.Evaluate[int](focusedSeq))
@@ -219,6 +219,7 @@ func TestA11yBrowserAxe(t *testing.T) {
 		// Another time scale draws every mark again: the focused mark is
 		// tagged, to tell its new mark from it.
 		if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('seq-diagram');
+		  const sc = el.shadowRoot.querySelector('.transcript-scroll'); sc.scrollTop = 0; window.transcriptAt_ = sc.scrollTop;
 		  el.shadowRoot.activeElement.oldMark_ = true; el.scale = 'proportional'; })()`)); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +228,10 @@ func TestA11yBrowserAxe(t *testing.T) {
 		if err != nil || after != before {
 			where, _ := chromedp.Run(tab, chromedp.Evaluate[string](`(document.activeElement?.localName ?? 'nothing') + ' > ' + (document.querySelector('seq-diagram').shadowRoot.activeElement?.getAttribute('class') ?? 'nothing')`))
 			t.Errorf("after drawing again the focus is on %s (mark %d, %v); want mark %d", where, after, err, before)
+		}
+		// Given back, not moved by the reader: the transcript stays where it was.
+		if moved, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('seq-diagram').shadowRoot.querySelector('.transcript-scroll').scrollTop !== window.transcriptAt_`)); err != nil || moved {
+			t.Errorf("the transcript scrolled when the focus was given back (%v)", err)
 		}
 	})
 }

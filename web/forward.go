@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -108,8 +107,8 @@ func (s *Server) serveForwarded(request []byte) []byte {
 		s.answerForwarded(rec, req)
 	default:
 		target := "/api/sessions/" + req.ID + "/" + req.Action
-		if q, err := url.ParseQuery(req.Query); err == nil && len(q) > 0 {
-			target += "?" + q.Encode()
+		if req.Query != "" {
+			target += "?" + req.Query // after the path: it can only be read as the query
 		}
 		r, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, target, nil)
 		r.Header.Set("Authorization", req.Authorization)

@@ -12,7 +12,7 @@ import (
 // modules (web/static/core) against the saved sessions in trace/testdata —
 // layout, byte-range pairing against the same goldens as trace.Messages,
 // labels and sentences, escaping, the C highlighter. Without node it
-// skips, saying so, unless SEQD_REQUIRE_NODE=1 (CI), which makes it fail.
+// skips, saying so, unless SEQD_REQUIRE_NODE is set (CI), which makes it fail.
 func TestNodeCoreModules(t *testing.T) {
 	node := testneed.Program(t, "SEQD_REQUIRE_NODE", "apt-get install nodejs to run the core modules' tests, web/jstest", "node")
 	files, err := filepath.Glob(filepath.Join("jstest", "*.test.js"))

@@ -51,7 +51,8 @@ func (s *Server) step(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pending := 0
-	if v := r.URL.Query().Get("pending"); v != "" {
+	if q := r.URL.Query(); q.Has("pending") {
+		v := q.Get("pending")
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "pending=%q: want the n of the pending call the step is for (a whole number from 1), or no pending", v)

@@ -84,11 +84,25 @@ func TestStepMode(t *testing.T) {
 				if resp, _ := stepReq(t, ts.URL, id, stale, token); resp.StatusCode != http.StatusPreconditionFailed {
 					t.Errorf("a step for pending call %d while %d is shown: %d; want 412", m.Pending.N+1000, m.Pending.N, resp.StatusCode)
 				}
-				if resp, _ := stepReq(t, ts.URL, id, "step?pending=none", token); resp.StatusCode != http.StatusBadRequest {
-					t.Errorf("a step for pending=none: %d; want 400", resp.StatusCode)
+				for _, bad := range []string{"none", "", "0"} {
+					if resp, _ := stepReq(t, ts.URL, id, "step?pending="+bad, token); resp.StatusCode != http.StatusBadRequest {
+						t.Errorf("a step for pending=%q: %d; want 400", bad, resp.StatusCode)
+					}
 				}
 				if after := getRecord(t, ts.URL, id); len(after.Events) != m.Events {
 					t.Errorf("%d events after the refused steps, %d before; want none made", len(after.Events), m.Events)
+				}
+				// The call shown, stepped once, is gone: a second step for it
+				// (a key held down) is refused at once, whatever waits next.
+				shown := fmt.Sprintf("step?pending=%d", m.Pending.N)
+				if resp, _ := stepReq(t, ts.URL, id, shown, token); resp.StatusCode != http.StatusOK {
+					t.Fatalf("the step for the call shown: %d; want 200", resp.StatusCode)
+				}
+				if resp, _ := stepReq(t, ts.URL, id, shown, token); resp.StatusCode != http.StatusPreconditionFailed {
+					t.Errorf("a second step for pending call %d: %d; want 412", m.Pending.N, resp.StatusCode)
+				}
+				if after := getRecord(t, ts.URL, id); len(after.Events) != m.Events+1 {
+					t.Errorf("%d events after one step and one refused, %d before; want one more", len(after.Events), m.Events)
 				}
 			})
 			t.Run("each step makes exactly one call, the one shown as pending", func(t *testing.T) {

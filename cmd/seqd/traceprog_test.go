@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"seqd/internal/testneed"
 	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
@@ -53,9 +54,7 @@ func childrenOf(pid int) []int {
 }
 
 func TestTraceLeavesNoTraceeBehind(t *testing.T) {
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Fatal("this test compiles a C server: install a C compiler (Debian: apt-get install gcc)")
-	}
+	testneed.Program(t, "SEQD_REQUIRE_CC", "this test compiles a C server: apt-get install gcc", "cc")
 	dir := t.TempDir()
 	bin := buildSeqd(t, dir)
 	server := filepath.Join(dir, "serviceserver")
@@ -131,9 +130,7 @@ func TestTraceRefusesWhatCannotRun(t *testing.T) {
 // ccListing compiles one of netcore's C listings into dir.
 func ccListing(t *testing.T, dir, listing, name string) string {
 	t.Helper()
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Fatal("this test compiles C programs: install a C compiler (Debian: apt-get install gcc)")
-	}
+	testneed.Program(t, "SEQD_REQUIRE_CC", "this test compiles C programs: apt-get install gcc", "cc")
 	bin := filepath.Join(dir, name)
 	if out, err := exec.Command("cc", "-Wall", "-o", bin, "../../netcore/listings/"+listing).CombinedOutput(); err != nil {
 		t.Fatalf("cc %s: %v\n%s", listing, err, out)

@@ -27,6 +27,7 @@ export class Inspector {
   pinned = false;
   selectedSeq = null; // the event picked (click, Enter): its note shows and its line is marked
   described = null; // the element the details popup describes (aria-describedby), or null
+  refocusing = false; // refocus is giving a mark drawn anew the focus: not the reader's move
 
   constructor(c) {
     this.c = c;
@@ -46,7 +47,7 @@ export class Inspector {
     });
     ui.svg.addEventListener('focusin', (e) => {
       const el = item(e);
-      if (el) {
+      if (el && !this.refocusing) {
         this.pinned = false;
         this.inspect(el);
         this.c.transcript.scrollRowIntoView(Number(el.dataset.seq));
@@ -177,6 +178,19 @@ export class Inspector {
     if (!to) return;
     e.preventDefault();
     to.focus();
+  }
+
+  /**
+   * Gives the keyboard's focus back to event seq's mark, drawn anew: as
+   * it was, pinned details and the transcript's scroll left as they are.
+   */
+  refocus(seq) {
+    this.refocusing = true;
+    try {
+      this.markEl(seq)?.focus({ preventScroll: true });
+    } finally {
+      this.refocusing = false;
+    }
   }
 
   /** The mark of event seq, if drawn. */

@@ -457,7 +457,7 @@ export class Painter {
     for (const ev of rec?.events ?? []) this.c.layout.add(ev);
     this.render();
     this.c.inspector.rehighlight();
-    if (focused) this.c.inspector.markEl(Number(focused.dataset.seq))?.focus({ preventScroll: true });
+    if (focused) this.c.inspector.refocus(Number(focused.dataset.seq));
   }
 
   /** A new layout in the element's scale, fitting the width the zoom says, for events (to scale time) and actors. */

@@ -215,11 +215,12 @@ export class Transcript {
     const bodies = this.c.ui.table.tBodies;
     let least = Infinity, bareShown = false;
     const top = sc.scrollTop;
-    for (let i = this.rowsDrawn - 1, n = 0; i >= 0 && n < this.rowsInView(); i--, n++) {
+    // The rows in view, newest first: as many as end below the top.
+    for (let i = this.rowsDrawn - 1; i >= 0; i--) {
       const row = bodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK];
-      if (!row) break;
+      if (!row || row.offsetTop + row.offsetHeight <= top) break;
       if (row.firstChild) least = Math.min(least, row.offsetHeight);
-      else if (row.offsetTop + row.offsetHeight > top) bareShown = true;
+      else bareShown = true;
     }
     if (least !== Infinity) this.rowPx = Math.max(ROW_MIN_PX, least);
     if (bareShown) this.fillInViewSoon();
