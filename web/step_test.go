@@ -106,6 +106,13 @@ func TestStepMode(t *testing.T) {
 				}
 			})
 			t.Run("each step makes exactly one call, the one shown as pending", func(t *testing.T) {
+				type shownCall struct {
+					actor string
+					kind  trace.Kind
+					line  int
+				}
+				numbered := map[int]shownCall{} // n → the call shown with it
+				lastN := 0
 				for i, changed := 0, 0; ; i++ {
 					m := waitPending(t, ts.URL, id)
 					if m.State != trace.StateRunning {
@@ -115,6 +122,15 @@ func TestStepMode(t *testing.T) {
 					if pending.Line == 0 || pending.Src == "" || pending.N < 1 {
 						t.Errorf("pending call %+v names no line or has no number", pending)
 					}
+					// One number, one call; numbers only grow.
+					c := shownCall{pending.Actor, pending.Kind, pending.Line}
+					if was, ok := numbered[pending.N]; ok && was != c {
+						t.Errorf("pending call %d was %+v and is now %+v", pending.N, was, c)
+					}
+					if pending.N < lastN {
+						t.Errorf("pending call %d shown after %d", pending.N, lastN)
+					}
+					numbered[pending.N], lastN = c, pending.N
 					// The step is for the call read: if another took its place
 					// in between (a call that will not block arrived), the
 					// server says so and the step is taken again.
