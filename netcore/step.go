@@ -157,18 +157,15 @@ func (st *gate) Step(ctx context.Context, pending int) error {
 			st.mu.Unlock()
 			return trace.ErrNotStepped
 		}
-		// The call numbered pending was shown and has gone (numbers only
-		// grow): nothing the step is for is left to wait for.
-		if pending != 0 && len(st.waiting) == 0 && pending <= st.shownN {
+		// A step for the call numbered pending is refused when another is
+		// shown, or when none is and that one has gone (numbers only grow):
+		// only a number still to come is waited for.
+		if waits := len(st.waiting) > 0; pending != 0 && (waits && pending != st.shownN || !waits && pending <= st.shownN) {
+			err := &trace.PendingChangedError{Want: pending, Now: st.ex.sess.Pending()}
 			st.mu.Unlock()
-			return &trace.PendingChangedError{Want: pending}
+			return err
 		}
 		if len(st.waiting) > 0 {
-			if pending != 0 && pending != st.shownN {
-				err := &trace.PendingChangedError{Want: pending, Now: st.ex.sess.Pending()}
-				st.mu.Unlock()
-				return err
-			}
 			i := slices.Index(st.waiting, st.shown)
 			if i < 0 {
 				i = st.nextLocked()

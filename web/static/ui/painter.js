@@ -72,7 +72,7 @@ export class Painter {
   near = null; // [first, last] chunk whose labels show
   scrollTop = 0;
   viewHeight = 800;
-  canvas = { w: -1, h: -1, rootH: -1 }; // the drawing's size, and its SVG root's height
+  canvas = { w: -1, h: -1 }; // the drawing's size
   widthShown = 0; // the diagram width the code pane leaves room for
 
   constructor(c) {
@@ -739,12 +739,8 @@ export class Painter {
       ui.heads.style.width = `${w}px`;
       ui.canvas.style.width = `${w}px`;
     }
-    const rootH = h ? SVG_ROOT_HEIGHT : 0;
-    if (rootH !== this.canvas.rootH) {
-      this.canvas.rootH = rootH;
-      ui.svg.setAttribute('height', rootH);
-    }
     if (h !== this.canvas.h) {
+      if (h > 0 !== this.canvas.h > 0) ui.svg.setAttribute('height', h ? SVG_ROOT_HEIGHT : 0);
       this.canvas.h = h;
       ui.bg.setAttribute('height', h);
       ui.canvas.style.height = `${h}px`;

@@ -212,12 +212,11 @@ export class Transcript {
    * counted by).
    */
   measureNewest(sc) {
-    const bodies = this.c.ui.table.tBodies;
     let least = Infinity, bareShown = false;
     const top = sc.scrollTop;
     // The rows in view, newest first: as many as end below the top.
     for (let i = this.rowsDrawn - 1; i >= 0; i--) {
-      const row = bodies[Math.floor(i / CHUNK)]?.rows[i % CHUNK];
+      const row = this.drawnRowAt(i);
       if (!row || row.offsetTop + row.offsetHeight <= top) break;
       if (row.firstChild) least = Math.min(least, row.offsetHeight);
       else bareShown = true;
