@@ -38,6 +38,7 @@ type stepView struct {
 		Line     int    `json:"line"`
 		Question bool   `json:"question"`
 	} `json:"pending"`
+	Message     string  `json:"message"`     // the element's message line, when it shows
 	Ghost       *lineAt `json:"ghost"`       // the ghost mark of the pending call
 	Current     *lineAt `json:"current"`     // the code line marked current
 	PendingLine *lineAt `json:"pendingLine"` // the code line marked pending
@@ -71,6 +72,7 @@ const readStep = `(() => {
     current: at(r.querySelector('.code .line.current')),
     pendingLine: at(r.querySelector('.code .line.pending')),
     lines: r.querySelectorAll('.code .line[data-src][data-line]').length,
+    message: r.querySelector('.message:not([hidden])')?.textContent || '',
   };
 })()`
 
@@ -109,6 +111,29 @@ func pressNext(t *testing.T, tab context.Context, i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stepFor presses Next the way i says (pressNext) for the call the page
+// shows as pending, with before marks drawn, and waits until the step's
+// event is drawn. It returns false when the page says instead that the
+// next call changed just before the step: the server answered 412, since
+// another call had arrived and taken the pending one's place (the page
+// then shows that one). The caller reads the new pending call and presses
+// again. The page's message is emptied first, so what shows after is this
+// press's.
+func stepFor(t *testing.T, tab context.Context, i, before int, what string) bool {
+	t.Helper()
+	const clear = `(() => { const m = document.querySelector('seq-diagram').shadowRoot.querySelector('.message'); m.textContent = ''; m.hidden = true; })()`
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](clear)); err != nil {
+		t.Fatal(err)
+	}
+	pressNext(t, tab, i)
+	v := pollStep(t, tab, fmt.Sprintf(`v.marks > %d || v.message.includes('changed just before')`, before), what)
+	if v.Marks > before {
+		return true
+	}
+	t.Logf("%s: %s", what, v.Message)
+	return false
 }
 
 // stepFetch POSTs a step from the page with the given Authorization
@@ -221,7 +246,9 @@ func TestStepBrowserStepsCallByCall(t *testing.T) {
 			pollStep(t, tab, fmt.Sprintf(`v.marks === %d && v.pending && v.nextShown && v.role === 'control'`, before), "Next after a reload")
 		}
 
-		pressNext(t, tab, i)
+		if !stepFor(t, tab, i, before, fmt.Sprintf("the event of step %d", i)) {
+			continue // another call is pending now: step that one
+		}
 		v = pollStep(t, tab, fmt.Sprintf(`v.marks >= %d && v.rows >= %d`, before+1, before+1), fmt.Sprintf("the event of step %d", i))
 		// The step's response comes after its event is recorded: once the
 		// next call shows (or the session ends), no second event may have
@@ -339,9 +366,7 @@ func TestStepBrowserQuestions(t *testing.T) {
 		if v.Pending.Question {
 			break
 		}
-		before := v.Marks
-		pressNext(t, tab, 0)
-		pollStep(t, tab, fmt.Sprintf(`v.marks > %d`, before), "a step")
+		stepFor(t, tab, 0, v.Marks, "a step") // or the next call changed: the loop reads it
 	}
 	q := pollQuestion(t, tab, `q.shown && !q.revealed && q.choices.length >= 3`, "the question on the stepper's page")
 	pending := getRecord(t, ts.URL, id).Pending
@@ -392,7 +417,9 @@ func TestStepBrowserQuestions(t *testing.T) {
 	if pending == nil || pending.Question == nil {
 		t.Fatalf("the session asks no question about its pending call: %+v", pending)
 	}
-	pressNext(t, tab, 1)
+	if !stepFor(t, tab, 1, before, "the step asked about") {
+		t.Fatal("the call asked about was no longer the next when it was stepped")
+	}
 	pollStep(t, tab, fmt.Sprintf(`v.marks > %d && (v.state !== 'running' || v.pending)`, before), "the step asked about")
 	rec := getRecord(t, ts.URL, id)
 	if len(rec.Events) != before+1 {
