@@ -34,6 +34,7 @@ export class Transcript {
   rowsDrawn = 0;
   followState = new Follow(2); // whether the transcript follows its newest row
   newestBody = null; // live, the row group rows are appended to
+  retiring = null; // live, the group that was newest until the last batch
   transcriptMoved = 0;
   transcriptShown = true; // the transcript's box intersects the document's viewport
   rowsFilled = []; // row group k → true once it has its rows
@@ -161,8 +162,10 @@ export class Transcript {
     this.appendTimer = 0;
     this.appendedAt = performance.now();
     const table = this.c.ui.table;
-    // Live, the rows before the newest that the view holds come bare.
-    const live = this.liveRows();
+    // Live, the rows before the newest that the view holds come bare: the
+    // last batch of a session that ended live too (the idle fill gives them
+    // cells), else the session's last frame lays out a batch of rows.
+    const live = this.c.record?.state === 'running' && !this.c.painter.quiet;
     const cellsFrom = live ? events.length - this.rowsInView() : 0;
     let i = this.rowsDrawn;
     const later = this.c.painter.quiet && this.c.painter.pending.length - this.c.painter.pendingAt + events.length - i > CHUNK;
@@ -189,11 +192,20 @@ export class Transcript {
     }
     this.rowsDrawn = events.length;
     const last = table.tBodies[table.tBodies.length - 1] ?? null;
+    // A group's content-visibility changed while it is in view lays out
+    // all its rows again (Chromium rebuilds their layout objects): the
+    // group that was newest keeps its class until the next batch, when the
+    // follow has left it, and the newest keeps its class once the session
+    // ends (it is in view, and a group at most).
+    this.retiring?.classList.remove('newest');
+    this.retiring = null;
     if (live && last !== this.newestBody) {
       // Live, the newest group is laid out although it starts below the
       // view: else its height is content-visibility's guess, and the
       // follow, scrolled to the guess's end, shows the group's bare rows.
-      this.newestBody?.classList.remove('newest');
+      // A group gets the class as it is made: made without it, its first
+      // layout would be done twice.
+      this.retiring = this.newestBody;
       last?.classList.add('newest');
       this.newestBody = last;
     }
@@ -242,7 +254,7 @@ export class Transcript {
     cancelAnimationFrame(this.fillFrame);
     (globalThis.cancelIdleCallback ?? clearTimeout)(this.idleFill);
     this.fillFrame = this.idleFill = 0;
-    this.newestBody = null;
+    this.newestBody = this.retiring = null;
     for (const tb of [...this.c.ui.table.tBodies]) tb.remove();
     this.rowsDrawn = 0;
     this.rowsFilled = [];
@@ -259,7 +271,8 @@ export class Transcript {
    */
   fillWhenDrained() {
     if (this.liveRows()) return;
-    this.newestBody?.classList.remove('newest');
+    this.retiring?.classList.remove('newest');
+    this.retiring = null;
     this.newestBody = null;
     const bare = this.bareRows();
     if (bare) {
