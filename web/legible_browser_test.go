@@ -321,7 +321,43 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	if meta.ExpectedNs > 0 && !strings.Contains(got, "left") {
 		t.Errorf("the progress says %q; want the time left too", got)
 	}
+	// While it runs, the replay controls and the list already hold their
+	// place (the run listed, Replay unavailable): the run's end moves
+	// nothing above the diagram.
+	const placeJS = `(() => {
+	  const go = document.getElementById('replay-go'), first = document.querySelector('#recent-sessions a');
+	  return {top: document.getElementById('diagram').getBoundingClientRect().top + scrollY, replayShown: !document.getElementById('replay').hidden,
+	    goDisabled: go.getAttribute('aria-disabled'), first: first?.dataset.id ?? '', firstState: first?.querySelector('.state')?.textContent ?? '',
+	    state: document.getElementById('diagram').dataset.state};
+	})()`
+	type place struct {
+		Top         float64 `json:"top"`
+		ReplayShown bool    `json:"replayShown"`
+		GoDisabled  string  `json:"goDisabled"`
+		First       string  `json:"first"`
+		FirstState  string  `json:"firstState"`
+		State       string  `json:"state"`
+	}
+	running, err := chromedp.Run(tab, chromedp.Poll[place](`(() => { const p = `+placeJS+`; return p.state === 'running' && p.first === `+fmt.Sprintf("%q", paced)+` ? p : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		p, _ := chromedp.Run(tab, chromedp.Evaluate[place](placeJS))
+		t.Fatalf("the running session is not listed first among the recent runs: %+v (%v)", p, err)
+	}
+	if !running.ReplayShown || running.GoDisabled != "true" || running.FirstState != "running" {
+		t.Errorf("while the session runs: %+v; want the replay controls shown with Replay aria-disabled, the run listed as running", running)
+	}
 	waitDrawn(t, tab, paced)
+	ended, err := chromedp.Run(tab, chromedp.Poll[place](`(() => { const p = `+placeJS+`; return p.firstState === 'done' ? p : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		p, _ := chromedp.Run(tab, chromedp.Evaluate[place](placeJS))
+		t.Fatalf("the ended run is not listed as done: %+v (%v)", p, err)
+	}
+	if ended.GoDisabled != "false" || ended.First != paced {
+		t.Errorf("once the session ends: %+v; want Replay available and the run still first", ended)
+	}
+	if ended.Top != running.Top {
+		t.Errorf("the diagram moved from y=%v to y=%v when the session ended; want it to stay", running.Top, ended.Top)
+	}
 	recent, err := chromedp.Run(tab, chromedp.Poll[[]string](`(() => { const l = [...document.querySelectorAll('#recent-sessions a')].map((a) => a.dataset.id); return l.length >= 2 && !document.getElementById('recent').hidden ? l : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
 		t.Fatalf("no recent runs listed: %v", err)

@@ -457,23 +457,38 @@ function renderLab(info) {
 // ---------------------------------------------------------------------------
 // Recent runs and replay
 
+/** How many recent runs the page lists. */
+const RECENT_RUNS = 10;
+
+/** Counts showRecent's calls: only the latest one's answer is shown. */
+let recentAsked = 0;
+
 /**
  * Lists the newest sessions started through the API (GET
- * /api/sessions?limit=10) beside the lab list; nothing when the server
- * does not answer it.
+ * /api/sessions?limit=10) beside the lab list, and the run the page draws
+ * while it runs; nothing when the server does not answer.
  */
 async function showRecent() {
   const section = document.getElementById('recent');
+  const asked = ++recentAsked;
   let data;
   try {
-    data = await fetchJSON('/api/sessions?limit=10');
+    data = await fetchJSON(`/api/sessions?limit=${RECENT_RUNS}`);
   } catch {
-    section.hidden = true;
+    if (asked === recentAsked) section.hidden = true;
     return;
   }
-  const sessions = Array.isArray(data?.sessions) ? data.sessions.filter((s) => s && typeof s.id === 'string') : [];
+  if (asked !== recentAsked) return; // a later call's answer lists newer runs
+  let sessions = Array.isArray(data?.sessions) ? data.sessions.filter((s) => s && typeof s.id === 'string') : [];
+  // The server lists finished runs only (a running one is its presenter's
+  // to share); the run this page draws is listed as it starts, so the list
+  // grows then and keeps its height when the run ends, above the diagram.
+  const rec = diagram.record;
+  if (rec?.state === 'running' && rec.id && !sessions.some((s) => s.id === rec.id)) {
+    sessions = [{ id: rec.id, scenario: rec.scenario, state: 'running', started_at: rec.started_at }, ...sessions].slice(0, RECENT_RUNS);
+  }
   section.hidden = sessions.length === 0;
-  const current = diagram.record?.id ?? '';
+  const current = rec?.id ?? '';
   document.getElementById('recent-sessions').replaceChildren(...sessions.map((s) => {
     const when = typeof s.started_at === 'string' ? new Date(s.started_at).toLocaleTimeString() : '';
     const state = typeof s.state === 'string' ? s.state : '';
@@ -490,7 +505,9 @@ function setUpReplay() {
   const box = document.getElementById('replay');
   const speed = document.getElementById('replay-speed');
   const next = document.getElementById('replay-next');
-  document.getElementById('replay-go').addEventListener('click', () => {
+  const go = document.getElementById('replay-go');
+  go.addEventListener('click', () => {
+    if (go.getAttribute('aria-disabled') === 'true') return; // a session is being drawn
     const v = speed.value;
     next.hidden = v !== 'step';
     diagram.replay(v === 'step' ? 'step' : Number(v));
@@ -505,10 +522,17 @@ function setUpReplay() {
   diagram.addEventListener('seq-diagram:state', (e) => {
     const s = e.detail.state;
     if (s !== 'running') next.hidden = true;
+    const ended = s === 'done' || s === 'failed';
     // Only a finished session replays (a live one is still being drawn).
-    if (s === 'done' || s === 'failed') box.hidden = !diagram.record?.events.length;
-    else if (next.hidden) box.hidden = true;
-    if (s !== 'running') showRecent();
+    // The controls keep their place meanwhile, unavailable (aria-disabled,
+    // so a focused button keeps the focus): shown only at the end, they
+    // would push the diagram down under the reader's eyes.
+    if (ended) box.hidden = !diagram.record?.events.length;
+    else if (s === 'running') box.hidden = false;
+    go.setAttribute('aria-disabled', String(!ended && next.hidden));
+    // The list takes a new run as it starts: it grows then, before the
+    // drawing, not under it when the run ends.
+    showRecent();
   });
 }
 
