@@ -133,7 +133,10 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, batch 
 			msg = append(msg, b.JSON...)
 			msg = append(msg, ']', '}')
 			if err := s.send(ctx, c, msg); err != nil {
-				if ctx.Err() == nil {
+				// Only send's own deadline ends a write (it ignores ctx).
+				// Not ctx.Err(): the timeout closes the connection, which
+				// ends CloseRead's ctx too, at times before this check.
+				if errors.Is(err, context.DeadlineExceeded) && s.ctx.Err() == nil {
 					s.metrics.cutOff.WithLabelValues("write_timeout").Inc()
 					s.cfg.Logger.Info("viewer cut off", "id", sess.ID(), "resume", b.From, "err", err)
 				}
