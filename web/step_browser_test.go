@@ -580,3 +580,57 @@ func TestStepBrowserCodePane(t *testing.T) {
 		}
 	}
 }
+
+// TestStepBrowserSaysTheNextCallChanged makes the page's step arrive after
+// another step took the call it was for: the page's fetch of the step is
+// wrapped so that the same step (same ?pending=N, same token) goes first.
+// The server refuses the page's with 412; the page says so without an
+// error, lets nothing else through, shows the call pending now, and the
+// next press steps that one and clears the message.
+func TestStepBrowserSaysTheNextCallChanged(t *testing.T) {
+	tab := newTab(t)
+	ts := newTestServer(t, web.Config{})
+	id := startFromPage(t, tab, ts.URL, "serviceclient", false)
+	// Each press waits until both actors wait at their next calls: the
+	// call shown pending then changes only by a step.
+	settled := func(what string) stepView {
+		time.Sleep(300 * time.Millisecond)
+		return pollStep(t, tab, `v.pending && v.nextShown && v.nextReady && v.role === 'control'`, what)
+	}
+	v := settled("the first pending call and Next")
+	before := v.Marks
+
+	const ahead = `(() => {
+	  const real = window.fetch;
+	  window.stepsAhead_ = [];
+	  window.fetch = async (url, init) => {
+	    if (String(url).includes('/step?pending=') && window.stepsAhead_.length === 0) {
+	      const first = await real(url, init); // the same step, first
+	      window.stepsAhead_.push(first.status);
+	    }
+	    return real(url, init);
+	  };
+	})()`
+	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](ahead)); err != nil {
+		t.Fatal(err)
+	}
+	pressNext(t, tab, 0)
+	v = pollStep(t, tab, `v.message.includes('changed just before')`, "the page saying the next call changed")
+	if ahead, err := chromedp.Run(tab, chromedp.Evaluate[[]int](`window.stepsAhead_`)); err != nil || len(ahead) != 1 || ahead[0] != http.StatusOK {
+		t.Fatalf("the step sent ahead of the page's: %v %v; want one, answered 200", ahead, err)
+	}
+	isError, err := chromedp.Run(tab, chromedp.Evaluate[bool](`document.querySelector('seq-diagram').shadowRoot.querySelector('.message').classList.contains('error')`))
+	if err != nil || isError {
+		t.Errorf("the 412 is shown as an error (%v): %q; want a plain status", err, v.Message)
+	}
+	// Only the step sent ahead made a call: the page's let nothing through.
+	v = pollStep(t, tab, fmt.Sprintf(`v.marks === %d && v.pending && v.nextReady`, before+1), "the step sent ahead drawn and the next call pending")
+	if n := len(getRecord(t, ts.URL, id).Events); n != before+1 {
+		t.Fatalf("%d events after one step let through; want %d", n, before+1)
+	}
+	settled("the call pending after the 412")
+	pressNext(t, tab, 0) // not stepFor: it would clear the message itself
+	// The step's answer comes after its event is recorded, so after the
+	// mark may come: wait for both.
+	pollStep(t, tab, fmt.Sprintf(`v.marks > %d && v.message === ''`, before+1), "a step after the 412 drawn, and the page's message gone")
+}
