@@ -465,7 +465,7 @@ let recentAsked = 0;
 
 /**
  * Lists the newest sessions started through the API (GET
- * /api/sessions?limit=10) beside the lab list, and the run the page draws
+ * /api/sessions?limit=RECENT_RUNS) beside the lab list, and the run the page draws
  * while it runs; nothing when the server does not answer.
  */
 async function showRecent() {

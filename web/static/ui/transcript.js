@@ -195,8 +195,8 @@ export class Transcript {
     // A group's content-visibility changed while it is in view lays out
     // all its rows again (Chromium rebuilds their layout objects): the
     // group that was newest keeps its class until the next batch, when the
-    // follow has left it, and the newest keeps its class once the session
-    // ends (it is in view, and a group at most).
+    // follow has left it; once the session ends, both keep it (in view or
+    // next to it, two groups at most).
     this.retiring?.classList.remove('newest');
     this.retiring = null;
     if (live && last !== this.newestBody) {
@@ -271,9 +271,7 @@ export class Transcript {
    */
   fillWhenDrained() {
     if (this.liveRows()) return;
-    this.retiring?.classList.remove('newest');
-    this.retiring = null;
-    this.newestBody = null;
+    this.newestBody = this.retiring = null; // their class stays: see appendTranscript
     const bare = this.bareRows();
     if (bare) {
       if (bare <= FILL_AT_END) {
