@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural, classVotes, votesNote, detailRows } from '../static/core/words.js';
 import { callName, isEOF, isError, cleanEvent } from '../static/core/record.js';
-import { formatDuration, formatTime, preview } from '../static/core/format.js';
+import { clockTime, formatDuration, formatTime, preview } from '../static/core/format.js';
 import { countText, statusText } from '../static/core/api.js';
 
 const load = (name) => JSON.parse(readFileSync(new URL(`../../trace/testdata/${name}.json`, import.meta.url), 'utf8'));
@@ -48,6 +48,13 @@ test('transcript sentences of serviceclient', () => {
 test('kernel notes: shutdown(SHUT_WR) sends FIN', () => {
   const sh = find(sc, (e) => e.kind === 'shutdown');
   assert.match(explain(sh), /FIN/);
+});
+
+test("a run's start shows as its local wall-clock time, and nothing when it is not a time", () => {
+  // Local time, whatever the machine's zone: the Date is made in it.
+  assert.equal(clockTime(new Date(2026, 11, 3, 7, 5, 9).toISOString()), '07:05:09');
+  assert.equal(clockTime(new Date(2026, 11, 3, 23, 59, 0, 999).toISOString()), '23:59:00');
+  for (const bad of ['', 'yesterday', null, undefined, 1764745509000]) assert.equal(clockTime(bad), '', String(bad));
 });
 
 test('durations, times, previews and counts', () => {

@@ -9,6 +9,7 @@
 import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
 import { fetchJSON, countText, statusText } from './core/api.js';
 import { callName } from './core/record.js';
+import { clockTime } from './core/format.js';
 
 const diagram = document.getElementById('diagram');
 const list = document.getElementById('scenarios');
@@ -445,7 +446,7 @@ function renderLab(info) {
   document.getElementById('lab-empty').hidden = sessions.length > 0;
   const current = diagram.record?.id ?? '';
   labList.replaceChildren(...sessions.map((s) => {
-    const when = s.started_at ? new Date(s.started_at).toLocaleTimeString() : '';
+    const when = clockTime(s.started_at);
     const a = el('a', { href: s.url || `/s/${encodeURIComponent(s.id)}`, 'data-id': s.id, 'aria-current': s.id === current ? 'true' : null },
       el('span', { class: 'when' }, when),
       el('span', { class: 'what' }, `${s.scenario}${s.client ? ` from ${s.client}` : ''}`),
@@ -490,7 +491,7 @@ async function showRecent() {
   section.hidden = sessions.length === 0;
   const current = rec?.id ?? '';
   document.getElementById('recent-sessions').replaceChildren(...sessions.map((s) => {
-    const when = typeof s.started_at === 'string' ? new Date(s.started_at).toLocaleTimeString() : '';
+    const when = clockTime(s.started_at);
     const state = typeof s.state === 'string' ? s.state : '';
     const a = el('a', { href: `/s/${encodeURIComponent(s.id)}`, 'data-id': s.id, 'aria-current': s.id === current ? 'true' : null },
       el('span', { class: 'when' }, when),

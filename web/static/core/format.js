@@ -21,6 +21,20 @@ export function formatTime(ns) {
   return ns < 1e9 ? `${(ns / 1e6).toFixed(3)} ms` : `${(ns / 1e9).toFixed(3)} s`;
 }
 
+/**
+ * clockTime is the local wall-clock time of an RFC 3339 timestamp, as
+ * "14:05:09" ('' if it is not one): the lists of runs use it. Not
+ * toLocaleTimeString: the first Intl date format in a page loads the
+ * locale's data, 20–60 ms on the main thread, and the lists are drawn as
+ * a live session starts, in its first frames.
+ */
+export function clockTime(iso) {
+  const d = typeof iso === 'string' ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const two = (n) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 export const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 
 /** One character as a visible escape: "\x00", "\u200b", "\u{e0001}". */
