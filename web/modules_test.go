@@ -120,6 +120,20 @@ func TestModuleImportsRunElementToUIToCore(t *testing.T) {
 	}
 }
 
+// compileHint is the first line of every module of the element: V8 (Chrome
+// 136 on) then compiles all its functions as the file loads, on a
+// background thread, instead of each on the main thread when first called,
+// which was in a live session's first frames (docs/performance.md).
+const compileHint = "//# allFunctionsCalledOnLoad\n"
+
+func TestElementModulesAreCompiledAsTheyLoad(t *testing.T) {
+	for name, text := range staticModules(t) {
+		if l := moduleLayer(name); (l == "sd" || l == "ui" || l == "core") && !strings.HasPrefix(text, compileHint) {
+			t.Errorf("web/static/%s does not begin with %q: every module of the element does, so that V8 compiles it as it loads", name, strings.TrimSpace(compileHint))
+		}
+	}
+}
+
 func TestStaticFilesAreSmall(t *testing.T) {
 	err := fs.WalkDir(os.DirFS("static"), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

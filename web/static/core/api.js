@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * api.js — talking to a seqd server: fetchJSON, the scenarios list, and the
  * status text the pages show for a session.

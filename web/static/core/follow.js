@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * follow.js — whether a scroller follows its newest content (the diagram's
  * viewport, the transcript), from its scroll events and the reader's moves.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * format.js — durations, times, escaped text, payload previews and hex dumps.
  */

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * highlight.js — the C listings' syntax highlighter (markup strings).
  */

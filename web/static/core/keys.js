@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * keys.js — keyboard helpers shared by the controllers.
  */

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * layout.js — events → rows, marks, arrows (paired by byte range), bars and
  * lifeline segments: the diagram's geometry, a pure function of the record.

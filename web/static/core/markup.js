@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * markup.js — layout items → SVG and table markup strings, through one
  * small svg() helper and esc().

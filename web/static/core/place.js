@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * place.js — where the diagram's texts go so that none overlaps another:
  * the geometry that fits a width, label boxes (upright or rotated along an

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * record.js — what an event is: its kind, phase, outcome, the listing line it
  * names; and the record normalised from a saved session or events array.

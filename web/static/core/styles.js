@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * styles.js — the element's styles: the diagram's own (inlined into exported
  * SVG) and the shadow root's.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * words.js — the words the diagram says: labels, transcript sentences,
  * details rows and the kernel notes that explain each call.

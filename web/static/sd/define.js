@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * define.js — defines <seq-diagram> in the page's registry, once, when the
  * module is loaded in a browser. A page that wants another tag name imports

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * element.js — the <seq-diagram> custom element: attributes, properties,
  * lifecycle and public API. It owns the session drawn and composes the

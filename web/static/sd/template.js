@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * template.js — the element's shadow DOM: its markup and its constructable
  * style sheet, shared by every instance.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * announcer.js — tells screen readers about new events through a polite
  * live region, at most once a second.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * code-pane.js — the C listings beside the diagram: lines that made calls,
  * the newest call's line, the pending call's, blocked calls' lines;

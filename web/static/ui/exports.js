@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * exports.js — SVG, PNG, JSON and the server's Mermaid and ladder exports.
  */

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * feed.js — follows a live session over its WebSocket from= the next seq
  * wanted, reconnecting with backoff, until the final state.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * inspector.js — selection and details: hover, focus, click and keys on
  * marks, arrows and rows; the details popup; highlights.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * painter.js — draws the layout into the SVG, frame-budgeted: events queued by the
  * feed (or a load) are laid out and appended a slice at a time within a

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * stepper.js — step mode: the step bar, the step token, Next and Run to end,
  * the pending call, and the questions with the server's answer.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * transcript.js — the transcript table: one row per event in row groups of
  * CHUNK, a backlog's groups given their rows when they come into view, a

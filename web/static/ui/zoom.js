@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 /**
  * zoom.js — fit and zoom: the diagram is laid out for the width its box
  * has (the painter asks layoutWidth), and drawn at a zoom factor: 1 fits
