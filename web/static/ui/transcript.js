@@ -26,6 +26,12 @@ const ROW_MIN_PX = 16;
 /** A session's end fills its bare rows at once up to this many; more, in idle time. */
 const FILL_AT_END = 2 * CHUNK;
 
+/**
+ * The event of the row warmUp lays out: a write of a line, the commonest
+ * row (a call, its fd, result, bytes, data and note cells).
+ */
+const SAMPLE_EVENT = { seq: 0, t_ns: 1000, actor: 'client', kind: 'send', fd: 3, ret: 6, want: 6, bytes: 6, data: 'hello\n', tcp_state: 'ESTABLISHED' };
+
 /** A row's note: what the kernel did, and how the class voted on the call, if it was asked. */
 const rowNote = (m) => [m?.note, m?.votes].filter(Boolean).join('; ');
 
@@ -86,12 +92,36 @@ export class Transcript {
       if (tr) this.c.inspector.activateRow(tr);
     });
     ui.table.addEventListener('keydown', (e) => this.onRowKey(e));
+    this.warmUp();
     ui.transcriptScroll.addEventListener('keydown', (e) => {
       if (e.target !== ui.transcriptScroll || e.key !== 'Enter') return;
       e.preventDefault();
       const hl = this.c.inspector.hl.find((el) => el.localName === 'tr');
       (hl ? this.rowAt(this.c.layout.pos.get(Number(hl.dataset.seq))) : this.firstVisibleRow())?.focus(); // with its cells
     });
+  }
+
+  /**
+   * Lays out a sample row once the page is idle after the element is made,
+   * and takes it away before anything paints it: a page's first rows with
+   * cells cost it 30–80 ms more than the next ones (their fonts looked up,
+   * their styles matched for the first time), and a live session's first
+   * batch of rows, 250 ms into the session, missed a frame in nearly every
+   * cold page (docs/performance.md). Nothing if rows came first or the
+   * transcript is not shown.
+   */
+  warmUp() {
+    const idle = globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 50));
+    idle(() => {
+      const table = this.c.ui.table;
+      if (this.rowsDrawn || table.tBodies.length || !this.c.el.isConnected || !this.c.ui.transcriptBox.open) return;
+      const body = table.createTBody();
+      body.setAttribute('aria-hidden', 'true');
+      body.style.visibility = 'hidden';
+      body.innerHTML = renderTranscriptRow(SAMPLE_EVENT, 0, 'the kernel copied the bytes');
+      void body.offsetHeight; // lays it out now, in idle time
+      body.remove();
+    }, { timeout: 1000 });
   }
 
   /**
