@@ -48,6 +48,7 @@ export class Transcript {
   emptyGroups = false; // some row group is still left empty
   bareIn = []; // row group k → how many of its rows are bare (the row, no cells)
   viewHeight = 400; // the transcript's scroller's height (a ResizeObserver's)
+  maxViewHeight = 0; // the height it grows to as rows come (its max-height), or 0
   rowPx = ROW_MIN_PX; // the height of the shortest row with cells the follow last showed
   fillFrame = 0; // gives cells to the bare rows the reader scrolled to
   idleFill = 0;
@@ -80,6 +81,8 @@ export class Transcript {
     this.followState.watch(ui.transcriptScroll);
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
+      // After layout: reading the style costs nothing here.
+      this.maxViewHeight = parseFloat(getComputedStyle(ui.transcriptScroll).maxHeight) || 0;
       if (this.followState.following) this.fillLast(this.rowsInView());
       else this.fillInViewSoon(); // opened, or made taller
     }).observe(ui.transcriptScroll);
@@ -244,7 +247,11 @@ export class Transcript {
 
   /** How many of the newest rows a follow shows, at most: they get cells. */
   rowsInView() {
-    return Math.ceil((this.viewHeight || 400) / this.rowPx) + 1;
+    // The height the scroller grows to, while it grows: counted by its
+    // height then, a live session's first batch gave cells to the rows of
+    // an empty transcript's view (three), and the scroller, grown to its
+    // full height, to the rest in a second layout of the same frame.
+    return Math.ceil((Math.max(this.viewHeight, this.maxViewHeight) || 400) / this.rowPx) + 1;
   }
 
   /**
