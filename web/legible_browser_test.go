@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/trace"
 	"seqd/web"
 )
 
@@ -364,6 +366,57 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	}
 	if recent[0] != paced || !slices.Contains(recent, id) {
 		t.Errorf("recent runs %v; want %s first, %s among them", recent, paced, id)
+	}
+}
+
+// TestLegibleBrowserFailedRunKeepsItsPlace watches a run fail before its
+// first call on the main page: the replay controls, shown while it ran,
+// have nothing to replay, and go out of sight and reach without the
+// diagram moving up.
+func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
+	ts, store := storeServer(t, web.Config{})
+	tab := newTab(t)
+	sess := trace.NewSession("serviceclient", nil, trace.Options{})
+	sess.AddActor("client")
+	sess.AddActor("server")
+	store.Add(sess)
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+sess.ID())); err != nil {
+		t.Fatal(err)
+	}
+	const placeJS = `(() => {
+	  const box = document.getElementById('replay'), go = document.getElementById('replay-go');
+	  return {top: document.getElementById('diagram').getBoundingClientRect().top + scrollY, state: document.getElementById('diagram').dataset.state,
+	    shown: !box.hidden && getComputedStyle(box).visibility === 'visible', focusable: go.checkVisibility({visibilityProperty: true}),
+	    listed: [...document.querySelectorAll('#recent-sessions a')].map((a) => a.textContent).join(' / '), status: document.getElementById('status')?.textContent ?? ''};
+	})()`
+	type place struct {
+		Top       float64 `json:"top"`
+		State     string  `json:"state"`
+		Shown     bool    `json:"shown"`
+		Focusable bool    `json:"focusable"`
+		Listed    string  `json:"listed"`
+		Status    string  `json:"status"`
+	}
+	// Once the recent runs list the page's own run: the list grows as the
+	// run starts (TestLegibleBrowserReplayAndProgress).
+	running, err := chromedp.Run(tab, chromedp.Poll[place](`(() => { const p = `+placeJS+`; return p.state === 'running' && p.listed.endsWith('running') ? p : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the session never showed as running: %v", err)
+	}
+	if !running.Shown {
+		t.Errorf("while the session runs: %+v; want the replay controls shown", running)
+	}
+	sess.Finish(errors.New("the server went away"))
+	failed, err := chromedp.Run(tab, chromedp.Poll[place](`(() => { const p = `+placeJS+`; return p.state === 'failed' && p.listed.endsWith('failed') ? p : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		p, _ := chromedp.Run(tab, chromedp.Evaluate[place](placeJS))
+		t.Fatalf("the failed session never showed as failed: %+v (%v)", p, err)
+	}
+	if failed.Shown || failed.Focusable {
+		t.Errorf("a failed run with no calls: %+v; want no replay controls in sight or reach", failed)
+	}
+	if failed.Top != running.Top {
+		t.Errorf("the diagram moved from y=%v to y=%v when the run failed; want it to stay", running.Top, failed.Top)
 	}
 }
 

@@ -528,8 +528,19 @@ function setUpReplay() {
     // The controls keep their place meanwhile, unavailable (aria-disabled,
     // so a focused button keeps the focus): shown only at the end, they
     // would push the diagram down under the reader's eyes.
-    if (ended) box.hidden = !diagram.record?.events.length;
-    else if (s === 'running') box.hidden = false;
+    if (ended) {
+      const replayable = Boolean(diagram.record?.events.length);
+      // A run that ended with nothing to replay keeps the controls' room
+      // if they were shown while it ran, out of sight, focus and screen
+      // readers (visibility: hidden): hiding them would pull the diagram
+      // up under the reader's eyes.
+      const keepRoom = !replayable && !box.hidden;
+      box.hidden = !replayable && !keepRoom;
+      box.style.visibility = keepRoom ? 'hidden' : '';
+    } else if (s === 'running') {
+      box.hidden = false;
+      box.style.visibility = '';
+    }
     go.setAttribute('aria-disabled', String(!ended && next.hidden));
     // The list takes a new run as it starts: it grows then, before the
     // drawing, not under it when the run ends.
