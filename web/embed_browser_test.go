@@ -98,7 +98,8 @@ func TestEmbedBrowserSizesToItsContent(t *testing.T) {
 	alone, cancel := chromedp.NewContext(tab)
 	defer cancel()
 	for name, path := range map[string]string{"plain": "/embed/s/" + id, "code": "/embed/s/" + id + "?code=1&theme=dark"} {
-		if err := chromedp.Do(alone, chromedp.EmulateViewport(width, 3000), chromedp.Navigate(ts.URL+path)); err != nil {
+		// In a dark OS: an embed takes the theme it is given, light by default.
+		if err := chromedp.Do(alone, chromedp.EmulateViewport(width, 3000), colorScheme("dark"), chromedp.Navigate(ts.URL+path)); err != nil {
 			t.Fatal(err)
 		}
 		waitDrawn(t, alone, id)
@@ -116,6 +117,13 @@ func TestEmbedBrowserSizesToItsContent(t *testing.T) {
 		}
 		if want := map[string]string{"plain": "#ffffff", "code": "#0d1117"}[name]; theme != want {
 			t.Errorf("the %s embed's background is %q; want %q", name, theme, want)
+		}
+		page, err := chromedp.Run(alone, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]string{"plain": "rgb(255, 255, 255)", "code": "rgb(13, 17, 23)"}[name]; page != want {
+			t.Errorf("the %s embed's page background is %q; want %q", name, page, want)
 		}
 		framed := map[string]int{"plain": got.Plain, "code": got.Code}[name]
 		if d := framed - h; d < -2 || d > 2 {
