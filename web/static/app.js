@@ -528,16 +528,13 @@ function setUpReplay() {
     // The controls keep their place meanwhile, unavailable (aria-disabled,
     // so a focused button keeps the focus): shown only at the end, they
     // would push the diagram down under the reader's eyes.
-    if (ended) {
-      const replayable = Boolean(diagram.record?.events.length);
-      // A run that ended with nothing to replay keeps the controls' room
-      // if they were shown while it ran, out of sight, focus and screen
-      // readers (visibility: hidden): hiding them would pull the diagram
-      // up under the reader's eyes.
-      const keepRoom = !replayable && !box.hidden;
-      box.hidden = !replayable && !keepRoom;
-      box.style.visibility = keepRoom ? 'hidden' : '';
-    } else if (s === 'running') {
+    // A run that ended with nothing to replay keeps the controls' room if
+    // they were shown while it ran, out of sight, focus and screen readers
+    // (visibility: hidden): hiding them would pull the diagram up under
+    // the reader's eyes.
+    if (ended && !diagram.record?.events.length) {
+      if (!box.hidden) box.style.visibility = 'hidden';
+    } else if (ended || s === 'running') {
       box.hidden = false;
       box.style.visibility = '';
     }
