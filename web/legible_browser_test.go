@@ -372,7 +372,8 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 // TestLegibleBrowserFailedRunKeepsItsPlace watches a run fail before its
 // first call on the main page: the replay controls, shown while it ran,
 // have nothing to replay, and go out of sight and reach without the
-// diagram moving up.
+// diagram moving up: a line in their place says there is nothing to
+// replay.
 func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 	ts, store := storeServer(t, web.Config{})
 	tab := newTab(t)
@@ -384,9 +385,11 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	const placeJS = `(() => {
-	  const box = document.getElementById('replay'), go = document.getElementById('replay-go');
+	  const box = document.getElementById('replay'), go = document.getElementById('replay-go'), none = document.getElementById('replay-none');
+	  const seen = (e) => e.checkVisibility({visibilityProperty: true}) && e.getBoundingClientRect().width > 0;
 	  return {top: document.getElementById('diagram').getBoundingClientRect().top + scrollY, state: document.getElementById('diagram').dataset.state,
-	    shown: !box.hidden && getComputedStyle(box).visibility === 'visible', focusable: go.checkVisibility({visibilityProperty: true}),
+	    shown: !box.hidden && seen(go), focusable: go.checkVisibility({visibilityProperty: true}),
+	    says: seen(none) && document.elementFromPoint(none.getBoundingClientRect().left + 5, (none.getBoundingClientRect().top + none.getBoundingClientRect().bottom) / 2) === none ? none.textContent : '',
 	    listed: [...document.querySelectorAll('#recent-sessions a')].map((a) => a.textContent).join(' / '), status: document.getElementById('status')?.textContent ?? ''};
 	})()`
 	type place struct {
@@ -394,6 +397,7 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 		State     string  `json:"state"`
 		Shown     bool    `json:"shown"`
 		Focusable bool    `json:"focusable"`
+		Says      string  `json:"says"` // the line in the controls' place, if it shows
 		Listed    string  `json:"listed"`
 		Status    string  `json:"status"`
 	}
@@ -403,8 +407,8 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the session never showed as running: %v", err)
 	}
-	if !running.Shown {
-		t.Errorf("while the session runs: %+v; want the replay controls shown", running)
+	if !running.Shown || running.Says != "" {
+		t.Errorf("while the session runs: %+v; want the replay controls shown, and no line saying there is nothing to replay", running)
 	}
 	sess.Finish(errors.New("the server went away"))
 	failed, err := chromedp.Run(tab, chromedp.Poll[place](`(() => { const p = `+placeJS+`; return p.state === 'failed' && p.listed.endsWith('failed') ? p : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
@@ -415,8 +419,27 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 	if failed.Shown || failed.Focusable {
 		t.Errorf("a failed run with no calls: %+v; want no replay controls in sight or reach", failed)
 	}
+	if !strings.HasPrefix(failed.Says, "Nothing to replay") {
+		t.Errorf("a failed run with no calls: %+v; want a line in the controls' place saying there is nothing to replay", failed)
+	}
 	if failed.Top != running.Top {
 		t.Errorf("the diagram moved from y=%v to y=%v when the run failed; want it to stay", running.Top, failed.Top)
+	}
+	if dir := legibleShotDir(t); dir != "" {
+		for _, v := range legibleViews {
+			setView(t, tab, v)
+			js := `document.getElementById('replay').scrollIntoView({block: 'center'})`
+			if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js), chromedp.Sleep(200*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "failed-empty-"+v.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -529,14 +529,14 @@ function setUpReplay() {
     // so a focused button keeps the focus): shown only at the end, they
     // would push the diagram down under the reader's eyes.
     // A run that ended with nothing to replay keeps the controls' room if
-    // they were shown while it ran, out of sight, focus and screen readers
-    // (visibility: hidden): hiding them would pull the diagram up under
-    // the reader's eyes.
+    // they were shown while it ran, and says so there: the controls go out
+    // of sight, focus and screen readers (visibility: hidden); hiding them
+    // would pull the diagram up under the reader's eyes.
     if (ended && !diagram.record?.events.length) {
-      if (!box.hidden) box.style.visibility = 'hidden';
+      box.classList.toggle('nothing', !box.hidden);
     } else if (ended || s === 'running') {
       box.hidden = false;
-      box.style.visibility = '';
+      box.classList.remove('nothing');
     }
     go.setAttribute('aria-disabled', String(!ended && next.hidden));
     // The list takes a new run as it starts: it grows then, before the
