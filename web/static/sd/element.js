@@ -66,7 +66,10 @@ export class SeqDiagram extends Base {
 
   #n = ++instances; // this element's number on the page
 
-  #onDocKey = (e) => this.#c.stepper.docKey(e);
+  #onDocKey = (e) => {
+    this.#c.transcript.docKey(e);
+    this.#c.stepper.docKey(e);
+  };
 
   /** Defines the element under tag in registry; returns the class defined. */
   static define(tag = 'seq-diagram', registry = globalThis.customElements) {

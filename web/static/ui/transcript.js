@@ -128,6 +128,19 @@ export class Transcript {
   }
 
   /**
+   * Ctrl+F or ⌘F, the page's find: every row gets its cells first, so the
+   * find reaches them all (live rows come bare, a backlog's groups empty,
+   * until they are shown or the drawing ends). Cells out of view cost no
+   * layout (content-visibility skips their groups); a live session's rows
+   * that come after are bare again.
+   */
+  docKey(e) {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || e.key.toLowerCase() !== 'f') return;
+    const bodies = this.c.ui.table.tBodies.length;
+    for (let k = 0; k < bodies; k++) this.fillRows(k);
+  }
+
+  /**
    * Rows take focus from the keyboard: Enter in the transcript moves into
    * them, ↑ ↓ move between them, Enter or Space picks one, Escape leaves.
    */
