@@ -425,13 +425,31 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 	if failed.Top != running.Top {
 		t.Errorf("the diagram moved from y=%v to y=%v when the run failed; want it to stay", running.Top, failed.Top)
 	}
-	if dir := legibleShotDir(t); dir != "" {
-		for _, v := range legibleViews {
-			setView(t, tab, v)
-			js := `document.getElementById('replay').scrollIntoView({block: 'center'})`
-			if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](js), chromedp.Sleep(200*time.Millisecond)); err != nil {
-				t.Fatal(err)
-			}
+	// The line stays in the controls' box on every screen (the box grows
+	// if it must), clear of what is above and below it.
+	dir := legibleShotDir(t)
+	for _, v := range append(legibleViews, legibleView{"320x640-light", 320, 640, true, "light"}) {
+		setView(t, tab, v)
+		const fitJS = `(async () => {
+		  document.getElementById('replay').scrollIntoView({block: 'center'});
+		  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+		  const box = document.getElementById('replay').getBoundingClientRect(), text = document.createRange();
+		  text.selectNodeContents(document.getElementById('replay-none'));
+		  const line = text.getBoundingClientRect(); // the text's own extent
+		  const above = document.getElementById('about').getBoundingClientRect(), below = document.getElementById('diagram').getBoundingClientRect();
+		  const problems = [];
+		  if (line.top < box.top - 0.5 || line.bottom > box.bottom + 0.5 || line.left < box.left - 0.5 || line.right > box.right + 0.5) problems.push('the line ' + JSON.stringify(line) + ' leaves its box ' + JSON.stringify(box));
+		  if (box.top < above.bottom - 0.5 || box.bottom > below.top + 0.5) problems.push('the box ' + JSON.stringify(box) + ' overlaps the text above or the diagram below');
+		  return problems.join('; ');
+		})()`
+		problems, err := chromedp.Run(tab, chromedp.Evaluate[string](fitJS, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problems != "" {
+			t.Errorf("%s: %s", v.name, problems)
+		}
+		if dir != "" {
 			png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
 			if err != nil {
 				t.Fatal(err)
@@ -440,6 +458,11 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+	// Back to the home page: no session, so no replay box and no line.
+	home := `history.pushState({}, '', '/'); dispatchEvent(new PopStateEvent('popstate')); document.getElementById('replay').hidden && document.getElementById('replay-none').checkVisibility() === false`
+	if ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](home)); err != nil || !ok {
+		t.Errorf("on the home page after the failed run: the replay box or its line still shows (%v); want neither", err)
 	}
 }
 

@@ -237,6 +237,7 @@ function route() {
   if (!m) {
     diagram.clear();
     diagram.hidden = true;
+    hideReplay();
     share.hidden = true;
     markCurrent('');
     setStatus('Choose a scenario to run it.');
@@ -501,12 +502,22 @@ async function showRecent() {
   }));
 }
 
+/** Takes the replay controls away: the page shows no session. */
+function hideReplay() {
+  const box = document.getElementById('replay');
+  box.hidden = true;
+  box.classList.remove('nothing');
+  document.getElementById('replay-none').hidden = true;
+  document.getElementById('replay-next').hidden = true;
+}
+
 /** The replay controls: a finished session plays again at ½×, 1×, 2×, 10× or call by call. */
 function setUpReplay() {
   const box = document.getElementById('replay');
   const speed = document.getElementById('replay-speed');
   const next = document.getElementById('replay-next');
   const go = document.getElementById('replay-go');
+  const none = document.getElementById('replay-none');
   go.addEventListener('click', () => {
     if (go.getAttribute('aria-disabled') === 'true') return; // a session is being drawn
     const v = speed.value;
@@ -529,14 +540,17 @@ function setUpReplay() {
     // so a focused button keeps the focus): shown only at the end, they
     // would push the diagram down under the reader's eyes.
     // A run that ended with nothing to replay keeps the controls' room if
-    // they were shown while it ran, and says so there: the controls go out
-    // of sight, focus and screen readers (visibility: hidden); hiding them
-    // would pull the diagram up under the reader's eyes.
+    // they were shown while it ran, and says so there (not a session that
+    // failed to load: the status says why): the controls go out of sight,
+    // focus and screen readers (visibility: hidden); hiding them would
+    // pull the diagram up under the reader's eyes.
     if (ended && !diagram.record?.events.length) {
       box.classList.toggle('nothing', !box.hidden);
+      none.hidden = box.hidden || !diagram.record;
     } else if (ended || s === 'running') {
       box.hidden = false;
       box.classList.remove('nothing');
+      none.hidden = true;
     }
     go.setAttribute('aria-disabled', String(!ended && next.hidden));
     // The list takes a new run as it starts: it grows then, before the

@@ -128,14 +128,19 @@ export class Transcript {
   }
 
   /**
-   * Ctrl+F or ⌘F, the page's find: every row gets its cells first, so the
-   * find reaches them all (live rows come bare, a backlog's groups empty,
-   * until they are shown or the drawing ends). Cells out of view cost no
-   * layout (content-visibility skips their groups); a live session's rows
-   * that come after are bare again.
+   * Ctrl+F or ⌘F, the page's find: the rows held back by the live batch
+   * timer are appended and every row gets its cells first, so the find
+   * reaches all the events drawn (live rows come bare, a backlog's groups
+   * empty, until they are shown or the drawing ends). The cost is making
+   * the rows (groups out of view skip their layout); a live session's
+   * rows that come after are bare again. Not for a transcript the find
+   * cannot reach (not shown, or the element hidden); a closed one it can.
    */
   docKey(e) {
-    if (!(e.ctrlKey || e.metaKey) || e.altKey || e.key.toLowerCase() !== 'f') return;
+    if (e.defaultPrevented || e.shiftKey || e.altKey || e.ctrlKey === e.metaKey) return;
+    if (e.key?.toLowerCase?.() !== 'f' && e.code !== 'KeyF') return; // by its place too, for other layouts
+    if (!this.c.ui.transcriptBox.checkVisibility()) return;
+    if (this.appendTimer) this.appendTranscript(true);
     const bodies = this.c.ui.table.tBodies.length;
     for (let k = 0; k < bodies; k++) this.fillRows(k);
   }
