@@ -51,7 +51,7 @@ type legibility struct {
 
 // checkLegible reads the diagram's texts on screen: every label (mark,
 // arrow, TCP state, Δt, lifeline name) whose box is in view — between the
-// sticky lifeline names (when they show) and the bottom of the viewport
+// sticky lifeline names' bar (when it shows) and the bottom of the viewport
 // and of the window — is tested against every other one (as rotated
 // rectangles, from getBBox and getScreenCTM: the separating axis test),
 // against the viewport's and the window's left and right edges, and by
@@ -69,7 +69,10 @@ const checkLegible = `(() => {
   let top = Math.max(0, v.top);
   const bottom = Math.min(innerHeight, v.top + vp.clientHeight);
   if (vp.classList.contains('scrolled')) {
+    // The sticky names and the bar behind them.
     for (const h of r.querySelectorAll('.actor-head')) top = Math.max(top, h.getBoundingClientRect().bottom);
+    const heads = r.querySelector('.heads');
+    top = Math.max(top, heads.getBoundingClientRect().top + (parseFloat(getComputedStyle(heads, '::before').height) || 0));
   }
   const poly = (t) => {
     const b = t.getBBox();
@@ -559,5 +562,59 @@ func TestLegibleBrowserHighlightOfAFan(t *testing.T) {
 	if _, err := chromedp.Run(tab, chromedp.Poll[bool](`(() => { const h = `+read+`; return h.lit + h.bundled === h.arrows && h.unlit === 0 && h.bundled < `+fmt.Sprint(before)+`; })()`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 		got, _ = chromedp.Run(tab, chromedp.Evaluate[highlight](read))
 		t.Errorf("scrolled to the middle: %+v; want every arrow still lit, fewer in the overlay than %d", got, before)
+	}
+}
+
+// TestLegibleBrowserStickyNamesBar scrolls a finished session's diagram
+// halfway down, in each view: the lifeline names stick to its top on a bar
+// of the page's background across the diagram, so what scrolls under them
+// goes out of sight whole (no label half beside a name), and what is in
+// view below the bar is legible.
+func TestLegibleBrowserStickyNamesBar(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 30}}`)
+	waitDone(t, ts.URL, id)
+	dir := legibleShotDir(t)
+	for _, v := range legibleViews {
+		t.Run(v.name, func(t *testing.T) {
+			setView(t, tab, v)
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+				t.Fatal(err)
+			}
+			waitDrawn(t, tab, id)
+			waitFitted(t, tab)
+			// Beside and between the names, at their middle and just below
+			// them: the bar, nothing of the drawing.
+			const barJS = `(async () => {
+			  const r = document.querySelector('seq-diagram').shadowRoot, vp = r.querySelector('.viewport');
+			  vp.scrollIntoView({block: 'start'}); scrollBy(0, -60);
+			  vp.scrollTop = (vp.scrollHeight - vp.clientHeight) / 2;
+			  await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+			  if (!vp.classList.contains('scrolled')) return ['the viewport is not marked scrolled at scrollTop ' + vp.scrollTop];
+			  const heads = [...r.querySelectorAll('.actor-head')].map((h) => h.getBoundingClientRect());
+			  const v = vp.getBoundingClientRect(), c = r.querySelector('.canvas').getBoundingClientRect();
+			  const problems = [];
+			  for (const y of [(heads[0].top + heads[0].bottom) / 2, heads[0].bottom + 2]) {
+			    for (let x = Math.max(v.left, c.left) + 4; x < Math.min(v.left + vp.clientWidth, c.right) - 4; x += 12) {
+			      if (y < heads[0].bottom && heads.some((h) => x >= h.left && x <= h.right)) continue; // a name
+			      const hit = r.elementFromPoint(x, y);
+			      if (!hit?.closest?.('.heads')) problems.push(hit?.tagName + '.' + (hit?.getAttribute('class') ?? '') + ' shows at ' + Math.round(x) + ',' + Math.round(y));
+			    }
+			  }
+			  return problems;
+			})()`
+			problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](barJS, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) > 0 {
+				t.Errorf("under the sticky names, %d points show the drawing, e.g. %v; want the bar", len(problems), problems[:min(len(problems), 4)])
+			}
+			res := checkView(t, tab, dir, "sticky-names-"+v.name+".png")
+			if len(res.Problems) > 0 || res.Labels == 0 {
+				t.Errorf("scrolled halfway, %d labels checked: %v", res.Labels, res.Problems)
+			}
+		})
 	}
 }
