@@ -228,6 +228,17 @@ func checkView(t *testing.T, tab context.Context, dir, name string) legibility {
 	return res
 }
 
+// openInView opens the finished session id of the server at base in the
+// tab, sized and coloured as v, and waits for its drawing.
+func openInView(t *testing.T, tab context.Context, v legibleView, base, id string) {
+	t.Helper()
+	setView(t, tab, v)
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+}
+
 // setView sizes the tab (a phone with mobile emulation) and sets its colour scheme.
 func setView(t *testing.T, tab context.Context, v legibleView) {
 	t.Helper()
@@ -485,11 +496,7 @@ func TestLegibleBrowserFanOfReads(t *testing.T) {
 	waitDone(t, ts.URL, id)
 	for _, v := range legibleViews {
 		t.Run(v.name, func(t *testing.T) {
-			setView(t, tab, v)
-			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
-				t.Fatal(err)
-			}
-			waitDrawn(t, tab, id)
+			openInView(t, tab, v, ts.URL, id)
 			for _, where := range []string{"start", "end"} {
 				if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector('seq-diagram');
 				  el.scrollIntoView({block: 'start'});
@@ -578,11 +585,7 @@ func TestLegibleBrowserStickyNamesBar(t *testing.T) {
 	dir := legibleShotDir(t)
 	for _, v := range legibleViews {
 		t.Run(v.name, func(t *testing.T) {
-			setView(t, tab, v)
-			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
-				t.Fatal(err)
-			}
-			waitDrawn(t, tab, id)
+			openInView(t, tab, v, ts.URL, id)
 			waitFitted(t, tab)
 			// Beside and between the names, at their middle and just below
 			// them: the bar, nothing of the drawing.
