@@ -530,6 +530,12 @@ func shootDiagram(t *testing.T, tab context.Context, path string) {
 	); err != nil {
 		t.Fatal(err)
 	}
+	writeScreenshot(t, tab, path)
+}
+
+// writeScreenshot writes a screenshot of the tab's window to path.
+func writeScreenshot(t *testing.T, tab context.Context, path string) {
+	t.Helper()
 	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)

@@ -217,13 +217,7 @@ func checkView(t *testing.T, tab context.Context, dir, name string) legibility {
 		t.Fatal(err)
 	}
 	if dir != "" {
-		png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeScreenshot(t, tab, filepath.Join(dir, name))
 	}
 	return res
 }
@@ -288,13 +282,7 @@ func TestLegibleBrowserREADMEShot(t *testing.T) {
 	for _, p := range res.Problems {
 		t.Errorf("the README's picture: %s", p)
 	}
-	png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "screenshot.png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeScreenshot(t, tab, filepath.Join(dir, "screenshot.png"))
 }
 
 // TestLegibleBrowserReplayAndProgress replays a finished session on the
@@ -464,13 +452,7 @@ func TestLegibleBrowserFailedRunKeepsItsPlace(t *testing.T) {
 			t.Errorf("%s: %s", v.name, problems)
 		}
 		if dir != "" {
-			png, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "failed-empty-"+v.name+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeScreenshot(t, tab, filepath.Join(dir, "failed-empty-"+v.name+".png"))
 		}
 	}
 	// Back to the home page: no session, so no replay box and no line.
