@@ -50,6 +50,33 @@ func newTab(t *testing.T) context.Context {
 	return tab
 }
 
+// evalWithin evaluates js in the tab (what names it for the message) and
+// fails the test when it has not returned after d, saying whether the page
+// still answers a plain expression and what it was doing. Without it, an
+// evaluation that never returns holds the test until the tab's own
+// three-minute deadline and ends it with only "context deadline exceeded".
+func evalWithin[T any](t *testing.T, tab context.Context, d time.Duration, what, js string, opts ...chromedp.EvaluateOption) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, d)
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
+	if err == nil {
+		return res
+	}
+	if ctx.Err() == nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	probe, cancelProbe := context.WithTimeout(tab, 5*time.Second)
+	defer cancelProbe()
+	state, perr := chromedp.Run(probe, chromedp.Evaluate[string](`document.visibilityState + ', ' + document.readyState + ', ' + (document.querySelector('seq-diagram')?.dataset.state ?? 'no diagram')`))
+	if perr != nil {
+		t.Fatalf("%s: no answer in %v, and the page did not answer a plain expression in 5 s either (%v): its main thread is stuck", what, d, perr)
+	}
+	t.Fatalf("%s: no answer in %v, though the page answers (visibility, load, diagram: %s): a promise it awaits never settled", what, d, state)
+	var zero T
+	return zero
+}
+
 // drawing is what the page drew, read from the <seq-diagram> shadow DOM.
 type drawing struct {
 	State     string   `json:"state"`

@@ -212,10 +212,7 @@ func legibleShotDir(t *testing.T) string {
 func checkView(t *testing.T, tab context.Context, dir, name string) legibility {
 	t.Helper()
 	waitFitted(t, tab)
-	res, err := chromedp.Run(tab, chromedp.Evaluate[legibility](checkLegible))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := evalWithin[legibility](t, tab, 30*time.Second, "checkLegible", checkLegible)
 	if dir != "" {
 		writeScreenshot(t, tab, filepath.Join(dir, name))
 	}
@@ -254,9 +251,7 @@ func waitFitted(t *testing.T, tab context.Context) {
 	if _, err := chromedp.Run(tab, chromedp.Poll[bool](fitted, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("the diagram never fitted its viewport: %v", err)
 	}
-	if err := chromedp.Do(tab, chromedp.Evaluate[chromedp.Void](`new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))`, chromedp.EvalAwaitPromise)); err != nil {
-		t.Fatal(err)
-	}
+	evalWithin[chromedp.Void](t, tab, 30*time.Second, "two frames after fitting", `new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))`, chromedp.EvalAwaitPromise)
 }
 
 // TestLegibleBrowserREADMEShot takes the README's picture of the page
