@@ -30,11 +30,9 @@ const scenarios = new Map();
 /** The parameter the shared pace control sets, in every scenario that has it. */
 const PACE = 'pace_ms';
 
-/** The lab list's next poll, and what it shows (declared before main() runs). */
+/** The lab list's next poll, and what it shows. */
 let labTimer = 0;
 let labShown = '';
-
-main();
 
 async function main() {
   wire();
@@ -580,3 +578,7 @@ function wire() {
     if (diagram.record?.state === 'running') setStatus(...describe('running'));
   });
 }
+
+// Last, once every declaration above has its value: main's first calls read
+// them (a `let` below a call that runs at once is not yet initialised).
+main();
