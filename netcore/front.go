@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -269,12 +268,21 @@ func finish(ex *exchange, err error) {
 	if err != nil && ex.ctx.Err() != nil {
 		err = context.Cause(ex.ctx)
 	}
-	if errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("the session was cancelled: %w", err)
+	if err == context.Canceled { // cancelled with no cause of its own
+		err = cancelled{err}
 	}
 	ex.cancel(nil)
 	ex.sess.Finish(err)
 }
+
+// cancelled is the error of a session whose context was cancelled without a
+// cause: a sentence for its viewers, where context.Canceled's text is
+// jargon, that still matches context.Canceled.
+type cancelled struct{ error }
+
+func (cancelled) Error() string { return "the session was cancelled before it finished" }
+
+func (c cancelled) Unwrap() error { return c.error }
 
 // acquire takes a place for a connection from ip that arrived at now, or
 // says which bound it is over: connections at once in all or from ip, or

@@ -174,7 +174,7 @@ type Server struct {
 	// under it, since a request's context ends with the request and
 	// http.Server.Shutdown does not wait for hijacked connections.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	wsWG   sync.WaitGroup // running WebSocket handlers
 	sessWG sync.WaitGroup // watchers of running sessions
 
@@ -258,7 +258,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	if s.preload, err = preloadLinks(sub); err != nil {
 		return nil, err
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	return s, nil
 }
 
@@ -267,6 +267,10 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 func (s *Server) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 }
+
+// ErrStopping is the cause of the server's context once Close is called:
+// what a session still running then fails with, in words its viewers read.
+var ErrStopping = errors.New("the server stopped before the session finished; run it again once the server is back")
 
 // Context is the server's own context, under which sessions should run; it
 // ends when Close is called.
@@ -277,7 +281,7 @@ func (s *Server) Context() context.Context { return s.ctx }
 // and waits for the stream handlers and for the finished sessions to be
 // saved.
 func (s *Server) Close() {
-	s.cancel()
+	s.cancel(ErrStopping)
 	s.wsWG.Wait()
 	s.sessWG.Wait()
 }

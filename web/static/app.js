@@ -285,6 +285,9 @@ function describe(state, error) {
   const rec = diagram.record;
   const title = scenarios.get(rec?.scenario)?.title ?? rec?.scenario ?? 'session';
   const p = diagram.pending;
+  if (state === 'running' && diagram.connectionLost) {
+    return [`${title} — lost the connection to the server: trying again; what is drawn stays (${countText(rec?.events.length ?? 0, diagram.counts)})`, true];
+  }
   if (state === 'running' && p) {
     const who = diagram.canStep ? 'press Next' : 'waiting for the presenter';
     const events = countText(rec?.events.length ?? 0, diagram.counts);
@@ -575,6 +578,9 @@ function wire() {
     if (e.detail.state === 'running') setStatus(...describe('running'));
   });
   diagram.addEventListener('seq-diagram:pending', () => {
+    if (diagram.record?.state === 'running') setStatus(...describe('running'));
+  });
+  diagram.addEventListener('seq-diagram:connection', () => {
     if (diagram.record?.state === 'running') setStatus(...describe('running'));
   });
 }

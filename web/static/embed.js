@@ -42,6 +42,9 @@ diagram.addEventListener('seq-diagram:state', (e) => show(e.detail.state, e.deta
 diagram.addEventListener('seq-diagram:progress', (e) => {
   if (e.detail.state === 'running') show('running');
 });
+diagram.addEventListener('seq-diagram:connection', () => {
+  if (diagram.record?.state === 'running') show('running');
+});
 
 if (recorded) {
   const id = decodeURIComponent(recorded[1]);
@@ -100,7 +103,9 @@ function show(state, error) {
   if (recorded) replay.disabled = state === 'running' || !diagram.record;
   const rec = diagram.record;
   if (heading && rec?.scenario) heading.textContent = `seqd diagram: ${rec.scenario}${rec.id ? ` (session ${rec.id})` : ''}`;
-  status.textContent = statusText(state, error, rec, diagram.counts, `${rec?.scenario ?? ''} `, '');
+  status.textContent = state === 'running' && diagram.connectionLost
+    ? `${rec?.scenario ?? ''} lost the connection to the server: trying again`
+    : statusText(state, error, rec, diagram.counts, `${rec?.scenario ?? ''} `, '');
 }
 
 /**
@@ -122,7 +127,7 @@ function postHeight() {
   ro.observe(diagram);
   // A frame out of view may get no frames (Chromium throttles offscreen
   // cross-origin frames): the diagram's events and a slow timer post too.
-  for (const type of ['seq-diagram:state', 'seq-diagram:progress', 'seq-diagram:code', 'seq-diagram:first-screen']) {
+  for (const type of ['seq-diagram:state', 'seq-diagram:progress', 'seq-diagram:code', 'seq-diagram:first-screen', 'seq-diagram:connection']) {
     diagram.addEventListener(type, () => setTimeout(post, 50));
   }
   setInterval(post, 1000);

@@ -31,6 +31,9 @@ const Base = globalThis.HTMLElement ?? class {};
 const definedClasses = new WeakSet();
 let instances = 0; // elements made, to name each one's regions apart
 
+/** The line above the diagram while a live feed has lost its server. */
+const LOST = 'Lost the connection to the server: trying again. What is drawn stays.';
+
 /**
  * <seq-diagram>: draws a session record as a message sequence diagram with
  * a transcript, live or saved.
@@ -51,7 +54,8 @@ let instances = 0; // elements made, to name each one's regions apart
  * seq-diagram:session {id}, seq-diagram:event-selected {seq, event},
  * seq-diagram:progress {id, count, state}, seq-diagram:pending {id,
  * pending}, seq-diagram:line-selected {src, line, seqs}, seq-diagram:code
- * {open}.
+ * {open}, seq-diagram:connection {id, lost} (a live feed lost its server,
+ * or has it back; the property connectionLost says which).
  */
 export class SeqDiagram extends Base {
   static observedAttributes = [
@@ -162,6 +166,8 @@ export class SeqDiagram extends Base {
       finish: (state, error) => this.#finish(state, error),
       showMessage: (text, isError) => this.#showMessage(text, isError),
       updateInfo: () => this.#updateInfo(),
+      connection: (lost) => this.#connection(lost),
+      lost: false, // the live feed lost its server and is trying again
     };
     c.feed = new Feed(c);
     c.painter = new Painter(c);
@@ -173,6 +179,9 @@ export class SeqDiagram extends Base {
     c.zoom = new Zoom(c);
     return c;
   }
+
+  /** True while a live session's feed has lost its server and is trying to reach it again. */
+  get connectionLost() { return this.#c.lost; }
 
   /** The width, in CSS pixels, the diagram is laid out to fit (0: the widest, it had no box). */
   get layoutWidth() { return Math.round(this.#c.layout.fitWidth); }
@@ -593,13 +602,29 @@ export class SeqDiagram extends Base {
     m.setAttribute('role', isError ? 'alert' : 'status');
   }
 
+  /**
+   * Says that the live feed lost its server and is trying again (lost), or
+   * has it back: above the diagram, in the toolbar's summary and to the
+   * page, by seq-diagram:connection {id, lost}.
+   */
+  #connection(lost) {
+    const c = this.#c;
+    if (c.lost === lost) return;
+    c.lost = lost;
+    if (lost) this.#showMessage(LOST);
+    else if (c.ui.message.textContent === LOST) this.#showMessage('');
+    this.#updateInfo();
+    this.#emit('seq-diagram:connection', { id: c.record?.id ?? '', lost });
+  }
+
   /** Updates the toolbar's summary and the follow button. */
   #updateInfo() {
     const rec = this.#c.record;
     const ui = this.#c.ui;
     const { segments } = this.counts;
     const what = countText(rec?.events.length ?? 0, this.counts);
-    const info = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${this.#progress(rec)}` : '';
+    const now = !rec ? '' : this.#c.lost && rec.state === 'running' ? ' · connection lost, reconnecting…' : this.#progress(rec);
+    const info = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${now}` : '';
     if (ui.info.textContent !== info) ui.info.textContent = info; // written every frame live, and on every scroll
     const followHidden = this.#c.painter.following || rec?.state !== 'running';
     if (ui.follow.hidden !== followHidden) ui.follow.hidden = followHidden;

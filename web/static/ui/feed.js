@@ -32,7 +32,7 @@ export class Feed {
     let ended = false;
     const feed = {
       close: () => {
-        ended = true;
+        end();
         clearTimeout(timer);
         ws?.close(1000);
       },
@@ -41,28 +41,26 @@ export class Feed {
     const retry = (fast) => {
       const delay = fast && attempt === 0 ? 100 : Math.min(10000, 400 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt++;
+      // Said from the second try on: a server back within a second (a
+      // restart, a replica's handover) does not flash a warning.
+      if (attempt >= 2) this.c.connection(true);
       timer = setTimeout(open, delay);
+    };
+    const end = () => {
+      ended = true;
+      this.c.connection(false);
     };
     const open = async () => {
       if (ended || gen !== this.c.gen) return;
       if (attempt >= 3) {
         // The socket keeps failing: ask what became of the session.
-        try {
-          const rec = asRecord(await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`)));
-          if (ended || gen !== this.c.gen) return;
-          if (rec.state !== 'running') {
-            ended = true;
-            this.c.painter.enqueue(rec.events.filter((ev) => ev.seq >= this.next));
-            this.c.painter.finishLater(rec.state ?? 'done', rec.error);
-            return;
-          }
-        } catch (err) {
-          if (ended || gen !== this.c.gen) return;
-          if (err.status === 404) {
-            ended = true;
-            this.c.painter.finishLater('failed', `Session ${id} is gone`);
-            return;
-          }
+        const ending = await this.ending(id);
+        if (ended || gen !== this.c.gen) return;
+        if (ending) {
+          end();
+          this.c.painter.enqueue(ending.events.filter((ev) => ev.seq >= this.next));
+          this.c.painter.finishLater(ending.state, ending.error);
+          return;
         }
       }
       const url = new URL(this.c.api(`/api/sessions/${encodeURIComponent(id)}/ws?from=${this.next}&batch_ms=${BATCH_MS}`), location.href);
@@ -74,6 +72,9 @@ export class Feed {
         retry(false);
         return;
       }
+      sock.onopen = () => {
+        if (ws === sock) this.c.connection(false);
+      };
       sock.onmessage = (e) => {
         if (ended || ws !== sock) return;
         attempt = 0;
@@ -84,7 +85,7 @@ export class Feed {
           return;
         }
         if (this.receive(msg)) {
-          ended = true;
+          end();
         } else if (this.gap) {
           this.gap = false;
           ws = null;
@@ -99,6 +100,22 @@ export class Feed {
       };
     };
     open();
+  }
+
+  /**
+   * How the session id ended, asked of the server when its socket keeps
+   * failing: {state, error, events}, or null while it runs or the server
+   * cannot be reached.
+   */
+  async ending(id) {
+    try {
+      const rec = asRecord(await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`)));
+      return rec.state === 'running' ? null : { state: rec.state ?? 'done', error: rec.error, events: rec.events };
+    } catch (err) {
+      if (err.status !== 404) return null;
+      const error = `Session ${id} is gone: the server no longer has it (it restarted before the session finished, or the session expired)`;
+      return { state: 'failed', error, events: [] };
+    }
   }
 
   /** Follows from the first event again (a session begun afresh). */
