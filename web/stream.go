@@ -128,11 +128,7 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, batch 
 		}
 		sent := time.Now()
 		if b.To > b.From {
-			msg := make([]byte, 0, len(b.JSON)+16)
-			msg = append(msg, `{"events":[`...)
-			msg = append(msg, b.JSON...)
-			msg = append(msg, ']', '}')
-			if err := s.send(ctx, c, msg); err != nil {
+			if err := s.sendEvents(ctx, c, b.JSON); err != nil {
 				// Only send's own deadline ends a write (it ignores ctx).
 				// Not ctx.Err(): the timeout closes the connection, which
 				// ends CloseRead's ctx too, at times before this check.
@@ -199,6 +195,37 @@ func (s *Server) send(ctx context.Context, c *websocket.Conn, msg []byte) error 
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, msg)
 }
+
+// sendEvents writes {"events":[…]} around events, the batch's JSON that
+// every viewer shares, within the write timeout as send does. A small batch
+// is copied into one message of one frame; a large one is written in
+// frames straight from the shared bytes, so that a viewer that does not
+// read holds no copy of its own (a thousand such viewers of a history of
+// 1 MiB messages held a gigabyte).
+func (s *Server) sendEvents(ctx context.Context, c *websocket.Conn, events []byte) error {
+	const head, tail = `{"events":[`, `]}`
+	if len(events) <= copiedEventBytes {
+		msg := make([]byte, 0, len(head)+len(events)+len(tail))
+		msg = append(append(append(msg, head...), events...), tail...)
+		return s.send(ctx, c, msg)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.WriteTimeout)
+	defer cancel()
+	w, err := c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for _, part := range [][]byte{[]byte(head), events, []byte(tail)} {
+		if _, err := w.Write(part); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// copiedEventBytes is the largest batch sendEvents copies into one frame.
+const copiedEventBytes = 32 << 10
 
 // maxBatchWait bounds the batch_ms a viewer may ask for: a second of events in
 // one message is already more than any page would wait for.
