@@ -66,6 +66,16 @@ func (st *Store) Add(s *Session) *Session {
 	return s
 }
 
+// Trim forgets the oldest finished sessions beyond the bounds, as Add
+// does. Sessions are added while they run and count against the bounds
+// only once finished, so whoever finishes one calls Trim: else what many
+// sessions finishing at once held stays until the next Add.
+func (st *Store) Trim() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.evictLocked()
+}
+
 func (st *Store) evictLocked() {
 	limit, byteLimit := st.MaxFinished, st.MaxFinishedBytes
 	if limit <= 0 {

@@ -243,6 +243,28 @@ func TestStoreForgetsTheOldestFinished(t *testing.T) {
 	}
 }
 
+// TestStoreTrimForgetsWhatFinishedSinceTheLastAdd adds sessions while they
+// run, as the server does, then finishes them all: Trim must bring the
+// store back within its bound with no Add after.
+func TestStoreTrimForgetsWhatFinishedSinceTheLastAdd(t *testing.T) {
+	st := &Store{MaxFinished: 2}
+	var all []*Session
+	for range 5 {
+		s := NewSession("echo", nil, Options{})
+		st.Add(s)
+		all = append(all, s)
+	}
+	for _, s := range all {
+		s.Finish(nil)
+	}
+	st.Trim()
+	for i, s := range all {
+		if _, ok := st.Get(s.ID()); ok != (i >= 3) {
+			t.Errorf("after Trim, session %d of 5 (all finished, bound 2) kept = %v; want only the newest two", i, ok)
+		}
+	}
+}
+
 func TestIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {

@@ -513,3 +513,63 @@ func TestSlowAnswersKeepTheirRequestsContext(t *testing.T) {
 		})
 	}
 }
+
+// TestOneAddressCannotEraseOtherPermalinks saves a victim's session, then
+// has one other address start many sessions against an archive that holds
+// few bytes: the address's sessions past its share of an hour are not
+// saved, so the archive never has to prune the victim's to make room.
+func TestOneAddressCannotEraseOtherPermalinks(t *testing.T) {
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	saved, _, err := archive.Open(dir, archive.Options{MaxFiles: 8, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A share of about three echo sessions; the archive's class holds eight files.
+	r := &netcore.Runner{}
+	probe, err := r.Prepare("echo", map[string]any{"rounds": 1}, trace.Features{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Run(context.Background(), probe)
+	share := 3*probe.Bytes() + probe.Bytes()/2
+	ts := newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second}, web.Config{Archive: saved, Limits: web.Limits{SavedBytesPerIP: int(share)}, TrustedProxies: []string{"127.0.0.0/8"}})
+	from := func(addr string) string {
+		req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(`{"scenario":"echo","params":{"rounds":1}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, b := send(t, req)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /api/sessions from %s: %d %s", addr, resp.StatusCode, b)
+		}
+		var out struct{ ID string }
+		json.Unmarshal(b, &out)
+		waitDone(t, ts.URL, out.ID)
+		return out.ID
+	}
+	isSaved := func(id string) bool {
+		_, err := os.Stat(filepath.Join(dir, id+".json"))
+		return err == nil
+	}
+	victim := from("10.0.0.1")
+	var flood []string
+	for range 20 {
+		flood = append(flood, from("10.0.0.2"))
+	}
+	time.Sleep(200 * time.Millisecond) // the last saves, made as the sessions finish
+	n := 0
+	for _, id := range flood {
+		if isSaved(id) {
+			n++
+		}
+	}
+	if !isSaved(victim) {
+		t.Errorf("the victim's session was pruned from the archive after one other address started 20 (%d of them saved)", n)
+	}
+	if n == 0 || n > 4 {
+		t.Errorf("%d of one address's 20 sessions saved; want about its share of 3", n)
+	}
+	if resp, b := do(t, "GET", ts.URL+"/api/sessions/"+victim, "", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("the victim's permalink after the flood: %d %s", resp.StatusCode, b)
+	}
+}

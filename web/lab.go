@@ -69,7 +69,7 @@ func (s *Server) AddLabSession(sess *trace.Session, client string) {
 	s.lab.mu.Unlock()
 
 	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", sess.Scenario(), "client", client)
-	s.watch(sess, nil)
+	s.watch(sess, ownerOf(client), nil)
 }
 
 // AddTraceSession serves sess, a session of seqd trace (programs traced
@@ -77,7 +77,7 @@ func (s *Server) AddLabSession(sess *trace.Session, client string) {
 func (s *Server) AddTraceSession(sess *trace.Session, what string) {
 	s.store.Add(sess)
 	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", sess.Scenario(), "programs", what)
-	s.watch(sess, nil)
+	s.watch(sess, "", nil) // the server's own operator ran it
 }
 
 // listLab answers GET /api/lab: whether programs can connect, where, and

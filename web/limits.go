@@ -50,6 +50,13 @@ type Limits struct {
 	// MaxMessageBytes bounds one WebSocket message; a longer history goes
 	// in several. Defaults to 1 MiB.
 	MaxMessageBytes int
+	// SavedBytesPerIP bounds the sessions one client IP may have saved to
+	// the archive in an hour, per class, in session bytes (the memory
+	// their events take; a saved file is about twice that): past it its
+	// sessions are kept in memory only, so that one address cannot push
+	// out everyone's permalinks. Defaults to 32 MiB: a hall of 300 behind
+	// one NAT runs a few hundred sessions of a few tens of kilobytes.
+	SavedBytesPerIP int
 }
 
 // DefaultLimits are the limits a zero field takes; seqd serve's flags
@@ -67,6 +74,7 @@ var DefaultLimits = Limits{
 	MaxSubscribersPerSession: 2_000,
 	MaxSubscribersPerIP:      2_500,
 	MaxMessageBytes:          1 << 20,
+	SavedBytesPerIP:          32 << 20,
 }
 
 // WithDefaults returns l with every limit left zero (or below) at its

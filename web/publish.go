@@ -107,7 +107,7 @@ func (s *Server) createTrace(w http.ResponseWriter, r *http.Request) {
 	}
 	s.store.Add(sess)
 	s.cfg.Logger.Info("published trace started", "id", sess.ID(), "client", r.RemoteAddr)
-	s.watch(sess, nil)
+	s.watch(sess, clientIP(r), nil)
 	// Nothing comes: it ends after PublishIdle.
 	go s.endIdleTrace(sess)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": sess.ID(), "url": "/s/" + sess.ID()})

@@ -185,6 +185,7 @@ type Server struct {
 	stepping    counter // stepped sessions, by client address
 	viewers     *viewerTokens
 	downloads   counter       // sessions and exports being sent, by client address
+	shares      saveShares    // what each client address saved to the archive this hour
 	loading     keylock.Locks // saved sessions being read back, by id
 
 	// tokensMu guards stepTokens: the secret of each running stepped
@@ -232,6 +233,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
 	s.stepping = counter{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
+	s.shares = saveShares{most: int64(cfg.Limits.SavedBytesPerIP), window: time.Hour}
 	s.downloads = counter{total: cfg.Limits.MaxDownloads, perKey: cfg.Limits.MaxDownloadsPerIP}
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
@@ -537,7 +539,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.runner.Start(s.ctx, sess)
-	s.watch(sess, func() {
+	s.watch(sess, ip, func() {
 		slots.release(ip)
 		release()
 		s.tokensMu.Lock()
@@ -650,8 +652,9 @@ func decodeOne(body []byte, v any) (int, error) {
 }
 
 // watch waits for a session to finish, then calls release (if any) to free
-// what it held, counts and logs it, and saves it to the archive.
-func (s *Server) watch(sess *trace.Session, release func()) {
+// what it held, counts and logs it, and saves it to the archive within its
+// owner's share (the client address that started it; "" for none).
+func (s *Server) watch(sess *trace.Session, owner string, release func()) {
 	s.metrics.started.WithLabelValues(sess.Scenario()).Inc()
 	s.metrics.running.Inc()
 	s.sessWG.Add(1)
@@ -662,6 +665,7 @@ func (s *Server) watch(sess *trace.Session, release func()) {
 			release()
 		}
 		s.metrics.running.Dec()
+		s.store.Trim() // it counts against the store's bounds from now on
 		rec := sess.Snapshot()
 		s.metrics.finished.WithLabelValues(rec.Scenario, string(rec.State)).Inc()
 		var dur time.Duration
@@ -670,7 +674,12 @@ func (s *Server) watch(sess *trace.Session, release func()) {
 		}
 		s.cfg.Logger.Info("session finished", "id", rec.ID, "scenario", rec.Scenario, "state", rec.State,
 			"error", rec.Error, "events", len(rec.Events), "dur", dur)
-		if s.cfg.Archive != nil {
+		switch {
+		case s.cfg.Archive == nil:
+		case !s.shares.take(trace.Class(rec.Scenario), owner, sess.Bytes(), time.Now()):
+			s.metrics.limitsHit.WithLabelValues("save_share").Inc()
+			s.cfg.Logger.Warn("session not saved: its address saved its share within the hour", "id", rec.ID, "client", owner, "share_bytes", s.shares.most)
+		default:
 			if err := s.cfg.Archive.Save(rec); err != nil {
 				s.cfg.Logger.Error("save session", "id", rec.ID, "err", err)
 			}

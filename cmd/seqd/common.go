@@ -191,11 +191,17 @@ func (c *commonFlags) serveUntil(ctx context.Context, a app, f front, fFatal boo
 	return err
 }
 
+// maxHeaderBytes bounds a request's header: seqd's own pages send a few
+// hundred bytes, and a course site's cookies a few kilobytes. Go's default,
+// 1 MiB, let a thousand connections that never end their headers hold a
+// gigabyte.
+const maxHeaderBytes = 64 << 10
+
 // httpServer is the http.Server for h: header and idle timeouts on every
 // connection (the web package bounds bodies and responses per request).
 func (c *commonFlags) httpServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: c.idleTimeout,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 }
 
 // shutdown stops hs from accepting, lets the running sessions (those the

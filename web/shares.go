@@ -1,0 +1,86 @@
+package web
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/go-chi/httprate"
+)
+
+// saveShares bounds what one client address may have saved to the archive,
+// per class of session, in an hour: the archive prunes a class's oldest
+// files when it is full, so without a share one address creating large
+// sessions fast (600 a minute are allowed, for a lecture hall behind one
+// NAT) pushed every other visitor's permalinks out within seconds. Past
+// its share an address's sessions are shown and kept in memory like any
+// other, and not saved.
+type saveShares struct {
+	most   int64 // session bytes (trace.Session.Bytes) per address, class and window
+	window time.Duration
+
+	// mu guards byKey.
+	mu    sync.Mutex
+	byKey map[string]*saveShare
+}
+
+// saveShare is what one address saved of one class since its window began.
+type saveShare struct {
+	bytes int64
+	since time.Time
+}
+
+// maxShareKeys bounds the addresses saveShares remembers: past it, and
+// with every window still open, a new address's sessions are not saved (a
+// flood from more addresses than a course has students).
+const maxShareKeys = 100_000
+
+// take reports whether owner may save n more bytes of class at now, and
+// counts them when it may. An empty owner (a session the server's own
+// operator started) is never bounded.
+func (l *saveShares) take(class, owner string, n int64, now time.Time) bool {
+	if owner == "" || l.most <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := class + " " + owner
+	sh := l.byKey[key]
+	if sh == nil || now.Sub(sh.since) >= l.window {
+		if sh == nil && len(l.byKey) >= maxShareKeys {
+			l.forgetEndedLocked(now)
+			if len(l.byKey) >= maxShareKeys {
+				return false
+			}
+		}
+		if l.byKey == nil {
+			l.byKey = map[string]*saveShare{}
+		}
+		sh = &saveShare{since: now}
+		l.byKey[key] = sh
+	}
+	if sh.bytes+n > l.most {
+		return false
+	}
+	sh.bytes += n
+	return true
+}
+
+// forgetEndedLocked drops the shares whose window has ended.
+func (l *saveShares) forgetEndedLocked(now time.Time) {
+	for k, sh := range l.byKey {
+		if now.Sub(sh.since) >= l.window {
+			delete(l.byKey, k)
+		}
+	}
+}
+
+// ownerOf is the address a lab or proxy session's client ("ip:port") is
+// counted by, as clientIP counts a request's: "" when it has none.
+func ownerOf(client string) string {
+	ap, err := netip.ParseAddrPort(client)
+	if err != nil {
+		return ""
+	}
+	return httprate.CanonicalizeIP(ap.Addr().Unmap().String())
+}
