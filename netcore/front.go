@@ -54,6 +54,7 @@ type front struct {
 	loopDone chan struct{} // closed when Serve's accept loop has ended
 	started  chan struct{} // closed when the goroutine of Start has ended
 	running  int
+	refusing int // refused connections being drained (refuse)
 	perIP    map[netip.Addr]int
 	recent   minuteCounts // connections per address in the last minute
 }
@@ -208,10 +209,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 		ip = ap.Addr()
 	}
 	if refused := f.acquire(ip, began); refused != nil {
-		// One line for the person at the other end (nc shows it), then
-		// the close; a tiny write to a fresh socket never blocks.
-		_, _ = unix.Write(nfd, []byte("seqd: "+refused.Error()+"\n"))
-		unix.Close(nfd)
+		f.refuse(nfd, "seqd: "+refused.Error()+"\n")
 		return nil
 	}
 	timeout := f.r.sessionTimeout()
@@ -313,6 +311,73 @@ func (f *front) release(ip netip.Addr) {
 	f.running--
 	if f.perIP[ip]--; f.perIP[ip] <= 0 {
 		delete(f.perIP, ip)
+	}
+}
+
+// refuse sends the line why to a connection turned away, then closes it
+// without a reset: the kernel answers a close with a reset, which throws
+// away the line, when data the program sent is still unread, so what it
+// sent is read and dropped first, until its end of file or refuseLinger.
+// At most maxRefusing connections are drained at once (in goroutines f
+// owns until Wait); past that one is closed after what it sent so far.
+// A one-line write to a fresh socket never blocks.
+func (f *front) refuse(nfd int, why string) {
+	_, _ = unix.Write(nfd, []byte(why))
+	_ = unix.Shutdown(nfd, unix.SHUT_WR)
+	f.mu.Lock()
+	linger := f.refusing < maxRefusing
+	if linger {
+		f.refusing++
+	}
+	f.mu.Unlock()
+	if !linger {
+		drainInput(nfd, 0)
+		unix.Close(nfd)
+		return
+	}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		drainInput(nfd, refuseLinger)
+		unix.Close(nfd)
+		f.mu.Lock()
+		f.refusing--
+		f.mu.Unlock()
+	}()
+}
+
+// refuseLinger bounds how long a refused connection is drained, and
+// maxRefusing how many are at once.
+const (
+	refuseLinger = 2 * time.Second
+	maxRefusing  = 64
+)
+
+// drainInput reads and drops what the non-blocking socket fd receives,
+// until its end of file, an error or wait has passed (0: only what has
+// come already), and at most 1 MiB.
+func drainInput(fd int, wait time.Duration) {
+	end := time.Now().Add(wait)
+	buf := make([]byte, 16<<10)
+	for read := 0; read < 1<<20; {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case n > 0:
+			read += n
+			continue
+		case err == unix.EINTR:
+			continue
+		case err != unix.EAGAIN:
+			return // end of file (n == 0), or the connection failed
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, int(left.Milliseconds())+1); err != nil && err != unix.EINTR {
+			return
+		}
 	}
 }
 

@@ -12,14 +12,15 @@ import (
 
 // Defaults for LabConfig's fields.
 const (
-	DefaultLabMaxConnsPerIP = 4
+	DefaultLabMaxConnsPerIP = 8
 	DefaultLabMaxConns      = 64
 	DefaultLabMaxBytes      = 64 << 10
 	DefaultLabIdleTimeout   = 30 * time.Second
 	// DefaultMaxConnsPerMinute bounds the connections one address may make
-	// to the lab port (or the proxy) in a minute: a class opening a
-	// connection or two a minute each, not a script opening hundreds.
-	DefaultMaxConnsPerMinute = 30
+	// to the lab port (or the proxy) in a minute: a lab room of sixty
+	// behind one NAT running their programs a time or two a minute each,
+	// not a script opening thousands.
+	DefaultMaxConnsPerMinute = 120
 )
 
 // LabConfig configures the lab port. Zero fields take their defaults.

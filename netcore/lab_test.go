@@ -311,11 +311,14 @@ func TestLabRefusesConnectionsOverItsLimits(t *testing.T) {
 		cfg     LabConfig
 		held    int // connections opened and kept first
 		closed  int // connections opened and closed first
+		sends   string // what the refused client sends at once, as nc does its input
 		wantErr string
 	}{
-		{"one connection too many at once from one address is refused", LabConfig{MaxConnsPerIP: 1}, 1, 0, "at most 1 at once from one address"},
-		{"one connection too many at once in all is refused", LabConfig{MaxConns: 2}, 2, 0, "at most 2 at once"},
-		{"one connection too many in a minute from one address is refused", LabConfig{MaxConnsPerMinute: 3}, 0, 3, "at most 3 a minute"},
+		{"one connection too many at once from one address is refused", LabConfig{MaxConnsPerIP: 1}, 1, 0, "", "at most 1 at once from one address"},
+		{"one connection too many at once in all is refused", LabConfig{MaxConns: 2}, 2, 0, "", "at most 2 at once"},
+		{"one connection too many in a minute from one address is refused", LabConfig{MaxConnsPerMinute: 3}, 0, 3, "", "at most 3 a minute"},
+		{"a refused client that sends at once still reads why", LabConfig{MaxConnsPerIP: 1}, 1, 0, "alice\nbob\n", "at most 1 at once from one address"},
+		{"a refused client that sends 120 KB at once still reads why", LabConfig{MaxConnsPerIP: 1}, 1, 0, strings.Repeat("alice\n", 20_000), "at most 1 at once from one address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,9 +334,21 @@ func TestLabRefusesConnectionsOverItsLimits(t *testing.T) {
 				<-sessions
 			}
 			c := dialTest(t, lab.Addr())
-			got, _ := io.ReadAll(c)
+			if tt.sends != "" {
+				// As nc does: all its input first. A write that fails
+				// (the server's close answered with a reset) ends such a
+				// client before it reads why.
+				if _, err := c.Write([]byte(tt.sends)); err != nil {
+					t.Errorf("sending %d bytes to the refused connection: %v; want them taken, and the reason then read", len(tt.sends), err)
+				}
+				time.Sleep(50 * time.Millisecond) // nc reading the end of its input
+				if err := c.CloseWrite(); err != nil {
+					t.Errorf("shutting down the refused connection's writing after %d bytes: %v; want it open until the client has read why (nc -N stops at such an error)", len(tt.sends), err)
+				}
+			}
+			got, err := io.ReadAll(c)
 			if !strings.Contains(string(got), tt.wantErr) {
-				t.Errorf("the refused client read %q; want the reason, %q", got, tt.wantErr)
+				t.Errorf("the refused client read %q (%v); want the reason, %q", got, err, tt.wantErr)
 			}
 			select {
 			case s := <-sessions:
