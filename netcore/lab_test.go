@@ -309,8 +309,8 @@ func TestLabRefusesConnectionsOverItsLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     LabConfig
-		held    int // connections opened and kept first
-		closed  int // connections opened and closed first
+		held    int    // connections opened and kept first
+		closed  int    // connections opened and closed first
 		sends   string // what the refused client sends at once, as nc does its input
 		wantErr string
 	}{
