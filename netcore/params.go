@@ -90,10 +90,14 @@ func intParam(d trace.Param, v any) (int, error) {
 		n = int(x)
 	case json.Number:
 		i, err := x.Int64()
-		if err != nil {
-			return 0, fmt.Errorf("must be a whole number, not %s", x)
+		switch {
+		case err == nil:
+			return intParam(d, i)
+		case strings.Trim(string(x), "-0123456789") == "": // whole, and too large for int64
+			return 0, fmt.Errorf("must be between %d and %d, not %s", d.Min, d.Max, trace.Clip(string(x), 24))
+		default:
+			return 0, fmt.Errorf("must be a whole number, not %s", trace.Clip(string(x), 24))
 		}
-		return intParam(d, i)
 	default:
 		return 0, fmt.Errorf("must be a number, not %s", jsonType(v))
 	}

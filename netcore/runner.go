@@ -56,7 +56,7 @@ func (r *Runner) Scenarios() []trace.ScenarioInfo {
 func (r *Runner) Prepare(name string, raw map[string]any, features trace.Features) (*trace.Session, error) {
 	sc, ok := lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q", trace.ErrUnknownScenario, name)
+		return nil, fmt.Errorf("%w %q", trace.ErrUnknownScenario, trace.Clip(name, 64))
 	}
 	p, err := validate(sc.allParams(), raw)
 	if err != nil {

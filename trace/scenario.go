@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ScenarioInfo describes a scenario a runner can perform: what the page shows
@@ -53,4 +54,19 @@ type ParamError struct {
 	Msg   string
 }
 
-func (e *ParamError) Error() string { return fmt.Sprintf("parameter %q: %s", e.Param, e.Msg) }
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("parameter %q: %s", Clip(e.Param, 64), e.Msg)
+}
+
+// Clip cuts s to at most n bytes, at a character's start, and marks the cut
+// with "…": a visitor's value quoted back in an error, which must say what
+// was wrong without sending a 60 KB name back whole.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

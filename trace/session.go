@@ -37,7 +37,7 @@ var ErrTooManyEvents = errors.New("the session reached its limit of events")
 // ErrBudget is returned by Record once a session's events would take more
 // memory than its budget (Options.MaxBytes); the runner stops and fails the
 // session, whose error says so.
-var ErrBudget = errors.New("the session reached its memory budget: choose smaller parameters (fewer rounds or writes, larger read buffers)")
+var ErrBudget = errors.New("the session reached its memory budget: for a scenario, choose smaller parameters (fewer rounds or writes, larger read buffers); for a program at the lab port or proxy, send less in one connection")
 
 // EventCost is what one event costs a session's budget, in bytes: its slot
 // in the log (and its whole copy, for an event the slot cannot hold), its

@@ -110,7 +110,10 @@ func TestAPIErrors(t *testing.T) {
 				{"an ill-typed parameter is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":"three"}}`, 400, "rounds"},
 				{"a parameter out of its limits is a 400 naming it", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":100000}}`, 400, "rounds"},
 				{"a fractional count is a 400", "POST", "/api/sessions", "application/json", `{"scenario":"concurrent","params":{"clients":2.5}}`, 400, "clients"},
-				{"params that are not an object are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":[1]}`, 400, "params"},
+				{"params that are not an object are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":[1]}`, 400, `"params" must be an object`},
+				{"a count of 600 digits is a 400 that quotes a few", "POST", "/api/sessions", "application/json", `{"scenario":"echo","params":{"rounds":` + strings.Repeat("9", 600) + `}}`, 400, "must be between 1 and 1000, not 999999999999999999999999…"},
+				{"an unknown scenario's long name is quoted cut", "POST", "/api/sessions", "application/json", `{"scenario":"` + strings.Repeat("f", 600) + `"}`, 404, strings.Repeat("f", 64) + "…"},
+				{"a long before= is quoted cut", "GET", "/api/sessions?before=" + strings.Repeat("b", 600), "", "", 400, strings.Repeat("b", 40) + "…"},
 				{"two JSON values are a 400", "POST", "/api/sessions", "application/json", `{"scenario":"echo"}{"scenario":"echo"}`, 400, "more than one"},
 				{"an unknown scenario is a 404", "POST", "/api/sessions", "application/json", `{"scenario":"ftp"}`, 404, "ftp"},
 				{"an oversized body is a 413", "POST", "/api/sessions", "application/json", big, 413, "larger than 1024"},
@@ -131,6 +134,9 @@ func TestAPIErrors(t *testing.T) {
 					}
 					if !strings.Contains(e.Error, tt.mention) {
 						t.Errorf("error %q does not mention %q", e.Error, tt.mention)
+					}
+					if len(e.Error) > 300 {
+						t.Errorf("error of %d bytes; want a sentence, not the request quoted back whole", len(e.Error))
 					}
 					if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 						t.Errorf("Content-Type %q; want application/json", ct)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -638,7 +639,7 @@ func decodeOne(body []byte, v any) (int, error) {
 		case errors.As(err, &typ) && typ.Field == "":
 			return http.StatusBadRequest, fmt.Errorf("the body must be a JSON object, not a JSON %s", typ.Value)
 		case errors.As(err, &typ):
-			return http.StatusBadRequest, fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+			return http.StatusBadRequest, fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
 		}
 		return http.StatusBadRequest, fmt.Errorf("the body is not valid JSON: %v", err)
 	}
@@ -692,7 +693,7 @@ func (s *Server) watch(sess *trace.Session, owner string, release func()) {
 func (s *Server) session(w http.ResponseWriter, r *http.Request) (*trace.Session, bool) {
 	id := chi.URLParam(r, "id")
 	if !trace.ValidID(id) {
-		writeError(w, http.StatusNotFound, "no session %q: session ids are 26 letters and digits", truncate(id, 40))
+		writeError(w, http.StatusNotFound, "no session %q: session ids are 26 letters and digits", trace.Clip(id, 40))
 		return nil, false
 	}
 	if sess, ok := s.store.Get(id); ok {
@@ -792,14 +793,14 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			writeError(w, http.StatusBadRequest, "limit %q: want a number from 1 to 100", v)
+			writeError(w, http.StatusBadRequest, "limit %q: want a number from 1 to 100", trace.Clip(v, 20))
 			return
 		}
 		limit = n
 	}
 	before := q.Get("before")
 	if before != "" && !trace.ValidID(before) {
-		writeError(w, http.StatusBadRequest, "before %q: want a session id", before)
+		writeError(w, http.StatusBadRequest, "before %q: want a session id", trace.Clip(before, 40))
 		return
 	}
 	out := struct {
@@ -897,7 +898,7 @@ func parseFrom(q string) (int, error) {
 	}
 	n, err := strconv.Atoi(q)
 	if err != nil || n < 0 || n > 1<<31-1 {
-		return 0, fmt.Errorf("from=%q: want the seq to resume from, a whole number ≥ 0", truncate(q, 20))
+		return 0, fmt.Errorf("from=%q: want the seq to resume from, a whole number ≥ 0", trace.Clip(q, 20))
 	}
 	return n, nil
 }
@@ -913,14 +914,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// jsonKind names the JSON value a field of Go type t takes, for an error
+// that a page's author reads: "an object", not "map[string]interface {}".
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return "a number"
+	}
+}
+
 // writeError answers with a JSON {"error": "..."} that says what is wrong.
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -117,7 +117,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.viewers.valid(sess.ID(), req.Viewer) {
-		writeError(w, http.StatusForbidden, "viewer %q: not the token of an open stream of this session; answer with the \"viewer\" of your stream's first message while it is open", truncate(req.Viewer, 40))
+		writeError(w, http.StatusForbidden, "viewer %q: not the token of an open stream of this session; answer with the \"viewer\" of your stream's first message while it is open", trace.Clip(req.Viewer, 40))
 		return
 	}
 	if s.forwardAnswer(w, r, sess.ID(), req.Viewer, *req.Choice) {

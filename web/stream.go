@@ -244,7 +244,7 @@ func parseBatch(q string) (time.Duration, error) {
 	}
 	n, err := strconv.Atoi(q)
 	if err != nil || n < 0 || int64(n) > maxBatchWait.Milliseconds() {
-		return 0, fmt.Errorf("batch_ms=%q: want the least milliseconds between two messages, a whole number from 0 to %d", truncate(q, 20), maxBatchWait.Milliseconds())
+		return 0, fmt.Errorf("batch_ms=%q: want the least milliseconds between two messages, a whole number from 0 to %d", trace.Clip(q, 20), maxBatchWait.Milliseconds())
 	}
 	return time.Duration(n) * time.Millisecond, nil
 }
