@@ -49,6 +49,12 @@ func (r *Runner) Scenarios() []trace.ScenarioInfo {
 	return out
 }
 
+// MaxSessionFDs is the most file descriptors one session of a built-in
+// scenario holds at once: concurrent's listening socket, its 16 clients and
+// their 16 accepted sockets, and a capture's packet socket, with room to
+// spare; a server bounds its sessions at once by it.
+const MaxSessionFDs = 40
+
 // Prepare validates a scenario and its parameters and returns a new
 // running session for them, not yet started, with the optional features
 // chosen (step mode, questions, segments). Errors are

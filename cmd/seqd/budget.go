@@ -6,6 +6,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"seqd/netcore"
+	"seqd/web"
 )
 
 // defaultMemoryLimit is -memory-limit's default: half the machine's memory,
@@ -57,4 +62,29 @@ func cgroupLimit(path string) int64 {
 		return 0
 	}
 	return n
+}
+
+// sessionFDBudget is how many sessions at once the process's file
+// descriptors leave room for, at netcore.MaxSessionFDs each, after one for
+// every viewer and download the limits allow and a reserve for the
+// listeners, the lab port, the archive and the runtime; 0 when the limit
+// cannot be read or is too large to matter. Without it, two addresses
+// starting the largest concurrent sessions ran the process out of
+// descriptors ("accept: too many open files") at 1,024 sessions.
+func sessionFDBudget(l web.Limits) int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0
+	}
+	return fdBudget(rl.Cur, l)
+}
+
+// fdBudget is sessionFDBudget for a limit of nofile descriptors.
+func fdBudget(nofile uint64, l web.Limits) int {
+	if nofile > 1<<30 {
+		return 0
+	}
+	const reserve = 1024
+	free := int64(nofile) - int64(l.MaxSubscribers) - int64(l.MaxDownloads) - reserve
+	return int(max(free/netcore.MaxSessionFDs, 1))
 }

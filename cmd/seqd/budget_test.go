@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"seqd/netcore"
+	"seqd/web"
 )
 
 func TestMemoryFiles(t *testing.T) {
@@ -44,4 +47,24 @@ func TestMemoryFiles(t *testing.T) {
 			t.Errorf("defaultMemoryLimit() = %d; want at least 256 MiB", got)
 		}
 	})
+}
+
+func TestFDBudget(t *testing.T) {
+	def := web.DefaultLimits
+	cases := []struct {
+		name   string
+		nofile uint64
+		want   int
+	}{
+		{"20,000 descriptors leave room for what the viewers and downloads do not take", 20_000, (20_000 - def.MaxSubscribers - def.MaxDownloads - 1024) / netcore.MaxSessionFDs},
+		{"a limit too small for the viewers still leaves one session", 4096, 1},
+		{"an unlimited process is not bounded by descriptors", 1 << 40, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := fdBudget(c.nofile, def); got != c.want {
+				t.Errorf("fdBudget(%d) = %d; want %d", c.nofile, got, c.want)
+			}
+		})
+	}
 }

@@ -70,6 +70,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		common.keepBytes = min(common.keepBytes, *memLimit/4/4) // four classes
 		logger.Info("memory budget", "bytes", *memLimit, "running", limits.MaxRunning, "stepped", limits.MaxStepped, "kept_bytes_per_class", common.keepBytes)
 	}
+	if budget := sessionFDBudget(limits); budget > 0 {
+		// Within the process's file descriptors, after the viewers and
+		// downloads: three quarters for running sessions, a quarter for
+		// stepped ones, at the most one session holds each.
+		limits.MaxRunning = max(min(limits.MaxRunning, budget*3/4), 1)
+		limits.MaxRunningPerIP = max(min(limits.MaxRunningPerIP, limits.MaxRunning/2), 1)
+		limits.MaxStepped = max(min(limits.MaxStepped, budget/4), 1)
+		limits.MaxSteppedPerIP = max(min(limits.MaxSteppedPerIP, limits.MaxStepped/2), 1)
+		logger.Info("file descriptor budget", "sessions", budget, "running", limits.MaxRunning, "stepped", limits.MaxStepped)
+	}
 	runner := common.runner()
 	var allowed []string
 	for _, o := range splitList(*origins) {
