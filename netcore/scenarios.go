@@ -32,19 +32,29 @@ type scenario struct {
 	// and count names the parameter that makes it long, if one does.
 	calls func(p params) int
 	count string
+	// serial, when set, estimates how many of the calls wait their pace
+	// one after another (the others run side by side with them): a
+	// paced run takes about that many paces. Without it, half the calls:
+	// a server's and its client's run side by side.
+	serial func(p params) int
 }
 
-// estimate returns how many calls a run of sc with p makes and how long it
-// takes, roughly: every call waits the pace first, and the server's calls
-// and the client's run side by side, so about half of them add up; the
+// estimate returns how many calls a run of sc with p makes (the events the
+// page counts, a wait and its return apart) and how long it takes, roughly:
+// every call waits the pace first, and serial of them add up; the
 // backpressure server works read_delay_ms before each read.
+// TestEstimatesMatchPacedRuns holds them to real runs.
 func (sc *scenario) estimate(p params) (calls int, d time.Duration) {
 	calls = 20
 	if sc.calls != nil {
 		calls = sc.calls(p)
 	}
+	serial := calls / 2
+	if sc.serial != nil {
+		serial = sc.serial(p)
+	}
 	pace := time.Duration(p.int("pace_ms")) * time.Millisecond
-	d = time.Duration(calls) * pace / 2
+	d = time.Duration(serial) * pace
 	if _, ok := p["read_delay_ms"]; ok {
 		d += time.Duration(p.int("total")/smallBuffer+1) * time.Duration(p.int("read_delay_ms")) * time.Millisecond
 	}
@@ -98,7 +108,7 @@ var scenarios = []scenario{
 			Min: 1, Max: 64, MaxLen: 64, Help: "The names the client sends, one line each (1–64 names, each at most 64 bytes).",
 		}},
 		run:   runServiceClient,
-		calls: func(p params) int { return 18 + len(p.strings("names")) },
+		calls: func(p params) int { return 20 + 2*len(p.strings("names")) },
 		count: "names",
 	},
 	{
@@ -112,7 +122,7 @@ var scenarios = []scenario{
 			Help: "How many request/response round trips (1–1000).",
 		}},
 		run:   runEcho,
-		calls: func(p params) int { return 12 + 4*p.int("rounds") },
+		calls: func(p params) int { return 15 + 9*p.int("rounds")/2 },
 		count: "rounds",
 	},
 	{
@@ -122,7 +132,7 @@ var scenarios = []scenario{
 			"that ends the headers, writes a response with a Content-Length header and a body, " +
 			"and closes. HTTP/1.0 uses the end of the connection to end the exchange.",
 		run:   runHTTP,
-		calls: func(params) int { return 20 },
+		calls: func(params) int { return 21 },
 	},
 	{
 		name:  "stream",
@@ -153,8 +163,9 @@ var scenarios = []scenario{
 		title: "Connection refused",
 		summary: "The server has bound a port but never called listen, so nothing accepts connections " +
 			"there. The kernel answers the client's SYN with a reset and connect fails with ECONNREFUSED.",
-		run:   runRefused,
-		calls: func(params) int { return 8 },
+		run:    runRefused,
+		calls:  func(params) int { return 7 },
+		serial: func(params) int { return 7 }, // a client alone
 	},
 	{
 		name:  "reset",
@@ -162,8 +173,9 @@ var scenarios = []scenario{
 		summary: "The client writes a request, but the server closes its socket without reading it. " +
 			"Closing with unread data makes the kernel send a reset (RST) instead of a FIN: the " +
 			"client's read fails with ECONNRESET and its next write with EPIPE.",
-		run:   runReset,
-		calls: func(params) int { return 14 },
+		run:    runReset,
+		calls:  func(params) int { return 15 },
+		serial: func(params) int { return 12 },
 	},
 	{
 		name:  "concurrent",
@@ -175,9 +187,10 @@ var scenarios = []scenario{
 			Name: "clients", Type: trace.ParamInt, Default: 3, Min: 2, Max: 16,
 			Help: "How many clients connect at the same time (2–16).",
 		}},
-		run:   runConcurrent,
-		calls: func(p params) int { return 6 + 13*p.int("clients") },
-		count: "clients",
+		run:    runConcurrent,
+		calls:  func(p params) int { return 10 + 27*p.int("clients")/2 },
+		serial: func(p params) int { return 9 + 3*p.int("clients")/2 }, // the clients side by side
+		count:  "clients",
 	},
 	{
 		name:  "backpressure",
@@ -197,7 +210,8 @@ var scenarios = []scenario{
 		},
 		run: runBackpressure,
 		calls: func(p params) int {
-			return 12 + p.int("total")/smallBuffer + p.int("total")/min(p.int("chunk"), smallBuffer)
+			// A write that waits for room is two events: its wait, then its return.
+			return 12 + p.int("total")/smallBuffer + 2*p.int("total")/min(p.int("chunk"), smallBuffer)
 		},
 		count: "total",
 		cost: func(p params, preview int) (int, int64, string, string) {

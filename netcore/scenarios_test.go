@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"strings"
@@ -375,6 +376,54 @@ func TestPaceAndDeadline(t *testing.T) {
 			t.Errorf("state %s (%q); want failed, cancelled", m.State, m.Error)
 		}
 	})
+}
+
+// TestEstimatesMatchPacedRuns runs every scenario paced, at its defaults
+// and with its count parameter changed, and holds the estimate the page
+// shows progress by (calls expected, time left) to what the run did: the
+// events it recorded within a fifth, its duration within a third. The
+// estimates once said "25 of about 21 calls, about 0 ns left".
+func TestEstimatesMatchPacedRuns(t *testing.T) {
+	cases := []struct {
+		scenario string
+		params   map[string]any
+	}{
+		{"serviceclient", nil}, {"serviceclient", map[string]any{"names": []any{"a"}}}, {"serviceclient", map[string]any{"names": []any{"a", "b", "c", "d", "e", "f"}}},
+		{"echo", nil}, {"echo", map[string]any{"rounds": 1}}, {"echo", map[string]any{"rounds": 6}},
+		{"http", nil}, {"stream", nil}, {"refused", nil}, {"reset", nil},
+		{"concurrent", nil}, {"concurrent", map[string]any{"clients": 2}}, {"concurrent", map[string]any{"clients": 6}},
+		{"backpressure", nil}, {"backpressure", map[string]any{"total": 256 << 10}},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %v paced is about as long as estimated", c.scenario, c.params), func(t *testing.T) {
+			t.Parallel()
+			params := map[string]any{"pace_ms": 20}
+			maps.Copy(params, c.params)
+			r := &Runner{}
+			sess, err := r.Prepare(c.scenario, params, trace.Features{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Run(context.Background(), sess)
+			rec := sess.Snapshot()
+			if rec.State != trace.StateDone {
+				t.Fatalf("%s: %s", rec.State, rec.Error)
+			}
+			events := 0
+			for _, e := range rec.Events {
+				if e.Kind != trace.KindSegment {
+					events++
+				}
+			}
+			if want := rec.ExpectedEvents; events < want*4/5 || events > want*6/5 {
+				t.Errorf("%d events; the estimate said about %d", events, want)
+			}
+			took := rec.Events[len(rec.Events)-1].TNs
+			if want := rec.ExpectedNs; took < want*2/3 || took > want*3/2 {
+				t.Errorf("took %v; the estimate said about %v", time.Duration(took), time.Duration(want))
+			}
+		})
+	}
 }
 
 func openFDs(t *testing.T) int {

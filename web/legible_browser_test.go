@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,10 +314,28 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := `document.querySelector('seq-diagram').shadowRoot.querySelector('.info').textContent`
+	// Every progress it shows, to check none outruns its estimate.
+	evalJS[bool](t, tab, `(() => { window.infos_ = []; const tick = () => { const t = `+info+`; if (window.infos_.at(-1) !== t) window.infos_.push(t);
+	  const state = document.querySelector('seq-diagram').dataset.state; if (state !== 'done' && state !== 'failed' && window.infos_.length < 5000) setTimeout(tick, 20); }; tick(); return true; })()`)
 	got, err := chromedp.Run(tab, chromedp.Poll[string](info+`.match(/\d+ of about \d+ calls(, about .* left)?/)?.[0] ?? null`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
 		t.Fatalf("a paced session never said how far it is: %v", err)
 	}
+	defer func() {
+		progress := regexp.MustCompile(`(\d+) of about (\d+) calls`)
+		for _, p := range evalJS[[]string](t, tab, `window.infos_`) {
+			if m := progress.FindStringSubmatch(p); m != nil {
+				done, _ := strconv.Atoi(m[1])
+				of, _ := strconv.Atoi(m[2])
+				if done >= of {
+					t.Errorf("the progress said %q: as many done as expected, or more", p)
+				}
+			}
+			if strings.Contains(p, " 0 ns") || strings.Contains(p, "about 0") {
+				t.Errorf("the progress said %q; want no time left of nothing", p)
+			}
+		}
+	}()
 	meta := getRecord(t, ts.URL, paced)
 	if meta.ExpectedNs > 0 && !strings.Contains(got, "left") {
 		t.Errorf("the progress says %q; want the time left too", got)

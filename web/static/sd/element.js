@@ -642,14 +642,16 @@ export class SeqDiagram extends Base {
   /**
    * How far a running session is, where the server estimated it
    * (expected_events, expected_ns): " · 12 of about 21 calls, about 4.2 s
-   * left"; '' otherwise (the count of calls says what is done).
+   * left", or " · 25 calls, nearly done" past the estimate or within its
+   * last second; '' otherwise (the count of calls says what is done).
    */
   #progress(rec) {
     if (rec.state !== 'running' || !this.#c.live || !(rec.expected_events > 0)) return '';
     const { calls } = this.counts;
-    let text = ` · ${calls} of about ${rec.expected_events} calls`;
-    if (rec.expected_ns > 0) text += `, about ${formatDuration(Math.max(0, rec.expected_ns - this.#c.painter.sessionNow()))} left`;
-    return text;
+    const left = rec.expected_ns > 0 ? rec.expected_ns - this.#c.painter.sessionNow() : 0;
+    // An estimate outrun says "nearly done", never "25 of about 21" or "0 ns left".
+    if (calls >= rec.expected_events || (rec.expected_ns > 0 && left < 1e9)) return ` · ${calls} calls, nearly done`;
+    return ` · ${calls} of about ${rec.expected_events} calls${rec.expected_ns > 0 ? `, about ${formatDuration(left)} left` : ''}`;
   }
 
   #emit(type, detail) {
