@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural, classVotes, votesNote, detailRows } from '../static/core/words.js';
+import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural, classVotes, votesNote, detailRows, noteSentence } from '../static/core/words.js';
 import { callName, isEOF, isError, cleanEvent } from '../static/core/record.js';
 import { clockTime, formatDuration, formatTime, preview } from '../static/core/format.js';
 import { countText, statusText } from '../static/core/api.js';
@@ -85,4 +85,12 @@ test('an event the class was asked about says how it voted and what the kernel d
   assert.equal(votesNote(cleanEvent({ ...ev, asked: { ...asked, tally: [0, 0, 0] } })), 'the class was asked: nobody answered');
   assert.equal(classVotes(cleanEvent({ seq: 1, actor: 'client', kind: 'recv' })), null);
   assert.equal(cleanEvent({ seq: 1, actor: 'client', kind: 'recv', asked: 'not a question' }).asked, undefined, 'a question of the wrong type is left out');
+});
+
+test('a kernel note reads as a sentence of its own, phrase or clause', () => {
+  const refused = explain({ kind: 'connect', ret: -1, errno: 'ECONNREFUSED' });
+  const eof = explain({ kind: 'recv', ret: 0, bytes: 0, eof: true });
+  assert.equal(noteSentence(refused), 'The port had no listener: the peer answered SYN with RST.');
+  assert.match(noteSentence(eof), /^Returns 0: the peer sent FIN .*\.$/);
+  assert.equal(noteSentence(''), '');
 });

@@ -371,6 +371,15 @@ export function explain(ev, context = {}) {
   }
 }
 
+/**
+ * A kernel note (explain) as a sentence of its own: a man page's phrase
+ * ("returns 0: …") or a clause ("the port had no listener: …") alike, so
+ * that no subject needs to be put before it ("It the port had …").
+ */
+export function noteSentence(note) {
+  return note ? `${note[0].toUpperCase()}${note.slice(1)}.` : '';
+}
+
 /** What a captured segment does, by its flags. */
 export function explainSegment(ev) {
   const f = (x) => hasFlag(ev, x);

@@ -6,7 +6,7 @@
 import { fetchJSON } from '../core/api.js';
 import { isTextField } from '../core/keys.js';
 import { callName, isBegin, sourceOf } from '../core/record.js';
-import { eventLabel, plural } from '../core/words.js';
+import { eventLabel, noteSentence, plural } from '../core/words.js';
 
 /**
  * Step tokens by session id: kept in sessionStorage so that a reload of
@@ -362,7 +362,7 @@ export class Stepper {
       const mine = q.mine == null ? '' : q.mine === q.right ? ' You predicted it.' : ` You said “${q.choices[q.mine]}”.`;
       const count = total ? ` ${correct} of ${plural(total, 'answer')} ${correct === 1 ? 'was' : 'were'} right.` : '';
       const note = this.c.layout.marks[this.c.layout.pos.get(q.event.seq)]?.note;
-      r.replaceChildren('The kernel: ', strong, ` (${eventLabel(q.event)}).${mine}${count}`, note ? ` It ${note}.` : '');
+      r.replaceChildren('The kernel: ', strong, ` (${eventLabel(q.event)}).${mine}${count}`, note ? ` ${noteSentence(note)}` : '');
     } else if (over) {
       r.textContent = 'The session ended before this call.';
     } else if (!r.textContent.startsWith('Your answer was not counted')) {
