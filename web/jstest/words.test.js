@@ -60,6 +60,12 @@ test("a run's start shows as its local wall-clock time, and nothing when it is n
 test('durations, times, previews and counts', () => {
   assert.equal(formatDuration(52_300), '52.3 µs');
   assert.equal(formatDuration(1_250_000), '1.25 ms');
+  // What rounds up to 1000 of a unit is one of the next (it read "+1000 ms" among "+1.00 s").
+  assert.equal(formatDuration(999_700_000), '1.00 s');
+  assert.equal(formatDuration(999_600), '1.00 ms');
+  assert.equal(formatDuration(999.6), '1.00 µs');
+  assert.equal(formatDuration(999_400_000), '999 ms');
+  assert.equal(formatDuration(-999_700_000), '-1.00 s');
   assert.match(formatTime(1_500_000_000), /^1\.500 s$/);
   assert.equal(preview({ data: 'alice\nbob\n' }), '"alice\\nbob\\n"');
   assert.equal(beginLabel({ kind: 'recv' }), 'read… blocked');

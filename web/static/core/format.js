@@ -8,12 +8,16 @@ export function fixed(x) {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-/** Formats a duration in nanoseconds: "850 ns", "52.3 µs", "1.25 ms", "2.00 s". */
+/**
+ * Formats a duration in nanoseconds: "850 ns", "52.3 µs", "1.25 ms", "2.00 s".
+ * A value that rounds up to 1000 of a unit takes the next: 999.7 ms is
+ * "1.00 s", not "1000 ms".
+ */
 export function formatDuration(ns) {
   const a = Math.abs(ns);
-  if (a < 1e3) return `${Math.round(ns)} ns`;
-  if (a < 1e6) return `${fixed(ns / 1e3)} µs`;
-  if (a < 1e9) return `${fixed(ns / 1e6)} ms`;
+  if (a < 999.5) return `${Math.round(ns)} ns`;
+  if (a < 999.5e3) return `${fixed(ns / 1e3)} µs`;
+  if (a < 999.5e6) return `${fixed(ns / 1e6)} ms`;
   return `${fixed(ns / 1e9)} s`;
 }
 
