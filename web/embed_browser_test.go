@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +136,38 @@ func TestEmbedBrowserSizesToItsContent(t *testing.T) {
 		t.Errorf("the frame with the code pane is %d px, the one without %d px; want it taller: the height follows the content", got.Code, got.Plain)
 	}
 
+}
+
+// TestEmbedBrowserCopiedSnippet reads the main page's "Copy embed code"
+// snippet for a finished session: it must carry the README's listener
+// (so, pasted whole, the iframe follows its content), and its iframe's
+// height alone must hold the embed's first screen, for a course site that
+// strips scripts.
+func TestEmbedBrowserCopiedSnippet(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario": "serviceclient"}`)
+	waitDone(t, ts.URL, id)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	snippet := evalJS[string](t, tab, `document.getElementById('embed-code').value`)
+	if !strings.Contains(snippet, readmeListener(t)) {
+		t.Errorf("the copied embed code %q lacks the README's listener; pasted, its iframe would not follow its content", snippet)
+	}
+	m := regexp.MustCompile(`<iframe [^>]*height="(\d+)"`).FindStringSubmatch(snippet)
+	if m == nil {
+		t.Fatalf("the copied embed code %q has no iframe height", snippet)
+	}
+	fallback, _ := strconv.Atoi(m[1])
+	// The embed's own height, alone in a frame as wide as a course page's column.
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(900, 2000), chromedp.Navigate(ts.URL+"/embed/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	need := evalJS[int](t, tab, `Math.ceil(document.body.getBoundingClientRect().height)`)
+	if fallback < need {
+		t.Errorf("the copied iframe is %d px tall; the embed needs %d px for its first screen (a course site without the script cuts it)", fallback, need)
+	}
 }

@@ -299,6 +299,9 @@ function describe(state, error) {
 // ---------------------------------------------------------------------------
 // Share and embed
 
+/** The line that lets a course page's seqd iframes take their content's height (README's). */
+const HEIGHT_LISTENER = `<script>addEventListener('message', (e) => { if (e.data && e.data.type === 'seqd:height') for (const f of document.querySelectorAll('iframe')) if (f.contentWindow === e.source) f.style.height = e.data.height + 'px'; });</script>`;
+
 /** Escapes text for an HTML attribute value. */
 function attr(s) {
   return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -312,8 +315,11 @@ function showShare(id, scenario) {
   document.getElementById('dl-json').href = `/api/sessions/${enc}?download`;
   document.getElementById('dl-mermaid').href = `/api/sessions/${enc}/mermaid`;
   document.getElementById('dl-ladder').href = `/api/sessions/${enc}/ladder`;
+  // The height fits the embed's first screen (20 rows, the transcript
+  // closed); the script line, once on a page, makes every seqd iframe
+  // follow what it shows (README, "Embed diagrams").
   document.getElementById('embed-code').value =
-    `<iframe src="${origin}/embed/s/${enc}" width="100%" height="600" style="border:0" title="${attr(`seqd diagram: ${title} (session ${id})`)}"></iframe>`;
+    `<iframe src="${origin}/embed/s/${enc}" width="100%" height="820" style="border:0" title="${attr(`seqd diagram: ${title} (session ${id})`)}"></iframe>\n${HEIGHT_LISTENER}`;
   document.getElementById('element-code').value =
     `<script type="module" src="${origin}/seq-diagram.js"></script>\n<seq-diagram session="${attr(id)}" server="${attr(origin)}"></seq-diagram>`;
   share.hidden = false;
