@@ -168,6 +168,16 @@ func TestA11yBrowserAxe(t *testing.T) {
 		if !v.Focused || v.Stops != 0 || v.Marks == 0 {
 			t.Errorf("after pressing echo: %+v; want the diagram's viewport focused, no Tab stop inside it, marks reached by arrow keys", v)
 		}
+		// Tab leaves the diagram at once: nothing in it is a stop of its
+		// own, implicitly focusable ones (the SVG root was) included.
+		if err := chromedp.Do(tab, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		if inside := evalJS[string](t, tab, `(() => { const r = document.querySelector('seq-diagram').shadowRoot, a = r.activeElement;
+		  return a && r.querySelector('.viewport').contains(a) && !a.classList.contains('viewport') ? a.tagName + '.' + a.getAttribute('class') : ''; })()`); inside != "" {
+			t.Errorf("Tab from the diagram went to %s, inside it; want the next control after it", inside)
+		}
+		evalJS[bool](t, tab, `(document.querySelector('seq-diagram').shadowRoot.querySelector('.viewport').focus(), true)`)
 		// ↓ moves into the marks, ↓ again to the next call.
 		const moved = `(() => { const a = document.querySelector('seq-diagram').shadowRoot.activeElement; return a && a.dataset.seq !== undefined ? Number(a.dataset.seq) : -1; })()`
 		// Each key's focus is read once the page has handled it (a loaded

@@ -54,7 +54,7 @@ export const TEMPLATE = `
 <div class="viewport" part="viewport" tabindex="0" role="region" aria-label="Sequence diagram">
   <div class="heads" aria-hidden="true"></div>
   <div class="canvas">
-  <svg class="seq-diagram" xmlns="${SVG_NS}" width="0" height="0" role="group" aria-label="Message sequence diagram; time flows down">
+  <svg class="seq-diagram" xmlns="${SVG_NS}" width="0" height="0" tabindex="-1" role="group" aria-label="Message sequence diagram; time flows down">
     <rect class="bg" x="0" y="0" width="0" height="0"></rect>
     <g class="layer-gutter" aria-hidden="true"></g>
     <g class="layer-lifelines"></g>
