@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/trace"
 	"seqd/web"
 )
 
@@ -75,6 +77,41 @@ func TestBrowserPagesLoadWithoutErrors(t *testing.T) {
 			}
 			if got := errs()[before:]; len(got) > 0 {
 				t.Errorf("%s threw or logged errors:\n%s", p.path, strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+// TestBrowserUnknownPermalinkSaysSo opens the permalink of a session the
+// server never had, in the four views: the first screen must say so, in
+// view, with no empty diagram, toolbar or transcript below it.
+func TestBrowserUnknownPermalinkSaysSo(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	dir := legibleShotDir(t)
+	id := trace.NewID()
+	type seen struct {
+		Status        string
+		InView        bool
+		DiagramHidden bool
+	}
+	for _, v := range legibleViews {
+		t.Run(v.name, func(t *testing.T) {
+			setView(t, tab, v)
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+				t.Fatal(err)
+			}
+			s, err := chromedp.Run(tab, chromedp.Poll[seen](`(() => { const s = document.getElementById('status'), b = s.getBoundingClientRect();
+			  return s.classList.contains('error') ? {status: s.textContent, inView: b.top >= 0 && b.bottom <= innerHeight, diagramHidden: document.getElementById('diagram').hidden} : null; })()`,
+				chromedp.WithPollingTimeout(10*time.Second)))
+			if err != nil {
+				t.Fatalf("the unknown session's page never said it could not open it: %v", err)
+			}
+			if !strings.Contains(s.Status, "Could not open this session: no session "+id) || !s.InView || !s.DiagramHidden {
+				t.Errorf("the unknown session's page shows %+v; want its reason in view and no diagram", s)
+			}
+			if dir != "" {
+				writeScreenshot(t, tab, filepath.Join(dir, "unknown-permalink-"+v.name+".png"))
 			}
 		})
 	}

@@ -252,8 +252,15 @@ function route() {
       revealDiagram();
     },
     (err) => {
+      if (/^\/s\/([^/]+)\/?$/.exec(location.pathname)?.[1] !== m[1]) return; // the reader went elsewhere since
+      // Nothing to draw: no empty toolbar and transcript, and the reason
+      // where the reader is (the status line is below the scenarios).
       share.hidden = true;
-      setStatus(`failed: ${err.message}`, true);
+      diagram.hidden = true;
+      hideReplay();
+      markCurrent('');
+      setStatus(`Could not open this session: ${err.message}. Run a scenario above to make a new one.`, true);
+      statusLine.scrollIntoView({ block: 'center' });
     },
   );
 }
