@@ -84,3 +84,18 @@ test("a Flowing write's arrows start at its begin, and its end adds none", () =>
     assert.equal(a.y1, begin.y, 'the arrow leaves from the begin');
   }
 });
+
+for (const name of SESSIONS) {
+  test(`${name}: every write says what it did, on its mark or on its arrow`, () => {
+    for (const scale of SCALES) {
+      const L = layout(load(`${name}.json`), { scale });
+      for (const m of L.marks.filter((x) => x.kind === 'send' && x.phase !== 'begin' && !x.error)) {
+        const arrows = L.arrows.filter((a) => a.sendSeq === m.seq);
+        // A paired mark hides its label: a whole write's labelled arrow must say it instead.
+        if (m.paired) assert.ok(arrows.some((a) => a.whole && a.label.startsWith('write')), `${scale}: write #${m.seq} is paired, but no arrow of it says the write`);
+        else assert.ok(m.label.startsWith('write'), `${scale}: write #${m.seq} is not paired, and its label is ${JSON.stringify(m.label)}`);
+        if (arrows.length > 1) assert.ok(!m.paired, `${scale}: write #${m.seq}, read in ${arrows.length} parts, hides its label`);
+      }
+    }
+  });
+}

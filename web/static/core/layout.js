@@ -140,7 +140,7 @@ export class Layout {
     this.bars = []; // activation bars of blocked or slow calls; y2 null while open
     this.gutter = []; // Δt labels, chunked as their rows
     this.segments = []; // lifeline pieces: {actor, index, x, y1, y2, half}
-    this.paired = []; // seqs of send marks, as each gets its first arrow
+    this.paired = []; // seqs of send marks whose arrow is the whole write, so says what the write did, as each gets it
     this.pos = new Map(); // seq → index in rows and marks
     this.needsRelayout = false;
     this._life = new Map(); // actor → {open, half, seg}: its connections' state
@@ -613,7 +613,9 @@ export class Layout {
     this.crowded = this.crowding > (this.crowded ? UNCROWDED : CROWDED);
     for (const box of crossed) {
       this.boxes.remove(box);
-      this.arrows[box.arrow].label = '';
+      const lost = this.arrows[box.arrow];
+      lost.label = '';
+      if (lost.whole) this.marks[this.pos.get(lost.sendSeq)].paired = false; // its mark says the write again
       this.unlabeled.push(box.arrow);
     }
     if (placed) {
@@ -626,7 +628,11 @@ export class Layout {
     }
     this.boxes.add(shaft);
     this.arrows.push(arrow);
-    if (!s.mark.paired) {
+    // A whole write's labelled arrow says "write 14 …": its mark's own
+    // label then goes (data-paired), and comes back if a later shaft takes
+    // the arrow's away. A write read in parts keeps its label, since its
+    // arrows say only their byte ranges ("write 8192" was said nowhere).
+    if (whole && placed && !s.mark.paired) {
       s.mark.paired = true;
       this.paired.push(s.seq);
     }

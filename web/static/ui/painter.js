@@ -527,7 +527,7 @@ export class Painter {
     this.unlabel();
     for (; d.paired < L.paired.length; d.paired++) {
       const i = L.pos.get(L.paired[d.paired]);
-      if (i < marksBefore) this.drawnMarkAt(i)?.setAttribute('data-paired', '');
+      if (i < marksBefore && L.marks[i].paired) this.drawnMarkAt(i)?.setAttribute('data-paired', '');
     }
     this.sizeSVG();
     this.showNearLabels(true);
@@ -545,6 +545,9 @@ export class Painter {
       const j = this.chunkItems.arrows[k]?.indexOf(i) ?? -1;
       // Drawn already: its text goes; not yet: it is drawn without.
       this.c.ui.msgs.children[k]?.children[j]?.querySelector('.label')?.remove();
+      // A whole write's mark then says what the write did itself.
+      const m = L.arrows[i]?.whole ? L.pos.get(L.arrows[i].sendSeq) : undefined;
+      if (m < d.marks) this.drawnMarkAt(m)?.removeAttribute('data-paired');
     }
   }
 
