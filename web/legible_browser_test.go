@@ -577,44 +577,63 @@ func TestLegibleBrowserHighlightOfAFan(t *testing.T) {
 func TestLegibleBrowserStickyNamesBar(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
-	id := createSession(t, ts.URL, `{"scenario": "echo", "params": {"rounds": 30}}`)
-	waitDone(t, ts.URL, id)
 	dir := legibleShotDir(t)
-	for _, v := range legibleViews {
-		t.Run(v.name, func(t *testing.T) {
-			openInView(t, tab, v, ts.URL, id)
-			waitFitted(t, tab)
-			// Beside and between the names, at their middle and just below
-			// them: the bar, nothing of the drawing.
-			const barJS = `(async () => {
-			  const r = document.querySelector('seq-diagram').shadowRoot, vp = r.querySelector('.viewport');
-			  vp.scrollIntoView({block: 'start'}); scrollBy(0, -60);
-			  vp.scrollTop = (vp.scrollHeight - vp.clientHeight) / 2;
-			  await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
-			  if (!vp.classList.contains('scrolled')) return ['the viewport is not marked scrolled at scrollTop ' + vp.scrollTop];
-			  const heads = [...r.querySelectorAll('.actor-head')].map((h) => h.getBoundingClientRect());
-			  const v = vp.getBoundingClientRect(), c = r.querySelector('.canvas').getBoundingClientRect();
-			  const problems = [];
-			  for (const y of [(heads[0].top + heads[0].bottom) / 2, heads[0].bottom + 2]) {
-			    for (let x = Math.max(v.left, c.left) + 4; x < Math.min(v.left + vp.clientWidth, c.right) - 4; x += 12) {
-			      if (y < heads[0].bottom && heads.some((h) => x >= h.left && x <= h.right)) continue; // a name
-			      const hit = r.elementFromPoint(x, y);
-			      if (!hit?.closest?.('.heads')) problems.push(hit?.tagName + '.' + (hit?.getAttribute('class') ?? '') + ' shows at ' + Math.round(x) + ',' + Math.round(y));
-			    }
-			  }
-			  return problems;
-			})()`
-			problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](barJS, chromedp.EvalAwaitPromise))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(problems) > 0 {
-				t.Errorf("under the sticky names, %d points show the drawing, e.g. %v; want the bar", len(problems), problems[:min(len(problems), 4)])
-			}
-			res := checkView(t, tab, dir, "sticky-names-"+v.name+".png")
-			if len(res.Problems) > 0 || res.Labels == 0 {
-				t.Errorf("scrolled halfway, %d labels checked: %v", res.Labels, res.Problems)
-			}
-		})
+	for _, sess := range []struct{ name, body string }{
+		{"echo", `{"scenario": "echo", "params": {"rounds": 30}}`},
+		{"concurrent", `{"scenario": "concurrent", "params": {"clients": 6}}`}, // seven names on a phone
+	} {
+		id := createSession(t, ts.URL, sess.body)
+		waitDone(t, ts.URL, id)
+		for _, v := range legibleViews {
+			t.Run(sess.name+" "+v.name, func(t *testing.T) {
+				checkStickyNames(t, tab, v, ts.URL, id, filepath.Join(dir, "sticky-names-"+sess.name+"-"+v.name+".png"))
+			})
+		}
+	}
+}
+
+// checkStickyNames opens session id in view v, scrolls its diagram halfway
+// and checks the sticky names: the bar under and beside them, each name
+// whole in its box and clear of the others, and the labels below legible.
+// shot, when its directory is not "", is where the view is photographed.
+func checkStickyNames(t *testing.T, tab context.Context, v legibleView, base, id, shot string) {
+	t.Helper()
+	openInView(t, tab, v, base, id)
+	waitFitted(t, tab)
+	// Beside and between the names, at their middle and just below
+	// them: the bar, nothing of the drawing.
+	const barJS = `(async () => {
+	  const r = document.querySelector('seq-diagram').shadowRoot, vp = r.querySelector('.viewport');
+	  vp.scrollIntoView({block: 'start'}); scrollBy(0, -60);
+	  vp.scrollTop = (vp.scrollHeight - vp.clientHeight) / 2;
+	  await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+	  if (!vp.classList.contains('scrolled')) return ['the viewport is not marked scrolled at scrollTop ' + vp.scrollTop];
+	  const heads = [...r.querySelectorAll('.actor-head')].map((h) => h.getBoundingClientRect());
+	  const v = vp.getBoundingClientRect(), c = r.querySelector('.canvas').getBoundingClientRect();
+	  const problems = [];
+	  r.querySelectorAll('.actor-head').forEach((h, i) => {
+	    if (h.scrollWidth > h.clientWidth + 1) problems.push('the name ' + h.textContent + ' is cut by its box');
+	    if (i > 0 && heads[i - 1].right > heads[i].left + 0.5) problems.push('the names ' + h.previousElementSibling.textContent + ' and ' + h.textContent + ' overlap');
+	  });
+	  for (const y of [(heads[0].top + heads[0].bottom) / 2, heads[0].bottom + 2]) {
+	    for (let x = Math.max(v.left, c.left) + 4; x < Math.min(v.left + vp.clientWidth, c.right) - 4; x += 12) {
+	      if (y < heads[0].bottom && heads.some((h) => x >= h.left && x <= h.right)) continue; // a name
+	      const hit = r.elementFromPoint(x, y);
+	      if (!hit?.closest?.('.heads')) problems.push(hit?.tagName + '.' + (hit?.getAttribute('class') ?? '') + ' shows at ' + Math.round(x) + ',' + Math.round(y));
+	    }
+	  }
+	  return problems;
+	})()`
+	problems, err := chromedp.Run(tab, chromedp.Evaluate[[]string](barJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("under the sticky names, %d points show the drawing, e.g. %v; want the bar", len(problems), problems[:min(len(problems), 4)])
+	}
+	dir, name := filepath.Split(shot)
+	res := checkView(t, tab, strings.TrimSuffix(dir, "/"), name)
+	if len(res.Problems) > 0 || res.Labels == 0 {
+		t.Errorf("scrolled halfway, %d labels checked: %v", res.Labels, res.Problems)
 	}
 }

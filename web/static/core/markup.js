@@ -36,19 +36,31 @@ export function actorClass(name) {
 function elideMiddle(name, max) {
   const chars = Array.from(name);
   if (chars.length <= max) return name;
+  if (max < 3) return chars.slice(-Math.max(max, 1)).join(''); // room for no "…": the end tells client-1 from client-2
   const head = Math.ceil((max - 1) / 2);
   return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - (max - 1 - head)).join('')}`;
 }
 
+/**
+ * An actor's name box at the lifelines' spacing: its width, and its name
+ * cut in the middle to fit ("c…1", "c…2": a cut at the end would make
+ * client-1 and client-2 the same). The lifeline's box and the sticky name
+ * over it (painter) both take it, so that they match.
+ */
+export function nameBox(actor, spacing = G.spacing) {
+  const w = Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28));
+  return { w, text: elideMiddle(showInvisible(actor.name), Math.floor((w - 14) / 9)) };
+}
+
 /** An actor's lifeline group: the name box on top; segments come later. */
 export function renderLifeline(actor, spacing = G.spacing) {
-  const w = Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28));
+  const { w, text } = nameBox(actor, spacing);
   return svg(
     'g',
     { class: `lifeline ${actorClass(actor.name)}`, 'data-actor': actor.name },
     svg('rect', { class: 'name-box', x: actor.x - w / 2, y: G.nameTop, width: w, height: G.nameHeight, rx: 6 }),
     // A name longer than its box (seqd trace's program names) is cut, whole in its tooltip.
-    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(elideMiddle(showInvisible(actor.name), Math.floor((w - 14) / 9))), svg('title', {}, esc(showInvisible(actor.name)))),
+    svg('text', { class: 'name', x: actor.x, y: G.nameTop + 20, 'text-anchor': 'middle' }, esc(text), svg('title', {}, esc(showInvisible(actor.name)))),
   );
 }
 

@@ -153,9 +153,9 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .heads::before { content: ''; position: absolute; inset-inline: 0; top: 0; height: calc(1.8em + 12px);
   background: var(--seq-bg); border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent);
   box-shadow: 0 2px 4px rgb(0 0 0 / .15); }
-.actor-head { position: absolute; top: 4px; transform: translateX(-50%); padding: .15em .7em; border-radius: 6px; line-height: 1.5;
-  background: var(--seq-bg); border: 2px solid var(--seq-client-color); font-weight: 700; white-space: nowrap;
-  overflow: hidden; text-overflow: ellipsis; box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
+.actor-head { position: absolute; top: 4px; transform: translateX(-50%); box-sizing: border-box; padding: .15em 0; border-radius: 6px; line-height: 1.5;
+  background: var(--seq-bg); border: 2px solid var(--seq-client-color); font-weight: 700; white-space: nowrap; text-align: center;
+  overflow: hidden; text-overflow: clip; box-shadow: 0 2px 6px rgb(0 0 0 / .2); }
 .actor-head.actor-server { border-color: var(--seq-server-color); }
 svg.seq-diagram { display: block; overflow: visible; }
 .canvas { overflow: hidden; }

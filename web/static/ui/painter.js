@@ -8,9 +8,8 @@
  * grow live.
  */
 import { G, CHUNK, fitPxPerNs, Layout } from '../core/layout.js';
-import { actorClass, arrowPath, renderLifeline, renderSegment, SVG_NS, renderMark, renderArrow, renderBar, barHeight, renderGutter, renderPending, renderCallout } from '../core/markup.js';
+import { actorClass, arrowPath, nameBox, renderLifeline, renderSegment, SVG_NS, renderMark, renderArrow, renderBar, barHeight, renderGutter, renderPending, renderCallout } from '../core/markup.js';
 import { fitGeometry, geometryWidth } from '../core/place.js';
-import { showInvisible } from '../core/format.js';
 import { cleanEvent } from '../core/record.js';
 import { beginLabel, plural, burstKey } from '../core/words.js';
 import { Follow } from '../core/follow.js';
@@ -500,11 +499,13 @@ export class Painter {
       ui.lifelines.insertAdjacentHTML('beforeend', renderLifeline(a, L.spacing));
       const head = document.createElement('span');
       head.className = `actor-head ${actorClass(a.name)}`;
-      head.textContent = showInvisible(a.name);
+      // The lifeline's own name box, width and cut name alike: no wider
+      // than the room between two lifelines (they overlapped on a phone),
+      // whole in its tooltip.
+      const box = nameBox(a, L.spacing);
+      head.textContent = box.text;
       head.style.left = `${a.x}px`;
-      // No wider than the room between two lifelines: a long program name
-      // (seqd trace's) is cut with an ellipsis, whole in its tooltip.
-      if (L.actors.length > 1) head.style.maxWidth = `${Math.max(48, L.spacing - 8)}px`;
+      head.style.width = `${box.w}px`;
       head.title = a.name;
       ui.heads.append(head);
     }
