@@ -634,3 +634,50 @@ func TestStepBrowserSaysTheNextCallChanged(t *testing.T) {
 	// mark may come: wait for both.
 	pollStep(t, tab, fmt.Sprintf(`v.marks > %d && v.message === ''`, before+1), "a step after the 412 drawn, and the page's message gone")
 }
+
+// TestStepBrowserSpaceStepsAfterAnAnswer answers a question with the
+// mouse, as a presenter does, then presses Space: the call must be
+// stepped (the answer not pressed again), and once the question's call is
+// made the focus must be on the diagram, not the page's body.
+func TestStepBrowserSpaceStepsAfterAnAnswer(t *testing.T) {
+	tab := newTab(t)
+	ts := newTestServer(t, web.Config{})
+	startFromPage(t, tab, ts.URL, "serviceclient", true)
+	var v stepView
+	for i := 0; ; i++ {
+		v = pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.nextReady)`, "a pending call")
+		if v.State != "running" || i > 40 {
+			t.Fatalf("no question after %d steps (state %s)", i, v.State)
+		}
+		if v.Pending.Question {
+			break
+		}
+		stepFor(t, tab, 0, v.Marks, "a step")
+	}
+	pollQuestion(t, tab, `q.shown && !q.revealed && q.choices.length >= 3`, "the question")
+	type point struct{ X, Y float64 }
+	at := evalJS[point](t, tab, `(() => { const b = document.querySelector('seq-diagram').shadowRoot.querySelector('.question button[data-choice="0"]');
+	  b.scrollIntoView({block: 'center'}); const r = b.getBoundingClientRect(); return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()`)
+	if err := chromedp.Do(tab, chromedp.MouseClickXY(at.X, at.Y)); err != nil {
+		t.Fatal(err)
+	}
+	q := pollQuestion(t, tab, `q.pressed === 0`, "the answer counted")
+	const focused = `(() => { const r = document.querySelector('seq-diagram').shadowRoot, a = r.activeElement;
+	  return document.activeElement === document.body ? 'body' : a ? a.tagName + '.' + (a.getAttribute('class') ?? '') : document.activeElement.tagName; })()`
+	if f := evalJS[string](t, tab, focused); !strings.Contains(f, "viewport") {
+		t.Errorf("after answering with the mouse, the focus is on %s; want the diagram, where Space steps", f)
+	}
+	if err := chromedp.Do(tab, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	after := pollStep(t, tab, fmt.Sprintf(`v.marks > %d || v.state !== 'running'`, v.Marks), "Space to step the asked call")
+	if after.Marks <= v.Marks {
+		t.Errorf("Space after the answer drew %d marks, %d before; want the call stepped", after.Marks, v.Marks)
+	}
+	if again := evalJS[questionView](t, tab, readQuestion); fmt.Sprint(again.Counts) != fmt.Sprint(q.Counts) && !again.Revealed {
+		t.Errorf("Space after the answer changed the tally %v → %v; want it to step, not answer again", q.Counts, again.Counts)
+	}
+	if f := evalJS[string](t, tab, focused); f == "body" {
+		t.Errorf("once the asked call was made, the focus fell to the page's body; want it on the diagram")
+	}
+}

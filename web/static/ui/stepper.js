@@ -67,9 +67,16 @@ export class Stepper {
     ui.run.addEventListener('click', () => this.runToEnd());
     ui.qChoices.addEventListener('click', (e) => {
       const b = e.target.closest('button[data-choice]');
-      if (b && !b.disabled) this.answer(Number(b.dataset.choice));
+      if (!b || b.disabled) return;
+      this.answer(Number(b.dataset.choice));
+      // Answered with the pointer: the focus goes back to the diagram, so
+      // that Space steps on, as it did before the click (on the choice it
+      // would answer again). From the keyboard (detail 0) it stays.
+      if (e.detail > 0) ui.viewport.focus({ preventScroll: true });
     });
   }
+
+
 
   /**
    * Lets the next call of the stepped session happen (this browser must
@@ -319,6 +326,19 @@ export class Stepper {
 
   /** Draws the question: its choices with the tally, and once revealed the right one. */
   renderQuestion(fresh = false) {
+    // Where the box takes away, hides or disables the control that had the
+    // focus (a choice once the call is made), the diagram takes it, not
+    // the document's body.
+    const ui = this.c.ui;
+    const root = ui.question.getRootNode();
+    const had = ui.question.contains(root.activeElement);
+    this.drawQuestion(fresh);
+    const a = root.activeElement;
+    if (had && (!a || !ui.question.contains(a) || a.disabled || !a.checkVisibility())) ui.viewport.focus({ preventScroll: true });
+  }
+
+  /** renderQuestion's drawing: the question, its choices and tally, and the result once revealed. */
+  drawQuestion(fresh) {
     const q = this.question;
     const ui = this.c.ui;
     ui.question.hidden = !q;
