@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { eventLabel, transcriptSentence, callSignature, explain, beginLabel, plural, classVotes, votesNote, detailRows, noteSentence } from '../static/core/words.js';
 import { callName, isEOF, isError, cleanEvent } from '../static/core/record.js';
 import { clockTime, formatDuration, formatTime, preview } from '../static/core/format.js';
-import { countText, statusText } from '../static/core/api.js';
+import { countText, statusText, unreachable } from '../static/core/api.js';
 
 const load = (name) => JSON.parse(readFileSync(new URL(`../../trace/testdata/${name}.json`, import.meta.url), 'utf8'));
 const sc = load('serviceclient');
@@ -99,4 +99,18 @@ test('a kernel note reads as a sentence of its own, phrase or clause', () => {
   assert.equal(noteSentence(refused), 'The port had no listener: the peer answered SYN with RST.');
   assert.match(noteSentence(eof), /^Returns 0: the peer sent FIN .*\.$/);
   assert.equal(noteSentence(''), '');
+});
+
+test('a request with no answer says why it may have had none', () => {
+  const was = globalThis.location;
+  globalThis.location = { href: 'https://course.example.edu/week9', origin: 'https://course.example.edu' };
+  try {
+    const failed = new TypeError('Failed to fetch');
+    assert.equal(unreachable('https://seqd.example.edu/api/sessions', 'POST', failed),
+      'the server at https://seqd.example.edu could not be reached, or it does not let pages of https://course.example.edu start sessions (its operator can add -allow-origins https://course.example.edu)');
+    assert.equal(unreachable('https://seqd.example.edu/api/sessions/x', 'GET', failed), 'the server at https://seqd.example.edu could not be reached');
+    assert.equal(unreachable('/api/sessions', 'POST', failed), 'the server did not answer (Failed to fetch); is it running?');
+  } finally {
+    globalThis.location = was;
+  }
 });

@@ -6,9 +6,19 @@
 import { formatDuration } from './format.js';
 import { plural } from './words.js';
 
-/** Fetches JSON; a failure throws an Error carrying the server's message and status. */
+/**
+ * Fetches JSON; a failure throws an Error carrying the server's message and
+ * status. A request that never got an answer (the server down, or, for a
+ * page on another origin, a server that does not allow it: the browser
+ * tells a script no more than "Failed to fetch") says both.
+ */
 export async function fetchJSON(url, init) {
-  const res = await fetch(url, init);
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new Error(unreachable(url, init?.method ?? 'GET', err));
+  }
   let body = null;
   try {
     body = await res.json();
@@ -76,4 +86,22 @@ export function statusText(state, error, record, counts, prefix = '', failedPref
   if (state === 'running') return `${prefix}running: ${events}`;
   if (state === 'failed') return `${failedPrefix}failed: ${error || 'unknown error'}`;
   return `${prefix}done${n ? ` in ${formatDuration(record.events[n - 1].t_ns)}` : ''}: ${events}`;
+}
+
+/**
+ * The words for a request to url that got no answer: the server could not
+ * be reached, or, from a page of another origin, it refused to let it (a
+ * session is started only from the origins its -allow-origins lists).
+ */
+export function unreachable(url, method, err) {
+  let target;
+  try {
+    target = new URL(url, globalThis.location?.href);
+  } catch {
+    return `the request failed (${err?.message ?? err})`;
+  }
+  const here = globalThis.location?.origin;
+  if (!here || target.origin === here) return `the server did not answer (${err?.message ?? err}); is it running?`;
+  const hint = method === 'GET' ? '' : `, or it does not let pages of ${here} start sessions (its operator can add -allow-origins ${here})`;
+  return `the server at ${target.origin} could not be reached${hint}`;
 }
