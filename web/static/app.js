@@ -193,6 +193,7 @@ async function run(sc, form) {
     params = collect(sc, form);
   } catch (err) {
     showFormError(form, err.message);
+    setStatus(`${sc.title} was not started: ${err.message}`, true); // the line below the cards says so too
     return;
   }
   setStatus(`${sc.title}: starting…`);
