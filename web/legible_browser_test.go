@@ -347,10 +347,12 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	  const go = document.getElementById('replay-go'), first = document.querySelector('#recent-sessions a');
 	  return {top: document.getElementById('diagram').getBoundingClientRect().top + scrollY, replayShown: !document.getElementById('replay').hidden,
 	    goDisabled: go.getAttribute('aria-disabled'), first: first?.dataset.id ?? '', firstState: first?.querySelector('.state')?.textContent ?? '',
-	    state: document.getElementById('diagram').dataset.state};
+	    state: document.getElementById('diagram').dataset.state,
+	    drawingTop: document.getElementById('diagram').shadowRoot.querySelector('.viewport').getBoundingClientRect().top + scrollY};
 	})()`
 	type place struct {
 		Top         float64 `json:"top"`
+		DrawingTop  float64 `json:"drawingTop"` // the drawing's, below the toolbar
 		ReplayShown bool    `json:"replayShown"`
 		GoDisabled  string  `json:"goDisabled"`
 		First       string  `json:"first"`
@@ -376,6 +378,9 @@ func TestLegibleBrowserReplayAndProgress(t *testing.T) {
 	}
 	if ended.Top != running.Top {
 		t.Errorf("the diagram moved from y=%v to y=%v when the session ended; want it to stay", running.Top, ended.Top)
+	}
+	if ended.DrawingTop != running.DrawingTop {
+		t.Errorf("the drawing moved from y=%v to y=%v under the toolbar when the session ended; want it to stay", running.DrawingTop, ended.DrawingTop)
 	}
 	recent, err := chromedp.Run(tab, chromedp.Poll[[]string](`(() => { const l = [...document.querySelectorAll('#recent-sessions a')].map((a) => a.dataset.id); return l.length >= 2 && !document.getElementById('recent').hidden ? l : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {

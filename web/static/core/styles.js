@@ -138,6 +138,7 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .toolbar .zoom button[aria-disabled="true"] { opacity: .55; cursor: default; }
 .toolbar .zoom-level { min-width: 3.2em; color: var(--seq-muted); font-variant-numeric: tabular-nums; }
 .toolbar .info { color: var(--seq-muted); font-variant-numeric: tabular-nums; }
+.toolbar.info-row .info { flex-basis: 100%; order: -1; }
 .toolbar .exports { margin-inline-start: auto; display: flex; flex-wrap: wrap; gap: .3em; align-items: center; }
 .toolbar .pcapng { border: 1px solid var(--seq-muted); border-radius: 6px; padding: .2em .6em; color: inherit; text-decoration: none; }
 .toolbar .pcapng:hover { border-color: var(--seq-fg); }

@@ -68,6 +68,8 @@ export class SeqDiagram extends Base {
 
   #syncQueued = false;
 
+  #infoRowOf = null; // the record seen running, whose summary keeps a toolbar row of its own (#updateInfo)
+
   #n = ++instances; // this element's number on the page
 
   #onDocKey = (e) => {
@@ -626,6 +628,12 @@ export class SeqDiagram extends Base {
     const now = !rec ? '' : this.#c.lost && rec.state === 'running' ? ' · connection lost, reconnecting…' : this.#progress(rec);
     const info = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${now}` : '';
     if (ui.info.textContent !== info) ui.info.textContent = info; // written every frame live, and on every scroll
+    // A session followed live has its summary on a row of its own, from its
+    // start and still once it ends: the long progress while it runs, then
+    // the short total, move nothing below (the diagram jumped 39 px).
+    if (rec?.state === 'running') this.#infoRowOf = rec;
+    const row = Boolean(rec) && this.#infoRowOf === rec;
+    if (ui.toolbar.classList.contains('info-row') !== row) ui.toolbar.classList.toggle('info-row', row);
     const followHidden = this.#c.painter.following || rec?.state !== 'running';
     if (ui.follow.hidden !== followHidden) ui.follow.hidden = followHidden;
     // The segment layer's toggle and the pcapng export, once there are segments.
