@@ -459,6 +459,11 @@ func TestStepBrowserQuestions(t *testing.T) {
 		checkDrawing(t, waitDrawn(t, tab, id), rec)
 		checkDrawing(t, waitDrawn(t, viewer, id), rec)
 	}
+	// The last question asked shows its result; no line above it still
+	// tells of the one before as if it were the latest.
+	if q := evalJS[questionView](t, tab, readQuestion); q.Revealed && q.LastRight >= 0 {
+		t.Errorf("after Run to end the question shows its result (%q) and the line of the question before (choice %d) stays; want only the result", q.Result, q.LastRight)
+	}
 
 	// The tally travels with the call's event: a replay of the finished
 	// session, opened afresh, says how the class voted on it.

@@ -315,6 +315,9 @@ export class Stepper {
     if (!ev) return;
     q.revealed = true;
     q.event = ev;
+    // The line on the question before says no more than this one's result
+    // now does, and would read as this one's (it stayed after Run to end).
+    this.renderLastAnswer(null);
     // The server graded the call (trace.Question.Grade): its event names
     // the choice it bore out by id.
     q.right = ev.answer ? q.ids.indexOf(ev.answer) : -1;
