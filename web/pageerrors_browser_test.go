@@ -78,6 +78,17 @@ func TestBrowserPagesLoadWithoutErrors(t *testing.T) {
 			if got := errs()[before:]; len(got) > 0 {
 				t.Errorf("%s threw or logged errors:\n%s", p.path, strings.Join(got, "\n"))
 			}
+			if dir := legibleShotDir(t); dir != "" { // the page as it loads, in the four views
+				name := strings.ReplaceAll(strings.Trim(p.path, "/"), "/", "-")
+				if name == "" {
+					name = "home"
+				}
+				for _, v := range legibleViews {
+					setView(t, tab, v)
+					writeScreenshot(t, tab, filepath.Join(dir, "page-"+name+"-"+v.name+".png"))
+				}
+				setView(t, tab, legibleView{"default", 1280, 1000, false, "light"})
+			}
 		})
 	}
 }
