@@ -171,3 +171,38 @@ func TestEmbedBrowserCopiedSnippet(t *testing.T) {
 		t.Errorf("the copied iframe is %d px tall; the embed needs %d px for its first screen (a course site without the script cuts it)", fallback, need)
 	}
 }
+
+// TestEmbedBrowserElementNotAllowedToStart puts <seq-diagram scenario=…>
+// on a course page whose origin the server does not allow to start
+// sessions: the element must say why and what the operator can do, with
+// no empty toolbar, drawing or transcript under it.
+func TestEmbedBrowserElementNotAllowedToStart(t *testing.T) {
+	ts := newTestServer(t, web.Config{AllowedOrigins: []string{"https://course.example.edu"}})
+	tab := newTab(t)
+	course := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Week 9</title><main><h1>Week 9</h1>
+<script type="module" src="` + ts.URL + `/seq-diagram.js"></script>
+<seq-diagram scenario="echo" server="` + ts.URL + `"></seq-diagram></main>`))
+	}))
+	t.Cleanup(course.Close)
+	if err := chromedp.Do(tab, chromedp.Navigate(course.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		Message string
+		Shown   []string
+	}
+	s, err := chromedp.Run(tab, chromedp.Poll[seen](`(() => { const r = document.querySelector('seq-diagram')?.shadowRoot, m = r?.querySelector('.message');
+	  return m && !m.hidden && m.textContent.includes('Could not start') ? {message: m.textContent,
+	    shown: ['.toolbar', '.stage', '.transcript-box'].filter((sel) => r.querySelector(sel).checkVisibility())} : null; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the element never said it could not start the session: %v", err)
+	}
+	if !strings.Contains(s.Message, "-allow-origins "+course.URL) {
+		t.Errorf("the element says %q; want the reason, naming -allow-origins %s", s.Message, course.URL)
+	}
+	if len(s.Shown) > 0 {
+		t.Errorf("with no session, the element still shows %v; want only its message", s.Shown)
+	}
+}

@@ -136,6 +136,22 @@ func stepFor(t *testing.T, tab context.Context, i, before int, what string) bool
 	return false
 }
 
+// stepToQuestion presses Next until the page's pending call asks a
+// question, and returns the page's step view then.
+func stepToQuestion(t *testing.T, tab context.Context) stepView {
+	t.Helper()
+	for i := 0; ; i++ {
+		v := pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.nextReady)`, "a pending call")
+		if v.State != "running" || i > 40 {
+			t.Fatalf("no question after %d steps (state %s)", i, v.State)
+		}
+		if v.Pending.Question {
+			return v
+		}
+		stepFor(t, tab, 0, v.Marks, "a step") // or the next call changed: the loop reads it
+	}
+}
+
 // stepFetch POSTs a step from the page with the given Authorization
 // header ("" for none) and returns the status.
 func stepFetch(t *testing.T, tab context.Context, id, auth string) int {
@@ -357,17 +373,7 @@ func TestStepBrowserQuestions(t *testing.T) {
 
 	// Step until the server's read after the client shut down is pending:
 	// the first call serviceclient asks about.
-	var v stepView
-	for i := 0; ; i++ {
-		v = pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.nextReady)`, "a pending call")
-		if v.State != "running" || i > 40 {
-			t.Fatalf("no question after %d steps (state %s)", i, v.State)
-		}
-		if v.Pending.Question {
-			break
-		}
-		stepFor(t, tab, 0, v.Marks, "a step") // or the next call changed: the loop reads it
-	}
+	v := stepToQuestion(t, tab)
 	q := pollQuestion(t, tab, `q.shown && !q.revealed && q.choices.length >= 3`, "the question on the stepper's page")
 	pending := getRecord(t, ts.URL, id).Pending
 	if pending == nil || pending.Question == nil || q.Text == "" || !strings.Contains(q.Text, pending.Question.Text) {
@@ -648,17 +654,7 @@ func TestStepBrowserSpaceStepsAfterAnAnswer(t *testing.T) {
 	tab := newTab(t)
 	ts := newTestServer(t, web.Config{})
 	startFromPage(t, tab, ts.URL, "serviceclient", true)
-	var v stepView
-	for i := 0; ; i++ {
-		v = pollStep(t, tab, `v.state !== 'running' || (v.pending && v.ghost && v.nextReady)`, "a pending call")
-		if v.State != "running" || i > 40 {
-			t.Fatalf("no question after %d steps (state %s)", i, v.State)
-		}
-		if v.Pending.Question {
-			break
-		}
-		stepFor(t, tab, 0, v.Marks, "a step")
-	}
+	v := stepToQuestion(t, tab)
 	pollQuestion(t, tab, `q.shown && !q.revealed && q.choices.length >= 3`, "the question")
 	type point struct{ X, Y float64 }
 	at := evalJS[point](t, tab, `(() => { const b = document.querySelector('seq-diagram').shadowRoot.querySelector('.question button[data-choice="0"]');

@@ -124,6 +124,7 @@ export const HOST_CSS = `
 :host([hidden]) { display: none; }
 [hidden] { display: none !important; }
 :host([controls="none"]) .toolbar, :host([controls="false"]) .toolbar { display: none; }
+:host([data-empty]) :is(.toolbar, .stage, .transcript-box) { display: none; }
 :host([transcript="none"]) .transcript-box { display: none; }
 ${DIAGRAM_CSS}
 button, select { font: inherit; color: inherit; background: var(--seq-bg); border: 1px solid var(--seq-muted);

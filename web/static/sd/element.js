@@ -151,6 +151,7 @@ export class SeqDiagram extends Base {
     ui.scale.addEventListener('change', () => { this.scale = ui.scale.value; });
     ui.segBox.addEventListener('change', () => ui.svg.classList.toggle('no-segs', !ui.segBox.checked));
     for (const name of CONTROLLERS) this.#c[name].wire();
+    this.#updateInfo(); // empty until a session comes
   }
 
   /**
@@ -631,6 +632,10 @@ export class SeqDiagram extends Base {
     // A session followed live has its summary on a row of its own, from its
     // start and still once it ends: the long progress while it runs, then
     // the short total, move nothing below (the diagram jumped 39 px).
+    // No session to show (none yet, or it could not be started or loaded):
+    // the message above says why, and no empty toolbar, drawing or
+    // transcript sits under it.
+    if (this.hasAttribute('data-empty') === Boolean(rec)) this.toggleAttribute('data-empty', !rec);
     if (rec?.state === 'running') this.#infoRowOf = rec;
     const row = Boolean(rec) && this.#infoRowOf === rec;
     if (ui.toolbar.classList.contains('info-row') !== row) ui.toolbar.classList.toggle('info-row', row);
