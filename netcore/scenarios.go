@@ -121,9 +121,10 @@ var scenarios = []scenario{
 			Name: "rounds", Type: trace.ParamInt, Default: 3, Min: 1, Max: 1000,
 			Help: "How many request/response round trips (1–1000).",
 		}},
-		run:   runEcho,
-		calls: func(p params) int { return 15 + 9*p.int("rounds")/2 },
-		count: "rounds",
+		run:    runEcho,
+		calls:  func(p params) int { return 15 + 9*p.int("rounds")/2 },
+		serial: func(p params) int { return 11 + 2*p.int("rounds") }, // a round's write and read wait for the other side's
+		count:  "rounds",
 	},
 	{
 		name:  "http",

@@ -419,7 +419,8 @@ func TestEstimatesMatchPacedRuns(t *testing.T) {
 				t.Errorf("%d events; the estimate said about %d", events, want)
 			}
 			took := rec.Events[len(rec.Events)-1].TNs
-			if want := rec.ExpectedNs; took < want*2/3 || took > want*3/2 {
+			// Within a third, and 100 ms more for a loaded CI machine's own delays.
+			if want := rec.ExpectedNs; took < want*2/3 || took > want*3/2+int64(100*time.Millisecond) {
 				t.Errorf("took %v; the estimate said about %v", time.Duration(took), time.Duration(want))
 			}
 		})

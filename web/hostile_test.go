@@ -516,26 +516,44 @@ func TestSlowAnswersKeepTheirRequestsContext(t *testing.T) {
 
 // TestOneAddressCannotEraseOtherPermalinks saves a victim's session, then
 // has one other address start many sessions against an archive that holds
-// few bytes: the address's sessions past its share of an hour are not
-// saved, so the archive never has to prune the victim's to make room.
+// few: the address's sessions past its share of an hour, in bytes or in
+// count, are not saved, so the archive never has to prune the victim's to
+// make room.
 func TestOneAddressCannotEraseOtherPermalinks(t *testing.T) {
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	saved, _, err := archive.Open(dir, archive.Options{MaxFiles: 8, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A share of about three echo sessions; the archive's class holds eight files.
 	r := &netcore.Runner{}
 	probe, err := r.Prepare("echo", map[string]any{"rounds": 1}, trace.Features{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Run(context.Background(), probe)
-	share := 3*probe.Bytes() + probe.Bytes()/2
-	ts := newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second}, web.Config{Archive: saved, Limits: web.Limits{SavedBytesPerIP: int(share)}, TrustedProxies: []string{"127.0.0.0/8"}})
+	size := probe.Bytes()
+	for _, c := range []struct {
+		name   string
+		limits web.Limits
+	}{
+		{"a share of about three sessions' bytes", web.Limits{SavedBytesPerIP: int(3*size + size/2)}},
+		{"a share of three sessions, whatever their bytes", web.Limits{SavedBytesPerIP: 1 << 30, SavedFilesPerIP: 3}},
+	} {
+		t.Run(c.name+" keeps the others' permalinks", func(t *testing.T) {
+			dir := t.TempDir()
+			saved, _, err := archive.Open(dir, archive.Options{MaxFiles: 8, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.limits.CreatePerMinute = 1000
+			ts := newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second}, web.Config{Archive: saved, Limits: c.limits, TrustedProxies: []string{"127.0.0.0/8"}})
+			checkFloodKeepsVictim(t, ts.URL, dir)
+		})
+	}
+}
+
+// checkFloodKeepsVictim saves a session from one address, starts 20 from
+// another, and checks that the first is still saved and served and that
+// the other saved about its share of 3 (the archive at dir holds 8).
+func checkFloodKeepsVictim(t *testing.T, base, dir string) {
+	t.Helper()
 	from := func(addr string) string {
-		req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(`{"scenario":"echo","params":{"rounds":1}}`))
+		req, _ := http.NewRequest("POST", base+"/api/sessions", strings.NewReader(`{"scenario":"echo","params":{"rounds":1}}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Forwarded-For", addr)
 		resp, b := send(t, req)
@@ -544,7 +562,7 @@ func TestOneAddressCannotEraseOtherPermalinks(t *testing.T) {
 		}
 		var out struct{ ID string }
 		json.Unmarshal(b, &out)
-		waitDone(t, ts.URL, out.ID)
+		waitDone(t, base, out.ID)
 		return out.ID
 	}
 	isSaved := func(id string) bool {
@@ -569,7 +587,7 @@ func TestOneAddressCannotEraseOtherPermalinks(t *testing.T) {
 	if n == 0 || n > 4 {
 		t.Errorf("%d of one address's 20 sessions saved; want about its share of 3", n)
 	}
-	if resp, b := do(t, "GET", ts.URL+"/api/sessions/"+victim, "", ""); resp.StatusCode != http.StatusOK {
+	if resp, b := do(t, "GET", base+"/api/sessions/"+victim, "", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("the victim's permalink after the flood: %d %s", resp.StatusCode, b)
 	}
 }

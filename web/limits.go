@@ -57,6 +57,12 @@ type Limits struct {
 	// out everyone's permalinks. Defaults to 32 MiB: a hall of 300 behind
 	// one NAT runs a few hundred sessions of a few tens of kilobytes.
 	SavedBytesPerIP int
+	// SavedFilesPerIP bounds, as SavedBytesPerIP does, how many sessions
+	// one client IP may have saved in an hour, per class: the archive
+	// prunes a class by its count of files too (10,000), and small
+	// sessions fill that long before their bytes fill a share. Defaults to
+	// 600: two sessions each for a hall of 300.
+	SavedFilesPerIP int
 }
 
 // DefaultLimits are the limits a zero field takes; seqd serve's flags
@@ -75,6 +81,7 @@ var DefaultLimits = Limits{
 	MaxSubscribersPerIP:      2_500,
 	MaxMessageBytes:          1 << 20,
 	SavedBytesPerIP:          32 << 20,
+	SavedFilesPerIP:          600,
 }
 
 // WithDefaults returns l with every limit left zero (or below) at its

@@ -234,7 +234,7 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
 	s.stepping = counter{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
-	s.shares = saveShares{most: int64(cfg.Limits.SavedBytesPerIP), window: time.Hour}
+	s.shares = saveShares{most: int64(cfg.Limits.SavedBytesPerIP), mostFiles: cfg.Limits.SavedFilesPerIP, window: time.Hour}
 	s.downloads = counter{total: cfg.Limits.MaxDownloads, perKey: cfg.Limits.MaxDownloadsPerIP}
 	for _, p := range cfg.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

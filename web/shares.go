@@ -16,8 +16,9 @@ import (
 // its share an address's sessions are shown and kept in memory like any
 // other, and not saved.
 type saveShares struct {
-	most   int64 // session bytes (trace.Session.Bytes) per address, class and window
-	window time.Duration
+	most      int64 // session bytes (trace.Session.Bytes) per address, class and window
+	mostFiles int   // sessions per address, class and window: the archive bounds files too
+	window    time.Duration
 
 	// mu guards byKey.
 	mu    sync.Mutex
@@ -27,42 +28,46 @@ type saveShares struct {
 // saveShare is what one address saved of one class since its window began.
 type saveShare struct {
 	bytes int64
+	files int
 	since time.Time
 }
 
 // maxShareKeys bounds the addresses saveShares remembers: past it, and
-// with every window still open, a new address's sessions are not saved (a
-// flood from more addresses than a course has students).
+// with every window still open, new addresses share one share of their
+// own (a flood from more addresses than a course has students, such as an
+// IPv6 prefix's many /64s, then fills that one, not everyone's).
 const maxShareKeys = 100_000
 
-// take reports whether owner may save n more bytes of class at now, and
-// counts them when it may. An empty owner (a session the server's own
+// take reports whether owner may save one more session, of n bytes, of
+// class at now, and counts it when it may. An empty owner (a session the server's own
 // operator started) is never bounded.
 func (l *saveShares) take(class, owner string, n int64, now time.Time) bool {
-	if owner == "" || l.most <= 0 {
+	if owner == "" {
 		return true
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := class + " " + owner
 	sh := l.byKey[key]
-	if sh == nil || now.Sub(sh.since) >= l.window {
-		if sh == nil && len(l.byKey) >= maxShareKeys {
-			l.forgetEndedLocked(now)
-			if len(l.byKey) >= maxShareKeys {
-				return false
-			}
+	if sh == nil && len(l.byKey) >= maxShareKeys {
+		l.forgetEndedLocked(now)
+		if len(l.byKey) >= maxShareKeys {
+			key = class + " (the addresses past maxShareKeys)"
+			sh = l.byKey[key]
 		}
+	}
+	if sh == nil || now.Sub(sh.since) >= l.window {
 		if l.byKey == nil {
 			l.byKey = map[string]*saveShare{}
 		}
 		sh = &saveShare{since: now}
 		l.byKey[key] = sh
 	}
-	if sh.bytes+n > l.most {
+	if sh.bytes+n > l.most || (l.mostFiles > 0 && sh.files >= l.mostFiles) {
 		return false
 	}
 	sh.bytes += n
+	sh.files++
 	return true
 }
 

@@ -27,7 +27,7 @@ func defaultMemoryLimit() int64 {
 	if cg := cgroupLimit("/sys/fs/cgroup/memory.max"); cg > 0 {
 		limit = min(limit, cg/4*3)
 	}
-	return max(limit, 256<<20)
+	return limit // no floor: one above what the machine has would get the process killed, not refusing work
 }
 
 // memTotal reads MemTotal (in bytes) from a meminfo file; 0 if it cannot.
@@ -64,27 +64,47 @@ func cgroupLimit(path string) int64 {
 	return n
 }
 
-// sessionFDBudget is how many sessions at once the process's file
-// descriptors leave room for, at netcore.MaxSessionFDs each, after one for
-// every viewer and download the limits allow and a reserve for the
-// listeners, the lab port, the archive and the runtime; 0 when the limit
-// cannot be read or is too large to matter. Without it, two addresses
-// starting the largest concurrent sessions ran the process out of
-// descriptors ("accept: too many open files") at 1,024 sessions.
-func sessionFDBudget(l web.Limits) int {
+// fitDescriptors fits the limits to the process's file descriptors
+// (RLIMIT_NOFILE), after a reserve for the listeners, the lab port, the
+// archive and the runtime: one for each viewer and download, and
+// netcore.MaxSessionFDs for each running or stepped session (three
+// quarters running, a quarter stepped). Where the viewers and downloads the
+// limits allow would leave room for fewer than minSessions sessions, they
+// are lowered too: a quarter of what is left for viewers, a sixteenth for
+// downloads.
+// It reports whether it changed anything. Without it, two addresses
+// starting the largest concurrent sessions ran a 20,000-descriptor process
+// out of descriptors ("accept: too many open files").
+func fitDescriptors(l web.Limits) (web.Limits, bool) {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return 0
+		return l, false
 	}
-	return fdBudget(rl.Cur, l)
+	return fitDescriptorsTo(rl.Cur, l)
 }
 
-// fdBudget is sessionFDBudget for a limit of nofile descriptors.
-func fdBudget(nofile uint64, l web.Limits) int {
+// minSessions is the fewest sessions at once fitDescriptorsTo keeps room
+// for, lowering the viewers and downloads to make it.
+const minSessions = 64
+
+// fitDescriptorsTo is fitDescriptors for a limit of nofile descriptors.
+func fitDescriptorsTo(nofile uint64, l web.Limits) (web.Limits, bool) {
 	if nofile > 1<<30 {
-		return 0
+		return l, false
 	}
-	const reserve = 1024
-	free := int64(nofile) - int64(l.MaxSubscribers) - int64(l.MaxDownloads) - reserve
-	return int(max(free/netcore.MaxSessionFDs, 1))
+	free := int64(nofile) - min(1024, int64(nofile)/4)
+	if int64(l.MaxSubscribers)+int64(l.MaxDownloads)+minSessions*netcore.MaxSessionFDs > free {
+		l.MaxSubscribers = int(max(min(int64(l.MaxSubscribers), free/4), 1))
+		l.MaxSubscribersPerSession = min(l.MaxSubscribersPerSession, l.MaxSubscribers)
+		l.MaxSubscribersPerIP = min(l.MaxSubscribersPerIP, l.MaxSubscribers)
+		l.MaxDownloads = int(max(min(int64(l.MaxDownloads), free/16), 1))
+		l.MaxDownloadsPerIP = min(l.MaxDownloadsPerIP, l.MaxDownloads)
+	}
+	sessions := int(max((free-int64(l.MaxSubscribers)-int64(l.MaxDownloads))/netcore.MaxSessionFDs, 2))
+	before := l
+	l.MaxRunning = max(min(l.MaxRunning, sessions*3/4), 1)
+	l.MaxRunningPerIP = max(min(l.MaxRunningPerIP, l.MaxRunning/2), 1)
+	l.MaxStepped = max(min(l.MaxStepped, sessions/4), 1)
+	l.MaxSteppedPerIP = max(min(l.MaxSteppedPerIP, l.MaxStepped/2), 1)
+	return l, l != before
 }

@@ -38,32 +38,37 @@ func TestMemoryFiles(t *testing.T) {
 			}
 		})
 	}
-	t.Run("the default budget is at least 256 MiB and at most half the machine", func(t *testing.T) {
+	t.Run("the default budget is half the machine, or 1 GiB where it cannot be read", func(t *testing.T) {
 		got := defaultMemoryLimit()
 		if total := memTotal("/proc/meminfo"); total > 0 && got > total/2 {
 			t.Errorf("defaultMemoryLimit() = %d; want at most half of MemTotal %d", got, total)
-		}
-		if got < 256<<20 {
-			t.Errorf("defaultMemoryLimit() = %d; want at least 256 MiB", got)
+		} else if total == 0 && got != 1<<30 {
+			t.Errorf("defaultMemoryLimit() = %d with no meminfo; want 1 GiB", got)
 		}
 	})
 }
 
-func TestFDBudget(t *testing.T) {
+func TestFitDescriptors(t *testing.T) {
 	def := web.DefaultLimits
 	cases := []struct {
-		name   string
-		nofile uint64
-		want   int
+		name                                 string
+		nofile                               uint64
+		running, stepped, viewers, downloads int
 	}{
-		{"20,000 descriptors leave room for what the viewers and downloads do not take", 20_000, (20_000 - def.MaxSubscribers - def.MaxDownloads - 1024) / netcore.MaxSessionFDs},
-		{"a limit too small for the viewers still leaves one session", 4096, 1},
-		{"an unlimited process is not bounded by descriptors", 1 << 40, 0},
+		{"20,000 descriptors hold the viewers and downloads, and sessions in what is left", 20_000, 163, 54, def.MaxSubscribers, def.MaxDownloads},
+		{"4,096 descriptors lower the viewers and downloads too, keeping room for sessions", 4096, 39, 13, 768, 192},
+		{"an unlimited process keeps its limits", 1 << 40, def.MaxRunning, def.MaxStepped, def.MaxSubscribers, def.MaxDownloads},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := fdBudget(c.nofile, def); got != c.want {
-				t.Errorf("fdBudget(%d) = %d; want %d", c.nofile, got, c.want)
+			got, _ := fitDescriptorsTo(c.nofile, def)
+			if got.MaxRunning != c.running || got.MaxStepped != c.stepped || got.MaxSubscribers != c.viewers || got.MaxDownloads != c.downloads {
+				t.Errorf("fitDescriptorsTo(%d): running %d, stepped %d, viewers %d, downloads %d; want %d, %d, %d, %d",
+					c.nofile, got.MaxRunning, got.MaxStepped, got.MaxSubscribers, got.MaxDownloads, c.running, c.stepped, c.viewers, c.downloads)
+			}
+			fds := int64(got.MaxSubscribers) + int64(got.MaxDownloads) + int64(got.MaxRunning+got.MaxStepped)*netcore.MaxSessionFDs
+			if c.nofile < 1<<30 && fds > int64(c.nofile) {
+				t.Errorf("fitDescriptorsTo(%d) allows %d descriptors' worth", c.nofile, fds)
 			}
 		})
 	}

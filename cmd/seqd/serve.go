@@ -40,6 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&limits.MaxSubscribersPerSession, "max-viewers-per-session", def.MaxSubscribersPerSession, "WebSocket viewers of one session")
 	fs.IntVar(&limits.MaxSubscribersPerIP, "max-viewers-per-ip", def.MaxSubscribersPerIP, "WebSocket viewers from one client address")
 	fs.IntVar(&limits.MaxMessageBytes, "max-message", def.MaxMessageBytes, "bytes in one WebSocket message")
+	fs.IntVar(&limits.SavedFilesPerIP, "save-files-per-ip", def.SavedFilesPerIP, "sessions one client address may have saved in an hour, per class; past it, as past -save-bytes-per-ip")
 	fs.IntVar(&limits.SavedBytesPerIP, "save-bytes-per-ip", def.SavedBytesPerIP, "session bytes one client address may have saved in an hour, per class (a saved file is about twice that);\npast it, its sessions are kept in memory only, so that no address can push out everyone's permalinks")
 	memLimit := fs.Int64("memory-limit", defaultMemoryLimit(), "the memory the server may use, in bytes: it refuses new sessions, viewers and downloads near it,\nand the Go runtime collects garbage to stay under it (default: half the machine's memory, or 3/4 of the\ncontainer's limit); 0: no limit")
 	fs.IntVar(&limits.MaxDownloads, "max-downloads", def.MaxDownloads, "sessions and exports being sent at once")
@@ -70,15 +71,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		common.keepBytes = min(common.keepBytes, *memLimit/4/4) // four classes
 		logger.Info("memory budget", "bytes", *memLimit, "running", limits.MaxRunning, "stepped", limits.MaxStepped, "kept_bytes_per_class", common.keepBytes)
 	}
-	if budget := sessionFDBudget(limits); budget > 0 {
-		// Within the process's file descriptors, after the viewers and
-		// downloads: three quarters for running sessions, a quarter for
-		// stepped ones, at the most one session holds each.
-		limits.MaxRunning = max(min(limits.MaxRunning, budget*3/4), 1)
-		limits.MaxRunningPerIP = max(min(limits.MaxRunningPerIP, limits.MaxRunning/2), 1)
-		limits.MaxStepped = max(min(limits.MaxStepped, budget/4), 1)
-		limits.MaxSteppedPerIP = max(min(limits.MaxSteppedPerIP, limits.MaxStepped/2), 1)
-		logger.Info("file descriptor budget", "sessions", budget, "running", limits.MaxRunning, "stepped", limits.MaxStepped)
+	if fitted, changed := fitDescriptors(limits); changed {
+		limits = fitted
+		logger.Warn("limits lowered to fit the file descriptors (raise ulimit -n, or LimitNOFILE= under systemd, for more)",
+			"running", limits.MaxRunning, "stepped", limits.MaxStepped, "viewers", limits.MaxSubscribers, "downloads", limits.MaxDownloads)
 	}
 	runner := common.runner()
 	var allowed []string

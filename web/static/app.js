@@ -34,6 +34,9 @@ const PACE = 'pace_ms';
 let labTimer = 0;
 let labShown = '';
 
+/** Counts what the diagram was last asked to show (a route, a run): only the latest may say it failed. */
+let shown = 0;
+
 async function main() {
   wire();
   setUpSegments();
@@ -197,6 +200,7 @@ async function run(sc, form) {
     return;
   }
   setStatus(`${sc.title}: starting…`);
+  shown++; // a permalink still loading no longer speaks for the diagram
   button.setAttribute('aria-busy', 'true');
   button.disabled = true;
   try {
@@ -244,6 +248,7 @@ function route() {
   }
   const id = decodeURIComponent(m[1]);
   if (diagram.record?.id === id) return;
+  const asked = ++shown;
   diagram.hidden = false;
   setStatus('Loading the session…');
   diagram.follow(id).then(
@@ -253,7 +258,7 @@ function route() {
       revealDiagram();
     },
     (err) => {
-      if (/^\/s\/([^/]+)\/?$/.exec(location.pathname)?.[1] !== m[1]) return; // the reader went elsewhere since
+      if (asked !== shown) return; // the reader went elsewhere, or ran a scenario, since
       // Nothing to draw: no empty toolbar and transcript, and the reason
       // where the reader is (the status line is below the scenarios).
       share.hidden = true;

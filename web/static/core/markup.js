@@ -48,7 +48,8 @@ function elideMiddle(name, max) {
  * over it (painter) both take it, so that they match.
  */
 export function nameBox(actor, spacing = G.spacing) {
-  const w = Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28));
+  // At least a character's box: lifelines packed tighter than that (17 on a phone) overlap anyway, but no box is negative.
+  const w = Math.max(16, Math.min(spacing - 20, Math.max(80, actor.name.length * 9 + 28)));
   return { w, text: elideMiddle(showInvisible(actor.name), Math.floor((w - 14) / 9)) };
 }
 

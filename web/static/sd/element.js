@@ -68,7 +68,7 @@ export class SeqDiagram extends Base {
 
   #syncQueued = false;
 
-  #infoRowOf = null; // the record seen running, whose summary keeps a toolbar row of its own (#updateInfo)
+  #infoRowOf = -1; // the gen of the record seen running, whose summary keeps a toolbar row of its own (#updateInfo)
 
   #n = ++instances; // this element's number on the page
 
@@ -636,8 +636,8 @@ export class SeqDiagram extends Base {
     // the message above says why, and no empty toolbar, drawing or
     // transcript sits under it.
     if (this.hasAttribute('data-empty') === Boolean(rec)) this.toggleAttribute('data-empty', !rec);
-    if (rec?.state === 'running') this.#infoRowOf = rec;
-    const row = Boolean(rec) && this.#infoRowOf === rec;
+    if (rec?.state === 'running') this.#infoRowOf = this.#c.gen;
+    const row = Boolean(rec) && this.#infoRowOf === this.#c.gen;
     if (ui.toolbar.classList.contains('info-row') !== row) ui.toolbar.classList.toggle('info-row', row);
     const followHidden = this.#c.painter.following || rec?.state !== 'running';
     if (ui.follow.hidden !== followHidden) ui.follow.hidden = followHidden;

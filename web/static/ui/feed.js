@@ -72,12 +72,10 @@ export class Feed {
         retry(false);
         return;
       }
-      sock.onopen = () => {
-        if (ws === sock) this.c.connection(false);
-      };
       sock.onmessage = (e) => {
         if (ended || ws !== sock) return;
         attempt = 0;
+        this.c.connection(false); // the server answers: not an open that it then closes (a viewer limit's 1008)
         let msg;
         try {
           msg = JSON.parse(e.data);

@@ -77,7 +77,6 @@ export class Stepper {
   }
 
 
-
   /**
    * Lets the next call of the stepped session happen (this browser must
    * hold its step token). Resolves true once its event is recorded.
