@@ -54,7 +54,8 @@ type front struct {
 	loopDone chan struct{} // closed when Serve's accept loop has ended
 	started  chan struct{} // closed when the goroutine of Start has ended
 	running  int
-	refusing int // refused connections being drained (refuse)
+	refusing int                // refused connections being drained (refuse)
+	drains   map[netip.Addr]int // of them, by address
 	perIP    map[netip.Addr]int
 	recent   minuteCounts // connections per address in the last minute
 }
@@ -209,7 +210,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 		ip = ap.Addr()
 	}
 	if refused := f.acquire(ip, began); refused != nil {
-		f.refuse(nfd, "seqd: "+refused.Error()+"\n")
+		f.refuse(nfd, ip, "seqd: "+refused.Error()+"\n")
 		return nil
 	}
 	timeout := f.r.sessionTimeout()
@@ -318,16 +319,21 @@ func (f *front) release(ip netip.Addr) {
 // without a reset: the kernel answers a close with a reset, which throws
 // away the line, when data the program sent is still unread, so what it
 // sent is read and dropped first, until its end of file or refuseLinger.
-// At most maxRefusing connections are drained at once (in goroutines f
-// owns until Wait); past that one is closed after what it sent so far.
-// A one-line write to a fresh socket never blocks.
-func (f *front) refuse(nfd int, why string) {
+// At most maxRefusing connections are drained at once, maxRefusingPerIP
+// from one address (in goroutines f owns until Wait); past that one is
+// closed after what it sent so far. A one-line write to a fresh socket
+// never blocks.
+func (f *front) refuse(nfd int, ip netip.Addr, why string) {
 	_, _ = unix.Write(nfd, []byte(why))
 	_ = unix.Shutdown(nfd, unix.SHUT_WR)
 	f.mu.Lock()
-	linger := f.refusing < maxRefusing
+	linger := f.refusing < maxRefusing && f.drains[ip] < maxRefusingPerIP
 	if linger {
 		f.refusing++
+		if f.drains == nil {
+			f.drains = map[netip.Addr]int{}
+		}
+		f.drains[ip]++
 	}
 	f.mu.Unlock()
 	if !linger {
@@ -342,15 +348,19 @@ func (f *front) refuse(nfd int, why string) {
 		unix.Close(nfd)
 		f.mu.Lock()
 		f.refusing--
+		if f.drains[ip]--; f.drains[ip] <= 0 {
+			delete(f.drains, ip)
+		}
 		f.mu.Unlock()
 	}()
 }
 
 // refuseLinger bounds how long a refused connection is drained, and
-// maxRefusing how many are at once.
+// maxRefusing and maxRefusingPerIP how many are at once.
 const (
-	refuseLinger = 2 * time.Second
-	maxRefusing  = 64
+	refuseLinger     = 2 * time.Second
+	maxRefusing      = 64
+	maxRefusingPerIP = 8 // an address cannot take every drain, and the others' reasons with them
 )
 
 // drainInput reads and drops what the non-blocking socket fd receives,
