@@ -122,6 +122,7 @@ func segmentViolations(events []Event, first func(func(*Event) bool) int) []stri
 	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	type dir struct{ conn, actor string }
 	isn := map[dir]uint32{} // each direction's initial sequence number, from its SYN
+	sent := map[dir]int64{} // the stream offset up to which each direction's segments carried bytes
 	for i := range events {
 		e := &events[i]
 		if e.Kind != KindSegment || e.Actor == "" || e.Actor == "unknown" {
@@ -159,6 +160,10 @@ func segmentViolations(events []Event, first func(func(*Event) bool) int) []stri
 		}
 		lo := int64(e.TCPSeq - start - 1) // the stream offset of its first byte
 		hi := lo + int64(e.Len)
+		// A retransmission carries again bytes an earlier segment carried:
+		// a read may have returned them before it, never before the first.
+		fresh := max(lo, sent[d])
+		sent[d] = max(sent[d], hi)
 		for j := range events {
 			c := &events[j]
 			if !c.IsData() || c.Bytes <= 0 || c.Conn != e.Conn || c.Offset >= hi || c.Offset+int64(c.Bytes) <= lo {
@@ -167,8 +172,8 @@ func segmentViolations(events []Event, first func(func(*Event) bool) int) []stri
 			switch {
 			case c.Kind == KindSend && c.Actor == e.Actor && j > i:
 				bad("#%d data segment (bytes %d–%d) before #%d, the write of its bytes", e.Seq, lo, hi-1, c.Seq)
-			case c.Kind == KindRecv && c.Actor != e.Actor && j < i:
-				bad("#%d data segment (bytes %d–%d) after #%d, the read that returned them", e.Seq, lo, hi-1, c.Seq)
+			case c.Kind == KindRecv && c.Actor != e.Actor && j < i && c.Offset < hi && c.Offset+int64(c.Bytes) > fresh:
+				bad("#%d data segment (bytes %d–%d) after #%d, the read that returned them", e.Seq, fresh, hi-1, c.Seq)
 			}
 		}
 	}

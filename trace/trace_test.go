@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -595,4 +596,36 @@ func TestLoggedEventsKeepEveryField(t *testing.T) {
 			t.Error("a read with nothing unusual was kept whole")
 		}
 	})
+}
+
+func TestCausalViolationsOfSegments(t *testing.T) {
+	const conn = "127.0.0.1:40000-127.0.0.1:7"
+	seg := func(seq uint32, n int, flags ...string) Event {
+		return Event{Actor: "client", Kind: KindSegment, Conn: conn, TCPSeq: seq, Len: n, Flags: flags}
+	}
+	connect := Event{Actor: "client", Kind: KindConnect, Conn: conn}
+	syn := seg(1000, 0, "SYN")
+	write := Event{Actor: "client", Kind: KindSend, Conn: conn, Offset: 0, Bytes: 4, Ret: 4}
+	read := Event{Actor: "server", Kind: KindRecv, Conn: conn, Offset: 0, Bytes: 4, Ret: 4}
+	cases := []struct {
+		name   string
+		events []Event
+		want   int // violations
+	}{
+		{"a data segment before the read of its bytes is in order", []Event{connect, syn, write, seg(1001, 4, "ACK"), read}, 0},
+		{"a data segment after the read of its bytes is a violation", []Event{connect, syn, write, read, seg(1001, 4, "ACK")}, 1},
+		{"a retransmission after the read is in order: the first went before it", []Event{connect, syn, write, seg(1001, 4, "ACK"), read, seg(1001, 4, "ACK")}, 0},
+		{"a segment with old and new bytes after a read of the new ones is a violation", []Event{connect, syn, write, seg(1001, 2, "ACK"), read, seg(1001, 4, "ACK")}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			evs := slices.Clone(c.events)
+			for i := range evs {
+				evs[i].Seq = i
+			}
+			if got := CausalViolations(evs); len(got) != c.want {
+				t.Errorf("%d violations %q; want %d", len(got), got, c.want)
+			}
+		})
+	}
 }
