@@ -2,10 +2,12 @@ package netcore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,7 +59,8 @@ type front struct {
 	refusing int                // refused connections being drained (refuse)
 	drains   map[netip.Addr]int // of them, by address
 	perIP    map[netip.Addr]int
-	recent   minuteCounts // connections per address in the last minute
+	held     map[netip.Addr][]*holding // the running sessions' places, oldest first, that acquire may take back
+	recent   minuteCounts              // connections per address in the last minute
 }
 
 // minuteCounts counts events per address in fixed one-minute windows, to
@@ -209,14 +212,19 @@ func (f *front) acceptOne(ctx context.Context) error {
 	if ap, err := netip.ParseAddrPort(peer); err == nil {
 		ip = ap.Addr()
 	}
-	if refused := f.acquire(ip, began); refused != nil {
+	evicted, refused := f.acquire(ip, began)
+	if refused != nil {
 		f.refuse(nfd, ip, "seqd: "+refused.Error()+"\n")
 		return nil
+	}
+	if evicted != nil {
+		evicted.cancel(errMadeRoom) // its release gives the place back
 	}
 	timeout := f.r.sessionTimeout()
 	sctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("the session took longer than its deadline of %s", timeout))
 	sctx, cancel := context.WithCancelCause(sctx)
+	h := f.hold(ip, cancel)
 	params := maps.Clone(f.params)
 	params["client"] = peer
 	sess := trace.NewSession(f.scenario, params, trace.Options{MaxEvents: f.r.MaxEvents, MaxBytes: f.r.maxBytes()})
@@ -229,7 +237,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 	view.mirror = m
 	c, err := view.accepted(nfd, sa, began, nil, nil)
 	if err != nil {
-		f.release(ip)
+		f.release(ip, h)
 		cancel(err)
 		cancelTimeout()
 		sess.Finish(err)
@@ -246,7 +254,7 @@ func (f *front) acceptOne(ctx context.Context) error {
 		idle := startIdle(ex, f.idle, f.idleErr)
 		err := f.serveConn(ex, c, idle)
 		idle.stop()
-		f.release(ip)
+		f.release(ip, h)
 		finish(ex, err)
 	}()
 	return nil
@@ -283,35 +291,78 @@ func (cancelled) Error() string { return "the session was cancelled before it fi
 
 func (c cancelled) Unwrap() error { return c.error }
 
+// holding is one running session's place, which acquire may take back.
+type holding struct{ cancel context.CancelCauseFunc }
+
+// errMadeRoom ends a session whose place went to another address.
+var errMadeRoom = errors.New("the lab was full, and this address held the most of it: this connection was ended to make room for another address's; connect again in a while")
+
 // acquire takes a place for a connection from ip that arrived at now, or
 // says which bound it is over: connections at once in all or from ip, or
-// connections from ip in the last minute.
-func (f *front) acquire(ip netip.Addr, now time.Time) error {
+// connections from ip in the last minute. When every place is taken, one
+// of the address holding the most (two more than ip at least) is taken
+// back for ip: evicted, whose session the caller ends; its place comes
+// free when it does. So some addresses holding connections open (a byte
+// every few seconds keeps the idle timeout away) cannot shut the others
+// out for a session's whole deadline.
+func (f *front) acquire(ip netip.Addr, now time.Time) (evicted *holding, refused error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var top netip.Addr
+	most := 0
 	if f.running >= f.maxConns {
-		return fmt.Errorf("too many connections: the %s serves at most %d at once; try again when one has ended", f.scenario, f.maxConns)
+		for a, n := range f.perIP {
+			if a != ip && n >= f.perIP[ip]+2 && len(f.held[a]) > 0 && n > most {
+				top, most = a, n
+			}
+		}
+		if most == 0 {
+			return nil, fmt.Errorf("too many connections: the %s serves at most %d at once; try again when one has ended", f.scenario, f.maxConns)
+		}
 	}
 	if f.perIP[ip] >= f.maxPerIP {
-		return fmt.Errorf("too many connections from %s: the %s serves at most %d at once from one address; close one and try again", ip, f.scenario, f.maxPerIP)
+		return nil, fmt.Errorf("too many connections from %s: the %s serves at most %d at once from one address; close one and try again", ip, f.scenario, f.maxPerIP)
 	}
 	if !f.recent.allow(ip, now) {
-		return fmt.Errorf("too many connections from %s: the %s takes at most %d a minute from one address; wait a minute and try again", ip, f.scenario, f.recent.perMinute)
+		return nil, fmt.Errorf("too many connections from %s: the %s takes at most %d a minute from one address; wait a minute and try again", ip, f.scenario, f.recent.perMinute)
+	}
+	if most > 0 {
+		evicted = f.held[top][0] // its oldest
+		f.held[top] = f.held[top][1:]
 	}
 	if f.perIP == nil {
 		f.perIP = map[netip.Addr]int{}
 	}
 	f.running++
 	f.perIP[ip]++
-	return nil
+	return evicted, nil
 }
 
-func (f *front) release(ip netip.Addr) {
+// hold records the place of ip's new session, which cancel ends.
+func (f *front) hold(ip netip.Addr, cancel context.CancelCauseFunc) *holding {
+	h := &holding{cancel: cancel}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		f.held = map[netip.Addr][]*holding{}
+	}
+	f.held[ip] = append(f.held[ip], h)
+	return h
+}
+
+// release gives back ip's place h.
+func (f *front) release(ip netip.Addr, h *holding) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.running--
 	if f.perIP[ip]--; f.perIP[ip] <= 0 {
 		delete(f.perIP, ip)
+	}
+	if i := slices.Index(f.held[ip], h); i >= 0 {
+		f.held[ip] = slices.Delete(f.held[ip], i, i+1)
+	}
+	if len(f.held[ip]) == 0 {
+		delete(f.held, ip)
 	}
 }
 

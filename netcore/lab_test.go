@@ -384,3 +384,62 @@ func TestLabModeOf(t *testing.T) {
 		}
 	}
 }
+
+// TestLabMakesRoomForAnotherAddress fills the lab from one address with
+// connections held open, then connects from another: the newcomer must be
+// served, not refused, and the first address's oldest session must end
+// saying why.
+func TestLabMakesRoomForAnotherAddress(t *testing.T) {
+	lab, sessions := startTestLab(t, LabConfig{MaxConns: 4, MaxConnsPerIP: 8})
+	from := func(src string) *net.TCPConn {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		c, err := d.Dial("tcp", lab.Addr().String())
+		if err != nil {
+			t.Fatalf("dial from %s: %v", src, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c.(*net.TCPConn)
+	}
+	var held []*trace.Session
+	for range 4 {
+		from("127.0.0.2") // held open, idle
+		held = append(held, <-sessions)
+	}
+	c := from("127.0.0.1")
+	select {
+	case s := <-sessions:
+		c.CloseWrite()
+		if rec := nextSessionOf(t, s); rec.State == trace.StateFailed {
+			t.Errorf("the newcomer's session failed: %s", rec.Error)
+		}
+	case <-time.After(5 * time.Second):
+		b, _ := io.ReadAll(c)
+		t.Fatalf("the newcomer from another address got no session (it read %q); want a place made for it", b)
+	}
+	select {
+	case <-held[0].Done():
+		if m := held[0].Meta(); m.State != trace.StateFailed || !strings.Contains(m.Error, "make room for another address") {
+			t.Errorf("the full address's oldest session ended %s (%q); want failed, saying it made room", m.State, m.Error)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the full address's oldest session was not ended to make room")
+	}
+	for _, s := range held[1:] {
+		if m := s.Meta(); m.State != trace.StateRunning {
+			t.Errorf("a newer session of the full address ended too (%s, %q); want only the oldest", m.State, m.Error)
+		}
+	}
+}
+
+// nextSessionOf waits for s to end and returns it.
+func nextSessionOf(t *testing.T, s *trace.Session) trace.Record {
+	t.Helper()
+	select {
+	case <-s.Done():
+		return s.Snapshot()
+	case <-time.After(10 * time.Second):
+		t.Fatalf("session %s did not end within 10 s", s.ID())
+	}
+	return trace.Record{}
+}
