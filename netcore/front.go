@@ -2,7 +2,6 @@ package netcore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -218,7 +217,8 @@ func (f *front) acceptOne(ctx context.Context) error {
 		return nil
 	}
 	if evicted != nil {
-		evicted.cancel(errMadeRoom) // its release gives the place back
+		// Its release gives the place back.
+		evicted.cancel(fmt.Errorf("the %s was full, and this address held the most of it: this connection was ended to make room for another address's; connect again in a while", f.scenario))
 	}
 	timeout := f.r.sessionTimeout()
 	sctx, cancelTimeout := context.WithTimeoutCause(ctx, timeout,
@@ -293,9 +293,6 @@ func (c cancelled) Unwrap() error { return c.error }
 
 // holding is one running session's place, which acquire may take back.
 type holding struct{ cancel context.CancelCauseFunc }
-
-// errMadeRoom ends a session whose place went to another address.
-var errMadeRoom = errors.New("the lab was full, and this address held the most of it: this connection was ended to make room for another address's; connect again in a while")
 
 // acquire takes a place for a connection from ip that arrived at now, or
 // says which bound it is over: connections at once in all or from ip, or
