@@ -39,8 +39,8 @@ type saveShare struct {
 const maxShareKeys = 100_000
 
 // take reports whether owner may save one more session, of n bytes, of
-// class at now, and counts it when it may. An empty owner (a session the server's own
-// operator started) is never bounded.
+// class at now, and counts it when it may. An empty owner (a session the
+// server's own operator started) is never bounded.
 func (l *saveShares) take(class, owner string, n int64, now time.Time) bool {
 	if owner == "" {
 		return true

@@ -140,7 +140,7 @@ export class Layout {
     this.bars = []; // activation bars of blocked or slow calls; y2 null while open
     this.gutter = []; // Δt labels, chunked as their rows
     this.segments = []; // lifeline pieces: {actor, index, x, y1, y2, half}
-    this.paired = []; // seqs of send marks whose arrow is the whole write, so says what the write did, as each gets it
+    this.paired = []; // seqs of send marks whose labelled arrow, the whole write's, says what the write did, as each gets one
     this.pos = new Map(); // seq → index in rows and marks
     this.needsRelayout = false;
     this._life = new Map(); // actor → {open, half, seg}: its connections' state

@@ -629,13 +629,13 @@ export class SeqDiagram extends Base {
     const now = !rec ? '' : this.#c.lost && rec.state === 'running' ? ' · connection lost, reconnecting…' : this.#progress(rec);
     const info = rec ? `${rec.scenario ? rec.scenario + ' · ' : ''}${what} · ${rec.state}${now}` : '';
     if (ui.info.textContent !== info) ui.info.textContent = info; // written every frame live, and on every scroll
-    // A session followed live has its summary on a row of its own, from its
-    // start and still once it ends: the long progress while it runs, then
-    // the short total, move nothing below (the diagram jumped 39 px).
     // No session to show (none yet, or it could not be started or loaded):
     // the message above says why, and no empty toolbar, drawing or
     // transcript sits under it.
     if (this.hasAttribute('data-empty') === Boolean(rec)) this.toggleAttribute('data-empty', !rec);
+    // A session followed live has its summary on a row of its own, from its
+    // start and still once it ends: the long progress while it runs, then
+    // the short total, move nothing below (the diagram jumped 39 px).
     if (rec?.state === 'running') this.#infoRowOf = this.#c.gen;
     const row = Boolean(rec) && this.#infoRowOf === this.#c.gen;
     if (ui.toolbar.classList.contains('info-row') !== row) ui.toolbar.classList.toggle('info-row', row);
