@@ -285,6 +285,9 @@ type message struct {
 	Final  bool              `json:"final,omitempty"`
 	State  trace.State       `json:"state,omitempty"`
 	Error  string            `json:"error,omitempty"`
+	// Unsaved, with Final, is why the session was not saved
+	// (trace.Meta.Unsaved).
+	Unsaved string `json:"unsaved,omitempty"`
 	// PendingSet says that a stepped session's next call, or its
 	// question's tally, changed: Pending is it now (nil: none).
 	PendingSet bool           `json:"pending_set,omitempty"`
@@ -345,7 +348,7 @@ func (n *Node) publish(sess *trace.Session) error {
 		}
 		m := sess.Meta()
 		body, err := json.Marshal(message{From: b.From, To: b.To, Actors: m.Actors, Final: b.Final, State: b.State, Error: b.Error,
-			PendingSet: b.PendingChanged, Pending: b.Pending})
+			Unsaved: m.Unsaved, PendingSet: b.PendingChanged, Pending: b.Pending})
 		if err != nil {
 			return err
 		}
@@ -700,6 +703,7 @@ func (n *Node) follow(mirror *trace.Session, msgs jetstream.MessagesContext, cau
 			mirror.MirrorPending(m.Pending)
 		}
 		if m.Final {
+			mirror.SetUnsaved(m.Unsaved)
 			// Open hands the copy out once it has ended (mirror.Done).
 			if m.State == trace.StateFailed {
 				return errors.New(m.Error)

@@ -522,6 +522,24 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a session its replica did not save says so on the others too", func(t *testing.T) {
+		sess := trace.NewSession("echo", nil, trace.Options{})
+		sess.AddActor("client")
+		const why = "its address has used its share"
+		sess.WhenFinishing(func(int64) string { return why })
+		a.node.Publish(sess)
+		if err := sess.Record(&trace.Event{Actor: "client", Kind: trace.KindSocket, FD: 3, Ret: 3}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sess.Finish(nil)
+		if got := sess.Meta().Unsaved; got != why {
+			t.Fatalf("on A, where it ran: unsaved %q; want %q", got, why)
+		}
+		if rec := snapshot(t, b.url, sess.ID()); rec.State != trace.StateDone || rec.Unsaved != why {
+			t.Errorf("on B: %s, unsaved %q; want done, unsaved %q", rec.State, rec.Unsaved, why)
+		}
+	})
+
 	t.Run("a step sent to another replica steps the session where it runs, with its token only", func(t *testing.T) {
 		created := createStepped(t, a.url, `{"scenario":"serviceclient","step":true}`)
 		step := func(base, token string, query ...string) (int, trace.Meta) {

@@ -102,6 +102,11 @@ type Meta struct {
 	// page to show progress; 0 when not estimated.
 	ExpectedEvents int   `json:"expected_events,omitempty"`
 	ExpectedNs     int64 `json:"expected_ns,omitempty"`
+	// Unsaved says why a finished session was not saved to the server's
+	// archive (its link then lasts only while the server keeps it in
+	// memory), for the page to tell its viewers; "" when it was, or when
+	// the server keeps no archive.
+	Unsaved string `json:"unsaved,omitempty"`
 }
 
 // NewestFirst orders sessions by their start, the newest first, then by
@@ -156,6 +161,9 @@ type Session struct {
 	emitting   bool     // the holder of the order said what it emits (HoldFor)
 	emission   Emission // what it emits, when emitting; a value, so HoldFor allocates nothing
 	calls      int      // the last CallID given
+
+	finishing func(bytes int64) string // WhenFinishing's f
+	unsaved   string                   // Meta.Unsaved
 
 	step stepState // step.go
 
@@ -584,6 +592,9 @@ func (s *Session) Finish(err error) {
 		s.err = err.Error()
 	}
 	s.finishedAt = time.Now()
+	if s.finishing != nil {
+		s.unsaved = s.finishing(s.bytes)
+	}
 	for _, b := range s.blocked {
 		b.ended = true
 	}
@@ -597,6 +608,25 @@ func (s *Session) Finish(err error) {
 	}
 	s.wakeLocked()
 	close(s.done)
+}
+
+// WhenFinishing sets what Finish asks as the session ends, before any
+// reader sees it ended: f gets the session's bytes (Bytes) and says why
+// the session will not be saved (Meta.Unsaved), or "". Its server decides
+// there, not after the end, so that the viewers' last message can tell
+// them. f runs under the session's lock: it must not call the session.
+func (s *Session) WhenFinishing(f func(bytes int64) (unsaved string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finishing = f
+}
+
+// SetUnsaved records why the session was not saved (Meta.Unsaved): a
+// replica's copy takes the word of the replica that ran it.
+func (s *Session) SetUnsaved(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unsaved = why
 }
 
 // Meta returns the session's metadata now.
@@ -622,6 +652,7 @@ func (s *Session) metaLocked() Meta {
 
 		ExpectedEvents: s.expected.ExpectedEvents,
 		ExpectedNs:     int64(s.expected.Expected),
+		Unsaved:        s.unsaved,
 	}
 	if !s.finishedAt.IsZero() {
 		t := s.finishedAt.Round(0)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"seqd/archive"
 	"seqd/netcore"
 	"seqd/trace"
 	"seqd/web"
@@ -234,5 +235,57 @@ func TestBrowserSaysASessionIsGone(t *testing.T) {
 	}
 	if len(d.Marks) < 4 {
 		t.Errorf("the page kept %d of the 4+ calls it drew; want them all", len(d.Marks))
+	}
+}
+
+// TestBrowserSaysASessionWasNotSaved opens a session past its address's
+// share of saved sessions, live and once finished: the page says above the
+// diagram that it was not saved, why, and what to do; a saved one's page
+// says nothing of it.
+func TestBrowserSaysASessionWasNotSaved(t *testing.T) {
+	saved, _, err := archive.Open(t.TempDir(), archive.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second}, web.Config{Archive: saved, Limits: web.Limits{SavedFilesPerIP: 1}})
+	first := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`)
+	waitDone(t, ts.URL, first)
+	tab := newTab(t)
+	second := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":3,"pace_ms":300}}`)
+	const message = `(() => { const m = document.querySelector('seq-diagram').shadowRoot.querySelector('.message'); return m.hidden ? '' : m.textContent; })()`
+	dir := legibleShotDir(t)
+	for _, c := range []struct {
+		name, id, when string
+		unsaved        bool
+	}{
+		{"followed live", second, "live", true},
+		{"opened once finished", second, "finished", true},
+		{"saved", first, "finished", false},
+	} {
+		t.Run("a session "+c.name+" says whether it was saved", func(t *testing.T) {
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+c.id)); err != nil {
+				t.Fatal(err)
+			}
+			if c.when == "live" {
+				if _, err := chromedp.Run(tab, chromedp.Poll[bool](`document.querySelector('seq-diagram')?.dataset.state === 'running'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+					t.Fatalf("the session was not running when opened: %v", err)
+				}
+			}
+			waitDrawn(t, tab, c.id)
+			got := evalJS[string](t, tab, message)
+			if c.unsaved && !(strings.HasPrefix(got, "Not saved: ") && strings.Contains(got, "share") && strings.Contains(got, "JSON")) {
+				t.Errorf("the message above the diagram is %q; want that it was not saved, why, and to download it", got)
+			}
+			if !c.unsaved && got != "" {
+				t.Errorf("a saved session's page says %q; want no message", got)
+			}
+			if dir != "" && c.unsaved {
+				for _, v := range []legibleView{legibleViews[0], {"390x844-light", 390, 844, true, "light"}} {
+					setView(t, tab, v)
+					writeScreenshot(t, tab, filepath.Join(dir, "unsaved-"+c.when+"-"+v.name+".png"))
+				}
+				setView(t, tab, legibleViews[0])
+			}
+		})
 	}
 }

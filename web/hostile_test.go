@@ -584,10 +584,71 @@ func checkFloodKeepsVictim(t *testing.T, base, dir string) {
 	if !isSaved(victim) {
 		t.Errorf("the victim's session was pruned from the archive after one other address started 20 (%d of them saved)", n)
 	}
+	// Each session says whether it was saved: its viewers are told.
+	for _, id := range append(flood, victim) {
+		_, b := do(t, "GET", base+"/api/sessions/"+id, "", "")
+		var m trace.Meta
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("GET session %s: %v", id, err)
+		}
+		if saved := isSaved(id); saved != (m.Unsaved == "") {
+			t.Errorf("session %s: saved %v, but its record's unsaved is %q", id, saved, m.Unsaved)
+		} else if !saved && !strings.Contains(m.Unsaved, "share") {
+			t.Errorf("session %s: unsaved %q does not say that its address's share is used up", id, m.Unsaved)
+		}
+	}
 	if n == 0 || n > 4 {
 		t.Errorf("%d of one address's 20 sessions saved; want about its share of 3", n)
 	}
 	if resp, b := do(t, "GET", base+"/api/sessions/"+victim, "", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("the victim's permalink after the flood: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestViewersAreToldWhenASessionIsNotSaved follows a session past its
+// address's share live: its stream's last message says it was not saved
+// and why, as its record does, and the archive has no file of it.
+func TestViewersAreToldWhenASessionIsNotSaved(t *testing.T) {
+	dir := t.TempDir()
+	saved, _, err := archive.Open(dir, archive.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServerWith(t, &netcore.Runner{Timeout: 30 * time.Second}, web.Config{Archive: saved, Limits: web.Limits{SavedFilesPerIP: 1}})
+	first := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":1}}`)
+	waitDone(t, ts.URL, first)
+	// Paced, so that the viewer is there before it ends.
+	second := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":2,"pace_ms":100}}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, second, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var end struct{ State, Unsaved string }
+	for end.State == "" {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		if err := json.Unmarshal(b, &end); err != nil {
+			t.Fatalf("message %q: %v", b, err)
+		}
+	}
+	if end.State != "done" || !strings.Contains(end.Unsaved, "share") {
+		t.Errorf("the stream's last message: state %q, unsaved %q; want done, and why it was not saved", end.State, end.Unsaved)
+	}
+	_, b := do(t, "GET", ts.URL+"/api/sessions/"+second, "", "")
+	var m trace.Meta
+	json.Unmarshal(b, &m)
+	if m.Unsaved != end.Unsaved {
+		t.Errorf("the record's unsaved %q; the stream said %q", m.Unsaved, end.Unsaved)
+	}
+	time.Sleep(100 * time.Millisecond) // a save would be made as it finished
+	for id, want := range map[string]bool{first: true, second: false} {
+		if _, err := os.Stat(filepath.Join(dir, id+".json")); (err == nil) != want {
+			t.Errorf("session %s saved: %v; want %v", id, err == nil, want)
+		}
 	}
 }

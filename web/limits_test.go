@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"seqd/trace"
 	"seqd/web"
 )
 
@@ -190,6 +192,64 @@ func TestLimitsWithDefaults(t *testing.T) {
 			}
 			if got := reflect.ValueOf(negative.WithDefaults()).Field(i).Int(); got != def.Field(i).Int() {
 				t.Errorf("%s set to -1 became %d; want the default %d", name, got, def.Field(i).Int())
+			}
+		})
+	}
+}
+
+// TestAFullServerMakesRoomForAnotherAddress fills the server's running
+// places from one address (its bound per address as large as the server's,
+// as for a lecture hall behind one NAT): another address's session still
+// starts, in the place of the first address's oldest, which ends failed
+// saying why; the first address gets no more, nor does the second once
+// they hold about the same.
+func TestAFullServerMakesRoomForAnotherAddress(t *testing.T) {
+	for _, r := range runners {
+		t.Run("on "+r.name, func(t *testing.T) {
+			ts := newServerWith(t, r.make(), web.Config{Limits: web.Limits{MaxRunning: 4, MaxRunningPerIP: 4, CreatePerMinute: 100}, TrustedProxies: []string{"127.0.0.0/8"}})
+			post := func(addr string) (int, string) {
+				req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(slowSession))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", addr)
+				resp, b := send(t, req)
+				var out struct{ ID string }
+				json.Unmarshal(b, &out)
+				if resp.StatusCode != http.StatusCreated {
+					return resp.StatusCode, string(b)
+				}
+				return resp.StatusCode, out.ID
+			}
+			var hall []string
+			for range 4 {
+				code, id := post("10.0.0.1")
+				if code != http.StatusCreated {
+					t.Fatalf("the hall's session: %d %s", code, id)
+				}
+				hall = append(hall, id)
+			}
+			if code, id := post("10.0.0.2"); code != http.StatusCreated {
+				t.Fatalf("another address's session on a full server: %d %s; want it started in the place of one of the hall's", code, id)
+			}
+			rec := waitDone(t, ts.URL, hall[0])
+			if rec.State != "failed" || !strings.Contains(rec.Error, "make room") {
+				t.Errorf("the hall's oldest session: %s %q; want failed, saying it made room", rec.State, rec.Error)
+			}
+			for _, id := range hall[1:] {
+				_, b := do(t, "GET", ts.URL+"/api/sessions/"+id, "", "")
+				var m trace.Meta
+				json.Unmarshal(b, &m)
+				if m.State != trace.StateRunning {
+					t.Errorf("the hall's session %s: %s; want it still running", id, m.State)
+				}
+			}
+			if code, body := post("10.0.0.1"); code != http.StatusServiceUnavailable {
+				t.Errorf("the hall again, the server full: %d %s; want 503", code, body)
+			}
+			if code, id := post("10.0.0.2"); code != http.StatusCreated {
+				t.Fatalf("the other address's second, holding 1 to the hall's 3: %d %s; want it started", code, id)
+			}
+			if code, body := post("10.0.0.2"); code != http.StatusServiceUnavailable {
+				t.Errorf("the other address's third, holding 2 to the hall's 2: %d %s; want 503", code, body)
 			}
 		})
 	}

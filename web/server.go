@@ -180,10 +180,10 @@ type Server struct {
 	sessWG sync.WaitGroup // watchers of running sessions
 
 	metrics     *metrics
-	running     counter // running sessions, by client IP
-	subscribers counter // WebSocket viewers, by session id
-	viewersByIP counter // the same viewers, by client address
-	stepping    counter // stepped sessions, by client address
+	running     sessionSlots // running sessions, by client IP
+	subscribers counter      // WebSocket viewers, by session id
+	viewersByIP counter      // the same viewers, by client address
+	stepping    sessionSlots // stepped sessions, by client address
 	viewers     *viewerTokens
 	downloads   counter       // sessions and exports being sent, by client address
 	shares      saveShares    // what each client address saved to the archive this hour
@@ -230,10 +230,10 @@ func New(runner Runner, store *trace.Store, cfg Config) (*Server, error) {
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
 	s := &Server{runner: runner, store: store, cfg: cfg, metrics: newMetrics(), viewers: newViewerTokens()}
-	s.running = counter{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
+	s.running = sessionSlots{total: cfg.Limits.MaxRunning, perKey: cfg.Limits.MaxRunningPerIP}
 	s.subscribers = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerSession}
 	s.viewersByIP = counter{total: cfg.Limits.MaxSubscribers, perKey: cfg.Limits.MaxSubscribersPerIP}
-	s.stepping = counter{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
+	s.stepping = sessionSlots{total: cfg.Limits.MaxStepped, perKey: cfg.Limits.MaxSteppedPerIP}
 	s.shares = saveShares{most: int64(cfg.Limits.SavedBytesPerIP), mostFiles: cfg.Limits.SavedFilesPerIP, window: time.Hour}
 	s.downloads = counter{total: cfg.Limits.MaxDownloads, perKey: cfg.Limits.MaxDownloadsPerIP}
 	for _, p := range cfg.TrustedProxies {
@@ -507,7 +507,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusTooManyRequests, what+"_per_ip", 5*time.Second,
 			"you have %d %s sessions, the most for one address; wait for one to finish", mostPerIP, what)
 	}
-	if ok, full := slots.acquire(ip); !ok {
+	// The session's own context: ended when it finishes, or early to make
+	// room for another address's (sessionSlots).
+	ctx, end := context.WithCancelCause(s.ctx)
+	place, evicted, full := slots.take(ip, end)
+	if place == nil {
+		end(nil)
 		if full == "total" {
 			s.refuse(w, http.StatusServiceUnavailable, what+"_total", 5*time.Second,
 				"the server has %d %s sessions, its most; try again in a few seconds", most, what)
@@ -516,9 +521,14 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if evicted != nil {
+		s.metrics.limitsHit.WithLabelValues(what + "_made_room").Inc()
+		evicted.end(fmt.Errorf("the server was full (%d %s sessions), and the address that started this one held the most of them: it was stopped to make room for another address's session; start it again in a while", most, what))
+	}
 	release, ok := s.claimAcrossReplicas(r.Context(), what, ip, sess.ID(), mostPerIP)
 	if !ok {
-		slots.release(ip)
+		slots.give(ip, place)
+		end(nil)
 		perIP()
 		return
 	}
@@ -539,14 +549,17 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Replicas.ServeControl(sess, s.serveForwarded)
 		}
 	}
-	s.runner.Start(s.ctx, sess)
+	// Watched before it starts: a quick session may end at once, and its
+	// end asks the watch whether it is saved.
 	s.watch(sess, ip, func() {
-		slots.release(ip)
+		slots.give(ip, place)
+		end(nil)
 		release()
 		s.tokensMu.Lock()
 		delete(s.stepTokens, sess.ID())
 		s.tokensMu.Unlock()
 	})
+	s.runner.Start(ctx, sess)
 	s.cfg.Logger.Info("session started", "id", sess.ID(), "scenario", req.Scenario, "step", req.Step, "client", ip)
 	w.Header().Set("Location", "/api/sessions/"+sess.ID())
 	writeJSON(w, http.StatusCreated, resp)
@@ -654,8 +667,21 @@ func decodeOne(body []byte, v any) (int, error) {
 
 // watch waits for a session to finish, then calls release (if any) to free
 // what it held, counts and logs it, and saves it to the archive within its
-// owner's share (the client address that started it; "" for none).
+// owner's share (the client address that started it; "" for none). It
+// must be called before the session can finish: the share is taken as it
+// ends, so that the viewers' last message says when it was not saved.
 func (s *Server) watch(sess *trace.Session, owner string, release func()) {
+	save := s.cfg.Archive != nil
+	if save && owner != "" {
+		class := trace.Class(sess.Scenario())
+		sess.WhenFinishing(func(bytes int64) string {
+			if s.shares.take(class, owner, bytes, time.Now()) {
+				return ""
+			}
+			save = false // read by the goroutine below once the session is done
+			return s.shares.refusal(class)
+		})
+	}
 	s.metrics.started.WithLabelValues(sess.Scenario()).Inc()
 	s.metrics.running.Inc()
 	s.sessWG.Add(1)
@@ -676,11 +702,10 @@ func (s *Server) watch(sess *trace.Session, owner string, release func()) {
 		s.cfg.Logger.Info("session finished", "id", rec.ID, "scenario", rec.Scenario, "state", rec.State,
 			"error", rec.Error, "events", len(rec.Events), "dur", dur)
 		switch {
-		case s.cfg.Archive == nil:
-		case !s.shares.take(trace.Class(rec.Scenario), owner, sess.Bytes(), time.Now()):
+		case rec.Unsaved != "":
 			s.metrics.limitsHit.WithLabelValues("save_share").Inc()
-			s.cfg.Logger.Warn("session not saved: its address saved its share within the hour", "id", rec.ID, "client", owner, "share_bytes", s.shares.most)
-		default:
+			s.cfg.Logger.Warn("session not saved: its address saved its share within the hour", "id", rec.ID, "client", owner, "share_bytes", s.shares.most, "share_files", s.shares.mostFiles)
+		case save:
 			if err := s.cfg.Archive.Save(rec); err != nil {
 				s.cfg.Logger.Error("save session", "id", rec.ID, "err", err)
 			}

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/go-chi/httprate"
+
+	"seqd/trace"
 )
 
 // saveShares bounds what one client address may have saved to the archive,
@@ -69,6 +72,37 @@ func (l *saveShares) take(class, owner string, n int64, now time.Time) bool {
 	sh.bytes += n
 	sh.files++
 	return true
+}
+
+// refusal says why a session of class past its address's share is not
+// saved, for its viewers (trace.Meta.Unsaved).
+func (l *saveShares) refusal(class string) string {
+	what := byteSize(l.most)
+	if l.mostFiles > 0 {
+		noun := "sessions"
+		if l.mostFiles == 1 {
+			noun = "session"
+		}
+		what = fmt.Sprintf("%d %s or %s", l.mostFiles, noun, what)
+	}
+	kind := class + " " // lab, proxy, trace
+	if class == trace.Classes[0] {
+		kind = "" // the scenarios started through the API
+	}
+	return fmt.Sprintf("your address has used its share of saved %ssessions this hour (%s): this one lasts only until the server restarts or newer sessions replace it; export it as JSON to keep it", kind, what)
+}
+
+// byteSize is n bytes in the largest binary unit that keeps it whole or nearly: 32 MiB.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // forgetEndedLocked drops the shares whose window has ended.

@@ -158,10 +158,13 @@ func (s *Server) follow(c *websocket.Conn, sess *trace.Session, from int, batch 
 			}
 			continue
 		}
+		// Whether it was saved is decided as it ends (Server.watch), so
+		// that its viewers learn it with its end.
 		end, _ := json.Marshal(struct {
-			State trace.State `json:"state"`
-			Error string      `json:"error,omitempty"`
-		}{b.State, b.Error})
+			State   trace.State `json:"state"`
+			Error   string      `json:"error,omitempty"`
+			Unsaved string      `json:"unsaved,omitempty"`
+		}{b.State, b.Error, sess.Meta().Unsaved})
 		if err := s.send(ctx, c, end); err != nil {
 			return
 		}

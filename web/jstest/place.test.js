@@ -99,7 +99,8 @@ for (const name of SESSIONS) {
 test('shortenLabel keeps a blocked call\'s time before the word blocked', () => {
   assert.equal(shortenLabel('accept… blocked 1.20 s', 30), 'accept… blocked 1.20 s');
   assert.equal(shortenLabel('accept… blocked 1.20 s', 16), 'accept… 1.20 s');
-  assert.equal(shortenLabel('accept… blocked 1.20 s', 10), 'accept… b…'); // no room for the time: elided as any label
+  assert.equal(shortenLabel('accept… blocked 1.20 s', 10), 'accept…'); // no room for the time: the call alone
+  assert.equal(shortenLabel('accept… blocked 1.20 s', 5), 'acce…'); // not even that: elided as any label
 });
 
 test('shortenLabel keeps the result: connect → ECONNREFUSED', () => {
@@ -110,6 +111,13 @@ test('shortenLabel keeps the result: connect → ECONNREFUSED', () => {
   assert.equal(shortenLabel('accept → fd 24 127.0.0.1:33088', 24), 'accept → fd 24 127.0.0.…');
   assert.equal(elide('abcdef', 4), 'abc…');
   assert.equal(elide('ab', 1), '');
+});
+
+test('shortenLabel keeps the call\'s name before a result cut short: socket →…, not → fd 15', () => {
+  assert.equal(shortenLabel('socket → fd 15', 9), 'socket →…');
+  assert.equal(shortenLabel('accept → fd 24 127.0.0.1:33088', 12), 'accept → fd…');
+  assert.equal(shortenLabel('getaddrinfo 127.0.0.1:40001 → 127.0.0.1:40001', 10), 'getaddrin…');
+  assert.equal(shortenLabel('getaddrinfo → fd 3', 9), '→ fd 3'); // the name and its arrow do not fit: the result
 });
 
 test('invisible characters show as visible escapes', () => {

@@ -687,19 +687,26 @@ export function shortenLabel(text, max) {
   text = String(text ?? '');
   if (charCount(text) <= max) return text;
   // A blocked call's time matters more than the word: "accept… 1.20 s"
-  // (its bar says it blocks).
+  // (its bar says it blocks); with no room for the time, the call alone.
   const blocked = /^(\S+…) blocked (.+)$/.exec(text);
-  if (blocked && charCount(`${blocked[1]} ${blocked[2]}`) <= max) return `${blocked[1]} ${blocked[2]}`;
+  if (blocked) {
+    const timed = `${blocked[1]} ${blocked[2]}`;
+    if (charCount(timed) <= max) return timed;
+    if (charCount(blocked[1]) <= max) return blocked[1];
+  }
   const arrow = text.indexOf(' → ');
   if (arrow > 0) {
     const result = text.slice(arrow + 3);
     const call = text.slice(0, arrow).split(' ')[0];
     const short = `${call} → ${result}`;
     if (charCount(short) <= max) return short;
-    // An errno whole, else elided if most of the result still shows, else the result alone.
+    // An errno whole: it says more than the call's name.
     if (/^E[A-Z]+\b/.test(result) && charCount(result) + 2 <= max) return `→ ${result}`;
-    const kept = max - charCount(call) - 4;
-    if (kept >= Math.min(10, 0.6 * charCount(result)) || charCount(result) + 2 > max) return elide(short, max);
+    // Else the call's name first, what is left of its result elided: the
+    // order of the calls (socket, bind, listen…) is what the diagram
+    // teaches; a phone showed "→ fd 15" for socket. The result alone only
+    // when not even the name and its arrow fit.
+    if (charCount(call) + 3 <= max || charCount(result) + 2 > max) return elide(short, max);
     return `→ ${result}`;
   }
   return elide(text, max);

@@ -170,7 +170,7 @@ export function cleanQuestion(q) {
 }
 
 /** The record's own fields that are strings. */
-const RECORD_STRINGS = ['id', 'scenario', 'state', 'error', 'started_at', 'finished_at', 'step_token', 'viewer'];
+const RECORD_STRINGS = ['id', 'scenario', 'state', 'error', 'started_at', 'finished_at', 'step_token', 'viewer', 'unsaved'];
 
 /** Normalises a record: an events array alone is a record too. Fields of the wrong type are dropped. */
 export function asRecord(data) {

@@ -583,6 +583,12 @@ export class SeqDiagram extends Base {
     this.#c.stepper.finish(rec);
     this.#c.painter.endOpenBars();
     this.#setState(rec.state, error);
+    // Past its address's share the server keeps it in memory only: say so
+    // (beside a failure's reason), with what to do.
+    if (rec.unsaved && this.#c.live) {
+      const failed = rec.state === 'failed';
+      this.#showMessage(`${failed ? `${error || 'The session failed.'} ` : ''}Not saved: ${rec.unsaved}.`, failed);
+    }
     const n = plural(rec.events.length, 'event');
     const took = rec.events.length ? ` in ${formatDuration(rec.events[rec.events.length - 1].t_ns)}` : '';
     this.#c.announcer.say(rec.state === 'failed' ? `The session failed: ${error || 'unknown error'}` : `The session is done: ${n}${took}.`);

@@ -142,9 +142,12 @@ export class Exports {
         blob = new Blob([await this.exportText('ladder')], { type: 'text/plain' });
         ext = 'txt';
         break;
-      case 'json':
-        blob = new Blob([JSON.stringify(rec, null, 1)], { type: 'application/json' });
+      case 'json': {
+        // Whether this server saved it is no part of the session a reader keeps.
+        const { unsaved: _, ...kept } = rec;
+        blob = new Blob([JSON.stringify(kept, null, 1)], { type: 'application/json' });
         break;
+      }
       default:
         throw new Error(`unknown export ${kind}`);
     }

@@ -59,6 +59,7 @@ export class Feed {
         if (ending) {
           end();
           this.c.painter.enqueue(ending.events.filter((ev) => ev.seq >= this.next));
+          this.unsaved(ending.unsaved);
           this.c.painter.finishLater(ending.state, ending.error);
           return;
         }
@@ -108,7 +109,7 @@ export class Feed {
   async ending(id) {
     try {
       const rec = asRecord(await fetchJSON(this.c.api(`/api/sessions/${encodeURIComponent(id)}`)));
-      return rec.state === 'running' ? null : { state: rec.state ?? 'done', error: rec.error, events: rec.events };
+      return rec.state === 'running' ? null : { state: rec.state ?? 'done', error: rec.error, events: rec.events, unsaved: rec.unsaved };
     } catch (err) {
       if (err.status !== 404) return null;
       const error = `Session ${id} is gone: the server no longer has it (it restarted before the session finished, or the session expired)`;
@@ -156,10 +157,16 @@ export class Feed {
       this.c.painter.schedule();
     }
     if (typeof msg.state === 'string' && msg.state && msg.state !== 'running') {
+      this.unsaved(msg.unsaved);
       this.c.painter.finishLater(msg.state === 'failed' ? 'failed' : 'done', typeof msg.error === 'string' ? msg.error : '');
       return true;
     }
     return false;
+  }
+
+  /** Notes why the server did not save the session (its end says so), for the element to tell. */
+  unsaved(why) {
+    if (typeof why === 'string' && why && this.c.record) this.c.record.unsaved = why;
   }
 
   /** Stops following: closes the WebSocket (or the replay) and its retries. */
