@@ -702,12 +702,13 @@ export function shortenLabel(text, max) {
     if (charCount(short) <= max) return short;
     // An errno whole: it says more than the call's name.
     if (/^E[A-Z]+\b/.test(result) && charCount(result) + 2 <= max) return `→ ${result}`;
-    // Else the call's name first, what is left of its result elided: the
-    // order of the calls (socket, bind, listen…) is what the diagram
-    // teaches; a phone showed "→ fd 15" for socket. The result alone only
-    // when not even the name and its arrow fit.
-    if (charCount(call) + 3 <= max || charCount(result) + 2 > max) return elide(short, max);
-    return `→ ${result}`;
+    // Else the call's name first, what is left of its result elided, or
+    // the name alone: the order of the calls (socket, bind, listen…) is
+    // what the diagram teaches; a phone showed "→ fd 15" for socket. The
+    // result alone only when not even the name fits.
+    if (charCount(call) + 3 <= max) return elide(short, max);
+    if (charCount(call) + 1 <= max) return `${call}…`;
+    return charCount(result) + 2 <= max ? `→ ${result}` : elide(short, max);
   }
   return elide(text, max);
 }
