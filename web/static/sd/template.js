@@ -77,7 +77,7 @@ export const TEMPLATE = `
   <div class="code-files"></div>
 </aside>
 </div></div>
-<div class="details" part="details" id="details" role="tooltip" hidden></div>
+<div class="details" part="details" id="details" role="tooltip" tabindex="-1" hidden></div>
 <details class="transcript-box" part="transcript" open>
   <summary>Transcript</summary>
   <div class="transcript-scroll" tabindex="0" role="region" aria-label="Transcript (Enter moves into the rows)">

@@ -54,19 +54,28 @@ export class Inspector {
         this.c.transcript.scrollRowIntoView(Number(el.dataset.seq));
       }
     });
-    ui.svg.addEventListener('focusout', (e) => {
-      if (!ui.svg.contains(e.relatedTarget)) {
-        this.pinned = false;
-        this.inspect(null);
-      }
-    });
+    // Focus leaving the marks, or the pinned details, for elsewhere hides
+    // them; a click inside the details (they take the focus: tabindex
+    // -1), to select their text or scroll them, keeps them. Else the
+    // click closed them under the pointer, and the mark below them
+    // showed its own.
+    const leaves = (e) => {
+      if (ui.svg.contains(e.relatedTarget) || ui.details.contains(e.relatedTarget)) return;
+      this.pinned = false;
+      this.inspect(null);
+    };
+    ui.svg.addEventListener('focusout', leaves);
+    ui.details.addEventListener('focusout', leaves);
     ui.svg.addEventListener('click', (e) => this.onClick(item(e)));
     ui.svg.addEventListener('keydown', (e) => this.onKey(e));
     ui.viewport.addEventListener('keydown', (e) => this.onViewportKey(e));
     ui.root.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && !ui.details.hidden) {
+        // From inside the details, back to the mark they described.
+        const back = ui.details.contains(e.target) ? Number(this.described?.dataset.seq) : NaN;
         this.pinned = false;
         this.inspect(null);
+        if (Number.isInteger(back)) this.refocus(back);
       }
     });
   }
