@@ -615,10 +615,16 @@ func (s *Session) Finish(err error) {
 // the session will not be saved (Meta.Unsaved), or "". Its server decides
 // there, not after the end, so that the viewers' last message can tell
 // them. f runs under the session's lock: it must not call the session.
-func (s *Session) WhenFinishing(f func(bytes int64) (unsaved string)) {
+// It reports false, and f is never called, when the session has ended
+// already.
+func (s *Session) WhenFinishing(f func(bytes int64) (unsaved string)) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.state != StateRunning {
+		return false
+	}
 	s.finishing = f
+	return true
 }
 
 // SetUnsaved records why the session was not saved (Meta.Unsaved): a

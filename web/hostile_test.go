@@ -652,3 +652,38 @@ func TestViewersAreToldWhenASessionIsNotSaved(t *testing.T) {
 		}
 	}
 }
+
+// TestASessionEndedBeforeItIsWatchedStillTakesItsShare hands the server
+// lab sessions that have ended already: they are saved within their
+// address's share as any other, and the one past it says it was not.
+func TestASessionEndedBeforeItIsWatchedStillTakesItsShare(t *testing.T) {
+	dir := t.TempDir()
+	saved, _, err := archive.Open(dir, archive.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(&netcore.Runner{}, &trace.Store{}, web.Config{Archive: saved, Limits: web.Limits{SavedFilesPerIP: 1}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	var ids []string
+	for range 2 {
+		sess := trace.NewSession("lab", nil, trace.Options{})
+		sess.AddActor("client")
+		sess.Finish(nil)
+		srv.AddLabSession(sess, "10.0.0.5:40000")
+		ids = append(ids, sess.ID())
+	}
+	time.Sleep(200 * time.Millisecond) // saved as they are watched
+	for i, id := range ids {
+		_, b := do(t, "GET", ts.URL+"/api/sessions/"+id, "", "")
+		var m trace.Meta
+		json.Unmarshal(b, &m)
+		_, statErr := os.Stat(filepath.Join(dir, id+".json"))
+		if want := i == 0; (statErr == nil) != want || (m.Unsaved == "") != want {
+			t.Errorf("session %d: saved %v, unsaved %q; want saved %v, and unsaved saying why when not", i, statErr == nil, m.Unsaved, want)
+		}
+	}
+}

@@ -521,16 +521,16 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if evicted != nil {
-		s.metrics.limitsHit.WithLabelValues(what + "_made_room").Inc()
-		evicted.end(fmt.Errorf("the server was full (%d %s sessions), and the address that started this one held the most of them: it was stopped to make room for another address's session; start it again in a while", most, what))
-	}
 	release, ok := s.claimAcrossReplicas(r.Context(), what, ip, sess.ID(), mostPerIP)
 	if !ok {
-		slots.give(ip, place)
+		slots.refund(ip, place, evicted) // no one's session is stopped for a refused one
 		end(nil)
 		perIP()
 		return
+	}
+	if evicted != nil {
+		s.metrics.limitsHit.WithLabelValues(what + "_made_room").Inc()
+		evicted.end(fmt.Errorf("the server was full (%d %s sessions), and the address that started this one held the most of them: it was stopped to make room for another address's session; start it again in a while", most, what))
 	}
 	resp := newSessionResponse(sess.Meta())
 	if req.Step {
@@ -672,9 +672,10 @@ func decodeOne(body []byte, v any) (int, error) {
 // ends, so that the viewers' last message says when it was not saved.
 func (s *Server) watch(sess *trace.Session, owner string, release func()) {
 	save := s.cfg.Archive != nil
+	class := trace.Class(sess.Scenario())
+	asked := false // the share was asked as the session ended
 	if save && owner != "" {
-		class := trace.Class(sess.Scenario())
-		sess.WhenFinishing(func(bytes int64) string {
+		asked = sess.WhenFinishing(func(bytes int64) string {
 			if s.shares.take(class, owner, bytes, time.Now()) {
 				return ""
 			}
@@ -701,6 +702,13 @@ func (s *Server) watch(sess *trace.Session, owner string, release func()) {
 		}
 		s.cfg.Logger.Info("session finished", "id", rec.ID, "scenario", rec.Scenario, "state", rec.State,
 			"error", rec.Error, "events", len(rec.Events), "dur", dur)
+		if save && owner != "" && !asked && !s.shares.take(class, owner, sess.Bytes(), time.Now()) {
+			// It ended before watch could ask: its record says so, though
+			// its viewers then were not told.
+			save = false
+			rec.Unsaved = s.shares.refusal(class)
+			sess.SetUnsaved(rec.Unsaved)
+		}
 		switch {
 		case rec.Unsaved != "":
 			s.metrics.limitsHit.WithLabelValues("save_share").Inc()

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -92,17 +94,19 @@ func (l *saveShares) refusal(class string) string {
 	return fmt.Sprintf("your address has used its share of saved %ssessions this hour (%s): this one lasts only until the server restarts or newer sessions replace it; export it as JSON to keep it", kind, what)
 }
 
-// byteSize is n bytes in the largest binary unit that keeps it whole or nearly: 32 MiB.
+// byteSize is n bytes in the largest binary unit it has one of, to a
+// tenth: 32 MiB, 1.5 GiB, 1000 MiB.
 func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n >= u.size {
+			v := math.Round(float64(n)/float64(u.size)*10) / 10
+			return strconv.FormatFloat(v, 'f', -1, 64) + " " + u.name
+		}
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // forgetEndedLocked drops the shares whose window has ended.

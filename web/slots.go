@@ -33,13 +33,17 @@ type sessionSlot struct {
 
 // maxLeaving bounds the places given up at once whose sessions are still
 // ending: what the server holds past its total while they end (a cancelled
-// session ends in milliseconds).
-const maxLeaving = 16
+// session ends in milliseconds), an eighth of the total at most, so that a
+// small total (fitted to few file descriptors) is not doubled.
+func (c *sessionSlots) maxLeaving() int {
+	return min(16, max(1, c.total/8))
+}
 
 // take takes a place for key whose session end ends, or says which bound
 // is full: "total" or "per-key". When it takes another address's place,
 // evicted is that place: the caller ends its session with a cause, outside
-// any lock; its place is given back when that session has ended.
+// any lock, once the newcomer is sure to run (else it calls refund); its
+// place is given back when that session has ended.
 func (c *sessionSlots) take(key string, end context.CancelCauseFunc) (place, evicted *sessionSlot, full string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,7 +52,7 @@ func (c *sessionSlots) take(key string, end context.CancelCauseFunc) (place, evi
 	}
 	if c.sum-c.leaving >= c.total {
 		evicted = c.victimLocked(key)
-		if evicted == nil || c.leaving >= maxLeaving {
+		if evicted == nil || c.leaving >= c.maxLeaving() {
 			return nil, nil, "total"
 		}
 		evicted.leaving = true
@@ -92,10 +96,26 @@ func (c *sessionSlots) victimLocked(key string) *sessionSlot {
 	return nil
 }
 
+// refund undoes take for key: p, its place, is given back, and evicted
+// (if any), whose session was not ended, stays its holder's.
+func (c *sessionSlots) refund(key string, p, evicted *sessionSlot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if evicted != nil && evicted.leaving {
+		evicted.leaving = false
+		c.leaving--
+	}
+	c.giveLocked(key, p)
+}
+
 // give gives back key's place p, once its session has ended.
 func (c *sessionSlots) give(key string, p *sessionSlot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.giveLocked(key, p)
+}
+
+func (c *sessionSlots) giveLocked(key string, p *sessionSlot) {
 	places := c.byKey[key]
 	i := slices.Index(places, p)
 	if i < 0 {

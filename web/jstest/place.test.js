@@ -115,7 +115,7 @@ test('shortenLabel keeps the result: connect → ECONNREFUSED', () => {
 
 test('shortenLabel keeps the call\'s name before a result cut short: socket →…, not → fd 15', () => {
   assert.equal(shortenLabel('socket → fd 15', 9), 'socket →…');
-  assert.equal(shortenLabel('socket → fd 24', 8), 'socket…'); // the name alone
+  assert.equal(shortenLabel('socket → fd 24', 8), 'socket→'); // the name and its arrow: "socket…" would say it blocked
   assert.equal(shortenLabel('accept → fd 24 127.0.0.1:33088', 12), 'accept → fd…');
   assert.equal(shortenLabel('getaddrinfo 127.0.0.1:40001 → 127.0.0.1:40001', 10), 'getaddrin…');
   assert.equal(shortenLabel('getaddrinfo → fd 3', 9), '→ fd 3'); // the name and its arrow do not fit: the result

@@ -680,8 +680,12 @@ export function compactDuration(text) {
 
 /**
  * A label shortened to max characters: whole if it fits; else, for
- * "call args → result", the result kept ("connect → ECONNREFUSED",
- * "→ ECONNREFUSED"); else elided with "…".
+ * "call args → result", the call and its result ("connect →
+ * ECONNREFUSED"), an errno alone ("→ ECONNREFUSED"), the call and what
+ * fits of its result ("socket →…"), the call and its arrow ("socket→"),
+ * and the result alone only when not even that fits; else elided with
+ * "…". A call's name followed by "…" alone means a call that blocked
+ * ("accept…"), never a result cut.
  */
 export function shortenLabel(text, max) {
   text = String(text ?? '');
@@ -703,11 +707,11 @@ export function shortenLabel(text, max) {
     // An errno whole: it says more than the call's name.
     if (/^E[A-Z]+\b/.test(result) && charCount(result) + 2 <= max) return `→ ${result}`;
     // Else the call's name first, what is left of its result elided, or
-    // the name alone: the order of the calls (socket, bind, listen…) is
+    // the name and its arrow: the order of the calls (socket, bind, listen…) is
     // what the diagram teaches; a phone showed "→ fd 15" for socket. The
     // result alone only when not even the name fits.
     if (charCount(call) + 3 <= max) return elide(short, max);
-    if (charCount(call) + 1 <= max) return `${call}…`;
+    if (charCount(call) + 1 <= max) return `${call}→`; // not "socket…", which says a call blocked
     return charCount(result) + 2 <= max ? `→ ${result}` : elide(short, max);
   }
   return elide(text, max);
