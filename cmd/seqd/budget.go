@@ -101,6 +101,9 @@ func fitDescriptorsTo(nofile uint64, l web.Limits) (web.Limits, bool) {
 		l.MaxDownloadsPerIP = min(l.MaxDownloadsPerIP, l.MaxDownloads)
 	}
 	sessions := int(max((free-int64(l.MaxSubscribers)-int64(l.MaxDownloads))/netcore.MaxSessionFDs, 2))
+	// A full server holds an eighth more while the sessions it stopped to
+	// make room end (web's sessionSlots): that fits too.
+	sessions = max(sessions*8/9, 2)
 	before := l
 	l.MaxRunning = max(min(l.MaxRunning, sessions*3/4), 1)
 	l.MaxRunningPerIP = max(min(l.MaxRunningPerIP, l.MaxRunning/2), 1)

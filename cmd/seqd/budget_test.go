@@ -55,8 +55,8 @@ func TestFitDescriptors(t *testing.T) {
 		nofile                               uint64
 		running, stepped, viewers, downloads int
 	}{
-		{"20,000 descriptors hold the viewers and downloads, and sessions in what is left", 20_000, 163, 54, def.MaxSubscribers, def.MaxDownloads},
-		{"4,096 descriptors lower the viewers and downloads too, keeping room for sessions", 4096, 39, 13, 768, 192},
+		{"20,000 descriptors hold the viewers and downloads, and sessions in what is left", 20_000, 144, 48, def.MaxSubscribers, def.MaxDownloads},
+		{"4,096 descriptors lower the viewers and downloads too, keeping room for sessions", 4096, 34, 11, 768, 192},
 		{"an unlimited process keeps its limits", 1 << 40, def.MaxRunning, def.MaxStepped, def.MaxSubscribers, def.MaxDownloads},
 	}
 	for _, c := range cases {
