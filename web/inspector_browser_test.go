@@ -47,6 +47,15 @@ func TestBrowserPinnedDetailsStayWhileReadInside(t *testing.T) {
 			if !got.Shown || !got.Pinned {
 				t.Fatalf("after a click on a read's mark the details are %+v; want them shown and pinned", got)
 			}
+			// Not over the mark they describe, nor its label.
+			const covers = `(() => { const r = document.querySelector('seq-diagram').shadowRoot; const a = r.querySelector('.details').getBoundingClientRect();
+			  const m = r.querySelector('svg .event.k-recv[data-seq]'); const out = [];
+			  for (const part of [m.querySelector('.shape'), m.querySelector('.label')]) { if (!part) continue; const b = part.getBoundingClientRect();
+			    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) out.push(part.getAttribute('class') + ' ' + JSON.stringify([b.left, b.top, b.right, b.bottom]) + ' under ' + JSON.stringify([a.left, a.top, a.right, a.bottom])); }
+			  return out; })()`
+			if over := evalJS[[]string](t, tab, covers); len(over) > 0 {
+				t.Errorf("the details cover the mark they describe: %v", over)
+			}
 			clickAt(t, `r.querySelector('.details dl')`)
 			if after := evalJS[details](t, tab, read); after != got {
 				t.Errorf("after a click inside them the details are %+v; want them as they were, %+v", after, got)

@@ -171,7 +171,7 @@ svg.seq-diagram { display: block; overflow: visible; }
 .msg.hl .label, .event.hl .label { font-weight: 700; }
 .bar.hl { stroke: var(--seq-accent); stroke-width: 3; }
 .event.hl.k-send[data-paired] .label { display: inline; }
-.details { position: fixed; z-index: 10; max-width: min(38rem, calc(100vw - 16px)); max-height: min(70vh, 40rem); overflow: auto;
+.details { position: fixed; z-index: 10; box-sizing: border-box; max-width: min(38rem, calc(100vw - 16px)); max-height: min(70vh, 40rem); overflow: auto;
   background: var(--seq-bg); color: var(--seq-fg); border: 1px solid var(--seq-muted); border-radius: 8px;
   box-shadow: 0 6px 24px rgb(0 0 0 / .25); padding: .6em .8em; font-size: .85rem; pointer-events: none; }
 .details.pinned { pointer-events: auto; }

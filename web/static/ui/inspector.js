@@ -18,6 +18,12 @@ function fillDL(dl, rows) {
   }
 }
 
+/**
+ * The least height the details keep above or below a mark's row; with
+ * less room on both sides they go over the drawing beside it as before.
+ */
+const MIN_DETAILS_PX = 120;
+
 export class Inspector {
   /** The element's shared context: ui, record, layout, live, gen, and the controllers it wires. */
   c;
@@ -368,13 +374,34 @@ export class Inspector {
     this.described?.removeAttribute('aria-describedby');
     el.setAttribute('aria-describedby', 'details');
     this.described = el;
-    // Place it: reads layout once, on interaction only.
-    const r = el.getBoundingClientRect();
+    this.place(d, el.getBoundingClientRect());
+  }
+
+  /**
+   * Places the details d beside the box r of what they describe, right
+   * or left, else above or below its row, whichever has more room (their
+   * height held to it, scrolling inside): never over the mark itself,
+   * which they covered where neither side had room (a phone, or a mark in
+   * the middle of a wide diagram). Reads layout once, on interaction only.
+   */
+  place(d, r) {
+    d.style.maxHeight = '';
     const w = d.offsetWidth;
     const hgt = d.offsetHeight;
+    const fits = (x) => x >= 8 && x + w <= innerWidth - 8;
     let left = r.right + 12;
-    if (left + w > innerWidth - 8) left = Math.max(8, r.left - w - 12);
-    const top = Math.min(Math.max(8, r.top - 8), Math.max(8, innerHeight - hgt - 8));
+    let top = Math.min(Math.max(8, r.top - 8), Math.max(8, innerHeight - hgt - 8));
+    if (!fits(left)) left = r.left - w - 12;
+    if (!fits(left)) {
+      left = Math.min(Math.max(8, r.left), Math.max(8, innerWidth - w - 8));
+      const below = innerHeight - r.bottom - 16;
+      const above = r.top - 16;
+      if (Math.max(below, above) >= Math.min(hgt, MIN_DETAILS_PX)) {
+        const room = Math.max(below, above);
+        if (hgt > room) d.style.maxHeight = `${room}px`;
+        top = below >= above ? r.bottom + 8 : r.top - 8 - Math.min(hgt, room);
+      }
+    }
     d.style.left = `${left}px`;
     d.style.top = `${top}px`;
   }
