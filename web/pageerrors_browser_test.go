@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -125,5 +126,45 @@ func TestBrowserUnknownPermalinkSaysSo(t *testing.T) {
 				writeScreenshot(t, tab, filepath.Join(dir, "unknown-permalink-"+v.name+".png"))
 			}
 		})
+	}
+}
+
+// TestBrowserASessionOpensWhereItStays opens a finished session at 1280
+// px, where the code pane takes part of the width: the diagram is laid
+// out once for the room it has, and does not jump sideways when the pane
+// arrives (it did by 130 px, laid out first for the whole width).
+func TestBrowserASessionOpensWhereItStays(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario":"http"}`)
+	waitDone(t, ts.URL, id)
+	setView(t, tab, legibleViews[0])
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		X        []float64
+		WithCode bool
+	}
+	got, err := chromedp.Run(tab, chromedp.Evaluate[seen](`(async () => {
+	  const xs = [];
+	  let withCode = false;
+	  for (let i = 0; i < 40 && xs.length < 25; i++) {
+	    const r = document.querySelector('seq-diagram')?.shadowRoot;
+	    const m = r?.querySelector('svg .event[data-seq] .shape');
+	    if (m) { xs.push(m.getBoundingClientRect().x); withCode = r.querySelector('.split').classList.contains('with-code'); }
+	    await new Promise((ok) => setTimeout(ok, 25));
+	  }
+	  return {x: xs, withCode}; })()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.WithCode || len(got.X) < 10 {
+		t.Fatalf("the page showed %d samples of the first mark, code pane %v; want it drawn beside the code", len(got.X), got.WithCode)
+	}
+	for _, x := range got.X {
+		if math.Abs(x-got.X[len(got.X)-1]) > 1 {
+			t.Fatalf("the first mark's x as the session opened: %v; want it where it stays from the first frame it is drawn", got.X)
+		}
 	}
 }

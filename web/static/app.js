@@ -7,7 +7,7 @@
  * the diagram shows.
  */
 import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
-import { fetchJSON, countText, statusText } from './core/api.js';
+import { fetchJSON, countText, statusText, scenariosOf } from './core/api.js';
 import { callName } from './core/record.js';
 import { clockTime } from './core/format.js';
 
@@ -44,7 +44,10 @@ async function main() {
   setUpReplay();
   showRecent();
   try {
-    const all = await fetchJSON('/api/scenarios');
+    // The element's own request for the code pane's listings (scenariosOf
+    // caches it): the pane then comes with the drawing, not a frame after
+    // it, which fitted the diagram to the wider box first.
+    const all = await scenariosOf('');
     for (const sc of all) scenarios.set(sc.name, sc);
     renderScenarios(all);
   } catch (err) {

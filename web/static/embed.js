@@ -14,7 +14,7 @@
  * listener sizes the iframe to it.
  */
 import './seq-diagram.js'; // defines <seq-diagram> before the page uses it
-import { fetchJSON, statusText } from './core/api.js';
+import { fetchJSON, statusText, scenariosOf } from './core/api.js';
 
 const diagram = document.getElementById('diagram');
 const replay = document.getElementById('replay');
@@ -82,7 +82,7 @@ async function start(scenario) {
 async function queryParams(scenario) {
   let declared = new Map();
   try {
-    const all = await fetchJSON('/api/scenarios');
+    const all = await scenariosOf(''); // the element's, cached
     declared = new Map((all.find((s) => s.name === scenario)?.params ?? []).map((p) => [p.name, p.type]));
   } catch {
     // Without the declarations, guess from the values.

@@ -55,15 +55,27 @@ export async function fetchPatiently(url, init, tries = 6) {
 /** The scenarios of each server, GET /api/scenarios, fetched once a page. */
 export const scenarioLists = new Map();
 
+/** The lists of scenarioLists that have come, by base. */
+const scenariosHad = new Map();
+
 /** The scenarios the server at base describes (their sources included). */
 export function scenariosOf(base) {
   let list = scenarioLists.get(base);
   if (!list) {
     list = fetchJSON(`${base}/api/scenarios`);
-    list.catch(() => scenarioLists.delete(base)); // try again next time
+    list.then((had) => scenariosHad.set(base, had), () => scenarioLists.delete(base)); // a failure: try again next time
     scenarioLists.set(base, list);
   }
   return list;
+}
+
+/**
+ * The scenarios of base if scenariosOf has them already, else undefined:
+ * for a caller that must know now (the code pane, before the diagram is
+ * laid out for the width it leaves).
+ */
+export function scenariosNow(base) {
+  return scenariosHad.get(base);
 }
 
 /**

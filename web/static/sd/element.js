@@ -7,7 +7,7 @@
  * transcript lists them, the inspector picks them, the code pane and the
  * stepper teach with them, exports saves them, the announcer says them.
  */
-import { fetchJSON, fetchPatiently, countText } from '../core/api.js';
+import { fetchJSON, fetchPatiently, countText, scenariosOf } from '../core/api.js';
 import { formatDuration } from '../core/format.js';
 import { normalizeScale, Layout } from '../core/layout.js';
 import { recordHead } from '../core/record.js';
@@ -379,6 +379,10 @@ export class SeqDiagram extends Base {
     const gen = ++this.#c.gen;
     this.#c.feed.closeFeed();
     this.#showMessage('Loading…');
+    // The code pane's listings asked for beside the record: had by the
+    // time it is drawn, the pane takes its room before the diagram is
+    // laid out, not a frame after (the diagram jumped sideways).
+    if (this.code) scenariosOf(this.server).catch(() => {});
     let rec;
     try {
       rec = await fetchPatiently(this.#api(`/api/sessions/${encodeURIComponent(id)}`));

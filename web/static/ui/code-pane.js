@@ -4,7 +4,7 @@
  * the newest call's line, the pending call's, blocked calls' lines;
  * picking a line highlights its calls.
  */
-import { scenariosOf } from '../core/api.js';
+import { scenariosOf, scenariosNow } from '../core/api.js';
 import { renderListing } from '../core/markup.js';
 import { sourceOf } from '../core/record.js';
 import { plural } from '../core/words.js';
@@ -82,12 +82,21 @@ export class CodePane {
       this.showCode(this.sources, key);
       return;
     }
+    const show = (list) => {
+      const sc = Array.isArray(list) ? list.find((s) => s?.name === rec.scenario) : null;
+      this.showCode(Array.isArray(sc?.sources) && sc.sources.length ? sc.sources : null, key);
+    };
+    // Had already (the page asked for the list): shown now, before the
+    // diagram is laid out, for the width the pane leaves it.
+    const had = scenariosNow(base);
+    if (had) {
+      show(had);
+      return;
+    }
     const gen = this.c.gen;
     scenariosOf(base).then(
       (list) => {
-        if (gen !== this.c.gen || !this.c.el.code) return;
-        const sc = Array.isArray(list) ? list.find((s) => s?.name === rec.scenario) : null;
-        this.showCode(Array.isArray(sc?.sources) && sc.sources.length ? sc.sources : null, key);
+        if (gen === this.c.gen && this.c.el.code) show(list);
       },
       () => {
         if (gen === this.c.gen) this.showCode(null, '');
@@ -102,6 +111,7 @@ export class CodePane {
       this.sources = null;
       this.sourcesKey = '';
       ui.code.hidden = true;
+      if (ui.split.classList.contains('with-code')) this.c.zoom?.boxChanged();
       ui.split.classList.remove('with-code');
       ui.codeFiles.replaceChildren();
       this.codeLines.clear();
@@ -130,6 +140,7 @@ export class CodePane {
       this.calledUpTo = 0;
     }
     ui.code.hidden = false;
+    if (!ui.split.classList.contains('with-code')) this.c.zoom?.boxChanged();
     ui.split.classList.add('with-code');
     this.syncCode();
   }

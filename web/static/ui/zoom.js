@@ -92,6 +92,17 @@ export class Zoom {
     }
   }
 
+  /**
+   * The diagram's box is changing width (the code pane comes or goes):
+   * the next layout reads the width itself, once, rather than lay the
+   * diagram out for the width the observer said last and again a frame
+   * later for the new one (the diagram jumped 130 px sideways as a
+   * session opened).
+   */
+  boxChanged() {
+    this.boxWidth = 0;
+  }
+
   /** The width, in the layout's pixels, to lay the diagram out for: 0 while it has no box. */
   layoutWidth() {
     const w = this.boxWidth || this.c.ui.viewport.clientWidth;
