@@ -206,3 +206,27 @@ func TestEmbedBrowserElementNotAllowedToStart(t *testing.T) {
 		t.Errorf("with no session, the element still shows %v; want only its message", s.Shown)
 	}
 }
+
+// TestEmbedBrowserBarOnAPhone opens an embed in a phone's width: its
+// status says the session on a line across the frame, under Replay and
+// the link (between them it was squeezed into a column a word wide, five
+// lines tall).
+func TestEmbedBrowserBarOnAPhone(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":2}}`)
+	waitDone(t, ts.URL, id)
+	setView(t, tab, legibleView{"390x844-light", 390, 844, true, "light"})
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/embed/s/"+id)); err != nil {
+		t.Fatal(err)
+	}
+	waitDrawn(t, tab, id)
+	box, err := chromedp.Run(tab, chromedp.Poll[[]float64](`(() => { const s = document.getElementById('status'); if (!/done/.test(s.textContent)) return null;
+	  const b = s.getBoundingClientRect(); return [b.width, b.height, parseFloat(getComputedStyle(s).lineHeight) || 20, innerWidth]; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h, line, win := box[0], box[1], box[2], box[3]; w < win*0.8 || h > 2*line+1 {
+		t.Errorf("the embed's status is %.0f px wide and %.0f px tall in a %.0f px frame; want it across the frame, a line or two", w, h, win)
+	}
+}
