@@ -682,3 +682,33 @@ func TestStepBrowserSpaceStepsAfterAnAnswer(t *testing.T) {
 		t.Errorf("once the asked call was made, the focus fell to the page's body; want it on the diagram")
 	}
 }
+
+// TestStepBrowserOnAPhoneTheStepBarIsAtHand starts a stepped session with
+// questions on a phone: with a question showing, Next and the first two
+// choices are in the window where the page is, stuck to its bottom, and
+// the bar takes under half of it (below the diagram, they were two
+// thousand pixels down: the page's element was a scroller, so the bar
+// never stuck).
+func TestStepBrowserOnAPhoneTheStepBarIsAtHand(t *testing.T) {
+	ts := newTestServer(t, web.Config{})
+	tab := newTab(t)
+	setView(t, tab, legibleView{"390x844-light", 390, 844, true, "light"})
+	startFromPage(t, tab, ts.URL, "serviceclient", true)
+	stepToQuestion(t, tab)
+	type box struct{ Top, Bottom float64 }
+	type seen struct {
+		Next, Choice, Bar box
+		Window          float64
+	}
+	got := evalJS[seen](t, tab, `(() => { const r = document.querySelector('seq-diagram').shadowRoot;
+	  const b = (el) => { const x = el.getBoundingClientRect(); return {top: x.top, bottom: x.bottom}; };
+	  return {next: b(r.querySelector('.step-next')), choice: b(r.querySelectorAll('.q-choices .choice')[1]), bar: b(r.querySelector('.stepbar')), window: innerHeight}; })()`)
+	for name, b := range map[string]box{"Next": got.Next, "the second choice": got.Choice} {
+		if b.Top < 0 || b.Bottom > got.Window {
+			t.Errorf("%s spans %.0f–%.0f px of a %.0f px window; want it in view", name, b.Top, b.Bottom, got.Window)
+		}
+	}
+	if h := got.Bar.Bottom - got.Bar.Top; h > got.Window/2 || got.Bar.Bottom < got.Window-1 {
+		t.Errorf("the step bar spans %.0f–%.0f px of a %.0f px window; want it at the bottom, under half of it", got.Bar.Top, got.Bar.Bottom, got.Window)
+	}
+}

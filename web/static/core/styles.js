@@ -331,7 +331,17 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   .toolbar { order: 0; font-size: .85em; gap: .3em .5em; }
   .message { order: 1; }
   .stage { order: 2; }
-  .stepbar { order: 3; position: sticky; bottom: 0; z-index: 3; box-shadow: 0 -2px 8px rgb(0 0 0 / .15); }
+  /* Stuck to the bottom while the diagram shows (the element is no
+     scroller: overflow clip, not hidden, on seqd's page), at most under
+     half the screen, scrolling inside past that: the buttons, then the
+     question and its choices, then what the last call did. Below the
+     diagram, Next and the votes were a long scroll away. */
+  .stepbar { order: 3; position: sticky; bottom: 0; z-index: 3; box-shadow: 0 -2px 8px rgb(0 0 0 / .15);
+    max-height: 45vh; overflow-y: auto; overscroll-behavior: contain; gap: .3em .6em; }
+  .stepbar .question { order: 1; }
+  .stepbar :is(.step-status, .step-last, .q-last) { order: 2; font-size: .85em; }
+  .q-text { font-size: 1em; margin-bottom: .35em; }
+  .q-choices { grid-template-columns: repeat(auto-fit, minmax(min(100%, 9.5em), 1fr)); }
   .transcript-box { order: 4; }
   .step-hint { display: none; }
   .step-controls { flex: 1 1 100%; }
