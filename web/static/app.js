@@ -214,7 +214,7 @@ async function run(sc, form) {
     history.pushState({ id }, '', `/s/${encodeURIComponent(id)}`);
     markCurrent(sc.name);
     showShare(id, sc.name);
-    revealDiagram();
+    revealDiagram(step);
     // The keyboard goes where the session is drawn: arrow keys move between its calls.
     diagram.focusDiagram();
   } catch (err) {
@@ -286,9 +286,14 @@ function markCurrent(name) {
   document.getElementById('about-summary').textContent = sc?.summary ?? '';
 }
 
-/** Scrolls the diagram into view, the viewer having asked for it. */
-function revealDiagram() {
-  document.getElementById('diagram-section').scrollIntoView({ block: 'start' });
+/**
+ * Scrolls the diagram into view, the viewer having asked for it: from its
+ * section's heading, or, stepping, from the element itself, whose step
+ * bar, question and drawing then fill the window (the call about to
+ * happen in view; the scenario's description above them pushed it out).
+ */
+function revealDiagram(stepping = false) {
+  (stepping ? diagram : document.getElementById('diagram-section')).scrollIntoView({ block: 'start' });
 }
 
 function setStatus(text, isError = false) {

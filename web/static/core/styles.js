@@ -146,7 +146,12 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .toolbar .seg-toggle { white-space: nowrap; }
 .message { margin: .5em; padding: .5em .7em; border-radius: 6px; background: color-mix(in srgb, var(--seq-muted) 12%, transparent); }
 .message.error { color: var(--seq-error-color); background: color-mix(in srgb, var(--seq-error-color) 12%, transparent); font-weight: 600; }
-.viewport { position: relative; overflow: auto; max-height: var(--seq-height, 70vh); overscroll-behavior: contain; scrollbar-gutter: stable; }
+/* Stepping, the diagram (and the code beside it) fit the window under
+   the step bar and the toolbar (--seq-room): the call about to happen, at
+   the drawing's foot, shows with its question; at 1280×800 it was 300 px
+   below the window. The step bar's height is stepper.js's to write. */
+:host([data-step]) { --seq-room: max(14rem, calc(100vh - var(--seq-stepbar-height, 0px) - 5.5rem)); }
+.viewport { position: relative; overflow: auto; max-height: min(var(--seq-height, 70vh), var(--seq-room, 1000vh)); overscroll-behavior: contain; scrollbar-gutter: stable; }
 .viewport:focus-visible { outline-offset: -3px; }
 .heads { position: sticky; top: 0; height: 0; z-index: 2; visibility: hidden; }
 .viewport.scrolled .heads { visibility: visible; }
@@ -305,8 +310,8 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   /* The code takes the room the diagram leaves: at least 20rem, at most 45%. */
   .split.with-code { grid-template-columns: minmax(0, 1fr) clamp(20rem, calc(100% - var(--seq-diagram-width, 60rem) - 4px), 45%); }
   .split.with-code.code-collapsed { grid-template-columns: minmax(0, 1fr) auto; }
-  .split.with-code .viewport { height: var(--seq-height, 70vh); max-height: none; }
-  .split.with-code .code { height: var(--seq-height, 70vh); border-top: 0; border-inline-start: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
+  .split.with-code .viewport { height: min(var(--seq-height, 70vh), var(--seq-room, 1000vh)); max-height: none; }
+  .split.with-code .code { height: min(var(--seq-height, 70vh), var(--seq-room, 1000vh)); border-top: 0; border-inline-start: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent); }
   .split.with-code .code-files { display: flex; flex-direction: column; flex: 1; }
   .split.with-code .file { flex: 1 1 0; }
   .split.with-code .listing { flex: 1; max-height: none; }
@@ -350,7 +355,10 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
   .toolbar button, .toolbar select { min-height: 40px; padding: .1em .45em; }
   .toolbar .scale-name, .toolbar .exports > [aria-hidden="true"] { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   .toolbar .info { flex-basis: 100%; order: -1; }
-  .viewport { max-height: var(--seq-height, 62vh); }
+  .viewport { max-height: min(var(--seq-height, 62vh), var(--seq-room, 1000vh)); }
+  /* Under a phone's taller toolbar; the bar then comes right under the
+     drawing, not over its foot, where the call about to happen is. */
+  :host([data-step]) { --seq-room: max(9rem, calc(100vh - var(--seq-stepbar-height, 0px) - 12.5rem)); }
   table.transcript { min-width: 0; }
   .transcript thead { display: none; }
   .transcript tr { grid-template-columns: 6ch minmax(0, 1fr) auto; column-gap: .4em; padding: .3em 0; }

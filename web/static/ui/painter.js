@@ -104,7 +104,11 @@ export class Painter {
     }, { passive: true });
     this.followState.watch(ui.viewport);
     new ResizeObserver(([entry]) => {
+      const lower = entry.contentRect.height < this.viewHeight;
       this.viewHeight = entry.contentRect.height;
+      // Made lower while following (a step bar's question came above it):
+      // the newest call, at the foot, back in view.
+      if (lower && this.followState.scrollsToEnd && this.c.record?.state === 'running') ui.viewport.scrollTop = this.c.layout.height + this.extra();
       this.showNearLabels();
     }).observe(ui.viewport);
     // A bundle under the pointer is drawn one by one: its arrows then take

@@ -63,6 +63,12 @@ export class Stepper {
   /** Listens to Next, Run to end and the question's choices. */
   wire() {
     const ui = this.c.ui;
+    // The step bar's height, for the room the diagram keeps under it
+    // (--seq-room in styles.js): written as it changes, after layout.
+    new ResizeObserver(([entry]) => {
+      const h = Math.round(entry.borderBoxSize?.[0]?.blockSize ?? entry.contentRect.height);
+      this.c.el.style.setProperty('--seq-stepbar-height', `${h}px`);
+    }).observe(ui.stepbar);
     ui.next.addEventListener('click', () => this.next());
     ui.run.addEventListener('click', () => this.runToEnd());
     ui.qChoices.addEventListener('click', (e) => {
