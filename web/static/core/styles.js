@@ -146,10 +146,10 @@ button:hover, select:hover { border-color: var(--seq-fg); }
 .toolbar .seg-toggle { white-space: nowrap; }
 .message { margin: .5em; padding: .5em .7em; border-radius: 6px; background: color-mix(in srgb, var(--seq-muted) 12%, transparent); }
 .message.error { color: var(--seq-error-color); background: color-mix(in srgb, var(--seq-error-color) 12%, transparent); font-weight: 600; }
-/* Stepping, the diagram (and the code beside it) fit the window under
+/* Stepping, the diagram (and the code beside it) fit the screen under
    the step bar and the toolbar (--seq-room): the call about to happen, at
    the drawing's foot, shows with its question; at 1280×800 it was 300 px
-   below the window. The step bar's height is stepper.js's to write. */
+   below the screen's edge. The step bar's height is stepper.js's to write. */
 :host([data-step]) { --seq-room: max(14rem, calc(100vh - var(--seq-stepbar-height, 0px) - 5.5rem)); }
 .viewport { position: relative; overflow: auto; max-height: min(var(--seq-height, 70vh), var(--seq-room, 1000vh)); overscroll-behavior: contain; scrollbar-gutter: stable; }
 .viewport:focus-visible { outline-offset: -3px; }

@@ -33,9 +33,8 @@ const FRAME_BUDGET_MS = 8;
 const BACKLOG_BUDGET_MS = 45;
 
 /**
- * The SVG root's height while it draws anything: small and fixed, since
- * resizing the root lays out all its text again (see sizeSVG); an empty
- * viewport (0) would draw nothing.
+ * The SVG root's height while it draws anything: small and fixed, since resizing
+ * the root lays out all its text again (see sizeSVG); 0 would draw nothing.
  */
 const SVG_ROOT_HEIGHT = 1;
 
@@ -106,8 +105,7 @@ export class Painter {
     new ResizeObserver(([entry]) => {
       const lower = entry.contentRect.height < this.viewHeight;
       this.viewHeight = entry.contentRect.height;
-      // Made lower while following (a step bar's question came above it):
-      // the newest call, at the foot, back in view.
+      // Made lower while following (a question came above): the newest call back in view.
       if (lower && this.followState.scrollsToEnd && this.c.record?.state === 'running') ui.viewport.scrollTop = this.c.layout.height + this.extra();
       this.showNearLabels();
     }).observe(ui.viewport);
