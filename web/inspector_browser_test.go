@@ -29,9 +29,19 @@ func TestBrowserPinnedDetailsStayWhileReadInside(t *testing.T) {
 	// root r) finds, measured after it is scrolled into view and a frame.
 	clickAt := func(t *testing.T, js string) {
 		t.Helper()
+		// Measured until it stays put for 150 ms: a diagram just drawn may
+		// still be centring its lifelines.
 		at, err := chromedp.Run(tab, chromedp.Evaluate[[]float64](`(async () => { const r = document.querySelector('seq-diagram').shadowRoot; const el = `+js+`;
-		  el.scrollIntoView({block: 'center'}); await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
-		  const b = el.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; })()`, chromedp.EvalAwaitPromise))
+		  el.scrollIntoView({block: 'center'});
+		  const centre = () => { const b = el.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]; };
+		  let was = centre();
+		  for (let i = 0; i < 20; i++) {
+		    await new Promise((ok) => setTimeout(ok, 150));
+		    const now = centre();
+		    if (Math.abs(now[0] - was[0]) < 0.5 && Math.abs(now[1] - was[1]) < 0.5) break;
+		    was = now;
+		  }
+		  return centre(); })()`, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -704,10 +704,21 @@ func TestStepBrowserTheCallAboutToHappenIsInView(t *testing.T) {
 			setView(t, tab, v)
 			startFromPage(t, tab, ts.URL, "serviceclient", true)
 			stepToQuestion(t, tab)
-			got := evalJS[seen](t, tab, `(() => { const r = document.querySelector('seq-diagram').shadowRoot;
+			// Read once the page has settled (the bar's height reaches the
+			// drawing's room through two ResizeObservers): the same boxes
+			// twice, 150 ms apart.
+			got := evalWithin[seen](t, tab, 20*time.Second, "the step bar, question and drawing settled", `(async () => { const r = document.querySelector('seq-diagram').shadowRoot;
 			  const b = (el) => { const x = el.getBoundingClientRect(); return {top: x.top, bottom: x.bottom}; };
-			  return {next: b(r.querySelector('.step-next')), choice: b(r.querySelectorAll('.q-choices .choice')[1]),
-			    ghost: b(r.querySelector('.layer-pending > *')), bar: b(r.querySelector('.stepbar')), window: innerHeight}; })()`)
+			  const read = () => ({next: b(r.querySelector('.step-next')), choice: b(r.querySelectorAll('.q-choices .choice')[1]),
+			    ghost: b(r.querySelector('.layer-pending > *')), bar: b(r.querySelector('.stepbar')), window: innerHeight});
+			  let was = JSON.stringify(read());
+			  for (let i = 0; i < 20; i++) {
+			    await new Promise((ok) => setTimeout(ok, 150));
+			    const now = JSON.stringify(read());
+			    if (now === was) break;
+			    was = now;
+			  }
+			  return read(); })()`, chromedp.EvalAwaitPromise)
 			for name, b := range map[string]box{"Next": got.Next, "the second choice": got.Choice, "the pending call's ghost": got.Ghost} {
 				if b.Top < 0 || b.Bottom > got.Window {
 					t.Errorf("%s spans %.0f–%.0f px of a %.0f px window; want it in view", name, b.Top, b.Bottom, got.Window)
