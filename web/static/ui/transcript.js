@@ -53,7 +53,10 @@ export class Transcript {
   fillFrame = 0; // gives cells to the bare rows the reader scrolled to
   idleFill = 0;
   appendedAt = 0; // when rows were last appended
-  appendTimer = 0; // brings the rows held back, live
+  appendTimer = 0; // brings the rows held back, live, to the next frame
+  appendFrame = 0; // appends the rows held back, in an animation frame
+  followWanted = false; // the follow scrolls to the end once the rows are laid out
+  afterLayout = null; // a ResizeObserver of the table: runs the follow's scroll after layout
 
   constructor(c) {
     this.c = c;
@@ -79,6 +82,11 @@ export class Transcript {
       else if (this.liveRows()) this.measureNewest(sc);
     }, { passive: true });
     this.followState.watch(ui.transcriptScroll);
+    this.afterLayout = new ResizeObserver(() => {
+      if (!this.followWanted) return;
+      this.followWanted = false;
+      if (this.followState.scrollsToEnd) ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+    });
     new ResizeObserver(([entry]) => {
       this.viewHeight = entry.contentRect.height;
       // After layout: reading the style costs nothing here.
@@ -140,7 +148,7 @@ export class Transcript {
     if (e.defaultPrevented || e.shiftKey || e.altKey || e.ctrlKey === e.metaKey) return;
     if (e.key?.toLowerCase?.() !== 'f' && e.code !== 'KeyF') return; // by its place too, for other layouts
     if (!this.c.ui.transcriptBox.checkVisibility()) return;
-    if (this.appendTimer) this.appendTranscript(true);
+    if (this.appendTimer || this.appendFrame) this.appendTranscript(true);
     const bodies = this.c.ui.table.tBodies.length;
     for (let k = 0; k < bodies; k++) this.fillRows(k);
   }
@@ -206,12 +214,20 @@ export class Transcript {
     if (!now && this.c.record?.state === 'running' && !this.c.painter.quiet) {
       const wait = this.appendedAt + TRANSCRIPT_APPEND_MS - performance.now();
       if (wait > 0) {
-        this.appendTimer ||= setTimeout(() => { this.appendTimer = 0; this.appendTranscript(true); }, wait);
+        // The batch is appended in a frame, with the drawing's new marks:
+        // appended in a task between frames, its rows were laid out by the
+        // next frame's first read of the layout (the viewport's scroll
+        // event), and the frame's own changes laid out again after it.
+        if (!this.appendTimer && !this.appendFrame) {
+          this.appendTimer = setTimeout(() => {
+            this.appendTimer = 0;
+            this.appendFrame = requestAnimationFrame(() => { this.appendFrame = 0; this.appendTranscript(true); });
+          }, wait);
+        }
         return;
       }
     }
-    clearTimeout(this.appendTimer);
-    this.appendTimer = 0;
+    this.cancelAppend();
     this.appendedAt = performance.now();
     const table = this.c.ui.table;
     // Live, the rows before the newest that the view holds come bare: the
@@ -303,10 +319,17 @@ export class Transcript {
     return this.c.record?.state === 'running' && !p.quiet && !p.pendingFinal;
   }
 
+  /** Forgets the batch of rows held back (they are appended now, or dropped). */
+  cancelAppend() {
+    clearTimeout(this.appendTimer);
+    cancelAnimationFrame(this.appendFrame);
+    this.appendTimer = this.appendFrame = 0;
+  }
+
   /** Removes every row; the transcript follows the newest again. */
   clear() {
-    clearTimeout(this.appendTimer);
-    this.appendTimer = 0;
+    this.cancelAppend();
+    this.followWanted = false;
     cancelAnimationFrame(this.fillFrame);
     (globalThis.cancelIdleCallback ?? clearTimeout)(this.idleFill);
     this.fillFrame = this.idleFill = 0;
@@ -351,7 +374,13 @@ export class Transcript {
     if (this.followState.scrollsToEnd && this.transcriptShown && (rec.state !== 'running' || now - this.transcriptMoved >= TRANSCRIPT_FOLLOW_MS)) {
       this.transcriptMoved = now;
       this.fillLast(this.rowsInView());
-      this.c.ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
+      // Scrolled once the rows are laid out (observing the table again
+      // makes its ResizeObserver report after the next layout): set here,
+      // in the frame's script, scrollTop laid the page out at once, and
+      // again after the frame's other changes.
+      this.followWanted = true;
+      this.afterLayout.unobserve(this.c.ui.table);
+      this.afterLayout.observe(this.c.ui.table);
     }
   }
 
