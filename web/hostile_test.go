@@ -191,12 +191,8 @@ func TestOneAddressCannotTakeEveryViewerSlot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := 0; i < 4; i++ {
-		c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.CloseNow()
-		_, _, err = c.Read(ctx)
+		c := dialStream(ctx, t, ts.URL, id)
+		_, _, err := c.Read(ctx)
 		if i < 3 && err != nil {
 			t.Fatalf("viewer %d of the address's 3: %v", i+1, err)
 		}
@@ -414,10 +410,7 @@ func TestAViewerTokenDiesWithItsStream(t *testing.T) {
 	id, _ := stepSession(t, ts.URL, `{"scenario":"echo","step":true,"questions":true}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialStream(ctx, t, ts.URL, id)
 	_, b, err := c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -621,11 +614,7 @@ func TestViewersAreToldWhenASessionIsNotSaved(t *testing.T) {
 	second := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":2,"pace_ms":100}}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, second, ""), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := dialStream(ctx, t, ts.URL, second)
 	var end struct{ State, Unsaved string }
 	for end.State == "" {
 		_, b, err := c.Read(ctx)

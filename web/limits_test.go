@@ -57,20 +57,11 @@ func TestLimits(t *testing.T) {
 				id := createSession(t, ts.URL, slowSession)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				first, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer first.CloseNow()
+				first := dialStream(ctx, t, ts.URL, id)
 				if _, _, err := first.Read(ctx); err != nil { // it holds its place
 					t.Fatal(err)
 				}
-				second, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer second.CloseNow()
-				_, _, err = second.Read(ctx)
+				_, _, err := dialStream(ctx, t, ts.URL, id).Read(ctx)
 				var ce websocket.CloseError
 				if !asCloseError(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "viewers") {
 					t.Errorf("second viewer: %v; want close 1008 about viewers", err)
@@ -156,11 +147,7 @@ func TestVanishedViewerIsDroppedByPing(t *testing.T) {
 	defer cancel()
 	// A client that never reads never answers pings, like a phone whose
 	// Wi-Fi dropped.
-	c, _, err := websocket.Dial(ctx, wsURL(ts.URL, id, ""), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	dialStream(ctx, t, ts.URL, id)
 	for metric(t, ts.URL, `seqd_subscribers_cut_off_total`) < 1 {
 		if ctx.Err() != nil {
 			t.Fatal("the silent viewer was never dropped")

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"seqd/trace"
 	"seqd/web"
 )
@@ -228,11 +226,7 @@ func viewerToken(t *testing.T, base, id string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(base, id, ""), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
+	c := dialStream(ctx, t, base, id)
 	_, b, err := c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,19 @@ func wsURL(base, id, query string) string {
 	return "ws" + strings.TrimPrefix(base, "http") + "/api/sessions/" + id + "/ws" + query
 }
 
+// dialStream opens session id's stream on the server at base as a viewer
+// does, failing the test if it cannot; the connection is closed when the
+// test ends (closing it sooner is harmless).
+func dialStream(ctx context.Context, t *testing.T, base, id string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, wsURL(base, id, ""), nil)
+	if err != nil {
+		t.Fatalf("opening session %s's stream: %v", id, err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
 func TestStream(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	id := createSession(t, ts.URL, `{"scenario":"echo","params":{"rounds":20,"pace_ms":2}}`)
