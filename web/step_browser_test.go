@@ -694,16 +694,36 @@ func TestStepBrowserSpaceStepsAfterAnAnswer(t *testing.T) {
 func TestStepBrowserTheCallAboutToHappenIsInView(t *testing.T) {
 	ts := newTestServer(t, web.Config{})
 	tab := newTab(t)
+	for _, v := range []legibleView{legibleViews[0], {"390x844-light", 390, 844, true, "light"}} {
+		t.Run("at "+v.name, func(t *testing.T) {
+			setView(t, tab, v)
+			id := startFromPage(t, tab, ts.URL, "serviceclient", true)
+			stepToQuestion(t, tab)
+			checkStepInView(t, tab, v, "started from the page")
+			// A permalink to the session, opened by a student while it is
+			// stepped, shows the same: not the scenario's description.
+			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {
+				t.Fatal(err)
+			}
+			pollQuestion(t, tab, "q.shown", "the question, on the permalink")
+			checkStepInView(t, tab, v, "opened from its permalink")
+		})
+	}
+}
+
+// checkStepInView checks, once the page has settled, that the Next button,
+// the second choice and the pending call's ghost are in the window, the
+// ghost not under the step bar, and on a phone the bar under half the
+// window.
+func checkStepInView(t *testing.T, tab context.Context, v legibleView, how string) {
+	t.Helper()
 	type box struct{ Top, Bottom float64 }
 	type seen struct {
 		Next, Choice, Ghost, Bar box
 		Window                   float64
 	}
-	for _, v := range []legibleView{legibleViews[0], {"390x844-light", 390, 844, true, "light"}} {
-		t.Run("at "+v.name, func(t *testing.T) {
-			setView(t, tab, v)
-			startFromPage(t, tab, ts.URL, "serviceclient", true)
-			stepToQuestion(t, tab)
+	{
+		{
 			// Read once the page has settled (the bar's height reaches the
 			// drawing's room through two ResizeObservers): the same boxes
 			// twice, 150 ms apart.
@@ -721,15 +741,15 @@ func TestStepBrowserTheCallAboutToHappenIsInView(t *testing.T) {
 			  return read(); })()`, chromedp.EvalAwaitPromise)
 			for name, b := range map[string]box{"Next": got.Next, "the second choice": got.Choice, "the pending call's ghost": got.Ghost} {
 				if b.Top < 0 || b.Bottom > got.Window {
-					t.Errorf("%s spans %.0f–%.0f px of a %.0f px window; want it in view", name, b.Top, b.Bottom, got.Window)
+					t.Errorf("%s: %s spans %.0f–%.0f px of a %.0f px window; want it in view", how, name, b.Top, b.Bottom, got.Window)
 				}
 			}
 			if got.Ghost.Bottom > got.Bar.Top && got.Ghost.Top < got.Bar.Bottom {
-				t.Errorf("the pending call's ghost (%.0f–%.0f px) is under the step bar (%.0f–%.0f px)", got.Ghost.Top, got.Ghost.Bottom, got.Bar.Top, got.Bar.Bottom)
+				t.Errorf("%s: the pending call's ghost (%.0f–%.0f px) is under the step bar (%.0f–%.0f px)", how, got.Ghost.Top, got.Ghost.Bottom, got.Bar.Top, got.Bar.Bottom)
 			}
 			if h := got.Bar.Bottom - got.Bar.Top; v.mobile && h > got.Window/2 {
-				t.Errorf("the step bar is %.0f px tall in a %.0f px window; want under half of it", h, got.Window)
+				t.Errorf("%s: the step bar is %.0f px tall in a %.0f px window; want under half of it", how, h, got.Window)
 			}
-		})
+		}
 	}
 }

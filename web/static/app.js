@@ -258,7 +258,10 @@ function route() {
     () => {
       markCurrent(diagram.record?.scenario ?? '');
       showShare(id, diagram.record?.scenario ?? '');
-      revealDiagram();
+      // A permalink to a session being stepped opens on its step bar and
+      // drawing, as the one who started it sees them (from the section's
+      // heading, the description left the phone's window no drawing).
+      revealDiagram(diagram.record?.step === true && diagram.record?.state === 'running');
     },
     (err) => {
       if (asked !== shown) return; // the reader went elsewhere, or ran a scenario, since
