@@ -25,9 +25,13 @@ type saveShares struct {
 	mostFiles int   // sessions per address, class and window: the archive bounds files too
 	window    time.Duration
 
-	// mu guards byKey.
+	// mu guards byKey and noneEndBefore.
 	mu    sync.Mutex
 	byKey map[string]*saveShare
+	// noneEndBefore is when the first window still open after the last
+	// forgetEndedLocked ends: a full map is not scanned again before it
+	// (a flood of new addresses scanned 100,000 shares for each).
+	noneEndBefore time.Time
 }
 
 // saveShare is what one address saved of one class since its window began.
@@ -109,13 +113,21 @@ func byteSize(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// forgetEndedLocked drops the shares whose window has ended.
+// forgetEndedLocked drops the shares whose window has ended, at most
+// once until the earliest window left open ends.
 func (l *saveShares) forgetEndedLocked(now time.Time) {
+	if now.Before(l.noneEndBefore) {
+		return
+	}
+	var first time.Time
 	for k, sh := range l.byKey {
 		if now.Sub(sh.since) >= l.window {
 			delete(l.byKey, k)
+		} else if first.IsZero() || sh.since.Before(first) {
+			first = sh.since
 		}
 	}
+	l.noneEndBefore = first.Add(l.window) // none left: long past, the next call scans
 }
 
 // ownerOf is the address a lab or proxy session's client ("ip:port") is
