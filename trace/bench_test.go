@@ -99,3 +99,23 @@ func BenchmarkSubscribe(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStoreAdd adds a session to a Store holding its default bound
+// of finished sessions in every class: what each new session costs the
+// store's lock.
+func BenchmarkStoreAdd(b *testing.B) {
+	st := &Store{}
+	for _, class := range []string{"echo", "lab", "proxy", "trace"} {
+		for range DefaultMaxFinished {
+			s := NewSession(class, nil, Options{})
+			s.Finish(nil)
+			st.Add(s)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := NewSession("echo", nil, Options{})
+		s.Finish(nil)
+		st.Add(s)
+	}
+}

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 )
@@ -42,10 +43,31 @@ type Store struct {
 	// per class (Session.Bytes). Defaults to DefaultMaxFinishedBytes.
 	MaxFinishedBytes int64
 
-	// mu guards byID and order.
-	mu    sync.Mutex
-	byID  map[string]*Session
-	order []*Session // in the order added
+	// mu guards the fields below.
+	mu       sync.Mutex
+	byID     map[string]*stored
+	order    []*stored // in the order added; the forgotten among them are gone
+	gone     int       // how many of order are gone
+	added    int64     // how many sessions were ever added: the next one's number
+	running  []*stored // not yet seen finished
+	finished map[string]*classUsage
+}
+
+// stored is a session the Store holds, numbered in the order it was added.
+type stored struct {
+	s     *Session
+	n     int64
+	bytes int64 // Session.Bytes once it was seen finished
+	gone  bool  // forgotten: no longer in byID
+}
+
+// classUsage is what one class's finished sessions take: the sessions in
+// the order they were added (the oldest goes first), and their count and
+// bytes. Eviction and counting touch only these, not every session held:
+// each Add and Trim scanned all of them (217 µs with 4,000 held).
+type classUsage struct {
+	queue []*stored
+	bytes int64
 }
 
 // Add makes s readable by its id and forgets the oldest finished sessions
@@ -55,13 +77,17 @@ func (st *Store) Add(s *Session) *Session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if old, ok := st.byID[s.ID()]; ok {
-		return old
+		return old.s
 	}
 	if st.byID == nil {
-		st.byID = make(map[string]*Session)
+		st.byID = make(map[string]*stored)
+		st.finished = make(map[string]*classUsage)
 	}
-	st.byID[s.ID()] = s
-	st.order = append(st.order, s)
+	e := &stored{s: s, n: st.added}
+	st.added++
+	st.byID[s.ID()] = e
+	st.order = append(st.order, e)
+	st.running = append(st.running, e)
 	st.evictLocked()
 	return s
 }
@@ -76,6 +102,9 @@ func (st *Store) Trim() {
 	st.evictLocked()
 }
 
+// evictLocked counts the sessions that finished since it last looked
+// against their class, then forgets the oldest finished sessions of each
+// class over its bounds.
 func (st *Store) evictLocked() {
 	limit, byteLimit := st.MaxFinished, st.MaxFinishedBytes
 	if limit <= 0 {
@@ -84,41 +113,44 @@ func (st *Store) evictLocked() {
 	if byteLimit <= 0 {
 		byteLimit = DefaultMaxFinishedBytes
 	}
-	type usage struct {
-		n     int
-		bytes int64
-	}
-	finished := map[string]*usage{}
-	for _, s := range st.order {
-		if isDone(s) {
-			c := Class(s.Scenario())
-			if finished[c] == nil {
-				finished[c] = &usage{}
-			}
-			finished[c].n++
-			finished[c].bytes += s.Bytes()
-		}
-	}
-	over := func(u *usage) bool { return u != nil && (u.n > limit || u.bytes > byteLimit) }
-	any := false
-	for _, u := range finished {
-		any = any || over(u)
-	}
-	if !any {
-		return
-	}
-	kept := st.order[:0]
-	for _, s := range st.order {
-		if u := finished[Class(s.Scenario())]; over(u) && isDone(s) {
-			delete(st.byID, s.ID())
-			u.n--
-			u.bytes -= s.Bytes()
+	still := st.running[:0]
+	for _, e := range st.running {
+		if !isDone(e.s) {
+			still = append(still, e)
 			continue
 		}
-		kept = append(kept, s)
+		u := st.finished[Class(e.s.Scenario())]
+		if u == nil {
+			u = &classUsage{}
+			st.finished[Class(e.s.Scenario())] = u
+		}
+		e.bytes = e.s.Bytes()
+		u.bytes += e.bytes
+		// In the order added: a session that ran longer goes before the
+		// newer ones that finished first.
+		i := len(u.queue)
+		for i > 0 && u.queue[i-1].n > e.n {
+			i--
+		}
+		u.queue = slices.Insert(u.queue, i, e)
 	}
-	clear(st.order[len(kept):])
-	st.order = kept
+	clear(st.running[len(still):])
+	st.running = still
+	for _, u := range st.finished {
+		for len(u.queue) > 0 && (len(u.queue) > limit || u.bytes > byteLimit) {
+			e := u.queue[0]
+			u.queue[0] = nil
+			u.queue = u.queue[1:]
+			u.bytes -= e.bytes
+			delete(st.byID, e.s.ID())
+			e.gone = true
+			st.gone++
+		}
+	}
+	if st.gone > len(st.order)/2 {
+		st.order = slices.DeleteFunc(st.order, func(e *stored) bool { return e.gone })
+		st.gone = 0
+	}
 }
 
 func isDone(s *Session) bool {
@@ -134,8 +166,11 @@ func isDone(s *Session) bool {
 func (st *Store) Get(id string) (*Session, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, ok := st.byID[id]
-	return s, ok
+	e, ok := st.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return e.s, true
 }
 
 // Recent returns up to limit sessions of class, newest first, added before
@@ -146,18 +181,16 @@ func (st *Store) Recent(class string, limit int, before string) []*Session {
 	defer st.mu.Unlock()
 	end := len(st.order)
 	if before != "" {
-		end = 0
-		for i, s := range st.order {
-			if s.ID() == before {
-				end = i
-				break
-			}
+		e, ok := st.byID[before]
+		if !ok {
+			return nil
 		}
+		end, _ = slices.BinarySearchFunc(st.order, e.n, func(x *stored, n int64) int { return cmp.Compare(x.n, n) })
 	}
 	var out []*Session
 	for i := end - 1; i >= 0 && len(out) < limit; i-- {
-		if s := st.order[i]; Class(s.Scenario()) == class {
-			out = append(out, s)
+		if e := st.order[i]; !e.gone && Class(e.s.Scenario()) == class {
+			out = append(out, e.s)
 		}
 	}
 	return out

@@ -629,3 +629,74 @@ func TestCausalViolationsOfSegments(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreEvictsInTheOrderAdded finishes sessions out of the order they
+// were added in, and checks which ones the bound keeps and what Recent
+// lists, newest first, paging back with before.
+func TestStoreEvictsInTheOrderAdded(t *testing.T) {
+	st := &Store{MaxFinished: 2}
+	var all []*Session
+	for range 4 {
+		s := NewSession("echo", nil, Options{})
+		st.Add(s)
+		all = append(all, s)
+	}
+	// The oldest runs longest: the three newer ones finish first.
+	for _, s := range all[1:] {
+		s.Finish(nil)
+		st.Trim()
+	}
+	t.Run("a session still running is kept while newer finished ones go", func(t *testing.T) {
+		for i, want := range []bool{true, false, true, true} {
+			if _, ok := st.Get(all[i].ID()); ok != want {
+				t.Errorf("session %d kept = %v; want %v", i, ok, want)
+			}
+		}
+	})
+	all[0].Finish(nil)
+	st.Trim()
+	t.Run("once it finishes, the oldest added goes first", func(t *testing.T) {
+		for i, want := range []bool{false, false, true, true} {
+			if _, ok := st.Get(all[i].ID()); ok != want {
+				t.Errorf("session %d kept = %v; want %v", i, ok, want)
+			}
+		}
+	})
+	lab := NewSession("lab", nil, Options{})
+	st.Add(lab)
+	ids := func(ss []*Session) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.ID())
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		before string
+		want   []string
+	}{
+		{"Recent lists the class's sessions kept, newest first", "", []string{all[3].ID(), all[2].ID()}},
+		{"Recent before the newest lists the one before it", all[3].ID(), []string{all[2].ID()}},
+		{"Recent before a forgotten session lists nothing", all[0].ID(), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(st.Recent("api", 10, tt.before)); !slices.Equal(got, tt.want) {
+				t.Errorf("Recent(api, 10, %q) = %v; want %v", tt.before, got, tt.want)
+			}
+		})
+	}
+	t.Run("many sessions forgotten leave the store holding only what it keeps", func(t *testing.T) {
+		for range 1000 {
+			s := NewSession("echo", nil, Options{})
+			s.Finish(nil)
+			st.Add(s)
+		}
+		st.mu.Lock()
+		held, running := len(st.order), len(st.running)
+		st.mu.Unlock()
+		if held > 2*3+1 || running != 1 {
+			t.Errorf("store holds %d entries (%d running) for 3 sessions kept; want at most 7, 1 running (the lab session)", held, running)
+		}
+	})
+}
