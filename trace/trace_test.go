@@ -694,6 +694,11 @@ func TestStoreEvictsInTheOrderAdded(t *testing.T) {
 		}
 		st.mu.Lock()
 		held, running := len(st.order), len(st.running)
+		for _, e := range st.order {
+			if e.gone && e.s != nil {
+				t.Errorf("forgotten session %s is still held (its events with it)", e.s.ID())
+			}
+		}
 		st.mu.Unlock()
 		if held > 2*3+1 || running != 1 {
 			t.Errorf("store holds %d entries (%d running) for 3 sessions kept; want at most 7, 1 running (the lab session)", held, running)

@@ -722,34 +722,30 @@ func checkStepInView(t *testing.T, tab context.Context, v legibleView, how strin
 		Next, Choice, Ghost, Bar box
 		Window                   float64
 	}
-	{
-		{
-			// Read once the page has settled (the bar's height reaches the
-			// drawing's room through two ResizeObservers): the same boxes
-			// twice, 150 ms apart.
-			got := evalWithin[seen](t, tab, 20*time.Second, "the step bar, question and drawing settled", `(async () => { const r = document.querySelector('seq-diagram').shadowRoot;
-			  const b = (el) => { const x = el.getBoundingClientRect(); return {top: x.top, bottom: x.bottom}; };
-			  const read = () => ({next: b(r.querySelector('.step-next')), choice: b(r.querySelectorAll('.q-choices .choice')[1]),
-			    ghost: b(r.querySelector('.layer-pending > *')), bar: b(r.querySelector('.stepbar')), window: innerHeight});
-			  let was = JSON.stringify(read());
-			  for (let i = 0; i < 20; i++) {
-			    await new Promise((ok) => setTimeout(ok, 150));
-			    const now = JSON.stringify(read());
-			    if (now === was) break;
-			    was = now;
-			  }
-			  return read(); })()`, chromedp.EvalAwaitPromise)
-			for name, b := range map[string]box{"Next": got.Next, "the second choice": got.Choice, "the pending call's ghost": got.Ghost} {
-				if b.Top < 0 || b.Bottom > got.Window {
-					t.Errorf("%s: %s spans %.0f–%.0f px of a %.0f px window; want it in view", how, name, b.Top, b.Bottom, got.Window)
-				}
-			}
-			if got.Ghost.Bottom > got.Bar.Top && got.Ghost.Top < got.Bar.Bottom {
-				t.Errorf("%s: the pending call's ghost (%.0f–%.0f px) is under the step bar (%.0f–%.0f px)", how, got.Ghost.Top, got.Ghost.Bottom, got.Bar.Top, got.Bar.Bottom)
-			}
-			if h := got.Bar.Bottom - got.Bar.Top; v.mobile && h > got.Window/2 {
-				t.Errorf("%s: the step bar is %.0f px tall in a %.0f px window; want under half of it", how, h, got.Window)
-			}
+	// Read once the page has settled (the bar's height reaches the
+	// drawing's room through two ResizeObservers): the same boxes
+	// twice, 150 ms apart.
+	got := evalWithin[seen](t, tab, 20*time.Second, "the step bar, question and drawing settled", `(async () => { const r = document.querySelector('seq-diagram').shadowRoot;
+	  const b = (el) => { const x = el.getBoundingClientRect(); return {top: x.top, bottom: x.bottom}; };
+	  const read = () => ({next: b(r.querySelector('.step-next')), choice: b(r.querySelectorAll('.q-choices .choice')[1]),
+	    ghost: b(r.querySelector('.layer-pending > *')), bar: b(r.querySelector('.stepbar')), window: innerHeight});
+	  let was = JSON.stringify(read());
+	  for (let i = 0; i < 20; i++) {
+	    await new Promise((ok) => setTimeout(ok, 150));
+	    const now = JSON.stringify(read());
+	    if (now === was) break;
+	    was = now;
+	  }
+	  return read(); })()`, chromedp.EvalAwaitPromise)
+	for name, b := range map[string]box{"Next": got.Next, "the second choice": got.Choice, "the pending call's ghost": got.Ghost} {
+		if b.Top < 0 || b.Bottom > got.Window {
+			t.Errorf("%s: %s spans %.0f–%.0f px of a %.0f px window; want it in view", how, name, b.Top, b.Bottom, got.Window)
 		}
+	}
+	if got.Ghost.Bottom > got.Bar.Top && got.Ghost.Top < got.Bar.Bottom {
+		t.Errorf("%s: the pending call's ghost (%.0f–%.0f px) is under the step bar (%.0f–%.0f px)", how, got.Ghost.Top, got.Ghost.Bottom, got.Bar.Top, got.Bar.Bottom)
+	}
+	if h := got.Bar.Bottom - got.Bar.Top; v.mobile && h > got.Window/2 {
+		t.Errorf("%s: the step bar is %.0f px tall in a %.0f px window; want under half of it", how, h, got.Window)
 	}
 }

@@ -256,6 +256,7 @@ function route() {
   setStatus('Loading the session…');
   diagram.follow(id).then(
     () => {
+      if (asked !== shown) return; // the reader went elsewhere, or ran a scenario, since
       markCurrent(diagram.record?.scenario ?? '');
       showShare(id, diagram.record?.scenario ?? '');
       // A permalink to a session being stepped opens on its step bar and

@@ -83,6 +83,7 @@ export class Transcript {
     }, { passive: true });
     this.followState.watch(ui.transcriptScroll);
     this.afterLayout = new ResizeObserver(() => {
+      this.afterLayout.unobserve(ui.table); // once: follow observes again
       if (!this.followWanted) return;
       this.followWanted = false;
       if (this.followState.scrollsToEnd) ui.transcriptScroll.scrollTop = 1e9; // the browser clamps it to the end
