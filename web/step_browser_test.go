@@ -700,6 +700,20 @@ func TestStepBrowserTheCallAboutToHappenIsInView(t *testing.T) {
 			id := startFromPage(t, tab, ts.URL, "serviceclient", true)
 			stepToQuestion(t, tab)
 			checkStepInView(t, tab, v, "started from the page")
+			if v.mobile {
+				// The element's top low in the window: its toolbar shows, the
+				// bar stuck to the screen's foot under it, not over it.
+				covered := evalWithin[string](t, tab, 5*time.Second, "the toolbar with the element's top low", `(async () => {
+				  const el = document.querySelector('seq-diagram'), r = el.shadowRoot;
+				  scrollBy(0, el.getBoundingClientRect().top - innerHeight * 0.6);
+				  await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 100)));
+				  const tb = r.querySelector('.toolbar').getBoundingClientRect();
+				  const hit = r.elementFromPoint(tb.left + tb.width / 2, Math.min(tb.top + 12, innerHeight - 1));
+				  return hit?.closest('.toolbar') ? '' : (hit?.closest('.stepbar') ? 'the step bar' : String(hit?.className ?? hit)); })()`, chromedp.EvalAwaitPromise)
+				if covered != "" {
+					t.Errorf("with the element's top at 60%% of the window, its toolbar is under %s", covered)
+				}
+			}
 			// A permalink to the session, opened by a student while it is
 			// stepped, shows the same: not the scenario's description.
 			if err := chromedp.Do(tab, chromedp.Navigate(ts.URL+"/s/"+id)); err != nil {

@@ -227,6 +227,7 @@ table.transcript { display: block; min-width: max-content; font-size: .85em; fon
 .note-callout { pointer-events: none; }
 .note-callout rect { fill: var(--seq-bg); stroke: color-mix(in srgb, var(--seq-accent) 70%, transparent); stroke-width: 1.5; }
 .note-callout text { fill: var(--seq-fg); font-size: 11.5px; }
+.stepped { display: contents; } /* the step bar, message and stage; a box on a phone */
 .stepbar { display: flex; flex-wrap: wrap; align-items: center; gap: .45em .9em; padding: .5em .6em;
   border-bottom: 1px solid color-mix(in srgb, var(--seq-muted) 40%, transparent);
   background: color-mix(in srgb, var(--seq-pending-color) 9%, var(--seq-bg)); }
@@ -334,6 +335,10 @@ kbd { font-family: var(--seq-mono-font); font-size: .9em; padding: 0 .35em; bord
 @media (max-width: 600px) {
   :host { display: flex; flex-direction: column; }
   .toolbar { order: 0; font-size: .85em; gap: .3em .5em; }
+  /* The step bar's room to stick in: the drawing and itself, not the
+     toolbar above (with the element's top low on the screen, the bar rose
+     over the toolbar) nor the transcript below. */
+  .stepped { display: flex; flex-direction: column; order: 1; }
   .message { order: 1; }
   .stage { order: 2; }
   /* Stuck to the bottom while the diagram shows (the element is no

@@ -34,6 +34,7 @@ export const TEMPLATE = `
     <a class="pcapng" data-export-link="pcapng" hidden download title="The captured segments as a pcapng file for Wireshark">pcapng</a>
   </span>
 </div>
+<div class="stepped">
 <div class="stepbar" part="stepbar" hidden>
   <span class="step-controls" role="group" aria-label="Step through the session" hidden>
     <button type="button" class="step-next" data-step="next" aria-keyshortcuts="Space ArrowRight" title="Let the next call happen (Space or →)">Next call ▸</button>
@@ -77,6 +78,7 @@ export const TEMPLATE = `
   <div class="code-files"></div>
 </aside>
 </div></div>
+</div>
 <div class="details" part="details" id="details" role="tooltip" tabindex="-1" hidden></div>
 <details class="transcript-box" part="transcript" open>
   <summary>Transcript</summary>
