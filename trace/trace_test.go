@@ -249,12 +249,7 @@ func TestStoreForgetsTheOldestFinished(t *testing.T) {
 // store back within its bound with no Add after.
 func TestStoreTrimForgetsWhatFinishedSinceTheLastAdd(t *testing.T) {
 	st := &Store{MaxFinished: 2}
-	var all []*Session
-	for range 5 {
-		s := NewSession("echo", nil, Options{})
-		st.Add(s)
-		all = append(all, s)
-	}
+	all := addRunning(st, 5)
 	for _, s := range all {
 		s.Finish(nil)
 	}
@@ -635,32 +630,19 @@ func TestCausalViolationsOfSegments(t *testing.T) {
 // lists, newest first, paging back with before.
 func TestStoreEvictsInTheOrderAdded(t *testing.T) {
 	st := &Store{MaxFinished: 2}
-	var all []*Session
-	for range 4 {
-		s := NewSession("echo", nil, Options{})
-		st.Add(s)
-		all = append(all, s)
-	}
+	all := addRunning(st, 4)
 	// The oldest runs longest: the three newer ones finish first.
 	for _, s := range all[1:] {
 		s.Finish(nil)
 		st.Trim()
 	}
 	t.Run("a session still running is kept while newer finished ones go", func(t *testing.T) {
-		for i, want := range []bool{true, false, true, true} {
-			if _, ok := st.Get(all[i].ID()); ok != want {
-				t.Errorf("session %d kept = %v; want %v", i, ok, want)
-			}
-		}
+		checkKept(t, st, all, true, false, true, true)
 	})
 	all[0].Finish(nil)
 	st.Trim()
 	t.Run("once it finishes, the oldest added goes first", func(t *testing.T) {
-		for i, want := range []bool{false, false, true, true} {
-			if _, ok := st.Get(all[i].ID()); ok != want {
-				t.Errorf("session %d kept = %v; want %v", i, ok, want)
-			}
-		}
+		checkKept(t, st, all, false, false, true, true)
 	})
 	lab := NewSession("lab", nil, Options{})
 	st.Add(lab)
@@ -704,4 +686,26 @@ func TestStoreEvictsInTheOrderAdded(t *testing.T) {
 			t.Errorf("store holds %d entries (%d running) for 3 sessions kept; want at most 7, 1 running (the lab session)", held, running)
 		}
 	})
+}
+
+// addRunning adds n new sessions, still running, to st and returns them
+// in the order added.
+func addRunning(st *Store, n int) []*Session {
+	var all []*Session
+	for range n {
+		s := NewSession("echo", nil, Options{})
+		st.Add(s)
+		all = append(all, s)
+	}
+	return all
+}
+
+// checkKept checks that st holds all[i] exactly when want[i].
+func checkKept(t *testing.T, st *Store, all []*Session, want ...bool) {
+	t.Helper()
+	for i, w := range want {
+		if _, ok := st.Get(all[i].ID()); ok != w {
+			t.Errorf("session %d kept = %v; want %v", i, ok, w)
+		}
+	}
 }
